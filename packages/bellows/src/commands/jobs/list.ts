@@ -1,0 +1,50 @@
+import { Flags } from '@oclif/core';
+import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
+import { filterJobs, parseJobStatus, type Job } from '@smokestack/core';
+
+export default class JobsList extends SmokestackCommand {
+  static override summary = 'List test jobs, newest first.';
+  static override examples = [
+    '<%= config.bin %> jobs list',
+    '<%= config.bin %> jobs list --status running --json',
+    '<%= config.bin %> jobs list --status test_failed --status build_failed --project openstack/nova',
+  ];
+  static override flags = {
+    status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
+    project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
+    change: Flags.integer({ description: 'only jobs of this change number' }),
+    limit: Flags.integer({ char: 'n', description: 'show at most this many jobs (tables only; --json lists all)', default: 50 }),
+  };
+
+  async run(): Promise<{ jobs: Job[] }> {
+    const { flags } = await this.parse(JobsList);
+    const status = flags.status?.map((s) => parseJobStatus(s));
+    const jobs = filterJobs(await this.store.read(), { status, project: flags.project, number: flags.change });
+    if (!this.jsonEnabled()) {
+      const now = new Date();
+      const shown = jobs.slice(0, flags.limit);
+      this.log(
+        jobs.length === 0
+          ? 'No jobs match.'
+          : renderTable(
+              ['id', 'project', 'change', 'template', 'status', 'tests', 'fail', 'skip', 'duration', 'created'],
+              shown.map((j) => [
+                j.id,
+                j.project,
+                `${j.number},${j.patchSet}`,
+                j.template,
+                j.status,
+                j.summary.tests,
+                j.summary.failures + j.summary.errors,
+                j.summary.skipped,
+                formatDuration(j.summary.durationMs || undefined),
+                formatAge(j.createdAt, now),
+              ]),
+              { color: this.globals.color },
+            ),
+      );
+      if (jobs.length > shown.length) this.log(`(${jobs.length - shown.length} more; use --limit or --json)`);
+    }
+    return { jobs };
+  }
+}

@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { Args } from '@oclif/core';
+import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
+import { getJob, type Job } from '@smokestack/core';
+
+export default class JobsShow extends SmokestackCommand {
+  static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
+  static override examples = ['<%= config.bin %> jobs show j42', '<%= config.bin %> jobs show j42 --json'];
+  static override args = { id: Args.string({ description: 'job id (see "bellows jobs list")', required: true }) };
+
+  async run(): Promise<{ job: Job; logDir: string }> {
+    const { args } = await this.parse(JobsShow);
+    const job = getJob(await this.store.read(), args.id);
+    const logDir = path.join(path.dirname(this.store.file), job.logDir);
+    const s = job.summary;
+    const lines = [
+      `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
+      `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
+      `template:  ${job.template} (attempt ${job.attempt})`,
+      `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}`,
+      `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
+    ];
+    if (job.worker) lines.push(`worker:    ${job.worker}`);
+    if (job.supersededBy) lines.push(`superseded by: ${job.supersededBy}`);
+    if (job.failedTests?.length) lines.push('failed tests:', ...job.failedTests.map((t) => `  - ${t}`));
+    if (job.skipped.length) lines.push('skipped tests:', ...job.skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
+    lines.push(`logs:      ${logDir}`);
+    this.log(lines.join('\n'));
+    return { job, logDir };
+  }
+}

@@ -1,0 +1,87 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { isUserError } from '../errors.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { Logger } from '../log/logger.js';
+import { StateStore, resolveStatePath } from '../store/store.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
+
+/**
+ * The base of every bellows, firestack and reviewday command: global flags, config and
+ * store resolution, a logger, and the two kinds of error (one line for the user's mistakes,
+ * a stack only with --verbose for our bugs).
+ */
+export abstract class SmokestackCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      description: 'path to smokestack.yaml (default: ./smokestack.yaml, then $XDG_CONFIG_HOME/smokestack/)',
+      env: 'SMOKESTACK_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+    state: Flags.string({
+      description: 'path to the state store (default: config "state:", then $XDG_STATE_HOME/smokestack/state.json)',
+      env: 'SMOKESTACK_STATE',
+      helpGroup: 'GLOBAL',
+    }),
+    verbose: Flags.boolean({ char: 'v', description: 'print debug output and stacks of unexpected errors', helpGroup: 'GLOBAL' }),
+    color: Flags.boolean({ description: 'colour output (--no-color or NO_COLOR turns it off)', allowNo: true, default: true, helpGroup: 'GLOBAL' }),
+  };
+
+  private loadedConfig?: LoadedConfig;
+  private stateStore?: StateStore;
+  private logger?: Logger;
+  protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
+
+  public override async init(): Promise<void> {
+    await super.init();
+    const { flags } = await this.parse(this.ctor as typeof SmokestackCommand);
+    const f = flags as Record<string, unknown>;
+    this.globals = {
+      config: f.config as string | undefined,
+      state: f.state as string | undefined,
+      verbose: Boolean(f.verbose),
+      color: Boolean(f.color) && !process.env.NO_COLOR,
+    };
+    if (!this.globals.color) process.env.FORCE_COLOR = '0';
+  }
+
+  /** The validated config (the embedded empty default when there is no file). */
+  protected get settings(): LoadedConfig {
+    this.loadedConfig ??= loadConfig({ flag: this.globals.config });
+    return this.loadedConfig;
+  }
+
+  protected get store(): StateStore {
+    if (!this.stateStore) {
+      const loaded = this.settings;
+      const file = resolveStatePath({ flag: this.globals.state, configState: loaded.config.state, configDir: loaded.dir });
+      this.stateStore = new StateStore(file);
+    }
+    return this.stateStore;
+  }
+
+  protected get progress(): Logger {
+    this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose });
+    return this.logger;
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own parse errors and exits keep their behaviour.
+    if (err.oclif || err.name === 'ExitError') return super.catch(err);
+    const name = this.config.bin;
+    if (isUserError(err)) {
+      if (this.jsonEnabled()) this.logJson({ error: { message: err.line } });
+      this.logToStderr(`${name}: error: ${this.logger ? this.logger.redact(err.line) : err.line}`);
+      process.exitCode = err.exitCode;
+      return undefined;
+    }
+    if (this.jsonEnabled()) this.logJson({ error: { message: err.message } });
+    if (this.globals.verbose) this.logToStderr(`${name}: unexpected error: ${err.stack ?? err.message}`);
+    else this.logToStderr(`${name}: unexpected error: ${err.message} (run with --verbose for details)`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}

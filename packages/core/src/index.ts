@@ -1,0 +1,17 @@
+export * from './errors.js';
+export * from './model.js';
+export * from './paths.js';
+export * from './config/index.js';
+export * from './store/index.js';
+export * from './render/index.js';
+export * from './log/logger.js';
+export * from './queue/index.js';
+export * from './bellows/configs.js';
+export * from './gerrit/index.js';
+export * from './launchpad/index.js';
+export * from './ssh/index.js';
+export * from './providers/index.js';
+export * from './pipeline/index.js';
+export * from './results/index.js';
+export * from './review/index.js';
+export { formatAge, formatDuration, renderTable } from './cli/table.js';

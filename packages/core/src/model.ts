@@ -1,0 +1,170 @@
+/** The domain model shared by bellows, firestack and reviewday. Names are the contract. */
+
+export type ChangeStatus = 'NEW' | 'MERGED' | 'ABANDONED';
+
+export interface Account {
+  name?: string;
+  username?: string;
+  email?: string;
+  accountId?: number;
+}
+
+export interface PatchSet {
+  number: number;
+  revision: string;
+  ref: string;
+  created?: string;
+  kind?: string;
+  uploader?: Account;
+}
+
+export interface Approval {
+  label: string;
+  value: number;
+  by?: Account;
+  date?: string;
+  tag?: string;
+}
+
+export interface Change {
+  project: string;
+  branch: string;
+  number: number;
+  changeId: string;
+  subject: string;
+  owner: Account;
+  topic?: string;
+  status: ChangeStatus;
+  wip: boolean;
+  url?: string;
+  updated?: string;
+  currentPatchSet: PatchSet;
+  approvals: Approval[];
+}
+
+export interface BranchSource {
+  url: string;
+  ref: string;
+  mergeTarget?: string;
+}
+
+export interface TestConfig {
+  id: string;
+  project: string;
+  branch: string;
+  number: number;
+  description: string;
+  branches: Record<string, BranchSource>;
+  templates: string[];
+  patchSet: number;
+  revision: string;
+  ref: string;
+  changeStatus?: ChangeStatus;
+  wip?: boolean;
+  subject?: string;
+  owner?: Account;
+  topic?: string;
+  updatedAt: string;
+}
+
+export const JOB_STATUSES = [
+  'queued',
+  'running',
+  'success',
+  'build_failed',
+  'test_failed',
+  'infra_failed',
+  'superseded',
+  'cancelled',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const FINISHED_STATUSES: readonly JobStatus[] = [
+  'success',
+  'build_failed',
+  'test_failed',
+  'infra_failed',
+  'superseded',
+  'cancelled',
+];
+
+export interface TestSummary {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  durationMs: number;
+}
+
+export interface SkippedTest {
+  id: string;
+  reason?: string;
+}
+
+export interface Job {
+  id: string;
+  configId: string;
+  project: string;
+  number: number;
+  patchSet: number;
+  revision: string;
+  template: string;
+  status: JobStatus;
+  attempt: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  heartbeatAt?: string;
+  worker?: string;
+  summary: TestSummary;
+  skipped: SkippedTest[];
+  failedTests?: string[];
+  message: string;
+  logDir: string;
+  approvedBy?: string;
+  supersededBy?: string;
+  reason?: 'new' | 'recheck' | 'retry' | 'manual';
+}
+
+export interface Vote {
+  project: string;
+  number: number;
+  patchSet: number;
+  revision: string;
+  vote: number | null;
+  message: string;
+  postedAt: string;
+}
+
+export interface Host {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  roles: string[];
+  gateway: boolean;
+  identityFile?: string;
+  knownHosts?: string;
+  /** Provider-specific id, e.g. the Nova server id or the local working directory. */
+  resourceId?: string;
+  workDir?: string;
+}
+
+export type GroupState = 'creating' | 'ready' | 'failed' | 'deleting' | 'deleted';
+
+export interface ServerGroup {
+  name: string;
+  provider: string;
+  hosts: Host[];
+  createdAt: string;
+  state: GroupState;
+  jobId?: string;
+  /** Provider resources recorded the moment they exist, so nothing leaks. */
+  resources?: Array<{ kind: string; id: string; name?: string; createdAt: string }>;
+  definition?: unknown;
+  error?: string;
+}
+
+export function emptySummary(): TestSummary {
+  return { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
+}

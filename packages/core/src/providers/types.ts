@@ -1,0 +1,66 @@
+import type { GroupDefinition } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Host, ServerGroup } from '../model.js';
+import type { StateStore } from '../store/store.js';
+
+export interface ExecOptions {
+  /** Kill the command and fail with a timeout after this long. */
+  timeoutMs?: number;
+  /** Streamed output, as it arrives. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  stdin?: string;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut?: boolean;
+}
+
+/** A way to run scripts on, and move files to and from, one host of a group. */
+export interface HostConnection {
+  readonly host: Host;
+  /** Runs a POSIX sh script (already rendered and quoted) on the host. */
+  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
+  upload(localPath: string, remotePath: string): Promise<void>;
+  download(remotePath: string, localPath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ProviderContext {
+  store: StateStore;
+  logger: Logger;
+  now: () => Date;
+  env: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  /** Accept unknown SSH host keys (never the default). */
+  insecureAcceptHostKeys?: boolean;
+}
+
+export interface OwnedResource {
+  kind: string;
+  id: string;
+  name?: string;
+  createdAt?: string;
+  group?: string;
+}
+
+/** One kind of place server groups live: this machine, existing SSH hosts, an OpenStack cloud. */
+export interface ServerGroupProvider {
+  readonly name: 'local' | 'ssh' | 'openstack';
+  /** Creates the hosts and records every resource id in the store the moment it exists. */
+  create(name: string, definition: GroupDefinition, ctx: ProviderContext): Promise<ServerGroup>;
+  /** Waits (bounded, with backoff) until every host accepts commands. */
+  waitReachable(group: ServerGroup, ctx: ProviderContext): Promise<void>;
+  describe(group: ServerGroup, ctx: ProviderContext): Promise<ServerGroup>;
+  /** Removes everything the group owns; safe to call on a half-created group. */
+  delete(group: ServerGroup, ctx: ProviderContext): Promise<void>;
+  /** Resources this tool created that still exist (for sweep). */
+  listOwned(ctx: ProviderContext): Promise<OwnedResource[]>;
+  connect(group: ServerGroup, host: Host, ctx: ProviderContext): Promise<HostConnection>;
+}

@@ -1,0 +1,77 @@
+import { UserError } from '../errors.js';
+import { FINISHED_STATUSES, JOB_STATUSES, emptySummary, type Job, type JobStatus } from '../model.js';
+import type { StateData } from '../store/schema.js';
+
+export interface JobFilter {
+  status?: JobStatus[];
+  project?: string[];
+  configId?: string;
+  number?: number;
+}
+
+export function parseJobStatus(value: string, where = '--status'): JobStatus {
+  if ((JOB_STATUSES as readonly string[]).includes(value)) return value as JobStatus;
+  throw new UserError(`${where}: unknown job status "${value}"`, { hint: `expected one of ${JOB_STATUSES.join(', ')}` });
+}
+
+export function isFinished(status: JobStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+/** Jobs matching the filter, newest first. */
+export function filterJobs(state: StateData, filter: JobFilter = {}): Job[] {
+  const out: Job[] = [];
+  for (const job of Object.values(state.jobs)) {
+    if (filter.status && !filter.status.includes(job.status)) continue;
+    if (filter.project && !filter.project.includes(job.project)) continue;
+    if (filter.configId && job.configId !== filter.configId) continue;
+    if (filter.number !== undefined && job.number !== filter.number) continue;
+    out.push(job);
+  }
+  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : jobSeq(b) - jobSeq(a)));
+}
+
+function jobSeq(job: Job): number {
+  return Number(job.id.replace(/^\D+/, '')) || 0;
+}
+
+export function getJob(state: StateData, id: string): Job {
+  const job = state.jobs[id];
+  if (!job) throw new UserError(`job ${id}: not found in the state store`, { hint: 'list jobs with: bellows jobs list' });
+  return job;
+}
+
+export interface NewJob {
+  configId: string;
+  project: string;
+  number: number;
+  patchSet: number;
+  revision: string;
+  template: string;
+  reason?: Job['reason'];
+  attempt?: number;
+}
+
+/** Adds a queued job to the state and returns it; ids are short and monotonic (`j42`). */
+export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
+  const id = `j${state.nextJobId++}`;
+  const job: Job = {
+    id,
+    configId: fields.configId,
+    project: fields.project,
+    number: fields.number,
+    patchSet: fields.patchSet,
+    revision: fields.revision,
+    template: fields.template,
+    status: 'queued',
+    attempt: fields.attempt ?? 1,
+    createdAt: now.toISOString(),
+    summary: emptySummary(),
+    skipped: [],
+    message: '',
+    logDir: `jobs/${id}`,
+    reason: fields.reason ?? 'new',
+  };
+  state.jobs[id] = job;
+  return job;
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { shellJoin, shellQuote } from './quote.js';
+
+export type TemplateKind = 'shell' | 'html' | 'text';
+
+/** The repository's templates/ directory (shipped beside the packages). */
+export function defaultTemplatesDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // packages/core/{src,dist}/render -> repository root
+  return path.resolve(here, '..', '..', '..', '..', 'templates');
+}
+
+/** Helpers a shell template may call in a {{mustache}}; anything else is refused at compile time. */
+const SHELL_SAFE_HELPERS = new Set(['q', 'qjoin', 'qenv']);
+/** Block helpers that only choose what to render, never output values themselves. */
+const SHELL_BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with', 'eq']);
+
+export class UnsafeTemplateError extends Error {
+  override readonly name = 'UnsafeTemplateError';
+}
+
+function assertShellSafe(source: string, name: string): void {
+  const ast = Handlebars.parse(source);
+  const visit = (node: hbs.AST.Node | undefined): void => {
+    if (!node) return;
+    switch (node.type) {
+      case 'Program':
+        for (const statement of (node as hbs.AST.Program).body) visit(statement);
+        return;
+      case 'MustacheStatement': {
+        const mustache = node as hbs.AST.MustacheStatement;
+        const helper = mustache.path.type === 'PathExpression' ? (mustache.path as hbs.AST.PathExpression).original : '';
+        if (!SHELL_SAFE_HELPERS.has(helper) || mustache.params.length === 0) {
+          const line = mustache.loc?.start.line ?? 0;
+          throw new UnsafeTemplateError(
+            `${name}:${line}: shell templates must quote every value: write {{q ${helper || 'value'}}} instead of {{${helper}}}`,
+          );
+        }
+        return;
+      }
+      case 'BlockStatement': {
+        const block = node as hbs.AST.BlockStatement;
+        const helper = (block.path as hbs.AST.PathExpression).original;
+        if (!SHELL_BLOCK_HELPERS.has(helper)) {
+          throw new UnsafeTemplateError(`${name}:${block.loc?.start.line ?? 0}: block helper "${helper}" is not allowed in shell templates`);
+        }
+        visit(block.program);
+        visit(block.inverse);
+        return;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+      case 'DecoratorBlock':
+      case 'Decorator':
+        throw new UnsafeTemplateError(`${name}: partials and decorators are not allowed in shell templates`);
+      default:
+        return;
+    }
+  };
+  visit(ast);
+}
+
+/**
+ * Renders the Handlebars templates under templates/. Shell templates (`*.sh.hbs`) must pass every
+ * value through the quoting helpers — enforced when the template is compiled; HTML templates escape
+ * by default.
+ */
+export class TemplateRenderer {
+  private readonly hb = Handlebars.create();
+  private readonly cache = new Map<string, Handlebars.TemplateDelegate>();
+
+  constructor(readonly dir: string = defaultTemplatesDir()) {
+    this.hb.registerHelper('q', (value: unknown) => new this.hb.SafeString(shellQuote(value)));
+    this.hb.registerHelper('qjoin', (values: unknown) =>
+      new this.hb.SafeString(shellJoin(Array.isArray(values) ? values : values === undefined ? [] : [values])),
+    );
+    // `NAME=value` assignment with the value quoted; the name must be a plain identifier.
+    this.hb.registerHelper('qenv', (name: unknown, value: unknown) => {
+      if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        throw new Error(`not a valid environment variable name: ${JSON.stringify(name)}`);
+      }
+      return new this.hb.SafeString(`${name}=${shellQuote(value)}`);
+    });
+    this.hb.registerHelper('eq', function (this: unknown, a: unknown, b: unknown, options: Handlebars.HelperOptions) {
+      return a === b ? options.fn(this) : options.inverse(this);
+    });
+    this.hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+    this.hb.registerHelper('plural', (count: unknown, word: unknown) => `${count} ${word}${count === 1 ? '' : 's'}`);
+  }
+
+  static kindOf(name: string): TemplateKind {
+    if (name.endsWith('.sh.hbs')) return 'shell';
+    if (name.endsWith('.html.hbs')) return 'html';
+    return 'text';
+  }
+
+  /** Compiles a template source; `name` decides the kind (`*.sh.hbs`, `*.html.hbs`, other text). */
+  compile(source: string, name: string): Handlebars.TemplateDelegate {
+    const kind = TemplateRenderer.kindOf(name);
+    if (kind === 'shell') assertShellSafe(source, name);
+    return this.hb.compile(source, { noEscape: kind !== 'html', strict: kind === 'shell', knownHelpersOnly: false });
+  }
+
+  render(name: string, data: unknown): string {
+    let template = this.cache.get(name);
+    if (!template) {
+      template = this.compile(fs.readFileSync(path.join(this.dir, name), 'utf8'), name);
+      this.cache.set(name, template);
+    }
+    return template(data);
+  }
+
+  renderString(source: string, name: string, data: unknown): string {
+    return this.compile(source, name)(data);
+  }
+
+  registerPartial(name: string, source: string): void {
+    this.hb.registerPartial(name, source);
+  }
+
+  registerHelper(name: string, fn: Handlebars.HelperDelegate): void {
+    this.hb.registerHelper(name, fn);
+  }
+}

@@ -56,11 +56,12 @@ export function readDataFile(file: string, label = file): unknown {
       throw new UserError(`${label}: invalid JSON: ${(err as Error).message}`);
     }
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const where = first.linePos?.[0] ? `:${first.linePos[0].line}:${first.linePos[0].col}` : '';
-    throw new UserError(`${label}${where}: invalid YAML: ${first.message.split('\n')[0]}`);
+    const what = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new UserError(`${label}${where}: invalid YAML: ${what}`);
   }
   return doc.toJS() ?? {};
 }

@@ -1,4 +1,4 @@
-import { Listr, ProcessOutput, PRESET_TIMESTAMP, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -87,29 +87,62 @@ export class Logger {
     ctx: C,
     options: { concurrent?: boolean | number; exitOnError?: boolean } = {},
   ): Promise<C> {
-    if (this.options.quiet) {
-      for (const t of tasks) if (!t.skip?.(ctx)) await t.run(ctx, this);
+    if (!this.tty || this.options.quiet) {
+      await this.plainSteps(tasks, ctx, options);
       return ctx;
     }
+    const output = new ProcessOutput(this.stream as NodeJS.WriteStream, this.stream as NodeJS.WriteStream);
     const listrTasks: ListrTask<C>[] = tasks.map((t) => ({
       title: t.title,
       skip: t.skip ? (c: C) => t.skip!(c) : undefined,
       task: async (c, wrapper) => {
-        const log = this.tty ? new TaskLogger(this, (line) => (wrapper.output = line)) : this.child(t.title);
-        await t.run(c, log);
+        await t.run(c, new TaskLogger(this, (line) => (wrapper.output = line)));
       },
     }));
     const list = new Listr<C>(listrTasks, {
       concurrent: options.concurrent ?? false,
       exitOnError: options.exitOnError ?? true,
       ctx,
-      renderer: this.tty ? 'default' : 'simple',
-      rendererOptions: this.tty ? { collapseSubtasks: false } : { timestamp: PRESET_TIMESTAMP },
       registerSignalListeners: false,
-      silentRendererCondition: false,
-      processOutput: new ProcessOutput(this.stream as NodeJS.WriteStream, this.stream as NodeJS.WriteStream),
+      rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput: output }) },
+      processOutput: output,
     } as never);
     return list.run();
+  }
+
+  private async plainSteps<C extends object>(
+    tasks: Array<{ title: string; run: (ctx: C, log: Logger) => Promise<void> | void; skip?: (ctx: C) => boolean }>,
+    ctx: C,
+    options: { concurrent?: boolean | number; exitOnError?: boolean },
+  ): Promise<void> {
+    const runOne = async (t: (typeof tasks)[number]): Promise<void> => {
+      if (t.skip?.(ctx)) {
+        this.info(`- ${t.title} (skipped)`);
+        return;
+      }
+      const started = Date.now();
+      this.info(`> ${t.title}`);
+      try {
+        await t.run(ctx, this.child(t.title));
+      } catch (err) {
+        this.error(`x ${t.title} failed after ${Date.now() - started} ms: ${(err as Error).message}`);
+        throw err;
+      }
+      this.info(`ok ${t.title} (${Date.now() - started} ms)`);
+    };
+    if (options.concurrent) {
+      const results = await Promise.allSettled(tasks.map(runOne));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed && options.exitOnError !== false) throw failed.reason;
+      return;
+    }
+    for (const t of tasks) {
+      try {
+        await runOne(t);
+      } catch (err) {
+        if (options.exitOnError !== false) throw err;
+      }
+    }
   }
 }
 

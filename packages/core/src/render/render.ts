@@ -68,6 +68,15 @@ function assertShellSafe(source: string, name: string): void {
  * value through the quoting helpers — enforced when the template is compiled; HTML templates escape
  * by default.
  */
+function run(template: Handlebars.TemplateDelegate, name: string, data: unknown): string {
+  try {
+    return template(data);
+  } catch (err) {
+    // Strict shell templates fail on a missing value instead of rendering an empty word.
+    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export class TemplateRenderer {
   private readonly hb = Handlebars.create();
   private readonly cache = new Map<string, Handlebars.TemplateDelegate>();
@@ -110,11 +119,11 @@ export class TemplateRenderer {
       template = this.compile(fs.readFileSync(path.join(this.dir, name), 'utf8'), name);
       this.cache.set(name, template);
     }
-    return template(data);
+    return run(template, name, data);
   }
 
   renderString(source: string, name: string, data: unknown): string {
-    return this.compile(source, name)(data);
+    return run(this.compile(source, name), name, data);
   }
 
   registerPartial(name: string, source: string): void {

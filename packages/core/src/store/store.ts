@@ -15,6 +15,7 @@ import { SCHEMA_VERSION, emptyState, type StateData } from './schema.js';
 export class StateStore {
   private readonly adapter: AtomicJsonFile;
   private readonly db: Low<StateData>;
+  private sweptTemps = false;
 
   constructor(
     readonly file: string,
@@ -50,6 +51,10 @@ export class StateStore {
   async update<T>(fn: (state: StateData) => T | Promise<T>): Promise<T> {
     const release = await acquireLock(this.file, this.lockOptions);
     try {
+      if (!this.sweptTemps) {
+        this.sweptTemps = true;
+        removeDeadWritersTemps(this.file);
+      }
       await this.load();
       const fromVersion = this.adapter.lastReadVersion;
       if (fromVersion !== undefined && fromVersion < SCHEMA_VERSION) this.backupBeforeMigration(fromVersion);
@@ -65,6 +70,28 @@ export class StateStore {
   private backupBeforeMigration(version: number): void {
     const backup = `${this.file}.schema-v${version}.bak`;
     if (!fs.existsSync(backup)) fs.copyFileSync(this.file, backup);
+  }
+}
+
+/** A writer killed mid-write leaves `.state.json.<pid>.<rand>.tmp`; remove those whose pid is gone. */
+function removeDeadWritersTemps(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(dir, name), { force: true });
+    }
   }
 }
 

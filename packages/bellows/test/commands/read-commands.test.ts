@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { StateStore, enqueueJob, type Job, type TestConfig } from '@smokestack/core';
+import { runCli } from '@smokestack/testkit';
+
+describe('bellows read commands over the store', () => {
+  let dir: string;
+  let state: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bellows-read-'));
+    state = path.join(dir, 'state.json');
+    // Isolate from any user config on the machine.
+    env = { SMOKESTACK_STATE: state, XDG_CONFIG_HOME: path.join(dir, 'xdg'), HOME: dir };
+    const store = new StateStore(state);
+    await store.update((s) => {
+      const config: TestConfig = {
+        id: 'openstack/nova~101',
+        project: 'openstack/nova',
+        branch: 'master',
+        number: 101,
+        description: 'Alice: Fix libvirt snapshot',
+        branches: { 'openstack/nova': { url: 'https://review.example.org/openstack/nova', ref: 'refs/changes/01/101/2' } },
+        templates: ['nova-smoke'],
+        patchSet: 2,
+        revision: 'a'.repeat(40),
+        ref: 'refs/changes/01/101/2',
+        updatedAt: '2026-11-22T09:00:00.000Z',
+      };
+      s.configs[config.id] = config;
+      const base = { configId: config.id, project: 'openstack/nova', number: 101, template: 'nova-smoke' };
+      const old = enqueueJob(s, { ...base, patchSet: 1, revision: 'b'.repeat(40) }, new Date('2026-11-22T08:00:00Z'));
+      old.status = 'superseded';
+      const running = enqueueJob(s, { ...base, patchSet: 2, revision: 'a'.repeat(40) }, new Date('2026-11-22T09:00:00Z'));
+      running.status = 'running';
+      const glance = enqueueJob(
+        s,
+        { configId: 'openstack/glance~7', project: 'openstack/glance', number: 7, patchSet: 1, revision: 'c'.repeat(40), template: 'glance' },
+        new Date('2026-11-22T09:30:00Z'),
+      );
+      Object.assign(glance, {
+        status: 'success',
+        summary: { tests: 12, failures: 0, errors: 0, skipped: 2, durationMs: 65_000 },
+        skipped: [{ id: 'tests.libvirt.test_snapshot', reason: 'libvirt not available' }, { id: 'tests.test_x' }],
+      } satisfies Partial<Job>);
+    });
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lists jobs as JSON, filtered by status and project', async () => {
+    const all = await runCli('bellows', ['jobs', 'list', '--json'], { env });
+    expect(all.code).to.equal(0);
+    expect(all.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j3', 'j2', 'j1']);
+    const running = await runCli('bellows', ['jobs', 'list', '--status', 'running', '--json'], { env });
+    expect(running.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j2']);
+    const glance = await runCli('bellows', ['jobs', 'list', '--project', 'openstack/glance', '--json'], { env });
+    expect(glance.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j3']);
+  });
+
+  it('prints a table for people', async () => {
+    const result = await runCli('bellows', ['jobs', 'list'], { env });
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.match(/j2\s.*openstack\/nova\s.*101,2\s.*nova-smoke\s.*running/);
+    expect(result.stdout).to.match(/j3\s.*openstack\/glance.*success\s.*12\s.*0\s.*2\s.*1m 5s/);
+  });
+
+  it('shows one job with its skipped tests and where its logs are', async () => {
+    const result = await runCli('bellows', ['jobs', 'show', 'j3'], { env });
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.contain('12 tests, 0 failures, 0 errors, 2 skipped');
+    expect(result.stdout).to.contain('tests.libvirt.test_snapshot (libvirt not available)');
+    expect(result.stdout).to.contain(path.join(dir, 'jobs', 'j3'));
+    const json = (await runCli('bellows', ['jobs', 'show', 'j3', '--json'], { env })).json<{ job: Job }>();
+    expect(json.job.summary.skipped).to.equal(2);
+  });
+
+  it('lists test configs', async () => {
+    const result = await runCli('bellows', ['configs', 'list', '--json'], { env });
+    expect(result.json<{ configs: TestConfig[] }>().configs.map((c) => c.id)).to.deep.equal(['openstack/nova~101']);
+    const table = await runCli('bellows', ['configs', 'list'], { env });
+    expect(table.stdout).to.match(/101\s.*openstack\/nova\s.*2\s.*nova-smoke\s.*Alice: Fix libvirt snapshot/);
+  });
+
+  it('answers a bad status or unknown job with one line on stderr and a non-zero exit', async () => {
+    const bad = await runCli('bellows', ['jobs', 'list', '--status', 'bogus'], { env });
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr.trim().split('\n')).to.have.length(1);
+    expect(bad.stderr).to.match(/^bellows: error: --status: unknown job status "bogus"/);
+    const missing = await runCli('bellows', ['jobs', 'show', 'j99'], { env });
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr.trim()).to.equal('bellows: error: job j99: not found in the state store (list jobs with: bellows jobs list)');
+  });
+
+  it('refuses a corrupt store with one line naming the path, leaving it untouched', async () => {
+    const corrupt = path.join(dir, 'corrupt.json');
+    fs.writeFileSync(corrupt, '{"jobs": {');
+    const result = await runCli('bellows', ['jobs', 'list', '--state', corrupt], { env });
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim().split('\n')).to.have.length(1);
+    expect(result.stderr).to.contain(`${corrupt}: corrupt state store`);
+    expect(fs.readFileSync(corrupt, 'utf8')).to.equal('{"jobs": {');
+  });
+
+  it('names the file and key path of a bad config in one line', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'cfg-'));
+    fs.writeFileSync(path.join(cwd, 'smokestack.yaml'), 'projects:\n  - name: a\n  - name: b\n  - name: c\n    branch: 3\n');
+    const result = await runCli('bellows', ['configs', 'list'], { env, cwd });
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim()).to.equal('bellows: error: smokestack.yaml: projects[2].branch: expected a string');
+  });
+
+  it('says what is wrong when the store path is a directory', async () => {
+    const weird = path.join(dir, 'is-a-dir.json');
+    fs.mkdirSync(weird, { recursive: true });
+    const result = await runCli('bellows', ['jobs', 'list', '--state', weird], { env });
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim()).to.equal(`bellows: error: ${weird}: cannot read the state store (EISDIR)`);
+  });
+});

@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { StateStore, parseState, SCHEMA_VERSION, isUserError } from '@smokestack/core';
+
+const updater = fileURLToPath(new URL('./fixtures/updater.mjs', import.meta.url));
+
+function tempStore(): { dir: string; file: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-store-'));
+  return { dir, file: path.join(dir, 'state.json') };
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the updater');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+interface Child {
+  acked: number[];
+  done: Promise<number | null>;
+  kill(): void;
+}
+
+function runUpdater(file: string, prefix: string, count: number, delayMs = 0): Child {
+  const child = spawn(process.execPath, [updater, file, prefix, String(count), String(delayMs)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const acked: number[] = [];
+  let buffer = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      const match = /^ack (\d+)$/.exec(line);
+      if (match) acked.push(Number(match[1]));
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && code !== null) reject(new Error(`updater exited ${code}: ${stderr}`));
+      else resolve(code);
+    });
+  });
+  return { acked, done, kill: () => child.kill('SIGKILL') };
+}
+
+describe('StateStore', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => ({ dir, file } = tempStore()));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('starts empty when the file does not exist and creates it on the first update', async () => {
+    const store = new StateStore(file);
+    const state = await store.read();
+    expect(state.schemaVersion).to.equal(SCHEMA_VERSION);
+    expect(state.jobs).to.deep.equal({});
+    await store.update((s) => {
+      s.sync.x = { lastSweepChanges: 1 };
+    });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).sync.x.lastSweepChanges).to.equal(1);
+  });
+
+  it('writes the file with owner-only permissions and keeps job logs beside it', async () => {
+    const store = new StateStore(file);
+    await store.update(() => undefined);
+    expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+    expect(store.jobDir('j7')).to.equal(path.join(dir, 'jobs', 'j7'));
+    expect(() => store.jobDir('../etc')).to.throw(/not valid/);
+  });
+
+  it('sees updates made by another process (re-reads under the lock)', async () => {
+    const a = new StateStore(file);
+    const b = new StateStore(file);
+    await a.update((s) => void (s.sync.a = {}));
+    await b.update((s) => void (s.sync.b = {}));
+    await a.update((s) => void (s.sync.c = {}));
+    expect(Object.keys((await b.read()).sync).sort()).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('leaves the file unchanged when the update function throws', async () => {
+    const store = new StateStore(file);
+    await store.update((s) => void (s.sync.kept = {}));
+    const before = fs.readFileSync(file);
+    await store.update(() => {
+      throw new Error('boom');
+    }).then(
+      () => expect.fail('update should have thrown'),
+      (err: Error) => expect(err.message).to.equal('boom'),
+    );
+    expect(fs.readFileSync(file).equals(before)).to.equal(true);
+    // and the lock was released
+    await store.update((s) => void (s.sync.after = {}));
+  });
+
+  for (const [what, content] of [
+    ['invalid JSON', '{"schemaVersion": 1, "jobs": {'],
+    ['a truncated (empty) file', ''],
+    ['a JSON array', '[]'],
+    ['a newer schema version', JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, jobs: {}, configs: {}, votes: {}, groups: {}, sync: {} })],
+    ['jobs that are not an object', JSON.stringify({ schemaVersion: 1, jobs: [], configs: {}, votes: {}, groups: {}, sync: {} })],
+  ] as const) {
+    it(`refuses ${what}, naming the path, and leaves the file byte-for-byte unchanged`, async () => {
+      fs.writeFileSync(file, content);
+      const before = fs.readFileSync(file);
+      const store = new StateStore(file);
+      for (const attempt of [() => store.read(), () => store.update((s) => void (s.sync.x = {}))]) {
+        const err = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isUserError(err), `expected a user error for ${what}`).to.equal(true);
+        expect((err as Error).message).to.contain(file);
+        expect((err as Error).message.split('\n')).to.have.length(1);
+      }
+      expect(fs.readFileSync(file).equals(before)).to.equal(true);
+      expect(fs.existsSync(`${file}.lock`)).to.equal(false);
+    });
+  }
+
+  it('migrates an unversioned document, keeping a backup of the original', async () => {
+    const original = JSON.stringify({ jobs: {}, configs: { 'p~1': { id: 'p~1' } } });
+    fs.writeFileSync(file, original);
+    const store = new StateStore(file);
+    expect((await store.read()).configs['p~1']).to.deep.equal({ id: 'p~1' });
+    await store.update((s) => void (s.sync.x = {}));
+    const migrated = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(migrated.schemaVersion).to.equal(SCHEMA_VERSION);
+    expect(migrated.configs['p~1']).to.deep.equal({ id: 'p~1' });
+    expect(fs.readFileSync(`${file}.schema-v0.bak`, 'utf8')).to.equal(original);
+  });
+
+  it('takes over a lock left by a process that died, without waiting for it to go stale', async () => {
+    fs.mkdirSync(`${file}.lock`);
+    // A pid that is certainly not running: a child that has already exited.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.on('close', resolve));
+    fs.writeFileSync(`${file}.lock/owner`, JSON.stringify({ pid: dead.pid, host: os.hostname(), acquiredAt: Date.now() }));
+    const started = Date.now();
+    await new StateStore(file, { staleMs: 60_000 }).update((s) => void (s.sync.x = {}));
+    expect(Date.now() - started).to.be.below(2000);
+  });
+
+  it('keeps every update of 4 processes x 200 updates on one store', async function () {
+    this.timeout(120_000);
+    const children = ['a', 'b', 'c', 'd'].map((p) => runUpdater(file, p, 200));
+    await Promise.all(children.map((c) => c.done));
+    const { data } = parseState(fs.readFileSync(file, 'utf8'), file);
+    for (const p of ['a', 'b', 'c', 'd']) {
+      for (let i = 0; i < 200; i++) expect(data.sync, `${p}-${i}`).to.have.property(`${p}-${i}`);
+    }
+    expect(data.nextJobId).to.equal(1 + 800);
+  });
+
+  it('survives SIGKILL at random moments 200 times: the file always parses and holds every acknowledged update', async function () {
+    this.timeout(300_000);
+    let totalAcked = 0;
+    for (let round = 0; round < 200; round++) {
+      const child = runUpdater(file, `r${round}`, 10_000);
+      // Odd rounds kill at any moment from start-up on; even rounds once updates are flowing.
+      if (round % 2 === 0) await until(() => child.acked.length > 0, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * (round % 2 === 0 ? 40 : 150)));
+      child.kill();
+      await child.done.catch(() => undefined);
+      const acked = [...child.acked];
+      totalAcked += acked.length;
+      if (!fs.existsSync(file)) {
+        expect(acked, `round ${round}: updates acknowledged but no file`).to.have.length(0);
+        continue;
+      }
+      const { data } = parseState(fs.readFileSync(file, 'utf8'), file);
+      for (const i of acked) expect(data.sync, `round ${round}: acknowledged update ${i} lost`).to.have.property(`r${round}-${i}`);
+    }
+    expect(totalAcked, 'the kills should land while updates are being made').to.be.greaterThan(100);
+    // The store is still usable afterwards: a lock left by a killed process does not block.
+    await new StateStore(file, { timeoutMs: 5000 }).update((s) => void (s.sync.final = {}));
+    // and temp files of writers killed mid-write were cleaned up by that update
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+  });
+});

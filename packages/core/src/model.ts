@@ -122,8 +122,43 @@ export interface Job {
   message: string;
   logDir: string;
   approvedBy?: string;
+  approvedAt?: string;
   supersededBy?: string;
   reason?: 'new' | 'recheck' | 'retry' | 'manual';
+  /** Every source the job built or fetched, with the revision it resolved to (for reproduce). */
+  sources?: JobSource[];
+  /** The `--change` arguments of an ad hoc run, as given. */
+  changes?: string[];
+  /** The server group the job ran on. */
+  group?: string;
+  /** The job this one retries (after infra_failed), whose logs stay in its own directory. */
+  retryOf?: string;
+  stages?: JobStageRecord[];
+  /** Wall time, time inside remote commands, and the difference (the pipeline's own overhead). */
+  timing?: { wallMs: number; remoteMs: number; overheadMs: number };
+}
+
+export interface JobSource {
+  kind: 'build' | 'module';
+  name: string;
+  project: string;
+  url: string;
+  ref: string;
+  revision?: string;
+  mergeTarget?: string;
+  mergeTargetRevision?: string;
+  /** A developer's local checkout shipped in the job bundle. */
+  localPath?: string;
+  /** Replaced by the branch under test (a --change or the test config). */
+  changed: boolean;
+}
+
+export interface JobStageRecord {
+  stage: string;
+  status: 'passed' | 'failed' | 'skipped';
+  kind?: string;
+  message?: string;
+  durationMs?: number;
 }
 
 export interface Vote {
@@ -134,6 +169,10 @@ export interface Vote {
   vote: number | null;
   message: string;
   postedAt: string;
+  /** Why nothing was posted for this patch set (e.g. "outdated": a newer patch set exists). */
+  skipped?: string;
+  /** The label the vote was cast on (config gerrit.label). */
+  label?: string;
 }
 
 export interface Host {
@@ -148,6 +187,8 @@ export interface Host {
   /** Provider-specific id, e.g. the Nova server id or the local working directory. */
   resourceId?: string;
   workDir?: string;
+  /** The hosts file listing the group on this host (/etc/hosts when managed there). */
+  hostsFile?: string;
 }
 
 export type GroupState = 'creating' | 'ready' | 'failed' | 'deleting' | 'deleted';

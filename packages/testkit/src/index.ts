@@ -1,1 +1,5 @@
-export {};
+export * from './gerrit/index.js';
+export * from './openstack/index.js';
+export * from './sshd/index.js';
+export * from './launchpad/index.js';
+export * from './cli.js';

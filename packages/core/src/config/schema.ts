@@ -64,6 +64,8 @@ export const HostDefinitionSchema = z.strictObject({
   identityFile: nonEmpty.optional(),
   knownHosts: nonEmpty.optional(),
   resetCommand: nonEmpty.optional(),
+  /** Where the pipeline works on the host (default: ~/.smokestack/<group>/<host> for ssh hosts). */
+  workDir: nonEmpty.optional(),
   // openstack provider
   cloud: nonEmpty.optional(),
   image: nonEmpty.optional(),
@@ -92,6 +94,7 @@ export const GroupDefinitionSchema = z.strictObject({
   user: nonEmpty.optional(),
   identityFile: nonEmpty.optional(),
   knownHosts: nonEmpty.optional(),
+  workDir: nonEmpty.optional(),
   cloud: nonEmpty.optional(),
   image: nonEmpty.optional(),
   flavor: nonEmpty.optional(),
@@ -117,6 +120,8 @@ export const BuildSchema = z.strictObject({
 export const PuppetModuleSchema = z
   .strictObject({
     name: nonEmpty,
+    /** The Gerrit project the module comes from; a change to it replaces url/ref. */
+    project: nonEmpty.optional(),
     url: nonEmpty.optional(),
     ref: nonEmpty.default('master'),
     package: nonEmpty.optional(),

@@ -2,6 +2,8 @@ import type { GroupDefinition } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, ServerGroup } from '../model.js';
 import type { StateStore } from '../store/store.js';
+import type { SshPool } from '../ssh/pool.js';
+import type { ProviderMap } from './registry.js';
 
 export interface ExecOptions {
   /** Kill the command and fail with a timeout after this long. */
@@ -40,6 +42,12 @@ export interface ProviderContext {
   signal?: AbortSignal;
   /** Accept unknown SSH host keys (never the default). */
   insecureAcceptHostKeys?: boolean;
+  /** Shared SSH connections (one per host, reused by every command); without it each connect opens its own. */
+  pool?: SshPool;
+  /** How long waitReachable keeps retrying a booting host (default 180 s). */
+  reachableTimeoutMs?: number;
+  /** Providers to choose from (default: every built-in provider). */
+  providers?: ProviderMap;
 }
 
 export interface OwnedResource {
@@ -63,4 +71,11 @@ export interface ServerGroupProvider {
   /** Resources this tool created that still exist (for sweep). */
   listOwned(ctx: ProviderContext): Promise<OwnedResource[]>;
   connect(group: ServerGroup, host: Host, ctx: ProviderContext): Promise<HostConnection>;
+  /**
+   * Group setup after the hosts are reachable (hosts file, working directories). Providers without
+   * it get the generic SSH setup: a managed /etc/hosts block (or $workdir/hosts) and ~/.smokestack/<group>/<host>.
+   */
+  setup?(group: ServerGroup, ctx: ProviderContext): Promise<ServerGroup>;
+  /** Deletes one resource found by listOwned that no live group owns any more (for sweep). */
+  deleteOwned?(resource: OwnedResource, ctx: ProviderContext): Promise<void>;
 }

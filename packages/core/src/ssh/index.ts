@@ -1,1 +1,4 @@
-export {};
+export * from './known-hosts.js';
+export * from './connection.js';
+export * from './pool.js';
+export * from './output.js';

@@ -1,0 +1,276 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** One SSH test host: a real /usr/sbin/sshd on 127.0.0.1 with its own host key and working directory. */
+export interface SshTestHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  workDir: string;
+  hostPublicKey: string;
+  /** `[127.0.0.1]:port ssh-ed25519 AAAA...`, as ssh-keyscan would print it. */
+  knownHostsLine: string;
+  /** sshd's own log (LogLevel VERBOSE). */
+  logFile: string;
+  /** A private /etc/hosts bind-mounted for this sshd's sessions (root only), else undefined. */
+  etcHostsFile?: string;
+  /** Starts sshd now (after a delayed start, or again after stop). */
+  start(): Promise<void>;
+  /** Stops sshd and every session it serves. */
+  stop(): Promise<void>;
+  /** SSH logins accepted so far, counted from the sshd log. */
+  acceptedLogins(): number;
+  /** Authorizes the client key (for hosts started with `authorize: false`). */
+  authorize(): void;
+  readonly running: boolean;
+}
+
+export interface SshTestHostOptions {
+  name?: string;
+  /** Start sshd this many seconds after startSshHosts returns (a booting host). */
+  startDelaySeconds?: number;
+  /** Never start sshd on its own (a host that never comes up, or one started later with start()). */
+  noStart?: boolean;
+  /** Start without the client key authorized ("auth refused" while a host boots); authorize() later. */
+  authorize?: boolean;
+  /** Authorize the client key this many seconds after start. */
+  authorizeAfterSeconds?: number;
+}
+
+export interface StartSshHostsOptions {
+  /** Number of hosts when `hosts` is not given (named host1..hostN). */
+  count?: number;
+  hosts?: SshTestHostOptions[];
+  /** Give every sshd a private /etc/hosts via a mount namespace (default: when running as root). */
+  isolateEtcHosts?: boolean;
+}
+
+export interface SshTestHosts {
+  hosts: SshTestHost[];
+  /** known_hosts naming every host's key. */
+  knownHostsFile: string;
+  /** The generated client key, authorized on every host. */
+  identityFile: string;
+  rootDir: string;
+  host(name: string): SshTestHost;
+  /** Stops every sshd and removes every generated file. */
+  stop(): Promise<void>;
+}
+
+const SSHD = '/usr/sbin/sshd';
+
+function keygen(file: string, comment: string): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive()) throw new Error(`sshd on port ${port} exited during start`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd on port ${port} did not start listening within ${timeoutMs} ms`);
+}
+
+/** Every process descended from `pid` (from /proc), so sessions die with their sshd. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'root';
+  }
+}
+
+function canIsolateEtcHosts(): boolean {
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/unshare')) return false;
+  try {
+    execFileSync('/usr/bin/unshare', ['--mount', '/bin/true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts N real sshd instances on random 127.0.0.1 ports, each with a generated host key, its own
+ * working directory and the generated client key authorized for the current user (root or not).
+ */
+export async function startSshHosts(options: StartSshHostsOptions = {}): Promise<SshTestHosts> {
+  const specs: SshTestHostOptions[] = options.hosts ?? Array.from({ length: options.count ?? 1 }, () => ({}));
+  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-sshd-'));
+  fs.chmodSync(rootDir, 0o755);
+  const identityFile = path.join(rootDir, 'client_key');
+  keygen(identityFile, 'smokestack-test-client');
+  const clientPublic = fs.readFileSync(`${identityFile}.pub`, 'utf8');
+  const user = userName();
+  const isolate = options.isolateEtcHosts ?? canIsolateEtcHosts();
+  // sshd running as root insists on its privilege separation directory.
+  if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+
+  const timers: NodeJS.Timeout[] = [];
+  const hosts: SshTestHost[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const name = spec.name ?? `host${i + 1}`;
+    const dir = path.join(rootDir, name);
+    const workDir = path.join(dir, 'work');
+    fs.mkdirSync(workDir, { recursive: true });
+    const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+    keygen(hostKey, `${name}-host-key`);
+    const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const port = await freePort();
+    const authorizedKeys = path.join(dir, 'authorized_keys');
+    fs.writeFileSync(authorizedKeys, spec.authorize === false || spec.authorizeAfterSeconds !== undefined ? '' : clientPublic, { mode: 0o600 });
+    const logFile = path.join(dir, 'sshd.log');
+    const etcHostsFile = isolate ? path.join(dir, 'etc_hosts') : undefined;
+    if (etcHostsFile) fs.copyFileSync('/etc/hosts', etcHostsFile);
+    const config = path.join(dir, 'sshd_config');
+    fs.writeFileSync(
+      config,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${hostKey}`,
+        'PidFile none',
+        `AuthorizedKeysFile ${authorizedKeys}`,
+        'StrictModes no',
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'PermitRootLogin prohibit-password',
+        'Subsystem sftp internal-sftp',
+        'LogLevel VERBOSE',
+        'MaxStartups 100',
+        'MaxSessions 20',
+        '',
+      ].join('\n'),
+    );
+
+    let child: ChildProcess | undefined;
+    let exited: Promise<void> = Promise.resolve();
+    const alive = () => Boolean(child && child.exitCode === null && child.signalCode === null);
+    const start = async (): Promise<void> => {
+      if (alive()) return;
+      const log = fs.openSync(logFile, 'a');
+      const argv = etcHostsFile
+        ? ['/usr/bin/unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$1" /etc/hosts && exec "$2" -D -e -f "$3"', 'sh', etcHostsFile, SSHD, config]
+        : [SSHD, '-D', '-e', '-f', config];
+      const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
+      fs.closeSync(log);
+      child = proc;
+      exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      await waitForPort(port, 10_000, alive);
+      if (spec.authorizeAfterSeconds !== undefined) {
+        timers.push(setTimeout(() => fs.writeFileSync(authorizedKeys, clientPublic), spec.authorizeAfterSeconds * 1000));
+      }
+    };
+    const stop = async (): Promise<void> => {
+      const proc = child;
+      if (!proc || !alive() || proc.pid === undefined) return;
+      const pids = [proc.pid, ...descendants(proc.pid)];
+      for (const pid of pids.reverse()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    };
+    hosts.push({
+      name,
+      address: '127.0.0.1',
+      port,
+      user,
+      identityFile,
+      workDir,
+      hostPublicKey,
+      knownHostsLine: `[127.0.0.1]:${port} ${hostPublicKey}`,
+      logFile,
+      etcHostsFile,
+      start,
+      stop,
+      acceptedLogins: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length : 0),
+      authorize: () => fs.writeFileSync(authorizedKeys, clientPublic),
+      get running() {
+        return alive();
+      },
+    });
+    if (!spec.noStart && spec.startDelaySeconds === undefined) await start();
+  }
+  const knownHostsFile = path.join(rootDir, 'known_hosts');
+  fs.writeFileSync(knownHostsFile, hosts.map((h) => `${h.knownHostsLine}\n`).join(''));
+
+  for (const [i, spec] of specs.entries()) {
+    if (spec.startDelaySeconds !== undefined && !spec.noStart) {
+      timers.push(setTimeout(() => void hosts[i]!.start().catch(() => undefined), spec.startDelaySeconds * 1000));
+    }
+  }
+
+  return {
+    hosts,
+    knownHostsFile,
+    identityFile,
+    rootDir,
+    host(name: string) {
+      const found = hosts.find((h) => h.name === name);
+      if (!found) throw new Error(`no SSH test host named ${name}`);
+      return found;
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      await Promise.all(hosts.map((h) => h.stop()));
+      fs.rmSync(rootDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -6,7 +6,7 @@ export * from './store/index.js';
 export * from './render/index.js';
 export * from './log/logger.js';
 export * from './queue/index.js';
-export * from './bellows/configs.js';
+export * from './bellows/index.js';
 export * from './gerrit/index.js';
 export * from './launchpad/index.js';
 export * from './ssh/index.js';

@@ -1,1 +1,10 @@
-export {};
+export * from './wire.js';
+export * from './time.js';
+export * from './map.js';
+export * from './query.js';
+export * from './backoff.js';
+export * from './rest.js';
+export * from './hostkey.js';
+export * from './ssh.js';
+export * from './events.js';
+export * from './stream.js';

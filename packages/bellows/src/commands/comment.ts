@@ -1,0 +1,30 @@
+import { Args, Flags } from '@oclif/core';
+import { SmokestackCommand } from '@smokestack/core/cli';
+import { commentResults, createBellowsContext, type CommentResult } from '@smokestack/core';
+
+export default class Comment extends SmokestackCommand {
+  static override summary = 'Post one review per finished current patch set: results per template and a Verified vote.';
+  static override description =
+    'Votes +1 when every template succeeded and -1 on a build or test failure; an infrastructure failure never votes. ' +
+    'The vote is cast only while the revision is still current; each patch set is reported once.';
+  static override examples = ['<%= config.bin %> comment', '<%= config.bin %> comment openstack/nova --dry-run --json'];
+  static override strict = false;
+  static override args = { project: Args.string({ description: 'only these configured projects (default: all)' }) };
+  static override flags = {
+    'dry-run': Flags.boolean({ description: 'show the reviews without posting or recording them' }),
+  };
+
+  async run(): Promise<CommentResult> {
+    const { argv, flags } = await this.parse(Comment);
+    const ctx = createBellowsContext({ loaded: this.settings, store: this.store, logger: this.progress });
+    const result = await commentResults(ctx, { projects: argv as string[], dryRun: flags['dry-run'] });
+    if (flags['dry-run']) for (const p of result.posted) this.log(`--- ${p.configId},${p.patchSet} (${p.vote === null ? 'no vote' : `${p.label} ${p.vote}`})\n${p.message}`);
+    this.log(
+      `${result.posted.length} review(s) ${result.dryRun ? 'would be ' : ''}posted, ${result.skipped.length} skipped (outdated or closed), ` +
+        `${result.waiting.length} waiting for jobs, ${result.errors.length} failed.`,
+    );
+    for (const e of result.errors) this.logToStderr(`${this.config.bin}: error: ${e.configId},${e.patchSet}: ${e.message}`);
+    if (result.errors.length) process.exitCode = 1;
+    return result;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Job, TestConfig } from '../model.js';
+import type { NewJob } from '../queue/jobs.js';
+import type { StateData } from '../store/schema.js';
+import { DEFAULT_TEMPLATE_POLICY, type TemplatePolicy } from './settings.js';
+
+export const ACTIVE_STATUSES = ['queued', 'running'] as const;
+
+export function isActive(job: Job): boolean {
+  return job.status === 'queued' || job.status === 'running';
+}
+
+function jobSeq(job: Job): number {
+  return Number(job.id.replace(/^\D+/, '')) || 0;
+}
+
+/** Orders attempts oldest first: by attempt, then by creation order. */
+export function byAttempt(a: Job, b: Job): number {
+  return a.attempt - b.attempt || jobSeq(a) - jobSeq(b);
+}
+
+/** Jobs grouped by config id: planners over many changes look jobs up here instead of scanning. */
+export type JobIndex = Map<string, Job[]>;
+
+export function indexJobs(state: StateData): JobIndex {
+  const index: JobIndex = new Map();
+  for (const job of Object.values(state.jobs)) {
+    const list = index.get(job.configId);
+    if (list) list.push(job);
+    else index.set(job.configId, [job]);
+  }
+  return index;
+}
+
+export function jobsOfConfig(state: StateData, configId: string, index?: JobIndex): Job[] {
+  if (index) return index.get(configId) ?? [];
+  return Object.values(state.jobs).filter((j) => j.configId === configId);
+}
+
+export function jobsOfPatchSet(state: StateData, configId: string, patchSet: number, index?: JobIndex): Job[] {
+  return jobsOfConfig(state, configId, index).filter((j) => j.patchSet === patchSet);
+}
+
+/** The latest attempt of each template among the given jobs of one patch set. */
+export function latestByTemplate(jobs: Job[]): Map<string, Job> {
+  const latest = new Map<string, Job>();
+  for (const job of [...jobs].sort(byAttempt)) latest.set(job.template, job);
+  return latest;
+}
+
+export function newJobFor(config: TestConfig, template: string, reason: Job['reason'], attempt = 1): NewJob {
+  return { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template, reason, attempt };
+}
+
+/**
+ * The jobs a config's current patch set still needs: a first job per template that has none, and
+ * a new attempt where the latest one failed for infrastructure reasons and retries remain.
+ * `resumed` (the change just left work in progress) re-queues templates whose latest job was cancelled.
+ */
+export function jobsToQueue(
+  state: StateData,
+  config: TestConfig,
+  policies: Record<string, TemplatePolicy>,
+  options: { resumed?: boolean; index?: JobIndex } = {},
+): NewJob[] {
+  if (config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
+  const latest = latestByTemplate(jobsOfPatchSet(state, config.id, config.patchSet, options.index));
+  const out: NewJob[] = [];
+  for (const template of config.templates) {
+    const job = latest.get(template);
+    const policy = policies[template] ?? DEFAULT_TEMPLATE_POLICY;
+    if (!job) out.push(newJobFor(config, template, 'new'));
+    else if (job.status === 'infra_failed' && job.attempt <= policy.maxInfraRetries) out.push(newJobFor(config, template, 'retry', job.attempt + 1));
+    else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, template, 'new', job.attempt + 1));
+  }
+  return out;
+}
+
+/** The store key of a patch set's Vote record. */
+export function voteKey(project: string, number: number, patchSet: number): string {
+  return `${project}~${number}~${patchSet}`;
+}

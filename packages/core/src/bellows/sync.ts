@@ -1,0 +1,297 @@
+import pLimit from 'p-limit';
+import { errorMessage, isUserError } from '../errors.js';
+import { sleep } from '../gerrit/backoff.js';
+import { accountLabel, hasPatchSet } from '../gerrit/map.js';
+import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
+import { enqueueJob, type NewJob } from '../queue/jobs.js';
+import type { StateData } from '../store/schema.js';
+import { configIdFor } from './configs.js';
+import type { BellowsContext } from './context.js';
+import { indexJobs, isActive, jobsOfConfig, jobsToQueue } from './patchsets.js';
+import { findTarget, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
+
+/** The test config a change should have. */
+export function configFromChange(change: Change, target: ProjectTarget, now: Date): TestConfig {
+  const ps = change.currentPatchSet;
+  const config: TestConfig = {
+    id: configIdFor(change.project, change.number),
+    project: change.project,
+    branch: change.branch,
+    number: change.number,
+    description: `${accountLabel(change.owner)}: ${change.subject}`,
+    branches: { [change.project]: { url: target.url, ref: ps.ref, mergeTarget: change.branch } },
+    templates: [...target.templates],
+    patchSet: ps.number,
+    revision: ps.revision,
+    ref: ps.ref,
+    changeStatus: change.status,
+    wip: change.wip,
+    subject: change.subject,
+    owner: change.owner,
+    updatedAt: now.toISOString(),
+  };
+  if (change.topic) config.topic = change.topic;
+  return config;
+}
+
+/** JSON with object keys sorted, so equal data compares equal whatever the key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+function sameConfig(a: TestConfig, b: TestConfig): boolean {
+  return canonicalJson({ ...a, updatedAt: undefined }) === canonicalJson({ ...b, updatedAt: undefined });
+}
+
+export interface SyncPlan {
+  create: TestConfig[];
+  update: TestConfig[];
+  purge: Array<{ configId: string; status: ChangeStatus }>;
+  supersede: Array<{ jobId: string; configId: string; template: string; patchSet: number }>;
+  cancel: Array<{ jobId: string; reason: string }>;
+  enqueue: NewJob[];
+  ignored: Array<{ project: string; number: number; reason: string }>;
+}
+
+export interface SyncPlanOptions {
+  targets: ProjectTarget[];
+  policies: Record<string, TemplatePolicy>;
+  /** Queue the jobs each open, ready patch set still needs. */
+  fire?: boolean;
+}
+
+/** Of several copies of one change (paging overlap, repeated events), the newest. */
+function newestPerChange(changes: Change[]): Change[] {
+  const byId = new Map<string, Change>();
+  for (const change of changes) {
+    const id = configIdFor(change.project, change.number);
+    const seen = byId.get(id);
+    if (
+      !seen ||
+      change.currentPatchSet.number > seen.currentPatchSet.number ||
+      (change.currentPatchSet.number === seen.currentPatchSet.number && (change.updated ?? '') > (seen.updated ?? ''))
+    ) {
+      byId.set(id, change);
+    }
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Decides what the changes Gerrit reported mean for the store: configs to create or update,
+ * jobs of older patch sets to supersede, jobs to queue, closed changes to purge. Pure.
+ */
+export function planSync(state: StateData, changes: Change[], options: SyncPlanOptions, now: Date): SyncPlan {
+  const plan: SyncPlan = { create: [], update: [], purge: [], supersede: [], cancel: [], enqueue: [], ignored: [] };
+  const index = indexJobs(state);
+  for (const change of newestPerChange(changes)) {
+    const target = findTarget(options.targets, change.project, change.branch);
+    if (!target) {
+      plan.ignored.push({ project: change.project, number: change.number, reason: `${change.project} ${change.branch} is not configured` });
+      continue;
+    }
+    const id = configIdFor(change.project, change.number);
+    const existing = state.configs[id];
+    if (change.status !== 'NEW') {
+      if (existing) plan.purge.push(...planPurgeOf(jobsOfConfig(state, id, index), id, change.status, plan.cancel));
+      continue;
+    }
+    if (!hasPatchSet(change)) {
+      plan.ignored.push({ project: change.project, number: change.number, reason: 'no current patch set in the Gerrit data' });
+      continue;
+    }
+    if (existing && existing.patchSet > change.currentPatchSet.number) {
+      plan.ignored.push({ project: change.project, number: change.number, reason: `patch set ${change.currentPatchSet.number} is older than the stored ${existing.patchSet}` });
+      continue;
+    }
+    let config = configFromChange(change, target, now);
+    if (!existing) plan.create.push(config);
+    else if (!sameConfig(existing, config)) plan.update.push(config);
+    else config = existing;
+
+    for (const job of jobsOfConfig(state, id, index)) {
+      if (!isActive(job)) continue;
+      if (job.patchSet < config.patchSet) plan.supersede.push({ jobId: job.id, configId: id, template: job.template, patchSet: config.patchSet });
+      else if (config.wip && job.status === 'queued') plan.cancel.push({ jobId: job.id, reason: 'cancelled: the change is work in progress' });
+    }
+    if (options.fire) {
+      // A change back from WIP or from closed gets again what was cancelled then.
+      const resumed = !existing || (existing.wip === true && !config.wip);
+      plan.enqueue.push(...jobsToQueue(state, config, options.policies, { resumed, index }));
+    }
+  }
+  return plan;
+}
+
+/** Marks a config for removal and its queued/running jobs for cancellation. */
+function planPurgeOf(jobs: Job[], configId: string, status: ChangeStatus, cancel: SyncPlan['cancel']): SyncPlan['purge'] {
+  for (const job of jobs) {
+    if (isActive(job)) cancel.push({ jobId: job.id, reason: `cancelled: the change was ${status.toLowerCase()}` });
+  }
+  return [{ configId, status }];
+}
+
+export interface SyncOutcome {
+  created: string[];
+  updated: string[];
+  superseded: string[];
+  cancelled: string[];
+  purged: string[];
+  queued: Job[];
+}
+
+export function emptyOutcome(): SyncOutcome {
+  return { created: [], updated: [], superseded: [], cancelled: [], purged: [], queued: [] };
+}
+
+/** Applies a plan to the state (inside a store update). */
+export function applySyncPlan(state: StateData, plan: SyncPlan, now: Date): SyncOutcome {
+  const out = emptyOutcome();
+  const at = now.toISOString();
+  for (const c of plan.create) {
+    state.configs[c.id] = c;
+    out.created.push(c.id);
+  }
+  for (const c of plan.update) {
+    state.configs[c.id] = c;
+    out.updated.push(c.id);
+  }
+  for (const j of plan.enqueue) out.queued.push(enqueueJob(state, j, now));
+  for (const s of plan.supersede) {
+    const job = state.jobs[s.jobId];
+    if (!job || !isActive(job)) continue;
+    const next = out.queued.find((q) => q.configId === s.configId && q.template === s.template);
+    job.status = 'superseded';
+    job.supersededBy = next?.id ?? `patch set ${s.patchSet}`;
+    job.message = `superseded by patch set ${s.patchSet}`;
+    job.finishedAt = at;
+    out.superseded.push(job.id);
+  }
+  for (const c of plan.cancel) {
+    const job = state.jobs[c.jobId];
+    if (!job || !isActive(job)) continue;
+    job.status = 'cancelled';
+    job.message = c.reason;
+    job.finishedAt = at;
+    out.cancelled.push(job.id);
+  }
+  for (const p of plan.purge) {
+    if (!state.configs[p.configId]) continue;
+    delete state.configs[p.configId];
+    out.purged.push(p.configId);
+  }
+  return out;
+}
+
+export function mergeOutcome(into: SyncOutcome, from: SyncOutcome): SyncOutcome {
+  into.created.push(...from.created);
+  into.updated.push(...from.updated);
+  into.superseded.push(...from.superseded);
+  into.cancelled.push(...from.cancelled);
+  into.purged.push(...from.purged);
+  into.queued.push(...from.queued);
+  return into;
+}
+
+export interface SyncOptions {
+  projects?: string[];
+  fire?: boolean;
+  dryRun?: boolean;
+  /** Sweep every open change even when an incremental sweep would do. */
+  full?: boolean;
+  /** Project branches swept at the same time. */
+  concurrency?: number;
+}
+
+export interface SweepReport {
+  project: string;
+  branch: string;
+  mode: 'full' | 'incremental';
+  since?: string;
+  changes: number;
+}
+
+export interface SyncResult extends SyncOutcome {
+  sweeps: SweepReport[];
+  errors: Array<{ project: string; branch: string; message: string }>;
+  /** HTTP requests sent to Gerrit, retries included. */
+  requests: number;
+  dryRun: boolean;
+}
+
+/**
+ * Sweeps Gerrit for each configured project branch (all open changes the first time, then only
+ * changes updated since the last complete sweep minus the overlap) and applies the plan.
+ */
+export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {}): Promise<SyncResult> {
+  const targets = selectTargets(ctx.settings, options.projects);
+  const startRequests = ctx.gerrit.requestCount;
+  const result: SyncResult = { ...emptyOutcome(), sweeps: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
+  const shadow = options.dryRun ? structuredClone(await ctx.store.read()) : undefined;
+  const limit = pLimit(options.concurrency ?? 8);
+  await Promise.all(
+    targets.map((target) =>
+      limit(async () => {
+        try {
+          await sweepTarget(ctx, target, options, result, shadow);
+        } catch (err) {
+          if (isUserError(err)) throw err;
+          ctx.logger.warn(`sync ${target.name} ${target.branch}: ${errorMessage(err)}`);
+          result.errors.push({ project: target.name, branch: target.branch, message: errorMessage(err) });
+        }
+      }),
+    ),
+  );
+  result.requests = ctx.gerrit.requestCount - startRequests;
+  return result;
+}
+
+async function sweepTarget(ctx: BellowsContext, target: ProjectTarget, options: SyncOptions, result: SyncResult, shadow?: StateData): Promise<void> {
+  const key = targetKey(target);
+  const sweepStart = ctx.now();
+  const mark = (shadow ?? (await ctx.store.read())).sync[key];
+  const lastSweep = mark?.lastSweepAt ? new Date(mark.lastSweepAt) : undefined;
+  const incremental = !options.full && lastSweep !== undefined && !Number.isNaN(lastSweep.getTime());
+  const since = incremental ? new Date(lastSweep!.getTime() - ctx.settings.overlapSeconds * 1000) : undefined;
+  const changes = since
+    ? await ctx.gerrit.fetchChangesUpdatedSince(target.name, target.branch, since)
+    : await ctx.gerrit.fetchOpenChanges(target.name, target.branch);
+  const apply = (state: StateData): SyncOutcome => {
+    const now = ctx.now();
+    const plan = planSync(state, changes, { targets: [target], policies: ctx.settings.templates, fire: options.fire }, now);
+    const outcome = applySyncPlan(state, plan, now);
+    state.sync[key] = { lastSweepAt: sweepStart.toISOString(), lastSweepChanges: changes.length };
+    return outcome;
+  };
+  const outcome = shadow ? apply(shadow) : await ctx.store.update(apply);
+  mergeOutcome(result, outcome);
+  result.sweeps.push({ project: target.name, branch: target.branch, mode: since ? 'incremental' : 'full', since: since?.toISOString(), changes: changes.length });
+  ctx.logger.info(
+    `${target.name} ${target.branch}: ${changes.length} change(s) ${since ? 'updated since the last sweep' : 'open'}; ` +
+      `${outcome.created.length} created, ${outcome.updated.length} updated, ${outcome.purged.length} purged, ${outcome.superseded.length} superseded, ${outcome.queued.length} queued`,
+  );
+}
+
+/** Re-reads one change from Gerrit and applies it (for stream events); undefined when Gerrit does not know it. */
+export async function syncChange(
+  ctx: BellowsContext,
+  project: string,
+  number: number,
+  options: { fire?: boolean; minPatchSet?: number; lagRetries?: number; lagRetryMs?: number } = {},
+): Promise<SyncOutcome | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const change = await ctx.gerrit.getChange({ project, number });
+    if (!change) return undefined;
+    // The event announced a patch set Gerrit's REST view does not show yet: give it a moment.
+    if (options.minPatchSet !== undefined && change.status === 'NEW' && change.currentPatchSet.number < options.minPatchSet && attempt < (options.lagRetries ?? 3)) {
+      await sleep(options.lagRetryMs ?? 2000);
+      continue;
+    }
+    return ctx.store.update((state) => {
+      const now = ctx.now();
+      return applySyncPlan(state, planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire }, now), now);
+    });
+  }
+}

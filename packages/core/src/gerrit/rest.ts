@@ -1,0 +1,250 @@
+import { InfraError, UserError, errorMessage } from '../errors.js';
+import type { GerritConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Account, Change } from '../model.js';
+import { backoffWithJitter, parseRetryAfter, sleep, type BackoffOptions } from './backoff.js';
+import { accountFromRest, changeFromRest, restChangeId } from './map.js';
+import { openChangesQuery, updatedChangesQuery } from './query.js';
+import type { ChangeOption, RestAccountInfo, RestChangeInfo, ReviewInput } from './wire.js';
+
+export interface GerritRestOptions {
+  /** Web URL of the Gerrit server, e.g. https://review.example.org */
+  url: string;
+  username?: string;
+  /** HTTP password; with a username, calls go to the authenticated /a/ endpoints. */
+  password?: string;
+  timeoutMs?: number;
+  /** Retries after the first try on 5xx, 429 and network errors. */
+  retries?: number;
+  pageSize?: number;
+  backoff?: BackoffOptions;
+  /** Longest Retry-After the client honours before it gives up waiting that long. */
+  maxRetryAfterMs?: number;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** An HTTP answer from Gerrit that is not a success. */
+export class GerritHttpError extends InfraError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(message);
+  }
+}
+
+export const CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'LABELS'];
+
+export interface QueryOptions {
+  options?: ChangeOption[];
+  /** Stop after this many changes (all pages when absent). */
+  limit?: number;
+}
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+/** Strips Gerrit's XSSI guard line `)]}'` and parses the JSON body. */
+export function parseGerritJson(body: string): unknown {
+  const text = body.startsWith(")]}'") ? body.slice(body.indexOf('\n') + 1) : body;
+  if (text.trim() === '') return undefined;
+  return JSON.parse(text);
+}
+
+/**
+ * Gerrit REST client: /a/ with HTTP Basic when a password is known, the XSSI line stripped,
+ * n/S paging until `_more_changes` is gone, a timeout on every call, and retries with
+ * exponential backoff and jitter on 5xx, 429 (honouring Retry-After) and network errors.
+ */
+export class GerritRestClient {
+  /** Every HTTP request sent, retries included. */
+  requestCount = 0;
+  readonly baseUrl: string;
+  private readonly auth?: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  readonly pageSize: number;
+  private readonly backoff: BackoffOptions;
+  private readonly maxRetryAfterMs: number;
+
+  constructor(private readonly options: GerritRestOptions) {
+    this.baseUrl = options.url.replace(/\/+$/, '');
+    if (options.username && options.password) {
+      this.auth = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
+      options.logger?.addSecret(options.password);
+      options.logger?.addSecret(this.auth.slice(6));
+    }
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 5;
+    this.pageSize = options.pageSize ?? 500;
+    this.backoff = options.backoff ?? { baseMs: 500, maxMs: 30_000 };
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
+  }
+
+  /** A client from the `gerrit:` config section and the HTTP password (if any). */
+  static fromConfig(gerrit: GerritConfig, extra: { password?: string; logger?: Logger; backoff?: BackoffOptions } = {}): GerritRestClient {
+    return new GerritRestClient({
+      url: gerrit.url,
+      username: gerrit.username,
+      password: extra.password,
+      timeoutMs: gerrit.timeoutMs,
+      retries: gerrit.retries,
+      pageSize: gerrit.pageSize,
+      backoff: extra.backoff,
+      logger: extra.logger,
+    });
+  }
+
+  get authenticated(): boolean {
+    return this.auth !== undefined;
+  }
+
+  private endpoint(path: string, query?: URLSearchParams): string {
+    const qs = query && [...query.keys()].length ? `?${query.toString()}` : '';
+    return `${this.baseUrl}${this.auth ? '/a' : ''}${path}${qs}`;
+  }
+
+  /** One call with retries; 404 resolves to undefined when `allow404`. */
+  async request(method: 'GET' | 'POST', path: string, init: { query?: URLSearchParams; body?: unknown; allow404?: boolean } = {}): Promise<unknown> {
+    const url = this.endpoint(path, init.query);
+    const shown = `${method} ${path}`;
+    for (let attempt = 0; ; attempt++) {
+      let retryAfterMs: number | undefined;
+      let failure: string;
+      try {
+        this.requestCount++;
+        const headers: Record<string, string> = { Accept: 'application/json' };
+        if (this.auth) headers.Authorization = this.auth;
+        if (init.body !== undefined) headers['Content-Type'] = 'application/json; charset=UTF-8';
+        const response = await fetch(url, {
+          method,
+          headers,
+          body: init.body === undefined ? undefined : JSON.stringify(init.body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        const body = await response.text();
+        if (response.ok) {
+          try {
+            return parseGerritJson(body);
+          } catch (err) {
+            // A body cut by a dropped connection is as transient as the drop itself.
+            failure = `${shown}: invalid JSON from Gerrit (${errorMessage(err)})`;
+            if (attempt >= this.retries) throw new InfraError(`gerrit: ${failure}`);
+            await this.wait(attempt, undefined, failure);
+            continue;
+          }
+        }
+        if (response.status === 404 && init.allow404) return undefined;
+        if (response.status === 401) {
+          throw new UserError(`gerrit: ${this.baseUrl}: authentication failed for user "${this.options.username ?? '(none)'}"`, {
+            hint: 'check gerrit.username and the HTTP password (GERRIT_HTTP_PASSWORD, ~/.netrc or "bellows login")',
+          });
+        }
+        const snippet = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
+        if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.retries) {
+          throw new GerritHttpError(`gerrit: ${shown}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`, response.status, body);
+        }
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date());
+        failure = `HTTP ${response.status}`;
+      } catch (err) {
+        if (err instanceof InfraError || err instanceof UserError) throw err;
+        failure = isTimeout(err) ? `timed out after ${this.timeoutMs} ms` : describeNetworkError(err);
+        if (attempt >= this.retries) {
+          throw new InfraError(`gerrit: ${shown}: ${failure} (after ${attempt + 1} tries)`, { cause: err });
+        }
+      }
+      await this.wait(attempt, retryAfterMs, `${shown}: ${failure}`);
+    }
+  }
+
+  private async wait(attempt: number, retryAfterMs: number | undefined, why: string): Promise<void> {
+    const delay = Math.max(backoffWithJitter(attempt, this.backoff, this.options.random), Math.min(retryAfterMs ?? 0, this.maxRetryAfterMs));
+    this.options.logger?.debug(`gerrit: ${why}; retrying in ${delay} ms`);
+    await sleep(delay);
+  }
+
+  /** Raw ChangeInfos for a search, following `_more_changes` across pages. */
+  async queryChangeInfos(query: string, options: QueryOptions = {}): Promise<RestChangeInfo[]> {
+    const byNumber = new Map<string, RestChangeInfo>();
+    const out: RestChangeInfo[] = [];
+    let start = 0;
+    for (;;) {
+      const params = new URLSearchParams({ q: query, n: String(this.pageSize) });
+      if (start > 0) params.set('S', String(start));
+      for (const o of options.options ?? CHANGE_OPTIONS) params.append('o', o);
+      const page = await this.request('GET', '/changes/', { query: params });
+      if (!Array.isArray(page)) throw new InfraError(`gerrit: GET /changes/?q=${query}: expected a JSON array`);
+      for (const info of page as RestChangeInfo[]) {
+        // Paging by offset over a list sorted by `updated` can show a change twice; keep the newest.
+        const key = String(info?._number ?? info?.id);
+        const seen = byNumber.get(key);
+        if (seen) {
+          if ((info.updated ?? '') > (seen.updated ?? '')) Object.assign(seen, info);
+          continue;
+        }
+        byNumber.set(key, info);
+        out.push(info);
+      }
+      const last = page[page.length - 1] as RestChangeInfo | undefined;
+      if (!last?._more_changes || page.length === 0) break;
+      if (options.limit !== undefined && out.length >= options.limit) break;
+      start += page.length;
+    }
+    for (const info of out) delete info._more_changes;
+    return options.limit !== undefined ? out.slice(0, options.limit) : out;
+  }
+
+  /** Changes matching a search, mapped to the model; malformed entries are skipped with a warning. */
+  async queryChanges(query: string, options: QueryOptions = {}): Promise<Change[]> {
+    const infos = await this.queryChangeInfos(query, options);
+    const changes: Change[] = [];
+    for (const info of infos) {
+      try {
+        changes.push(changeFromRest(info, { baseUrl: this.baseUrl }));
+      } catch (err) {
+        this.options.logger?.warn(`${errorMessage(err)} (skipped)`);
+      }
+    }
+    return changes;
+  }
+
+  /** Every open change of a project branch, all pages. */
+  fetchOpenChanges(project: string, branch: string, options: QueryOptions = {}): Promise<Change[]> {
+    return this.queryChanges(openChangesQuery(project, branch), options);
+  }
+
+  /** Open and closed changes of a project branch updated since `since`. */
+  fetchChangesUpdatedSince(project: string, branch: string, since: Date, options: QueryOptions = {}): Promise<Change[]> {
+    return this.queryChanges(updatedChangesQuery(project, branch, since), options);
+  }
+
+  /** One change by `project~number` (or any id Gerrit accepts); undefined when Gerrit does not know it. */
+  async getChange(id: string | { project: string; number: number }, options: ChangeOption[] = CHANGE_OPTIONS): Promise<Change | undefined> {
+    const changeId = typeof id === 'string' ? id : restChangeId(id.project, id.number);
+    const params = new URLSearchParams();
+    for (const o of options) params.append('o', o);
+    const info = await this.request('GET', `/changes/${changeId}`, { query: params, allow404: true });
+    return info === undefined ? undefined : changeFromRest(info as RestChangeInfo, { baseUrl: this.baseUrl });
+  }
+
+  /** Posts a review (message, labels, tag) on one revision of a change. */
+  async postReview(change: string | { project: string; number: number }, revision: string, input: ReviewInput): Promise<void> {
+    const changeId = typeof change === 'string' ? change : restChangeId(change.project, change.number);
+    await this.request('POST', `/changes/${changeId}/revisions/${encodeURIComponent(revision)}/review`, { body: input });
+  }
+
+  /** The account the client is authenticated as. */
+  async getSelf(): Promise<Account> {
+    return accountFromRest((await this.request('GET', '/accounts/self')) as RestAccountInfo);
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+function describeNetworkError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? errorMessage(err);
+}

@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES } from '../../src/bellows/comment.js';
+import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
+import type { StateData } from '../../src/store/schema.js';
+import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
+
+function withConfig(patchSet = 1): StateData {
+  const s = state();
+  applySyncPlan(s, planSync(s, [change(1, patchSet)], { targets: TARGETS, policies: POLICIES }, NOW), NOW);
+  return s;
+}
+
+const jobsOf = (s: StateData) => Object.values(s.jobs);
+
+describe('bellows/comment', () => {
+  describe('decideReport', () => {
+    it('votes +1 when every template succeeded', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+    });
+
+    it('votes -1 on a build or test failure', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'test_failed');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: -1 });
+    });
+
+    it('waits while anything is queued, running or not yet there', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: 'full: no job yet' });
+      const running = addJob(s, 'nova', 1, 1, 'full', 'running');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${running.id} is running` });
+    });
+
+    it('judges by the latest attempt of each template', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'test_failed', { attempt: 1 });
+      addJob(s, 'nova', 1, 1, 'smoke', 'success', { attempt: 2 });
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+    });
+
+    it('never votes on an infrastructure failure: waits for the retry, then reports without a label', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 1 });
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+      addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 3 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: null });
+    });
+
+    it('a failure of a template without autoApprove waits for approval, then votes -1', () => {
+      const s = withConfig();
+      const policies = { ...POLICIES, full: { autoApprove: false, maxInfraRetries: 0 } };
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      const failed = addJob(s, 'nova', 1, 1, 'full', 'build_failed');
+      const waiting = decideReport(s.configs['nova~1']!, jobsOf(s), policies);
+      expect(waiting).to.deep.equal({ kind: 'wait', reason: `full: ${failed.id} failed and awaits "bellows jobs approve ${failed.id}"` });
+      failed.approvedBy = 'carol';
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies)).to.include({ kind: 'report', vote: -1 });
+    });
+
+    it('ignores jobs of other patch sets', () => {
+      const s = withConfig(2);
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+    });
+  });
+
+  describe('planComment', () => {
+    it('skips patch sets that already have a Vote record', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+      s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString() };
+      expect(planComment(s, TARGETS, POLICIES)).to.deep.equal([]);
+    });
+  });
+
+  describe('formatReviewMessage', () => {
+    it('writes a header and one Zuul-like line per template, naming skipped tests', () => {
+      const s = withConfig();
+      const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success', {
+        summary: { tests: 120, failures: 0, errors: 0, skipped: 2, durationMs: 723_000 },
+        skipped: [{ id: 'tests.test_libvirt' }, { id: 'tests.test_xen', reason: 'no xen' }],
+      });
+      const full = addJob(s, 'nova', 1, 1, 'full', 'test_failed', {
+        summary: { tests: 10, failures: 2, errors: 1, skipped: 0, durationMs: 0 },
+        startedAt: '2026-11-21T10:00:00Z',
+        finishedAt: '2026-11-21T10:01:05Z',
+        message: '3 tests failed\nmore detail',
+      });
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      if (decision.kind !== 'report') throw new Error('expected a report');
+      const text = formatReviewMessage(s.configs['nova~1']!, decision, { logsUrl: 'https://logs.example.org/smokestack/' });
+      expect(text.split('\n')).to.deep.equal([
+        'SmokeStack: build failed for patch set 1.',
+        '',
+        `- smoke https://logs.example.org/smokestack/${smoke.id}/ : SUCCESS in 12m 3s (120 tests, 0 failures, 2 skipped)`,
+        '  skipped tests: tests.test_libvirt, tests.test_xen',
+        `- full https://logs.example.org/smokestack/${full.id}/ : TEST_FAILED in 1m 5s (10 tests, 3 failures, 0 skipped)`,
+        '  3 tests failed',
+      ]);
+      const local = formatReviewMessage(s.configs['nova~1']!, decision, { jobsDir: '/var/lib/smokestack/jobs' });
+      expect(local).to.include(`- smoke /var/lib/smokestack/jobs/${smoke.id} : SUCCESS`);
+    });
+
+    it('cuts messages to 16 KB at a line boundary', () => {
+      const long = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'é'.repeat(10)}`).join('\n');
+      const cut = truncateMessage(long);
+      expect(Buffer.byteLength(cut)).to.be.at.most(MAX_MESSAGE_BYTES);
+      expect(cut.endsWith('(message truncated)')).to.equal(true);
+      expect(truncateMessage('short')).to.equal('short');
+      const oneLine = truncateMessage('é'.repeat(20_000), 100);
+      expect(Buffer.byteLength(oneLine)).to.be.at.most(100);
+      expect(oneLine).to.not.include('\uFFFD');
+    });
+  });
+});

@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { applySyncPlan, configFromChange, planSync } from '../../src/bellows/sync.js';
+import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
+
+const opts = { targets: TARGETS, policies: POLICIES };
+
+describe('bellows/sync planSync', () => {
+  it('creates one test config per open change of a configured project branch', () => {
+    const s = state();
+    const plan = planSync(s, [change(1), change(2, 3, { project: 'glance', owner: { username: 'bob' } }), change(3, 1, { branch: 'stable/x' })], opts, NOW);
+    expect(plan.create.map((c) => c.id)).to.deep.equal(['nova~1', 'glance~2']);
+    expect(plan.ignored).to.deep.equal([{ project: 'nova', number: 3, reason: 'nova stable/x is not configured' }]);
+    expect(plan.create[1]).to.deep.include({ description: 'bob: Change 2', patchSet: 3, revision: 'rev-2-3', ref: 'refs/changes/02/2/3', templates: ['smoke'] });
+    expect(plan.create[1]!.branches).to.deep.equal({ glance: { url: 'https://git.example.org/glance', ref: 'refs/changes/02/2/3', mergeTarget: 'master' } });
+    expect(plan.enqueue).to.deep.equal([]);
+  });
+
+  it('queues one job per template with --fire, and nothing more on a second run', () => {
+    const s = state();
+    const first = applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, NOW), NOW);
+    expect(first.created).to.deep.equal(['nova~1']);
+    expect(first.queued.map((j) => [j.template, j.patchSet, j.reason])).to.deep.equal([
+      ['smoke', 1, 'new'],
+      ['full', 1, 'new'],
+    ]);
+    const second = applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, new Date(NOW.getTime() + 60_000)), NOW);
+    expect(second).to.deep.equal({ created: [], updated: [], superseded: [], cancelled: [], purged: [], queued: [] });
+  });
+
+  it('a new patch set updates the config and supersedes queued/running jobs of older ones', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1)], opts, NOW), NOW);
+    const running = addJob(s, 'nova', 1, 1, 'smoke', 'running');
+    const done = addJob(s, 'nova', 1, 1, 'full', 'success');
+    const out = applySyncPlan(s, planSync(s, [change(1, 2)], { ...opts, fire: true }, NOW), NOW);
+    expect(out.updated).to.deep.equal(['nova~1']);
+    expect(s.configs['nova~1']!.patchSet).to.equal(2);
+    expect(out.superseded).to.deep.equal([running.id]);
+    const newSmoke = out.queued.find((j) => j.template === 'smoke')!;
+    expect(s.jobs[running.id]).to.deep.include({ status: 'superseded', supersededBy: newSmoke.id });
+    expect(s.jobs[done.id]!.status).to.equal('success');
+    expect(out.queued.map((j) => j.patchSet)).to.deep.equal([2, 2]);
+  });
+
+  it('without --fire names the new patch set as what superseded the job', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1)], opts, NOW), NOW);
+    const queued = addJob(s, 'nova', 1, 1, 'smoke', 'queued');
+    applySyncPlan(s, planSync(s, [change(1, 2)], opts, NOW), NOW);
+    expect(s.jobs[queued.id]).to.deep.include({ status: 'superseded', supersededBy: 'patch set 2' });
+  });
+
+  it('never goes back to an older patch set when Gerrit data lags', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1, 3)], opts, NOW), NOW);
+    const plan = planSync(s, [change(1, 2)], opts, NOW);
+    expect(plan.update).to.deep.equal([]);
+    expect(plan.ignored[0]!.reason).to.match(/older than the stored 3/);
+  });
+
+  it('keeps the newest of duplicate copies of a change', () => {
+    const plan = planSync(state(), [change(1, 2), change(1, 3), change(1, 1)], opts, NOW);
+    expect(plan.create.map((c) => c.patchSet)).to.deep.equal([3]);
+  });
+
+  it('keeps WIP changes as configs without firing, cancels their queued jobs, and fires when ready again', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, NOW), NOW);
+    const smoke = Object.values(s.jobs).find((j) => j.template === 'smoke')!;
+    smoke.status = 'running';
+    const wip = applySyncPlan(s, planSync(s, [change(1, 1, { wip: true })], { ...opts, fire: true }, NOW), NOW);
+    expect(s.configs['nova~1']!.wip).to.equal(true);
+    expect(wip.queued).to.deep.equal([]);
+    expect(wip.cancelled).to.have.length(1);
+    expect(s.jobs[wip.cancelled[0]!]!.template).to.equal('full');
+    expect(smoke.status).to.equal('running');
+    const ready = applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, NOW), NOW);
+    expect(ready.queued.map((j) => [j.template, j.attempt])).to.deep.equal([['full', 2]]);
+  });
+
+  it('purges closed changes seen in a sweep and cancels their queued/running jobs', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1), change(2)], opts, NOW), NOW);
+    const q = addJob(s, 'nova', 1, 1, 'smoke', 'queued');
+    const ok = addJob(s, 'nova', 1, 1, 'full', 'success');
+    const out = applySyncPlan(s, planSync(s, [change(1, 1, { status: 'MERGED' }), change(9, 1, { status: 'ABANDONED' })], opts, NOW), NOW);
+    expect(out.purged).to.deep.equal(['nova~1']);
+    expect(out.cancelled).to.deep.equal([q.id]);
+    expect(s.configs['nova~1']).to.equal(undefined);
+    expect(s.configs['nova~2']).to.not.equal(undefined);
+    expect(s.jobs[q.id]!.message).to.equal('cancelled: the change was merged');
+    expect(s.jobs[ok.id]!.status).to.equal('success');
+  });
+
+  it('re-queues an infra failure while retries remain, never beyond', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1)], opts, NOW), NOW);
+    addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 2 });
+    addJob(s, 'nova', 1, 1, 'full', 'infra_failed', { attempt: 1 });
+    const out = applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, NOW), NOW);
+    expect(out.queued.map((j) => [j.template, j.attempt, j.reason])).to.deep.equal([['smoke', 3, 'retry']]);
+  });
+
+  it('updates a config when only its metadata changed, and leaves it alone otherwise', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [change(1)], opts, NOW), NOW);
+    expect(planSync(s, [change(1)], opts, new Date(NOW.getTime() + 1000)).update).to.deep.equal([]);
+    const renamed = planSync(s, [change(1, 1, { subject: 'Better subject', topic: 'bug/1' })], opts, NOW);
+    expect(renamed.update[0]).to.deep.include({ description: 'Alice: Better subject', topic: 'bug/1' });
+  });
+
+  it('ignores a change without a current patch set', () => {
+    const plan = planSync(state(), [change(1, 0, { currentPatchSet: { number: 0, revision: '', ref: '' } })], opts, NOW);
+    expect(plan.create).to.deep.equal([]);
+    expect(plan.ignored[0]!.reason).to.match(/no current patch set/);
+  });
+
+  it('configFromChange names an unknown owner', () => {
+    expect(configFromChange(change(1, 1, { owner: {} }), TARGETS[0]!, NOW).description).to.equal('unknown: Change 1');
+  });
+});

@@ -1,3 +1,4 @@
+import type { SimFiles } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,7 +7,7 @@ import { epochSeconds } from './format.js';
 
 export interface CommitInput {
   parent?: string;
-  files: Record<string, string>;
+  files: SimFiles;
   message: string;
   author: { name: string; email: string };
   date: Date;
@@ -53,9 +54,11 @@ export class GitRepos {
     };
     try {
       this.git(project, input.parent ? ['read-tree', input.parent] : ['read-tree', '--empty'], env);
-      const entries = Object.entries(input.files).map(([file, content]) => {
+      const entries = Object.entries(input.files).map(([file, entry]) => {
+        const content = typeof entry === 'string' ? entry : entry.content;
+        const mode = typeof entry !== 'string' && entry.executable ? '100755' : '100644';
         const blob = this.git(project, ['hash-object', '-w', '--stdin'], env, content);
-        return `100644 ${blob}\t${file}`;
+        return `${mode} ${blob}\t${file}`;
       });
       if (entries.length) this.git(project, ['update-index', '--add', '--index-info'], env, `${entries.join('\n')}\n`);
       const tree = this.git(project, ['write-tree'], env);

@@ -1,3 +1,4 @@
+import type { SimFile } from './types.js';
 import { epochSeconds, gerritTimestamp, LABELS, type LabelDefinition } from './format.js';
 import type { SimAccount, SimApproval, SimChange, SimPatchSet } from './types.js';
 
@@ -26,8 +27,12 @@ export function currentPatchSet(change: SimChange): SimPatchSet {
   return change.patchSets[change.patchSets.length - 1]!;
 }
 
+function fileText(file: SimFile): string {
+  return typeof file === 'string' ? file : file.content;
+}
+
 function insertions(ps: SimPatchSet): number {
-  return Object.values(ps.files).reduce((n, content) => n + content.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).length, 0);
+  return Object.values(ps.files).map(fileText).reduce((n, content) => n + content.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).length, 0);
 }
 
 // ---------------------------------------------------------------- REST
@@ -93,7 +98,7 @@ export function revisionInfo(change: SimChange, ps: SimPatchSet, options: Set<st
   };
   if (options.has('ALL_COMMITS') || (options.has('CURRENT_COMMIT') && isCurrent)) info.commit = commitInfo(change, ps, ctx.account(change.owner));
   if (options.has('ALL_FILES') || (options.has('CURRENT_FILES') && isCurrent)) {
-    info.files = Object.fromEntries(Object.entries(ps.files).map(([path, content]) => [path, { lines_inserted: content.split('\n').length, size_delta: content.length, size: content.length }]));
+    info.files = Object.fromEntries(Object.entries(ps.files).map(([path, file]) => [path, fileText(file)] as const).map(([path, content]) => [path, { lines_inserted: content.split('\n').length, size_delta: content.length, size: content.length }]));
   }
   return info;
 }

@@ -1,3 +1,4 @@
+import type { SimFiles } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GitRepos } from './git.js';
@@ -13,7 +14,7 @@ export interface SeedChange {
   owner?: string;
   topic?: string;
   wip?: boolean;
-  files?: Record<string, string>;
+  files?: SimFiles;
   created?: string;
   /** how many patch sets to upload in total (default 1) */
   patchSets?: number;
@@ -32,7 +33,7 @@ type SavedChange = Omit<SimChange, 'created' | 'updated' | 'submitted' | 'patchS
 export interface ScenarioFile {
   version?: 1;
   users?: GerritUser[];
-  projects?: Array<{ name: string; branch?: string; files?: Record<string, string>; branches?: Record<string, string> }>;
+  projects?: Array<{ name: string; branch?: string; files?: SimFiles; branches?: Record<string, string> }>;
   nextNumber?: number;
   changes?: Array<SeedChange | SavedChange>;
   reviews?: SimReview[];

@@ -1,3 +1,4 @@
+import type { SimFiles } from './types.js';
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -144,7 +145,7 @@ export class GerritSim {
 
   // ------------------------------------------------------------ scenario API
 
-  createProject(name: string, options?: { branch?: string; files?: Record<string, string> }): void {
+  createProject(name: string, options?: { branch?: string; files?: SimFiles }): void {
     this.state.createProject(name, options);
   }
 

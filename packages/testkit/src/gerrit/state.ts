@@ -1,3 +1,4 @@
+import type { SimFiles } from './types.js';
 import { SimRequestError } from './errors.js';
 import { changeRef, epochSeconds, formatVote, LABELS, sha1Hex } from './format.js';
 import type { GitRepos } from './git.js';
@@ -104,7 +105,7 @@ export class SimState {
 
   // ------------------------------------------------------------ projects
 
-  createProject(name: string, options: { branch?: string; files?: Record<string, string> } = {}): void {
+  createProject(name: string, options: { branch?: string; files?: SimFiles } = {}): void {
     const branch = options.branch ?? 'master';
     let project = this.projects.get(name);
     if (!project) {
@@ -243,7 +244,7 @@ export class SimState {
     return ps;
   }
 
-  private addPatchSet(change: SimChange, input: { files?: Record<string, string>; uploader: string; created: Date; kind: string }): SimPatchSet {
+  private addPatchSet(change: SimChange, input: { files?: SimFiles; uploader: string; created: Date; kind: string }): SimPatchSet {
     this.account(input.uploader);
     const number = change.patchSets.length + 1;
     const previous = change.patchSets[change.patchSets.length - 1];

@@ -45,6 +45,10 @@ export interface GerritSimOptions {
   controlApi?: boolean;
 }
 
+/** A file of a commit: its text, or its text and whether it is executable (scripts, debian/rules). */
+export type SimFile = string | { content: string; executable?: boolean };
+export type SimFiles = Record<string, SimFile>;
+
 export interface SimPatchSet {
   number: number;
   revision: string;
@@ -55,7 +59,7 @@ export interface SimPatchSet {
   /** the commit's parent (the branch tip when uploaded) */
   parent: string;
   /** files this patch set changes relative to its parent */
-  files: Record<string, string>;
+  files: SimFiles;
 }
 
 export interface SimMessage {
@@ -115,12 +119,12 @@ export interface CreateChangeInput {
   owner?: string;
   topic?: string;
   wip?: boolean;
-  files?: Record<string, string>;
+  files?: SimFiles;
   created?: Date;
 }
 
 export interface UploadPatchSetInput {
-  files?: Record<string, string>;
+  files?: SimFiles;
   subject?: string;
   kind?: string;
   uploader?: string;

@@ -39,6 +39,16 @@ describe('GerritSim git', () => {
     expect(await git('rev-parse', 'FETCH_HEAD')).to.equal(change.patchSets[0]!.revision);
   });
 
+  it('keeps executable files executable (scripts, debian/rules)', async () => {
+    sim.createProject('demo/app', { files: { 'debian/rules': { content: '#!/usr/bin/make -f\n', executable: true }, 'README': 'app\n' } });
+    sim.createChange({ project: 'demo/app', subject: 'Add a test', files: { 'tests/run.sh': { content: '#!/bin/sh\n', executable: true } } });
+    await git('fetch', '--quiet', sim.gitUrl('demo/app'), 'refs/changes/01/1/1');
+    const tree = await git('ls-tree', '-r', 'FETCH_HEAD');
+    expect(tree).to.match(/^100755 blob \w+\tdebian\/rules$/m);
+    expect(tree).to.match(/^100755 blob \w+\ttests\/run\.sh$/m);
+    expect(tree).to.match(/^100644 blob \w+\tREADME$/m);
+  });
+
   it('points RevisionInfo.fetch at URLs that git can fetch (file and anonymous http)', async () => {
     const change = sim.createChange({ project: 'demo/app', subject: 'Change' });
     const [info] = (await rest(sim, '/a/changes/?q=change:1&o=CURRENT_REVISION')).json;

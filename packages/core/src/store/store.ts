@@ -49,6 +49,8 @@ export class StateStore {
 
   /** Applies `fn` to the current document under the cross-process lock and persists the result. */
   async update<T>(fn: (state: StateData) => T | Promise<T>): Promise<T> {
+    // The lock lives beside the store, so a first run needs the directory before the lock.
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const release = await acquireLock(this.file, this.lockOptions);
     try {
       if (!this.sweptTemps) {

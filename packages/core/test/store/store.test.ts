@@ -73,6 +73,12 @@ describe('StateStore', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).sync.x.lastSweepChanges).to.equal(1);
   });
 
+  it('creates the store directory on the first update (a fresh XDG state home)', async () => {
+    const nested = path.join(dir, 'state-home', 'smokestack', 'state.json');
+    await new StateStore(nested).update((s) => void (s.sync.first = {}));
+    expect(JSON.parse(fs.readFileSync(nested, 'utf8')).sync).to.have.property('first');
+  });
+
   it('writes the file with owner-only permissions and keeps job logs beside it', async () => {
     const store = new StateStore(file);
     await store.update(() => undefined);

@@ -1,1 +1,3 @@
-export {};
+export * from './cache.js';
+export * from './client.js';
+export * from './priorities.js';

@@ -1,1 +1,4 @@
-export {};
+export * from './score.js';
+export * from './report.js';
+export * from './render.js';
+export * from './service.js';

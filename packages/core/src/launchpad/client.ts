@@ -1,0 +1,160 @@
+import { errorMessage } from '../errors.js';
+import type { LaunchpadCache, CachedAnswer } from './cache.js';
+
+/** A bug task as Launchpad's `devel` API returns it in `bugs/N/bug_tasks`. */
+export interface LaunchpadBugTask {
+  bug_target_name?: string;
+  importance?: string;
+  status?: string;
+  web_link?: string;
+}
+
+export interface LaunchpadBug {
+  id?: number;
+  title?: string;
+  tags?: string[];
+  web_link?: string;
+}
+
+/** A blueprint (`PROJECT/+spec/NAME`). */
+export interface LaunchpadSpecification {
+  name?: string;
+  title?: string;
+  priority?: string;
+  definition_status?: string;
+  implementation_status?: string;
+  web_link?: string;
+}
+
+export interface LaunchpadClientOptions {
+  /** API root, e.g. https://api.launchpad.net/devel */
+  url: string;
+  timeoutMs?: number;
+  cache?: LaunchpadCache;
+  /** How long a cached answer is used without asking Launchpad again. */
+  cacheTtlSeconds?: number;
+  /** Never touch the network: cached answers only, however old. */
+  offline?: boolean;
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+/** Launchpad could not answer (network, timeout, 5xx, 429, garbage): the caller degrades. */
+export class LaunchpadUnavailableError extends Error {
+  override readonly name = 'LaunchpadUnavailableError';
+}
+
+const MAX_PAGES = 50;
+
+/**
+ * Anonymous read-only client of Launchpad's `devel` web service. Every answer goes through a TTL
+ * cache; after the first failure to reach Launchpad it stops trying for the rest of this client's
+ * life (a report run), serving stale cached answers where it has them.
+ */
+export class LaunchpadClient {
+  readonly base: string;
+  /** Why Launchpad is considered unavailable for this run, once it is. */
+  unavailable: string | undefined;
+  /** Counters for tests, logs and benchmarks. */
+  readonly stats = { requests: 0, cacheHits: 0, staleHits: 0 };
+  readonly warnings: string[] = [];
+
+  constructor(private readonly options: LaunchpadClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    if (options.offline) this.unavailable = 'offline';
+  }
+
+  async bug(id: number): Promise<LaunchpadBug | undefined> {
+    return (await this.resource(`${this.base}/bugs/${id}`)) as LaunchpadBug | undefined;
+  }
+
+  /** Every task of a bug, following `next_collection_link` across pages. */
+  async bugTasks(id: number): Promise<LaunchpadBugTask[] | undefined> {
+    const tasks: LaunchpadBugTask[] = [];
+    let url: string | undefined = `${this.base}/bugs/${id}/bug_tasks`;
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const body = (await this.resource(url)) as { entries?: LaunchpadBugTask[]; next_collection_link?: string } | undefined;
+      if (!body) return page === 0 ? undefined : tasks;
+      if (Array.isArray(body.entries)) tasks.push(...body.entries);
+      url = body.next_collection_link ? this.sameOrigin(body.next_collection_link) : undefined;
+    }
+    return tasks;
+  }
+
+  async specification(project: string, name: string): Promise<LaunchpadSpecification | undefined> {
+    const url = `${this.base}/${encodeURIComponent(project)}/+spec/${encodeURIComponent(name)}`;
+    return (await this.resource(url)) as LaunchpadSpecification | undefined;
+  }
+
+  private sameOrigin(link: string): string {
+    let next: URL;
+    try {
+      next = new URL(link);
+    } catch {
+      throw new LaunchpadUnavailableError(`bad next_collection_link ${JSON.stringify(link)}`);
+    }
+    if (next.origin !== new URL(this.base).origin) {
+      throw new LaunchpadUnavailableError(`next_collection_link points at another host (${next.origin})`);
+    }
+    return next.toString();
+  }
+
+  /** The JSON body at `url`, or undefined when Launchpad says it does not exist (or is private). */
+  async resource(url: string): Promise<unknown> {
+    const now = this.options.now ?? Date.now;
+    const cache = this.options.cache;
+    const cached = cache ? await cache.get(url) : undefined;
+    const ttlMs = (this.options.cacheTtlSeconds ?? 3600) * 1000;
+    if (cached && now() - cached.fetchedAt < ttlMs) {
+      this.stats.cacheHits++;
+      return cached.body;
+    }
+    if (this.unavailable) return this.stale(cached, this.unavailable);
+    let answer: CachedAnswer;
+    try {
+      answer = await this.fetchAnswer(url, now());
+    } catch (err) {
+      this.unavailable = errorMessage(err);
+      return this.stale(cached, this.unavailable);
+    }
+    if (cache) {
+      await cache.set(answer).catch((err: unknown) => this.warnOnce(`cannot write the Launchpad cache in ${cache.dir}: ${errorMessage(err)}`));
+    }
+    return answer.body;
+  }
+
+  private stale(cached: CachedAnswer | undefined, why: string): unknown {
+    if (!cached) throw new LaunchpadUnavailableError(why);
+    this.stats.staleHits++;
+    return cached.body;
+  }
+
+  private warnOnce(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  private async fetchAnswer(url: string, fetchedAt: number): Promise<CachedAnswer> {
+    const doFetch = this.options.fetch ?? fetch;
+    const timeoutMs = this.options.timeoutMs ?? 15_000;
+    this.stats.requests++;
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+      text = await response.text();
+    } catch (err) {
+      const e = err as Error;
+      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new LaunchpadUnavailableError(`no answer within ${timeoutMs} ms`);
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new LaunchpadUnavailableError(cause?.code ?? cause?.message ?? e.message);
+    }
+    // Anonymous reads of private or deleted objects answer 401/403/404/410: treat as "no such thing".
+    if ([401, 403, 404, 410].includes(response.status)) return { url, fetchedAt, status: 'missing' };
+    if (!response.ok) throw new LaunchpadUnavailableError(`HTTP ${response.status} from ${new URL(url).host}`);
+    try {
+      return { url, fetchedAt, status: 'ok', body: JSON.parse(text) };
+    } catch {
+      throw new LaunchpadUnavailableError(`answer from ${new URL(url).host} is not JSON`);
+    }
+  }
+}

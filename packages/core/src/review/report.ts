@@ -1,0 +1,292 @@
+import type { Change, Job, JobStatus, SkippedTest } from '../model.js';
+import type { BlueprintPriority, BugPriority, PriorityAnswers } from '../launchpad/priorities.js';
+import {
+  changeFeedback,
+  isBotVote,
+  linkOf,
+  scoreChange,
+  who,
+  type ChangeScore,
+  type FeedbackTone,
+  type PriorityLookup,
+} from './score.js';
+
+/** A project in the report: its Gerrit name and branch, its Launchpad name, its templates. */
+export interface ReportProject {
+  name: string;
+  branch: string;
+  launchpad: string;
+  templates: string[];
+}
+
+/** The latest attempt of one template's job for a change's current patch set. */
+export interface TemplateResult {
+  template: string;
+  jobId: string;
+  status: JobStatus;
+  attempt: number;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  skippedTests: SkippedTest[];
+  durationMs: number;
+  finishedAt?: string;
+  message?: string;
+  /** Where the job's logs and results are: `<logsBase><job id>/`. */
+  link: string;
+}
+
+export interface ReportVote {
+  label: string;
+  value: number;
+  by: string;
+  bot: boolean;
+}
+
+export interface ReportRow extends Omit<ChangeScore, 'link'> {
+  key: string;
+  url?: string;
+  project: string;
+  branch: string;
+  number: number;
+  patchSet: number;
+  revision: string;
+  subject: string;
+  owner: string;
+  topic?: string;
+  linkKind: 'bug' | 'blueprint' | 'none';
+  feedback: { lowest: number | null; highest: number | null; shown: number | null; tone: FeedbackTone; votes: ReportVote[] };
+  results: Record<string, TemplateResult>;
+}
+
+export interface ReportSection extends ReportProject {
+  count: number;
+  /** Open changes left out (work in progress). */
+  excluded: number;
+  rows: ReportRow[];
+}
+
+export interface Report {
+  title: string;
+  generated: string;
+  sections: ReportSection[];
+  warnings: string[];
+}
+
+export interface BuildReportInput {
+  projects: readonly ReportProject[];
+  /** Open changes by Gerrit project name. */
+  changes: ReadonlyMap<string, readonly Change[]>;
+  priorities: Pick<PriorityAnswers, 'bugs' | 'blueprints'>;
+  /** Jobs from the state store. */
+  jobs: Readonly<Record<string, Job>>;
+  now: Date;
+  scores?: Readonly<Record<string, number>>;
+  ageBonusPerDay?: number;
+  botUsernames?: readonly string[];
+  title?: string;
+  /** Prefix of job links (a URL or a path relative to the report), ending in "/". */
+  logsBase?: string;
+  /** Gerrit's web URL, for changes that arrive without a URL. */
+  gerritUrl?: string;
+  warnings?: readonly string[];
+}
+
+/** The Launchpad answers of one project, as the lookup scoring takes. */
+export function lookupFor(priorities: Pick<PriorityAnswers, 'bugs' | 'blueprints'>, launchpadProject: string): PriorityLookup {
+  const bugs = priorities.bugs.get(launchpadProject) ?? new Map<number, BugPriority>();
+  const blueprints = priorities.blueprints.get(launchpadProject) ?? new Map<string, BlueprintPriority>();
+  return { bug: (n) => bugs.get(n), blueprint: (name) => blueprints.get(name) };
+}
+
+/** The bugs and blueprints a project's changes link to (what to ask Launchpad). */
+export function linksOf(changes: readonly Change[]): { bugs: Set<number>; blueprints: Set<string> } {
+  const bugs = new Set<number>();
+  const blueprints = new Set<string>();
+  for (const change of changes) {
+    const link = linkOf(change.topic);
+    if (link.kind === 'bug') bugs.add(link.bug);
+    else if (link.kind === 'blueprint') blueprints.add(link.name);
+  }
+  return { bugs, blueprints };
+}
+
+const jobKey = (project: string, number: number) => `${project}\u0000${number}`;
+
+/** Whether a job tested this change's current patch set (by revision when both sides know it). */
+export function jobMatches(job: Job, change: Change): boolean {
+  if (job.project !== change.project || job.number !== change.number) return false;
+  const revision = change.currentPatchSet.revision;
+  if (job.revision && revision) return job.revision === revision;
+  return job.patchSet === change.currentPatchSet.number;
+}
+
+/** Newest attempt wins; among equals the later-created job. */
+function newer(a: Job, b: Job): boolean {
+  if (a.attempt !== b.attempt) return a.attempt > b.attempt;
+  if (a.createdAt !== b.createdAt) return a.createdAt > b.createdAt;
+  return a.id > b.id;
+}
+
+export function safeHttpUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function changeUrl(change: Change, gerritUrl?: string): string | undefined {
+  const own = safeHttpUrl(change.url);
+  if (own) return own;
+  const base = safeHttpUrl(gerritUrl);
+  return base ? `${base.replace(/\/+$/, '')}/c/${change.project}/+/${change.number}` : undefined;
+}
+
+function resultOf(job: Job, logsBase: string): TemplateResult {
+  const summary = job.summary ?? { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
+  const skippedTests = Array.isArray(job.skipped) ? job.skipped : [];
+  return {
+    template: job.template,
+    jobId: job.id,
+    status: job.status,
+    attempt: job.attempt,
+    tests: summary.tests ?? 0,
+    failures: summary.failures ?? 0,
+    errors: summary.errors ?? 0,
+    skipped: Math.max(summary.skipped ?? 0, skippedTests.length),
+    skippedTests,
+    durationMs: summary.durationMs ?? 0,
+    finishedAt: job.finishedAt,
+    message: job.message || undefined,
+    link: `${logsBase}${encodeURIComponent(job.id)}/`,
+  };
+}
+
+/**
+ * Assembles the report: per project, every open change that is not work in progress, scored and
+ * sorted by score (then age), with its feedback and the latest job of each template for its
+ * current patch set. Pure: Gerrit, Launchpad and the store are read before.
+ */
+export function buildReport(input: BuildReportInput): Report {
+  const logsBase = input.logsBase ?? 'jobs/';
+  const jobsByChange = new Map<string, Job[]>();
+  for (const job of Object.values(input.jobs)) {
+    const key = jobKey(job.project, job.number);
+    const list = jobsByChange.get(key);
+    if (list) list.push(job);
+    else jobsByChange.set(key, [job]);
+  }
+  const sections = input.projects.map((project): ReportSection => {
+    const lookup = lookupFor(input.priorities, project.launchpad);
+    const rows: ReportRow[] = [];
+    const templates = new Set(project.templates);
+    let excluded = 0;
+    for (const change of input.changes.get(project.name) ?? []) {
+      const scored = scoreChange(change, lookup, {
+        now: input.now,
+        scores: input.scores,
+        ageBonusPerDay: input.ageBonusPerDay,
+        botUsernames: input.botUsernames,
+      });
+      if (!scored) {
+        excluded++;
+        continue;
+      }
+      const latest = new Map<string, Job>();
+      for (const job of jobsByChange.get(jobKey(change.project, change.number)) ?? []) {
+        if (!jobMatches(job, change)) continue;
+        const seen = latest.get(job.template);
+        if (!seen || newer(job, seen)) latest.set(job.template, job);
+      }
+      const results: Record<string, TemplateResult> = {};
+      for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) {
+        results[template] = resultOf(job, logsBase);
+        templates.add(template);
+      }
+      const fb = changeFeedback(change);
+      const url = changeUrl(change, input.gerritUrl);
+      const { link, ...score } = scored;
+      rows.push({
+        ...score,
+        key: url ?? `${change.project}~${change.number}`,
+        url,
+        project: change.project,
+        branch: change.branch,
+        number: change.number,
+        patchSet: change.currentPatchSet.number,
+        revision: change.currentPatchSet.revision,
+        subject: change.subject,
+        owner: change.owner.name ?? change.owner.username ?? change.owner.email ?? '',
+        topic: change.topic,
+        linkKind: link.kind,
+        feedback: {
+          lowest: fb.lowest,
+          highest: fb.highest,
+          shown: fb.shown,
+          tone: fb.tone,
+          votes: fb.votes.map((v) => ({ label: v.label, value: v.value, by: who(v), bot: isBotVote(v, input.botUsernames) })),
+        },
+        results,
+      });
+    }
+    rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
+    return { ...project, templates: [...templates], count: rows.length, excluded, rows };
+  });
+  return {
+    title: input.title ?? 'Review priorities',
+    generated: input.now.toISOString(),
+    sections,
+    warnings: [...(input.warnings ?? [])],
+  };
+}
+
+/** reviewday.json: the original's shape, plus our fields. */
+export function reportJson(report: Report): unknown {
+  const projects: Record<string, Record<string, unknown>> = {};
+  for (const section of report.sections) {
+    const changes: Record<string, unknown> = {};
+    for (const row of section.rows) {
+      changes[row.key] = {
+        score: row.score,
+        cause: row.cause,
+        subject: row.subject,
+        owner: row.owner,
+        feedback: { lowest: row.feedback.lowest, highest: row.feedback.highest },
+        number: row.number,
+        patchSet: row.patchSet,
+        revision: row.revision,
+        project: row.project,
+        branch: row.branch,
+        topic: row.topic ?? null,
+        ageDays: row.ageDays ?? null,
+        reasons: row.reasons,
+        priorityUnknown: row.priorityUnknown,
+        votes: row.feedback.votes,
+        results: Object.fromEntries(
+          Object.entries(row.results).map(([template, r]) => [
+            template,
+            {
+              status: r.status,
+              jobId: r.jobId,
+              attempt: r.attempt,
+              tests: r.tests,
+              failures: r.failures,
+              errors: r.errors,
+              skipped: r.skipped,
+              skippedTests: r.skippedTests,
+              durationMs: r.durationMs,
+              finishedAt: r.finishedAt ?? null,
+              link: r.link,
+            },
+          ]),
+        ),
+      };
+    }
+    projects[section.name] = changes;
+  }
+  return { generated: report.generated, title: report.title, projects, warnings: report.warnings };
+}

@@ -1,0 +1,290 @@
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
+import type { Change } from '../model.js';
+import type { ProjectConfig } from '../config/schema.js';
+import { readDataFile } from '../config/load.js';
+import { parseOrThrow } from '../config/validate.js';
+import { gerritHttpPassword } from '../config/credentials.js';
+import type { LoadedConfig } from '../config/load.js';
+import { GerritRestClient } from '../gerrit/rest.js';
+import type { ChangeOption } from '../gerrit/wire.js';
+import { LaunchpadCache, defaultLaunchpadCacheDir } from '../launchpad/cache.js';
+import { LaunchpadClient } from '../launchpad/client.js';
+import type { Env } from '../paths.js';
+import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities.js';
+import type { Logger } from '../log/logger.js';
+import type { TemplateRenderer } from '../render/render.js';
+import type { StateStore } from '../store/store.js';
+import { buildReport, linksOf, type ReportProject } from './report.js';
+import { renderReport } from './render.js';
+import { KNOWN_CAUSES, resolveScores } from './score.js';
+
+/** Where open changes come from (Gerrit REST in production, fixtures in tests). */
+export interface ChangeSource {
+  openChanges(project: string, branch: string): Promise<Change[]>;
+}
+
+const LAUNCHPAD_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
+
+/** The Launchpad name a Gerrit project defaults to: its last path segment (openstack/nova → nova). */
+export function defaultLaunchpadName(project: string): string {
+  return (project.split('/').pop() ?? project).toLowerCase();
+}
+
+/** The original ReviewDay's projects file: `projects: [{name, launchpad_project}]` (our keys accepted too). */
+const ProjectFileSchema = z.strictObject({
+  projects: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        launchpad_project: z.string().min(1).optional(),
+        launchpad: z.string().min(1).optional(),
+        branch: z.string().min(1).optional(),
+        templates: z.array(z.string().min(1)).optional(),
+      }),
+    )
+    .min(1),
+});
+
+export interface ProjectFileEntry {
+  name: string;
+  launchpad?: string;
+  branch?: string;
+  templates?: string[];
+}
+
+export function loadProjectFile(file: string): ProjectFileEntry[] {
+  const label = path.basename(file);
+  const data = parseOrThrow(ProjectFileSchema, readDataFile(file, label), label);
+  return data.projects.map((p, i) => {
+    if (p.launchpad && p.launchpad_project && p.launchpad !== p.launchpad_project) {
+      throw new UserError(`${label}: projects[${i}]: launchpad and launchpad_project disagree`, { hint: 'keep one of them' });
+    }
+    return { name: p.name, launchpad: p.launchpad_project ?? p.launchpad, branch: p.branch, templates: p.templates };
+  });
+}
+
+/**
+ * The projects to report on: the projects file when given, else the config's projects; `only`
+ * narrows to (or adds) the named projects. Settings missing from the file come from the config.
+ */
+export function resolveReportProjects(input: { configured: readonly ProjectConfig[]; fromFile?: readonly ProjectFileEntry[]; only?: readonly string[] }): ReportProject[] {
+  const configured = new Map(input.configured.map((p) => [p.name, p]));
+  const base: ProjectFileEntry[] = input.fromFile ? [...input.fromFile] : input.configured.map((p) => ({ ...p }));
+  let chosen = base;
+  if (input.only?.length) {
+    const byName = new Map(base.map((p) => [p.name, p]));
+    chosen = input.only.map((name) => byName.get(name) ?? { name });
+  }
+  if (chosen.length === 0) {
+    throw new UserError('no projects to report on', { hint: 'add projects to smokestack.yaml, or pass --project or --project-file' });
+  }
+  const seen = new Set<string>();
+  return chosen.flatMap((entry) => {
+    if (seen.has(entry.name)) return [];
+    seen.add(entry.name);
+    const config = configured.get(entry.name);
+    const launchpad = entry.launchpad ?? config?.launchpad ?? defaultLaunchpadName(entry.name);
+    if (!LAUNCHPAD_NAME.test(launchpad)) {
+      throw new UserError(`project ${entry.name}: "${launchpad}" is not a Launchpad project name`, { hint: 'lower-case letters, digits, + . -' });
+    }
+    return [{ name: entry.name, branch: entry.branch ?? config?.branch ?? 'master', launchpad, templates: entry.templates ?? config?.templates ?? [] }];
+  });
+}
+
+export interface GenerateReportOptions {
+  projects: readonly ReportProject[];
+  changes: ChangeSource;
+  /** Undefined: Launchpad is not consulted at all and every linked priority is unknown. */
+  launchpad?: LaunchpadClient;
+  store: StateStore;
+  outDir: string;
+  now?: Date;
+  scores?: Readonly<Record<string, number>>;
+  ageBonusPerDay?: number;
+  botUsernames?: readonly string[];
+  title?: string;
+  /** Published location of the jobs/ directory; by default a path relative to the report. */
+  logsUrl?: string;
+  gerritUrl?: string;
+  logger?: Logger;
+  renderer?: TemplateRenderer;
+  /** Concurrent Gerrit queries. */
+  concurrency?: number;
+}
+
+export interface ReportResult {
+  outDir: string;
+  indexPath: string;
+  jsonPath: string;
+  generated: string;
+  changes: number;
+  projects: Array<{ name: string; changes: number; excluded: number; launchpad: string }>;
+  warnings: string[];
+  launchpad: { requests: number; cacheHits: number; staleHits: number };
+  /** Milliseconds spent per phase. */
+  timings: { gerritMs: number; launchpadMs: number; renderMs: number };
+}
+
+/** The relative prefix from the report directory to the store's jobs/ directory. */
+export function defaultLogsBase(outDir: string, jobsDir: string): string {
+  const relative = path.relative(path.resolve(outDir), path.resolve(jobsDir)).split(path.sep).join('/');
+  return relative ? `${relative}/` : './';
+}
+
+/** Reads open changes, Launchpad priorities and job results, then writes index.html and reviewday.json. */
+export async function generateReport(options: GenerateReportOptions): Promise<ReportResult> {
+  const now = options.now ?? new Date();
+  const log = options.logger;
+  const { scores, unknown } = resolveScores(options.scores);
+  if (unknown.length) {
+    throw new UserError(`report.scores: unknown cause ${unknown.map((c) => `"${c}"`).join(', ')}`, { hint: `known causes: ${KNOWN_CAUSES.join(', ')}` });
+  }
+
+  const started = performance.now();
+  const limit = pLimit(options.concurrency ?? 4);
+  const changes = new Map<string, Change[]>();
+  await Promise.all(
+    options.projects.map((project) =>
+      limit(async () => {
+        try {
+          const list = await options.changes.openChanges(project.name, project.branch);
+          changes.set(project.name, list);
+          log?.debug(`${project.name}: ${list.length} open changes on ${project.branch}`);
+        } catch (err) {
+          if (isUserError(err) || err instanceof InfraError) throw err;
+          throw new InfraError(`cannot list open changes of ${project.name} (${project.branch}): ${errorMessage(err)}`, { cause: err });
+        }
+      }),
+    ),
+  );
+
+  // Two Gerrit projects may share one Launchpad project: ask once.
+  const byLaunchpad = new Map<string, { bugs: Set<number>; blueprints: Set<string> }>();
+  for (const project of options.projects) {
+    const links = linksOf(changes.get(project.name) ?? []);
+    const entry = byLaunchpad.get(project.launchpad) ?? { bugs: new Set<number>(), blueprints: new Set<string>() };
+    for (const bug of links.bugs) entry.bugs.add(bug);
+    for (const name of links.blueprints) entry.blueprints.add(name);
+    byLaunchpad.set(project.launchpad, entry);
+  }
+  const requests: PriorityRequest[] = [...byLaunchpad].map(([project, links]) => ({ project, ...links }));
+  const gerritDone = performance.now();
+  const priorities = await resolvePriorities(options.launchpad, requests, { offlineReason: 'Launchpad not consulted' });
+  for (const warning of priorities.warnings) log?.warn(warning);
+
+  const launchpadDone = performance.now();
+  const state = await options.store.read();
+  const logsBase = options.logsUrl ? options.logsUrl.replace(/\/*$/, '/') : defaultLogsBase(options.outDir, options.store.jobsDir);
+  const report = buildReport({
+    projects: options.projects,
+    changes,
+    priorities,
+    jobs: state.jobs,
+    now,
+    scores,
+    ageBonusPerDay: options.ageBonusPerDay,
+    botUsernames: options.botUsernames,
+    title: options.title,
+    logsBase,
+    gerritUrl: options.gerritUrl,
+    warnings: priorities.warnings,
+  });
+  const written = await renderReport(report, { outDir: options.outDir, renderer: options.renderer });
+  const timings = {
+    gerritMs: Math.round(gerritDone - started),
+    launchpadMs: Math.round(launchpadDone - gerritDone),
+    renderMs: Math.round(performance.now() - launchpadDone),
+  };
+  log?.debug(`gerrit ${timings.gerritMs} ms, launchpad ${timings.launchpadMs} ms, store + render ${timings.renderMs} ms (${written.bytes} bytes)`);
+  return {
+    outDir: written.outDir,
+    indexPath: written.indexPath,
+    jsonPath: written.jsonPath,
+    generated: report.generated,
+    changes: report.sections.reduce((n, s) => n + s.count, 0),
+    projects: report.sections.map((s) => ({ name: s.name, changes: s.count, excluded: s.excluded, launchpad: s.launchpad })),
+    warnings: report.warnings,
+    launchpad: { ...(options.launchpad?.stats ?? { requests: 0, cacheHits: 0, staleHits: 0 }) },
+    timings,
+  };
+}
+
+/** Every vote with its account and tag (DETAILED_LABELS), so CI votes can be told from human ones. */
+export const REPORT_CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'DETAILED_LABELS'];
+
+/** Open changes from Gerrit REST. */
+export function gerritChangeSource(client: GerritRestClient): ChangeSource {
+  return { openChanges: (project, branch) => client.fetchOpenChanges(project, branch, { options: REPORT_CHANGE_OPTIONS }) };
+}
+
+export interface ReportRequest {
+  loaded: LoadedConfig;
+  store: StateStore;
+  /** --out; else config `report.out` (relative to the config file), else ./out_report. */
+  out?: string;
+  /** --project: only these projects. */
+  projects?: string[];
+  /** --project-file: the original's `projects: [{name, launchpad_project}]`. */
+  projectFile?: string;
+  /** Do not contact Launchpad; cached answers only. */
+  offline?: boolean;
+  logger?: Logger;
+  env?: Env;
+  cwd?: string;
+  now?: Date;
+  /** Where open changes come from; Gerrit REST from the config by default. */
+  changes?: ChangeSource;
+}
+
+/** `reviewday report`: resolves projects, clients and paths from the config, then generates the report. */
+export async function reportFromConfig(request: ReportRequest): Promise<ReportResult> {
+  const { config } = request.loaded;
+  const env = request.env ?? process.env;
+  const cwd = request.cwd ?? process.cwd();
+  const label = request.loaded.path ? path.basename(request.loaded.path) : 'smokestack.yaml';
+  const gerrit = config.gerrit;
+  if (!gerrit && !request.changes) {
+    throw new UserError(`${label}: gerrit.url is not set`, { hint: 'reviewday reads open changes from Gerrit; add a gerrit: section with url' });
+  }
+  const projects = resolveReportProjects({
+    configured: config.projects,
+    fromFile: request.projectFile ? loadProjectFile(path.resolve(cwd, request.projectFile)) : undefined,
+    only: request.projects,
+  });
+  const outDir = request.out
+    ? path.resolve(cwd, request.out)
+    : config.report?.out
+      ? path.resolve(request.loaded.dir, config.report.out)
+      : path.resolve(cwd, 'out_report');
+  const changes =
+    request.changes ??
+    gerritChangeSource(
+      GerritRestClient.fromConfig(gerrit!, { password: gerritHttpPassword(gerrit!.url, gerrit!.username, { env }), logger: request.logger }),
+    );
+  const lp = config.launchpad;
+  const launchpad = new LaunchpadClient({
+    url: lp?.url ?? 'https://api.launchpad.net/devel',
+    timeoutMs: lp?.timeoutMs ?? 15_000,
+    cacheTtlSeconds: lp?.cacheTtlSeconds ?? 3600,
+    cache: new LaunchpadCache(defaultLaunchpadCacheDir(env)),
+    offline: request.offline,
+  });
+  return generateReport({
+    projects,
+    changes,
+    launchpad,
+    store: request.store,
+    outDir,
+    now: request.now,
+    scores: config.report?.scores,
+    ageBonusPerDay: config.report?.ageBonusPerDay,
+    botUsernames: gerrit?.username ? [gerrit.username] : [],
+    title: config.report?.title,
+    logsUrl: config.report?.logsUrl ?? config.logsUrl,
+    gerritUrl: gerrit?.url,
+    logger: request.logger,
+  });
+}

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { LaunchpadSim } from '@smokestack/testkit';
+import {
+  LaunchpadCache,
+  LaunchpadClient,
+  blueprintPriority,
+  bugPriority,
+  pickBugTask,
+  resolvePriorities,
+} from '../../src/launchpad/index.js';
+
+describe('launchpad/client against the Launchpad simulator', () => {
+  let sim: LaunchpadSim;
+  let cacheDir: string;
+  let clock: number;
+
+  const client = (extra: Partial<ConstructorParameters<typeof LaunchpadClient>[0]> = {}) =>
+    new LaunchpadClient({ url: sim.url, timeoutMs: 2000, cache: new LaunchpadCache(cacheDir), cacheTtlSeconds: 3600, now: () => clock, ...extra });
+
+  beforeEach(async () => {
+    clock = Date.parse('2024-05-20T12:00:00Z');
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-lp-'));
+    sim = new LaunchpadSim({ pageSize: 2 });
+    sim
+      .addBug({ id: 100, tags: [], tasks: [{ target: 'cinder', importance: 'Critical' }, { target: 'nova', importance: 'Low' }] })
+      .addBug({ id: 101, tags: ['regression'], tasks: [{ target: 'nova/icehouse', importance: 'Medium' }, { target: 'nova/juno', importance: 'High' }] })
+      .addBug({
+        id: 102,
+        tasks: [
+          { target: 'a', importance: 'High' },
+          { target: 'b', importance: 'High' },
+          { target: 'c', importance: 'High' },
+          { target: 'd', importance: 'High' },
+          { target: 'nova', importance: 'Wishlist' },
+        ],
+      })
+      .addBug({ id: 103, tasks: [{ target: 'glance', importance: 'High' }] })
+      .addSpecification({ project: 'nova', name: 'live-migration', priority: 'Essential' })
+      .addSpecification({ project: 'nova', name: 'no-priority', priority: null });
+    await sim.start();
+  });
+
+  afterEach(async () => {
+    await sim.stop();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('takes the importance of the project’s own task, not the first task (the original’s defect)', async () => {
+    expect(await bugPriority(client(), 100, 'nova')).to.deep.equal({ status: 'found', importance: 'Low', target: 'nova', tags: [] });
+    expect(await bugPriority(client(), 100, 'cinder')).to.include({ importance: 'Critical', target: 'cinder' });
+  });
+
+  it('falls back to the most important project/series task and reads the bug’s tags', async () => {
+    expect(await bugPriority(client(), 101, 'nova')).to.deep.equal({ status: 'found', importance: 'High', target: 'nova/juno', tags: ['regression'] });
+  });
+
+  it('follows next_collection_link across pages of bug tasks', async () => {
+    expect(await bugPriority(client(), 102, 'nova')).to.include({ importance: 'Wishlist', target: 'nova' });
+    expect(sim.requests.filter((r) => r.startsWith('/devel/bugs/102/bug_tasks'))).to.have.length(3);
+  });
+
+  it('says when a bug has no task for the project, or does not exist', async () => {
+    expect(await bugPriority(client(), 103, 'nova')).to.deep.equal({ status: 'no-task', targets: ['glance'], tags: [] });
+    expect(await bugPriority(client(), 999, 'nova')).to.deep.equal({ status: 'not-found' });
+  });
+
+  it('reads blueprint priority from PROJECT/+spec/NAME', async () => {
+    expect(await blueprintPriority(client(), 'nova', 'live-migration')).to.deep.equal({ status: 'found', priority: 'Essential' });
+    expect(await blueprintPriority(client(), 'nova', 'no-priority')).to.deep.equal({ status: 'found', priority: undefined });
+    expect(await blueprintPriority(client(), 'nova', 'nope')).to.deep.equal({ status: 'not-found' });
+    expect(sim.requests).to.include('/devel/nova/+spec/live-migration');
+  });
+
+  it('answers from the file cache within the TTL, across clients, including "not found"', async () => {
+    await bugPriority(client(), 100, 'nova');
+    await blueprintPriority(client(), 'nova', 'nope');
+    const asked = sim.requests.length;
+    const second = client();
+    expect(await bugPriority(second, 100, 'nova')).to.include({ importance: 'Low' });
+    expect(await blueprintPriority(second, 'nova', 'nope')).to.deep.equal({ status: 'not-found' });
+    expect(sim.requests.length).to.equal(asked);
+    expect(second.stats).to.include({ requests: 0, cacheHits: 2 });
+  });
+
+  it('asks Launchpad again once the TTL has expired', async () => {
+    await blueprintPriority(client(), 'nova', 'live-migration');
+    sim.addSpecification({ project: 'nova', name: 'live-migration', priority: 'Low' });
+    clock += 3599_000;
+    expect(await blueprintPriority(client(), 'nova', 'live-migration')).to.include({ priority: 'Essential' });
+    clock += 2_000;
+    expect(await blueprintPriority(client(), 'nova', 'live-migration')).to.include({ priority: 'Low' });
+  });
+
+  it('degrades to "priority unknown" with one warning when Launchpad fails, and stops asking', async () => {
+    sim.failure = 'error';
+    const lp = client();
+    const answers = await resolvePriorities(lp, [{ project: 'nova', bugs: [100, 101, 102], blueprints: ['live-migration'] }], { concurrency: 1 });
+    expect(answers.bugs.get('nova')!.get(100)).to.deep.equal({ status: 'unknown', why: 'Launchpad unavailable: HTTP 503 from ' + new URL(sim.url).host });
+    expect(answers.blueprints.get('nova')!.get('live-migration')).to.include({ status: 'unknown' });
+    expect(answers.warnings).to.have.length(1);
+    expect(answers.warnings[0]).to.match(/is unavailable: HTTP 503 .*; 4 bug\/blueprint priorities are shown as unknown/);
+    expect(sim.requests.length).to.be.at.most(2);
+  });
+
+  it('times out a Launchpad that never answers', async () => {
+    sim.failure = 'hang';
+    const started = Date.now();
+    expect(await bugPriority(client({ timeoutMs: 200 }), 100, 'nova')).to.deep.equal({ status: 'unknown', why: 'Launchpad unavailable: no answer within 200 ms' });
+    expect(Date.now() - started).to.be.below(2000);
+  });
+
+  it('treats a refused connection as an outage', async () => {
+    const url = sim.url;
+    await sim.stop();
+    const lp = new LaunchpadClient({ url, timeoutMs: 1000 });
+    expect(await bugPriority(lp, 100, 'nova')).to.deep.equal({ status: 'unknown', why: 'Launchpad unavailable: ECONNREFUSED' });
+  });
+
+  it('serves expired cache entries during an outage and says so', async () => {
+    await bugPriority(client(), 100, 'nova');
+    clock += 7200_000;
+    sim.failure = 'reset';
+    const lp = client();
+    const answers = await resolvePriorities(lp, [{ project: 'nova', bugs: [100, 103], blueprints: [] }]);
+    expect(answers.bugs.get('nova')!.get(100)).to.include({ status: 'found', importance: 'Low' });
+    expect(answers.bugs.get('nova')!.get(103)).to.include({ status: 'unknown' });
+    expect(answers.warnings[0]).to.match(/answers came from an expired cache/);
+  });
+
+  it('offline: uses any cached answer, never the network', async () => {
+    await bugPriority(client(), 100, 'nova');
+    clock += 86_400_000;
+    const asked = sim.requests.length;
+    const lp = client({ offline: true });
+    const answers = await resolvePriorities(lp, [{ project: 'nova', bugs: [100, 101], blueprints: [] }]);
+    expect(answers.bugs.get('nova')!.get(100)).to.include({ importance: 'Low' });
+    expect(answers.bugs.get('nova')!.get(101)).to.deep.equal({ status: 'unknown', why: 'Launchpad unavailable: offline' });
+    expect(answers.warnings).to.deep.equal(['1 bug/blueprint priorities are unknown: offline and not in the cache']);
+    expect(sim.requests.length).to.equal(asked);
+  });
+
+  it('pickBugTask ignores other projects and distribution tasks', () => {
+    const tasks = [{ bug_target_name: 'nova (Ubuntu)', importance: 'Critical' }, { bug_target_name: 'novaclient', importance: 'High' }];
+    expect(pickBugTask(tasks, 'nova')).to.equal(undefined);
+  });
+});

@@ -4,7 +4,7 @@ import { sleep } from '../gerrit/backoff.js';
 import { accountLabel, hasPatchSet } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';
-import type { StateData } from '../store/schema.js';
+import type { StateData, SyncMark } from '../store/schema.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { indexJobs, isActive, jobsOfConfig, jobsToQueue } from './patchsets.js';
@@ -221,57 +221,72 @@ export interface SyncResult extends SyncOutcome {
   dryRun: boolean;
 }
 
+interface FetchedSweep {
+  target: ProjectTarget;
+  sweepStart: Date;
+  since?: Date;
+  changes: Change[];
+}
+
 /**
  * Sweeps Gerrit for each configured project branch (all open changes the first time, then only
- * changes updated since the last complete sweep minus the overlap) and applies the plan.
+ * changes updated since the last complete sweep minus the overlap) and applies the plans in one
+ * store update, so a sync costs one read and one write of the store however many projects it has.
  */
 export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {}): Promise<SyncResult> {
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
   const result: SyncResult = { ...emptyOutcome(), sweeps: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
-  const shadow = options.dryRun ? structuredClone(await ctx.store.read()) : undefined;
+  const snapshot = options.dryRun ? structuredClone(await ctx.store.read()) : await ctx.store.read();
   const limit = pLimit(options.concurrency ?? 8);
-  await Promise.all(
+  const fetched = await Promise.all(
     targets.map((target) =>
-      limit(async () => {
+      limit(async (): Promise<FetchedSweep | undefined> => {
         try {
-          await sweepTarget(ctx, target, options, result, shadow);
+          return await fetchSweep(ctx, target, snapshot.sync[targetKey(target)], options);
         } catch (err) {
           if (isUserError(err)) throw err;
           ctx.logger.warn(`sync ${target.name} ${target.branch}: ${errorMessage(err)}`);
           result.errors.push({ project: target.name, branch: target.branch, message: errorMessage(err) });
+          return undefined;
         }
       }),
     ),
   );
+  const sweeps = fetched.filter((f): f is FetchedSweep => f !== undefined);
+  const applyAll = (state: StateData): SyncOutcome[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
+  const outcomes = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
+  for (const [i, sweep] of sweeps.entries()) {
+    const outcome = outcomes[i]!;
+    const { target, since, changes } = sweep;
+    mergeOutcome(result, outcome);
+    result.sweeps.push({ project: target.name, branch: target.branch, mode: since ? 'incremental' : 'full', since: since?.toISOString(), changes: changes.length });
+    ctx.logger.info(
+      `${target.name} ${target.branch}: ${changes.length} change(s) ${since ? 'updated since the last sweep' : 'open'}; ` +
+        `${outcome.created.length} created, ${outcome.updated.length} updated, ${outcome.purged.length} purged, ${outcome.superseded.length} superseded, ${outcome.queued.length} queued`,
+    );
+  }
   result.requests = ctx.gerrit.requestCount - startRequests;
   return result;
 }
 
-async function sweepTarget(ctx: BellowsContext, target: ProjectTarget, options: SyncOptions, result: SyncResult, shadow?: StateData): Promise<void> {
-  const key = targetKey(target);
+async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, mark: SyncMark | undefined, options: SyncOptions): Promise<FetchedSweep> {
   const sweepStart = ctx.now();
-  const mark = (shadow ?? (await ctx.store.read())).sync[key];
   const lastSweep = mark?.lastSweepAt ? new Date(mark.lastSweepAt) : undefined;
   const incremental = !options.full && lastSweep !== undefined && !Number.isNaN(lastSweep.getTime());
   const since = incremental ? new Date(lastSweep!.getTime() - ctx.settings.overlapSeconds * 1000) : undefined;
   const changes = since
     ? await ctx.gerrit.fetchChangesUpdatedSince(target.name, target.branch, since)
     : await ctx.gerrit.fetchOpenChanges(target.name, target.branch);
-  const apply = (state: StateData): SyncOutcome => {
-    const now = ctx.now();
-    const plan = planSync(state, changes, { targets: [target], policies: ctx.settings.templates, fire: options.fire }, now);
-    const outcome = applySyncPlan(state, plan, now);
-    state.sync[key] = { lastSweepAt: sweepStart.toISOString(), lastSweepChanges: changes.length };
-    return outcome;
-  };
-  const outcome = shadow ? apply(shadow) : await ctx.store.update(apply);
-  mergeOutcome(result, outcome);
-  result.sweeps.push({ project: target.name, branch: target.branch, mode: since ? 'incremental' : 'full', since: since?.toISOString(), changes: changes.length });
-  ctx.logger.info(
-    `${target.name} ${target.branch}: ${changes.length} change(s) ${since ? 'updated since the last sweep' : 'open'}; ` +
-      `${outcome.created.length} created, ${outcome.updated.length} updated, ${outcome.purged.length} purged, ${outcome.superseded.length} superseded, ${outcome.queued.length} queued`,
-  );
+  return { target, sweepStart, since, changes };
+}
+
+function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): SyncOutcome {
+  const now = ctx.now();
+  const plan = planSync(state, sweep.changes, { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire }, now);
+  const outcome = applySyncPlan(state, plan, now);
+  state.sync[targetKey(sweep.target)] = { lastSweepAt: sweep.sweepStart.toISOString(), lastSweepChanges: sweep.changes.length };
+  return outcome;
 }
 
 /** Re-reads one change from Gerrit and applies it (for stream events); undefined when Gerrit does not know it. */

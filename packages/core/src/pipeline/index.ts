@@ -1,1 +1,11 @@
-export {};
+export * from './plan.js';
+export * from './markers.js';
+export * from './bundle.js';
+export * from './stage-log.js';
+export * from './runner.js';
+export * from './jobs.js';
+export * from './service.js';
+export * from './worker.js';
+export * from './reproduce.js';
+export * from './logs.js';
+export * from './report.js';

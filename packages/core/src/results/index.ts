@@ -1,1 +1,5 @@
-export {};
+export * from './types.js';
+export * from './summary.js';
+export * from './junit.js';
+export * from './subunit.js';
+export * from './classify.js';

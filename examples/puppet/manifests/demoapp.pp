@@ -1,0 +1,4 @@
+# Every host of the demo group: install and configure demoapp.
+class { 'demoapp':
+  greeting => 'Hello',
+}

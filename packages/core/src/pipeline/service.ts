@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveTemplate, type LoadedConfig } from '../config/load.js';
+import { UserError } from '../errors.js';
+import type { Job } from '../model.js';
+import { enqueueJob } from '../queue/jobs.js';
+import { getGroup } from '../providers/groups.js';
+import type { StageName } from '../results/classify.js';
+import { applyResult } from './jobs.js';
+import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
+import { runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
+
+export interface RunTemplateOptions extends Omit<PipelineOptions, 'stages' | 'workspaceKey' | 'onGroup'> {
+  loaded: LoadedConfig;
+  template: string;
+  /** `--change` values as given on the command line. */
+  changes?: string[];
+  cwd?: string;
+}
+
+export interface RunTemplateResult {
+  job: Job;
+  result: PipelineResult;
+}
+
+/** Plans a template run with its changes applied; every problem is a one-line UserError. */
+export function planTemplateRun(loaded: LoadedConfig, template: string, changes: string[] = [], cwd = process.cwd()): JobPlan {
+  const definition = resolveTemplate(loaded, template);
+  const specs = changes.map((c) => parseChangeSpec(c, cwd));
+  return planJob(template, definition, { baseDir: loaded.dir, changes: specs });
+}
+
+/** Creates the job record of a run that no queue scheduled (a laptop run or a stepwise command). */
+async function startAdHocJob(options: RunTemplateOptions, reason: Job['reason'], extra: Partial<Job> = {}): Promise<Job> {
+  const now = (options.now ?? (() => new Date()))();
+  const first = options.changes?.[0];
+  return options.store.update((state) => {
+    const job = enqueueJob(
+      state,
+      { configId: 'adhoc', project: first ? first.slice(0, first.indexOf('=')) : '', number: 0, patchSet: 0, revision: '', template: options.template, reason },
+      now,
+    );
+    Object.assign(job, extra, { status: 'running', startedAt: now.toISOString(), worker: `cli:${process.pid}` });
+    if (options.changes?.length) job.changes = [...options.changes];
+    return structuredClone(job);
+  });
+}
+
+async function finishAdHocJob(options: RunTemplateOptions, id: string, result: PipelineResult): Promise<Job> {
+  const now = (options.now ?? (() => new Date()))();
+  return options.store.update((state) => {
+    const job = state.jobs[id]!;
+    applyResult(job, result, now);
+    job.status = result.status;
+    delete job.worker;
+    return structuredClone(job);
+  });
+}
+
+/** `firestack run`: the whole pipeline for one template, recorded as a job so logs and reproduce work. */
+export async function runTemplate(options: RunTemplateOptions): Promise<RunTemplateResult> {
+  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
+  const job = await startAdHocJob(options, 'manual');
+  let result: PipelineResult;
+  try {
+    result = await runPipeline(job, plan, {
+      ...options,
+      onGroup: (name) =>
+        options.store.update((state) => {
+          state.jobs[job.id]!.group = name;
+        }),
+    });
+  } catch (err) {
+    await options.store.update((state) => {
+      const j = state.jobs[job.id]!;
+      j.status = 'infra_failed';
+      j.message = err instanceof Error ? err.message : String(err);
+      j.finishedAt = new Date().toISOString();
+      delete j.worker;
+    });
+    throw err;
+  }
+  return { job: await finishAdHocJob(options, job.id, result), result };
+}
+
+export const STEPWISE_STAGES = {
+  build: ['build'],
+  repo: ['repo'],
+  puppet: ['configure'],
+  test: ['test'],
+} as const satisfies Record<string, StageName[]>;
+
+export interface StepwiseOptions extends RunTemplateOptions {
+  group: string;
+  step: keyof typeof STEPWISE_STAGES;
+}
+
+/**
+ * `firestack build|repo|puppet|test --group G`: one stage on an existing group, for interactive
+ * work. Steps share a working directory per group on each host, so build → repo → puppet → test
+ * can be run one at a time; the group is never deleted.
+ */
+export async function runStep(options: StepwiseOptions): Promise<RunTemplateResult> {
+  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
+  const group = await getGroup(options.group, options);
+  if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
+  const job = await startAdHocJob(options, 'manual', { group: options.group });
+  const result = await runPipeline(job, plan, {
+    ...options,
+    group: options.group,
+    stages: [...STEPWISE_STAGES[options.step]],
+    workspaceKey: 'interactive',
+  });
+  return { job: await finishAdHocJob(options, job.id, result), result };
+}
+
+/** Moves a previous run's files aside (a recovered job runs again in the same directory). */
+export function setAsidePreviousRun(jobDir: string): string | undefined {
+  if (!fs.existsSync(jobDir)) return undefined;
+  const entries = fs.readdirSync(jobDir).filter((e) => !e.startsWith('interrupted-'));
+  if (entries.length === 0) return undefined;
+  let n = 1;
+  while (fs.existsSync(path.join(jobDir, `interrupted-${n}`))) n++;
+  const target = path.join(jobDir, `interrupted-${n}`);
+  fs.mkdirSync(target);
+  for (const e of entries) fs.renameSync(path.join(jobDir, e), path.join(target, e));
+  return target;
+}
+
+export function assertTemplateName(name: string | undefined): string {
+  if (!name) throw new UserError('--template: no template named', { hint: 'pass --template NAME (see templates: in smokestack.yaml)' });
+  return name;
+}

@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import { emptyState } from '../../src/store/schema.js';
+import { enqueueJob } from '../../src/queue/jobs.js';
+import { claimNextJob, finishJobRecord, heartbeatJob, recoverStaleJobs } from '../../src/pipeline/jobs.js';
+import type { PipelineResult } from '../../src/pipeline/runner.js';
+import { emptySummary } from '../../src/model.js';
+
+const T0 = new Date('2024-05-01T10:00:00Z');
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+
+function state() {
+  const s = emptyState();
+  for (let i = 0; i < 3; i++) enqueueJob(s, { configId: 'c1', project: 'demoapp', number: 7, patchSet: i + 1, revision: `r${i}`, template: 'demo' }, at(i));
+  return s;
+}
+
+const result = (status: PipelineResult['status'], message = status): PipelineResult => ({
+  jobId: 'j1', template: 'demo', status, message, stages: [], summary: emptySummary(), skipped: [], failedTests: [], suites: [],
+  sources: [{ kind: 'build', name: 'demoapp', project: 'demoapp', url: 'u', ref: 'r', revision: 'abc', changed: true }],
+  kept: false, logDir: '/x', timing: { wallMs: 10, remoteMs: 8, overheadMs: 2 },
+});
+
+describe('pipeline/jobs (queue decisions)', () => {
+  it('claims the oldest queued job, once', () => {
+    const s = state();
+    expect(claimNextJob(s, 'w1', at(10))).to.include({ id: 'j1', status: 'running', worker: 'w1', heartbeatAt: at(10).toISOString() });
+    expect(claimNextJob(s, 'w2', at(11))!.id).to.equal('j2');
+    expect(s.jobs.j1!.worker).to.equal('w1');
+  });
+
+  it('takes back running jobs whose heartbeat is stale, and only those', () => {
+    const s = state();
+    claimNextJob(s, 'dead', at(10));
+    claimNextJob(s, 'alive', at(10));
+    heartbeatJob(s, 'j2', 'alive', at(55));
+    const recovered = recoverStaleJobs(s, at(71), 60_000);
+    expect(recovered.map((j) => j.id)).to.deep.equal(['j1']);
+    expect(s.jobs.j1).to.include({ status: 'queued' });
+    expect(s.jobs.j1!.worker).to.equal(undefined);
+    expect(s.jobs.j1!.message).to.match(/worker dead stopped sending heartbeats/);
+    expect(s.jobs.j2!.status).to.equal('running');
+  });
+
+  it('reports a stop request through the heartbeat', () => {
+    const s = state();
+    claimNextJob(s, 'w', at(1));
+    s.jobs.j1!.status = 'superseded';
+    expect(heartbeatJob(s, 'j1', 'w', at(2))).to.equal('superseded');
+  });
+
+  it('retries infra_failed as a new attempt up to the limit, keeping the first record', () => {
+    const s = state();
+    claimNextJob(s, 'w', at(10));
+    const first = finishJobRecord(s, 'j1', result('infra_failed', 'test: host2: SSH connection lost'), at(20), { maxInfraRetries: 1 });
+    expect(first.retry).to.include({ id: 'j4', attempt: 2, retryOf: 'j1', reason: 'retry', status: 'queued', patchSet: 1 });
+    expect(s.jobs.j1).to.include({ status: 'infra_failed' });
+    expect(s.jobs.j1!.message).to.match(/retrying as j4, attempt 2/);
+    s.jobs.j4!.status = 'running';
+    const second = finishJobRecord(s, 'j4', result('infra_failed'), at(30), { maxInfraRetries: 1 });
+    expect(second.retry).to.equal(undefined);
+    expect(finishJobRecord(s, 'j2', result('infra_failed'), at(30), { maxInfraRetries: 3, noRetry: true }).retry).to.equal(undefined);
+  });
+
+  it('keeps superseded/cancelled set by bellows, and requeues a run stopped by a worker shutdown', () => {
+    const s = state();
+    claimNextJob(s, 'w', at(1));
+    s.jobs.j1!.status = 'superseded';
+    expect(finishJobRecord(s, 'j1', result('cancelled', 'stopped: superseded'), at(2), { maxInfraRetries: 2 }).job).to.include({ status: 'superseded' });
+    claimNextJob(s, 'w', at(3));
+    const out = finishJobRecord(s, 'j2', result('cancelled', 'stopped: worker shutting down'), at(4), { maxInfraRetries: 2 });
+    expect(out.requeued).to.equal(true);
+    expect(s.jobs.j2).to.include({ status: 'queued', attempt: 1 });
+  });
+
+  it('records the result: summary, sources with revisions, timing', () => {
+    const s = state();
+    claimNextJob(s, 'w', at(1));
+    const { job } = finishJobRecord(s, 'j1', result('success', 'passed'), at(2), { maxInfraRetries: 2 });
+    expect(job).to.include({ status: 'success', message: 'passed', logDir: 'jobs/j1', finishedAt: at(2).toISOString() });
+    expect(job.sources![0]!.revision).to.equal('abc');
+    expect(job.timing).to.deep.equal({ wallMs: 10, remoteMs: 8, overheadMs: 2 });
+  });
+});

@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadConfigFile } from '../../src/config/load.js';
+import { runTemplate } from '../../src/pipeline/index.js';
+import { EXAMPLES, Workspace, purgeDemoPackage } from './helpers.js';
+
+describe('pipeline with the local provider (examples/smokestack.yaml as it is)', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  const examples = () => loadConfigFile(path.join(EXAMPLES, 'smokestack.yaml'));
+  before(() => {
+    ws = new Workspace();
+  });
+  after(() => {
+    ws.cleanup();
+    purgeDemoPackage();
+  });
+
+  it('runs the demo template with a local checkout as the change under test', async () => {
+    const { job, result } = await runTemplate({ loaded: examples(), template: 'demo', changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    expect(job.status).to.equal('success');
+    expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
+    expect(result.skipped).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    expect(result.sources[0]).to.include({ localPath: ws.repo, revision: ws.head(), changed: true });
+    const summary = JSON.parse(fs.readFileSync(path.join(ws.store.jobDir(job.id), 'summary.json'), 'utf8'));
+    expect(summary).to.include({ status: 'success', jobId: job.id });
+    expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
+    expect((await ws.store.read()).groups).to.deep.equal({});
+  });
+
+  it("compiles a catalog with Debian's OpenStack Keystone Puppet module (noop)", async () => {
+    const { job, result } = await runTemplate({ loaded: examples(), template: 'keystone-catalog', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'configure.log'), 'utf8');
+    expect(log).to.match(/Compiled catalog for/).and.to.match(/puppet-end 1 0/);
+  });
+});

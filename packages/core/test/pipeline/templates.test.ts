@@ -1,0 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import { TemplateRenderer } from '../../src/render/render.js';
+import { coveredMs } from '../../src/pipeline/runner.js';
+
+const EVIL = `x'; touch /tmp/pwned; echo '\n$(touch /tmp/pwned)\`id\`;"`;
+
+const samples: Record<string, unknown> = {
+  'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build' },
+  'stage-stop.sh.hbs': { workspace: `/w/${EVIL}` },
+  'stage-prepare.sh.hbs': { workspace: '/w', jobId: EVIL, hostName: EVIL },
+  'stage-build.sh.hbs': { workspace: '/w', builds: [{ index: 0, name: EVIL, url: EVIL, ref: EVIL, mergeTarget: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, bundled: '' }, { index: 1, name: 'b', url: 'u', ref: 'r', mergeTarget: '', method: 'command', command: 'make', subdir: '', bundled: `sources/${EVIL}` }] },
+  'stage-repo-publish.sh.hbs': { workspace: '/w' },
+  'stage-repo-client.sh.hbs': { workspace: '/w', repoPath: EVIL },
+  'stage-configure.sh.hbs': { workspace: '/w', gitModules: [{ index: 0, dir: 'nova', url: EVIL, ref: EVIL, bundled: '' }], packages: ['puppet-module-keystone'], modulepath: [EVIL], manifest: 'manifests/gw.pp', noop: false, idempotence: true },
+  'stage-test.sh.hbs': { workspace: '/w', suites: [{ index: 0, name: EVIL, command: 'true', results: EVIL, timeoutSeconds: 30 }] },
+  'stage-harvest.sh.hbs': { workspace: '/w', paths: [EVIL, '/var/log/*.log'] },
+};
+
+describe('pipeline stage templates', () => {
+  const renderer = new TemplateRenderer();
+  for (const [name, data] of Object.entries(samples)) {
+    it(`${name} renders with hostile values into valid sh`, () => {
+      const script = renderer.render(name, data);
+      execFileSync('/bin/sh', ['-n'], { input: script });
+    });
+  }
+
+  it('measures the wall time covered by remote commands, overlaps counted once', () => {
+    expect(coveredMs([[0, 10], [5, 20], [30, 40], [35, 36]])).to.equal(30);
+    expect(coveredMs([])).to.equal(0);
+  });
+});

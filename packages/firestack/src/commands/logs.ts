@@ -1,0 +1,35 @@
+import { Args, Flags } from '@oclif/core';
+import { SmokestackCommand } from '@smokestack/core/cli';
+import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core';
+
+export default class Logs extends SmokestackCommand {
+  static override summary = 'Print a job\'s stage logs (one stage with --stage; keep printing with --follow until it finishes).';
+  static override examples = ['<%= config.bin %> logs j42', '<%= config.bin %> logs j42 --stage configure', '<%= config.bin %> logs j42 --follow'];
+
+  static override args = {
+    job: Args.string({ description: 'job id (see: bellows jobs list)', required: true }),
+  };
+
+  static override flags = {
+    stage: Flags.string({ char: 's', description: 'only this stage (provision, prepare, build, repo, configure, test, harvest, teardown)' }),
+    follow: Flags.boolean({ char: 'f', description: 'keep printing new lines until the job finishes' }),
+  };
+
+  async run(): Promise<JobLogs> {
+    const { args, flags } = await this.parse(Logs);
+    if (flags.follow && !this.jsonEnabled()) {
+      await followJobLogs(this.store, args.job, { stage: flags.stage, onText: (stage, text) => process.stdout.write(flags.stage ? text : prefix(stage, text)) });
+      return readJobLogs(this.store, args.job, flags.stage);
+    }
+    const logs = await readJobLogs(this.store, args.job, flags.stage);
+    for (const s of logs.stages) {
+      if (!flags.stage) this.log(`==> ${s.stage} <==`);
+      this.log(s.text.trimEnd());
+    }
+    return logs;
+  }
+}
+
+function prefix(stage: string, text: string): string {
+  return text.replace(/^(?=.)/gm, `[${stage}] `);
+}

@@ -1,0 +1,51 @@
+import { Flags } from '@oclif/core';
+import { SmokestackCommand } from '@smokestack/core/cli';
+import { formatRunReport, runTemplate, type RunTemplateResult } from '@smokestack/core';
+
+export default class Run extends SmokestackCommand {
+  static override summary = 'Run a template end to end (provision, build, repo, Puppet, tests, harvest, teardown) from this machine.';
+  static override description =
+    'No queue is involved; the run is still recorded as a job, so `firestack logs` and `firestack reproduce` work. ' +
+    'A --change puts the branch under test in place of a project\'s source: a Gerrit ref, a commit, a local checkout path, or URL#REF.';
+  static override examples = [
+    '<%= config.bin %> run --template demo',
+    '<%= config.bin %> run --template demo --change demoapp=refs/changes/45/1045/2',
+    '<%= config.bin %> run --template demo --change demoapp=../demoapp --keep-on-failure --json',
+  ];
+
+  static override flags = {
+    template: Flags.string({ char: 't', description: 'template name (templates: in smokestack.yaml)', required: true, env: 'SMOKESTACK_TEMPLATE' }),
+    change: Flags.string({ description: 'PROJECT=REF, PROJECT=PATH (local checkout) or PROJECT=URL#REF; repeatable', multiple: true }),
+    keep: Flags.boolean({ description: 'keep the server group afterwards', exclusive: ['keep-on-failure'] }),
+    'keep-on-failure': Flags.boolean({ description: 'keep the server group when the job fails', exclusive: ['keep'] }),
+    'insecure-accept-host-keys': Flags.boolean({ description: 'accept SSH host keys no known_hosts file vouches for', env: 'SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' }),
+  };
+
+  async run(): Promise<RunTemplateResult> {
+    const { flags } = await this.parse(Run);
+    const controller = new AbortController();
+    const stop = () => controller.abort('interrupted');
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      const out = await runTemplate({
+        loaded: this.settings,
+        template: flags.template,
+        changes: flags.change ?? [],
+        store: this.store,
+        logger: this.progress,
+        keep: flags.keep,
+        ...(flags['keep-on-failure'] ? { keepOnFailure: true } : {}),
+        insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
+        signal: controller.signal,
+        ...(this.globals.verbose ? { echo: (stage: string, host: string, line: string) => this.logToStderr(`[${stage} ${host}] ${line}`) } : {}),
+      });
+      for (const line of formatRunReport(out.result)) this.log(line);
+      if (out.result.status !== 'success') process.exitCode = 1;
+      return out;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  }
+}

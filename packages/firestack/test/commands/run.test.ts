@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { expect } from 'chai';
+import type { Job, PipelineResult, Reproduction } from '@smokestack/core';
+import { CliWorkspace, JUNIT_SUITE } from './helpers.js';
+
+/** One subunit v2 packet (test id, status, optional file attachment), per the spec. */
+function subunit(id: string, status: number, file?: [string, string]): Buffer {
+  const str = (t: string) => Buffer.concat([Buffer.from([Buffer.byteLength(t)]), Buffer.from(t)]);
+  const body = Buffer.concat([str(id), ...(file ? [str(file[0]), Buffer.from([file[1].length]), Buffer.from(file[1])] : [])]);
+  const head = Buffer.alloc(4);
+  head[0] = 0xb3;
+  head.writeUInt16BE(0x2000 | 0x0800 | 0x0100 | (file ? 0x0040 : 0) | status, 1);
+  head[3] = 4 + body.length + 4;
+  const packet = Buffer.concat([head, body]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(packet) >>> 0);
+  return Buffer.concat([packet, crc]);
+}
+
+describe('firestack run, logs, reproduce', function () {
+  this.timeout(120_000);
+  let ws: CliWorkspace;
+  before(() => {
+    ws = new CliWorkspace({
+      pkg: {
+        group: { provider: 'local', hosts: [{ name: 'gw', gateway: true }, { name: 'web1', roles: ['web'] }] },
+        builds: [{ name: 'demoapp', url: './demoapp', ref: 'master' }],
+        suites: [{ ...JUNIT_SUITE, role: 'web' }],
+      },
+      minimal: { group: { provider: 'local', hosts: [{ name: 'solo' }] }, suites: [{ name: 'uname', command: 'uname -s' }] },
+      tempest: {
+        group: { provider: 'local', hosts: [{ name: 'solo' }] },
+        suites: [{ name: 'tempest', command: 'cp "$STREAM" "$SMOKESTACK_RESULTS_DIR/tempest.subunit"', format: 'subunit' }],
+      },
+    });
+  });
+  after(() => ws.cleanup());
+
+  it('runs a template from a laptop, records it as a job, and reports --json', async () => {
+    const run = await ws.firestack(['run', '--template', 'pkg', '--change', 'demoapp=refs/heads/master', '--json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const { job, result } = run.json<{ job: Job; result: PipelineResult }>();
+    expect(job).to.include({ status: 'success', template: 'pkg', reason: 'manual', revision: ws.head });
+    expect(job.changes).to.deep.equal(['demoapp=refs/heads/master']);
+    expect(result.summary).to.include({ tests: 2, skipped: 1, failures: 0 });
+    expect(result.skipped).to.deep.equal([{ id: 'cli.test_later', reason: 'not yet' }]);
+    expect(result.stages.find((s) => s.stage === 'configure')).to.include({ status: 'skipped' });
+    expect(fs.readdirSync(path.join(result.logDir, 'packages', 'gw')).some((f) => /^demoapp_1\.0\+ss\d+\.g[0-9a-f]+_all\.deb$/.test(f))).to.equal(true);
+
+    const logs = await ws.firestack(['logs', job.id, '--stage', 'test']);
+    expect(logs.code).to.equal(0);
+    expect(logs.stdout).to.contain('web1 | suite-ran-on-web1');
+
+    const follow = await ws.firestack(['logs', job.id, '--follow']);
+    expect(follow.stdout).to.match(/\[build\] .* gw \| == build 0: demoapp at refs\/heads\/master/);
+
+    const repro = await ws.firestack(['reproduce', job.id, '--json']);
+    expect(repro.json<Reproduction>().command).to.equal(`firestack run --template pkg --change demoapp=${ws.head}`);
+  });
+
+  it('runs the smallest template (a group and one suite) and prints a human summary', async () => {
+    const run = await ws.firestack(['run', '--template', 'minimal']);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/^Job j\d+ \(minimal\): success — passed/);
+    expect(run.stdout).to.match(/Time: [\d.]+s total, [\d.]+s in remote commands, [\d.]+s pipeline overhead/);
+    const id = /^Job (j\d+)/.exec(run.stdout)![1]!;
+    const again = await ws.firestack(['reproduce', id, '--run', '--json']);
+    expect(again.code, again.stderr).to.equal(0);
+    const out = again.json<Reproduction & { run: { job: Job } }>();
+    expect(out.command).to.equal('firestack run --template minimal');
+    expect(out.run.job).to.include({ template: 'minimal', status: 'success' });
+    expect(out.run.job.id).not.to.equal(id);
+  });
+
+  it('parses a suite\'s subunit v2 stream into the job summary, skip reasons included', async () => {
+    const stream = path.join(ws.dir, 'tempest.subunit');
+    fs.writeFileSync(stream, Buffer.concat([subunit('tempest.api.test_list', 3), subunit('tempest.api.test_boot', 6), subunit('tempest.scenario.test_volume', 5, ['reason', 'no cinder'])]));
+    ws.env.STREAM = stream;
+    const run = await ws.firestack(['run', '--template', 'tempest', '--json'], 60_000);
+    const { job, result } = run.json<{ job: Job; result: PipelineResult }>();
+    expect(job.status).to.equal('test_failed');
+    expect(result.summary).to.include({ tests: 3, failures: 1, skipped: 1 });
+    expect(result.failedTests).to.deep.equal(['tempest.api.test_boot']);
+    expect(result.skipped).to.deep.equal([{ id: 'tempest.scenario.test_volume', reason: 'no cinder' }]);
+  });
+
+  it('reports bad input in one line: an unknown template, a --change for a project the template does not use', async () => {
+    const unknown = await ws.firestack(['run', '--template', 'nope']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr.trim()).to.equal('firestack: error: smokestack.yaml: templates.nope: no such template (known templates: pkg, minimal, tempest)');
+    const change = await ws.firestack(['run', '--template', 'pkg', '--change', 'nova=refs/changes/1/1/1']);
+    expect(change.code).to.equal(1);
+    expect(change.stderr.trim()).to.equal('firestack: error: --change "nova": template pkg builds or fetches no project of that name (projects: demoapp)');
+    const logs = await ws.firestack(['logs', 'j999']);
+    expect(logs.stderr).to.contain('job j999: not found');
+  });
+});

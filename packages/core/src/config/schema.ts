@@ -102,6 +102,8 @@ export const GroupDefinitionSchema = z.strictObject({
   addressType: z.enum(['fixed', 'floating']).optional(),
   ipVersion: z.union([z.literal(4), z.literal(6)]).optional(),
   insecureAcceptHostKeys: z.boolean().default(false),
+  /** How long to wait for every host to accept SSH (booting VMs, restarting hosts). */
+  reachableTimeoutSeconds: z.number().positive().max(86_400).optional(),
 });
 
 export const BuildSchema = z.strictObject({

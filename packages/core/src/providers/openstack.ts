@@ -18,7 +18,7 @@ import { loadCloudConfig, type CloudConfig } from './openstack-config.js';
 import { NovaClient, parseConsoleHostKeys, pickServerAddress, type NovaServer } from './openstack-nova.js';
 import { assertGroupName, normalizeGroupDefinition, type HostSpec } from './normalize.js';
 import { forgetGroupResource, groupDir, groupKnownHostsFile, recordGroupResource, updateStoredGroup } from './record.js';
-import type { ExecOptions, ExecResult, HostConnection, OwnedResource, ProviderContext, ServerGroupProvider } from './types.js';
+import { reachableTimeout, type ExecOptions, type ExecResult, type HostConnection, type OwnedResource, type ProviderContext, type ServerGroupProvider } from './types.js';
 
 export { apiErrorMessage, selectEndpoint, OpenStackApiError, OpenStackSession } from './openstack-auth.js';
 export type { ApiRequest, CatalogEndpoint, CatalogService, EndpointChoice, KeystoneToken, SessionOptions } from './openstack-auth.js';
@@ -314,7 +314,7 @@ export class OpenStackProvider implements ServerGroupProvider {
         }
         const target = sshTarget(group, host, ctx, firstContact);
         const retry = {
-          timeoutMs: ctx.reachableTimeoutMs ?? 180_000,
+          timeoutMs: reachableTimeout(group, ctx),
           signal: ctx.signal,
           env: ctx.env,
           onRetry: (attempt: number, err: Error, delay: number) =>

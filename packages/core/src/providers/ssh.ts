@@ -11,7 +11,7 @@ import { connectWithRetry } from '../ssh/pool.js';
 import { HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END } from './hosts-file.js';
 import { normalizeGroupDefinition, type HostSpec } from './normalize.js';
 import { forgetGroupResource, groupKnownHostsFile } from './record.js';
-import type { ExecOptions, ExecResult, HostConnection, OwnedResource, ProviderContext, ServerGroupProvider } from './types.js';
+import { reachableTimeout, type ExecOptions, type ExecResult, type HostConnection, type OwnedResource, type ProviderContext, type ServerGroupProvider } from './types.js';
 
 export const SSH_CLAIM_KIND = 'ssh-host';
 
@@ -168,7 +168,7 @@ export class SshProvider implements ServerGroupProvider {
   }
 
   async waitReachable(group: ServerGroup, ctx: ProviderContext): Promise<void> {
-    const timeoutMs = ctx.reachableTimeoutMs ?? 180_000;
+    const timeoutMs = reachableTimeout(group, ctx);
     const results = await Promise.allSettled(
       group.hosts.map(async (host) => {
         const { conn, pooled } = await openSsh(group, host, ctx, timeoutMs);

@@ -34,6 +34,12 @@ export interface HostConnection {
   close(): Promise<void>;
 }
 
+/** How long to wait for a group's hosts: the caller's override, else the definition's, else 3 minutes. */
+export function reachableTimeout(group: ServerGroup, ctx: ProviderContext): number {
+  const seconds = (group.definition as GroupDefinition | undefined)?.reachableTimeoutSeconds;
+  return ctx.reachableTimeoutMs ?? (seconds !== undefined ? seconds * 1000 : 180_000);
+}
+
 export interface ProviderContext {
   store: StateStore;
   logger: Logger;

@@ -3,3 +3,4 @@ export * from './openstack/index.js';
 export * from './sshd/index.js';
 export * from './launchpad/index.js';
 export * from './cli.js';
+export * from './demo/index.js';

@@ -1,0 +1,234 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import YAML from 'yaml';
+import { runCli, repoRoot, type CliName, type CliResult } from '../cli.js';
+import { GerritSim } from '../gerrit/sim.js';
+import type { GerritUser } from '../gerrit/types.js';
+import { LaunchpadSim } from '../launchpad/sim.js';
+import { startSshHosts, type SshTestHosts } from '../sshd/index.js';
+import { DEMO_APP, DEMO_LAUNCHPAD, DEMO_PUPPET, seedDemo, type DemoChange } from './scenario.js';
+
+export const DEMO_TEMPLATE = 'demo';
+
+export interface DemoOptions {
+  /** Working directory for the store, logs, simulators' data and the report. */
+  dir: string;
+  /** `local` (this machine, the default) or `ssh` (real sshd test hosts; needs root). */
+  hosts?: 'local' | 'ssh';
+  examplesDir?: string;
+  now?: Date;
+  /** Progress lines for people. */
+  log?: (line: string) => void;
+  /** Every CLI's own progress lines, as they come. */
+  progress?: (chunk: string) => void;
+}
+
+/**
+ * Everything the demo and the end-to-end test need around the real CLIs: the Gerrit and
+ * Launchpad simulators seeded with the demo scenario, a smokestack.yaml pointing at them,
+ * and (with `hosts: 'ssh'`) real sshd hosts for the server group.
+ */
+export class DemoEnvironment {
+  readonly configFile: string;
+  readonly stateFile: string;
+  readonly reportDir: string;
+  readonly env: Record<string, string>;
+
+  private constructor(
+    readonly dir: string,
+    readonly gerrit: GerritSim,
+    readonly launchpad: LaunchpadSim,
+    readonly changes: DemoChange[],
+    private readonly sshHosts: SshTestHosts | undefined,
+    private readonly options: DemoOptions,
+  ) {
+    this.configFile = path.join(dir, 'smokestack.yaml');
+    this.stateFile = path.join(dir, 'state', 'state.json');
+    this.reportDir = path.join(dir, 'report');
+    this.env = {
+      SMOKESTACK_CONFIG: this.configFile,
+      SMOKESTACK_STATE: this.stateFile,
+      GERRIT_HTTP_PASSWORD: 'secret',
+      XDG_CONFIG_HOME: path.join(dir, 'xdg', 'config'),
+      XDG_CACHE_HOME: path.join(dir, 'xdg', 'cache'),
+      XDG_STATE_HOME: path.join(dir, 'xdg', 'state'),
+    };
+  }
+
+  static async start(options: DemoOptions): Promise<DemoEnvironment> {
+    const dir = path.resolve(options.dir);
+    fs.mkdirSync(dir, { recursive: true });
+    const examples = options.examplesDir ?? path.join(repoRoot(), 'examples');
+    const identityFile = writeBotKey(dir);
+    const gerrit = await GerritSim.start({ git: true, dir: path.join(dir, 'gerrit'), users: demoUsers(identityFile) });
+    const launchpad = new LaunchpadSim();
+    let sshHosts: SshTestHosts | undefined;
+    try {
+      await launchpad.start();
+      const changes = seedDemo(gerrit, launchpad, examples, options.now);
+      if (options.hosts === 'ssh') sshHosts = await startSshHosts({ count: 2 });
+      const env = new DemoEnvironment(dir, gerrit, launchpad, changes, sshHosts, options);
+      env.writeConfig(examples, identityFile);
+      return env;
+    } catch (err) {
+      await sshHosts?.stop();
+      await launchpad.stop();
+      await gerrit.stop();
+      throw err;
+    }
+  }
+
+  change(key: string): DemoChange {
+    const change = this.changes.find((c) => c.key === key);
+    if (!change) throw new Error(`no demo change "${key}"`);
+    return change;
+  }
+
+  private groupDefinition(): unknown {
+    if (!this.sshHosts) {
+      return { name: 'demo', provider: 'local', hosts: [{ name: 'web1', roles: ['web'], gateway: true }] };
+    }
+    return {
+      name: 'demo',
+      provider: 'ssh',
+      knownHosts: this.sshHosts.knownHostsFile,
+      hosts: this.sshHosts.hosts.map((h, i) => ({
+        name: h.name,
+        roles: i === 0 ? ['web'] : ['db'],
+        gateway: i === 0,
+        address: h.address,
+        port: h.port,
+        user: h.user,
+        identityFile: h.identityFile,
+        workDir: h.workDir,
+      })),
+    };
+  }
+
+  private writeConfig(examples: string, identityFile: string): void {
+    const config = {
+      gerrit: {
+        url: this.gerrit.httpUrl,
+        username: 'smokestack',
+        settleSeconds: 0,
+        ssh: {
+          host: this.gerrit.sshHost,
+          port: this.gerrit.sshPort,
+          username: 'smokestack',
+          identityFile,
+          hostKey: this.gerrit.hostPublicKey,
+          keepaliveSeconds: 2,
+          silenceSeconds: 10,
+        },
+      },
+      state: this.stateFile,
+      projects: [DEMO_APP, DEMO_PUPPET].map((name) => ({
+        name,
+        branch: 'master',
+        templates: [DEMO_TEMPLATE],
+        launchpad: DEMO_LAUNCHPAD[name as keyof typeof DEMO_LAUNCHPAD],
+        url: this.gerrit.gitUrl(name),
+      })),
+      templates: {
+        [DEMO_TEMPLATE]: {
+          description: 'demoapp built from the change under test, installed and configured by Puppet, smoke-tested',
+          group: this.groupDefinition(),
+          builds: [{ name: 'demoapp', project: DEMO_APP, url: this.gerrit.gitUrl(DEMO_APP), ref: 'master', method: 'dpkg' }],
+          puppet: {
+            modules: [{ name: 'demoapp', project: DEMO_PUPPET, url: this.gerrit.gitUrl(DEMO_PUPPET), ref: 'master' }],
+            manifests: { default: path.join(examples, 'puppet', 'manifests', 'demoapp.pp') },
+          },
+          suites: [{ name: 'smoke', role: 'web', command: 'sh /usr/share/demoapp/tests/smoke.sh', format: 'junit', timeoutSeconds: 300 }],
+          logs: [{ paths: ['/etc/demoapp/demoapp.conf'] }],
+          maxInfraRetries: 1,
+        },
+      },
+      launchpad: { url: this.launchpad.url },
+      report: { out: this.reportDir, title: 'SmokeStack demo: review priorities' },
+      worker: { concurrency: 1, heartbeatSeconds: 2, staleSeconds: 30 },
+    };
+    fs.writeFileSync(this.configFile, YAML.stringify(config));
+  }
+
+  /** Runs one of the built CLIs against this environment; a non-zero exit is an error. */
+  async run(cli: CliName, args: string[], options: { allowFailure?: boolean } = {}): Promise<CliResult> {
+    const result = await runCli(cli, args, { env: this.env, cwd: this.dir, timeoutMs: 15 * 60_000, onStderr: this.options.progress });
+    if (result.code !== 0 && !options.allowFailure) {
+      throw new Error(`${cli} ${args.join(' ')} exited ${result.code}:\n${result.stderr || result.stdout}`);
+    }
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    await this.sshHosts?.stop();
+    await this.launchpad.stop();
+    await this.gerrit.stop();
+  }
+}
+
+/** The bot's SSH key for stream-events, written 0600 like a real deployment's. */
+function writeBotKey(dir: string): string {
+  const file = path.join(dir, 'bot_ed25519');
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'smokestack-demo' });
+  fs.writeFileSync(file, pair.private, { mode: 0o600 });
+  fs.writeFileSync(`${file}.pub`, `${pair.public}\n`);
+  return file;
+}
+
+function demoUsers(identityFile: string): GerritUser[] {
+  const sshPublicKey = fs.readFileSync(`${identityFile}.pub`, 'utf8').trim();
+  return [
+    { username: 'smokestack', password: 'secret', name: 'SmokeStack CI', email: 'ci@example.org', sshPublicKey },
+    { username: 'alice', password: 'alice-secret', name: 'Alice Developer', email: 'alice@example.org' },
+  ];
+}
+
+export interface CycleSummary {
+  configs: number;
+  jobs: Record<string, number>;
+  reviews: number;
+  reportIndex: string;
+  seconds: number;
+}
+
+/** One full SmokeStack cycle: sync and fire, work the queue empty, comment, report. */
+export async function runDemoCycle(env: DemoEnvironment, log: (line: string) => void = () => undefined): Promise<CycleSummary> {
+  const started = Date.now();
+  const step = async <T>(title: string, fn: () => Promise<T>, describe: (value: T) => string): Promise<T> => {
+    const t0 = Date.now();
+    log(`> ${title}`);
+    const value = await fn();
+    log(`  ${describe(value)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return value;
+  };
+  const sync = await step(
+    'bellows sync --fire',
+    async () => (await env.run('bellows', ['sync', '--fire', '--json'])).json<{ created: unknown[]; queued: unknown[] }>(),
+    (r) => `${r.created.length} test configs created, ${r.queued.length} jobs queued`,
+  );
+  const worked = await step(
+    'firestack worker --once',
+    async () => (await env.run('firestack', ['worker', '--once', '--json'])).json<{ jobs?: Array<{ status: string }> }>(),
+    (r) => `${r.jobs?.length ?? 0} jobs run`,
+  );
+  const commented = await step(
+    'bellows comment',
+    async () => (await env.run('bellows', ['comment', '--json'])).json<{ posted: unknown[] }>(),
+    (r) => `${r.posted.length} reviews posted`,
+  );
+  const report = await step(
+    'reviewday report',
+    async () => (await env.run('reviewday', ['report', '--out', env.reportDir, '--json'])).json<{ indexPath: string }>(),
+    (r) => `report written to ${r.indexPath}`,
+  );
+  const jobs: Record<string, number> = {};
+  for (const job of worked.jobs ?? []) jobs[job.status] = (jobs[job.status] ?? 0) + 1;
+  return {
+    configs: sync.created.length,
+    jobs,
+    reviews: commented.posted.length,
+    reportIndex: report.indexPath,
+    seconds: (Date.now() - started) / 1000,
+  };
+}

@@ -207,10 +207,15 @@ export async function runDemoCycle(env: DemoEnvironment, log: (line: string) => 
     async () => (await env.run('bellows', ['sync', '--fire', '--json'])).json<{ created: unknown[]; queued: unknown[] }>(),
     (r) => `${r.created.length} test configs created, ${r.queued.length} jobs queued`,
   );
+  // Without --json the worker prints its progress (one line per stage of every job) as it goes.
   const worked = await step(
     'firestack worker --once',
-    async () => (await env.run('firestack', ['worker', '--once', '--json'])).json<{ jobs?: Array<{ status: string }> }>(),
-    (r) => `${r.jobs?.length ?? 0} jobs run`,
+    async () => {
+      await env.run('firestack', ['worker', '--once']);
+      const state = JSON.parse(fs.readFileSync(env.stateFile, 'utf8')) as { jobs: Record<string, { status: string }> };
+      return Object.values(state.jobs).filter((j) => j.status !== 'superseded' && j.status !== 'cancelled');
+    },
+    (jobs) => `${jobs.length} jobs run`,
   );
   const commented = await step(
     'bellows comment',
@@ -223,7 +228,7 @@ export async function runDemoCycle(env: DemoEnvironment, log: (line: string) => 
     (r) => `report written to ${r.indexPath}`,
   );
   const jobs: Record<string, number> = {};
-  for (const job of worked.jobs ?? []) jobs[job.status] = (jobs[job.status] ?? 0) + 1;
+  for (const job of worked) jobs[job.status] = (jobs[job.status] ?? 0) + 1;
   return {
     configs: sync.created.length,
     jobs,

@@ -1,30 +1,8 @@
-import { Flags } from '@oclif/core';
-import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, runStep, type RunTemplateResult } from '@smokestack/core';
+import { StepCommand } from '../step-command.js';
 
-export default class Build extends SmokestackCommand {
+export default class Build extends StepCommand {
   static override summary = 'Build the template\'s packages on an existing server group (fetch each source, record its revision, dpkg-buildpackage).';
   static override examples = ['<%= config.bin %> build --group demo-dev --template demo', '<%= config.bin %> build --group demo-dev --template demo --change demoapp=../demoapp'];
 
-  static override flags = {
-    group: Flags.string({ char: 'g', description: 'existing server group to work on', required: true }),
-    template: Flags.string({ char: 't', description: 'template name (templates: in smokestack.yaml)', required: true, env: 'SMOKESTACK_TEMPLATE' }),
-    change: Flags.string({ description: 'PROJECT=REF, PROJECT=PATH or PROJECT=URL#REF; repeatable', multiple: true }),
-  };
-
-  async run(): Promise<RunTemplateResult> {
-    const { flags } = await this.parse(Build);
-    const out = await runStep({
-      loaded: this.settings,
-      template: flags.template,
-      group: flags.group,
-      step: 'build',
-      changes: flags.change ?? [],
-      store: this.store,
-      logger: this.progress,
-    });
-    for (const line of formatRunReport(out.result)) this.log(line);
-    if (out.result.status !== 'success') process.exitCode = 1;
-    return out;
-  }
+  protected readonly step = 'build' as const;
 }

@@ -1,0 +1,30 @@
+import { Flags } from '@oclif/core';
+import { SmokestackCommand } from '@smokestack/core/cli';
+import { formatRunReport, runStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core';
+
+/** One pipeline stage on an existing server group: the shared shape of build, repo, puppet and test. */
+export abstract class StepCommand extends SmokestackCommand {
+  static override flags = {
+    group: Flags.string({ char: 'g', description: 'existing server group to work on', required: true }),
+    template: Flags.string({ char: 't', description: 'template name (templates: in smokestack.yaml)', required: true, env: 'SMOKESTACK_TEMPLATE' }),
+    change: Flags.string({ description: 'PROJECT=REF, PROJECT=PATH or PROJECT=URL#REF; repeatable', multiple: true }),
+  };
+
+  protected abstract readonly step: StepwiseOptions['step'];
+
+  async run(): Promise<RunTemplateResult> {
+    const { flags } = await this.parse(this.ctor as typeof StepCommand);
+    const out = await runStep({
+      loaded: this.settings,
+      template: flags.template,
+      group: flags.group,
+      step: this.step,
+      changes: flags.change ?? [],
+      store: this.store,
+      logger: this.progress,
+    });
+    for (const line of formatRunReport(out.result)) this.log(line);
+    if (out.result.status !== 'success') process.exitCode = 1;
+    return out;
+  }
+}

@@ -77,11 +77,8 @@ export type HostKeyVerdict =
   | { status: 'revoked'; entry: KnownHostEntry }
   | { status: 'unknown' };
 
-/** Checks a presented host key against known_hosts files, as OpenSSH's StrictHostKeyChecking=yes does. */
-export function checkHostKey(files: readonly string[], address: string, port: number, blob: Buffer): HostKeyVerdict {
-  const name = knownHostsName(address, port);
-  const key = blob.toString('base64');
-  const sameHost: KnownHostEntry[] = [];
+/** Every entry of the known_hosts files that exist, in order; missing files are skipped as OpenSSH does. */
+function* knownHostsEntries(files: readonly string[]): Generator<KnownHostEntry> {
   for (const file of files) {
     let text: string;
     try {
@@ -89,16 +86,24 @@ export function checkHostKey(files: readonly string[], address: string, port: nu
     } catch {
       continue;
     }
-    for (const entry of parseKnownHosts(text, file)) {
-      if (entry.marker === '@cert-authority') continue;
-      if (entry.marker === '@revoked') {
-        if (entry.key === key) return { status: 'revoked', entry };
-        continue;
-      }
-      if (!hostPatternMatches(entry.patterns, name)) continue;
-      if (entry.key === key) return { status: 'match', entry };
-      sameHost.push(entry);
+    yield* parseKnownHosts(text, file);
+  }
+}
+
+/** Checks a presented host key against known_hosts files, as OpenSSH's StrictHostKeyChecking=yes does. */
+export function checkHostKey(files: readonly string[], address: string, port: number, blob: Buffer): HostKeyVerdict {
+  const name = knownHostsName(address, port);
+  const key = blob.toString('base64');
+  const sameHost: KnownHostEntry[] = [];
+  for (const entry of knownHostsEntries(files)) {
+    if (entry.marker === '@cert-authority') continue;
+    if (entry.marker === '@revoked') {
+      if (entry.key === key) return { status: 'revoked', entry };
+      continue;
     }
+    if (!hostPatternMatches(entry.patterns, name)) continue;
+    if (entry.key === key) return { status: 'match', entry };
+    sameHost.push(entry);
   }
   return sameHost.length > 0 ? { status: 'mismatch', entries: sameHost } : { status: 'unknown' };
 }
@@ -107,16 +112,8 @@ export function checkHostKey(files: readonly string[], address: string, port: nu
 export function knownKeyTypes(files: readonly string[], address: string, port: number): string[] {
   const name = knownHostsName(address, port);
   const types = new Set<string>();
-  for (const file of files) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const entry of parseKnownHosts(text, file)) {
-      if (!entry.marker && hostPatternMatches(entry.patterns, name)) types.add(entry.keyType);
-    }
+  for (const entry of knownHostsEntries(files)) {
+    if (!entry.marker && hostPatternMatches(entry.patterns, name)) types.add(entry.keyType);
   }
   return [...types];
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
@@ -14,6 +15,7 @@ import { parseJunitXml } from '../results/junit.js';
 import { parseSubunitV2 } from '../results/subunit.js';
 import { rollUpResults, suiteFromCases } from '../results/summary.js';
 import type { SuiteResults } from '../results/types.js';
+import { acquireLock } from '../store/lock.js';
 import type { StateStore } from '../store/store.js';
 import { manifestFor, sourceKey, writeJobBundle, type BundleLayout } from './bundle.js';
 import { changedResources, firstPuppetError, markerValue, parseMarkers, sectionBetween } from './markers.js';
@@ -127,7 +129,29 @@ const lastLine = (text: string): string =>
 
 /** Runs one job: the stages of the design, in order, each as one script per host. */
 export async function runPipeline(job: { id: string; attempt?: number }, plan: JobPlan, options: PipelineOptions): Promise<PipelineResult> {
-  return new PipelineRun(job, plan, options).run();
+  const release = plan.group?.provider === 'local' ? await takeThisMachine(job.id, plan, options.logger) : undefined;
+  try {
+    return await new PipelineRun(job, plan, options).run();
+  } finally {
+    release?.();
+  }
+}
+
+/**
+ * Hosts of the local provider are this machine: its package database, /etc and services are shared
+ * by every local job, so two at once would install over each other and test each other's builds.
+ * One machine-wide lock (across workers, stores and `firestack run`) keeps them one at a time.
+ */
+export const LOCAL_PROVIDER_LOCK = path.join(os.tmpdir(), 'smokestack-local-provider');
+
+async function takeThisMachine(jobId: string, plan: JobPlan, logger: Logger): Promise<() => void> {
+  try {
+    return await acquireLock(LOCAL_PROVIDER_LOCK, { timeoutMs: 0 });
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    logger.info(`job ${jobId}: waiting for another local-provider job on this machine to finish`);
+    return acquireLock(LOCAL_PROVIDER_LOCK, { timeoutMs: plan.definition.timeoutSeconds * 1000 });
+  }
 }
 
 class PipelineRun {

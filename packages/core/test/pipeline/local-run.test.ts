@@ -36,4 +36,15 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'configure.log'), 'utf8');
     expect(log).to.match(/Compiled catalog for/).and.to.match(/puppet-end 1 0/);
   });
+
+  it('runs local-provider jobs one at a time, even when started together (they share this machine)', async () => {
+    const trace = path.join(ws.dir, 'trace');
+    const suite = { name: 'occupy', command: `echo start >> ${trace}; sleep 1; echo end >> ${trace}` };
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    const loaded = ws.config({ a: { group, suites: [suite] }, b: { group, suites: [suite] } });
+    const results = await Promise.all(['a', 'b'].map((template) => runTemplate({ loaded, template, store: ws.store, logger: ws.logger })));
+    expect(results.map((r) => r.result.status)).to.deep.equal(['success', 'success']);
+    expect(fs.readFileSync(trace, 'utf8').trim().split('\n')).to.deep.equal(['start', 'end', 'start', 'end']);
+    expect(ws.logLines.join('')).to.match(/waiting for another local-provider job on this machine/);
+  });
 });

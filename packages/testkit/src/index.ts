@@ -4,3 +4,4 @@ export * from './sshd/index.js';
 export * from './launchpad/index.js';
 export * from './cli.js';
 export * from './demo/index.js';
+export * from './proxy.js';

@@ -99,13 +99,19 @@ export function connectSsh(options: GerritSshOptions, signal?: AbortSignal): Pro
       reject(new InfraError('gerrit ssh: connection aborted'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
     client.once('ready', () => {
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       resolve(client);
     });
-    client.once('error', (err) => {
+    // `on`, not `once`: later socket errors (a reset after a refused handshake, or after the
+    // stream ended) must never go unheard, or they would crash the long-running `bellows stream`.
+    client.on('error', (err) => {
+      if (settled) return;
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
-      client.end();
+      client.destroy();
       if (refused) {
         reject(
           new UserError(`gerrit ssh: ${refused}`, {

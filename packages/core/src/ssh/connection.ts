@@ -127,10 +127,12 @@ export class SshConnection {
         settled = true;
         resolve(new SshConnection(target, client, options.maxChannels ?? 8));
       });
-      client.once('error', (err: Error & { level?: string; code?: string }) => {
+      // `on`, not `once`: a refused handshake can be followed by more socket errors (a reset),
+      // and an error event with no listener would crash the whole process.
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (settled) return;
         settled = true;
-        client.end();
+        client.destroy();
         if (keyProblem) return reject(keyProblem);
         reject(new InfraError(`${targetLabel(target)}: ${describeConnectError(err)}`, { cause: err }));
       });

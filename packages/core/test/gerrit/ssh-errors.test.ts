@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import ssh2 from 'ssh2';
+import { GerritSshClient } from '@smokestack/core';
+import { GerritSim, resettingProxy } from '@smokestack/testkit';
+
+describe('Gerrit SSH client: late socket errors', function () {
+  this.timeout(30_000);
+  let sim: GerritSim;
+  before(async () => (sim = await GerritSim.start()));
+  after(async () => sim?.stop());
+
+  it('refuses a wrong pinned host key, and a reset arriving afterwards cannot crash bellows', async () => {
+    const proxy = await resettingProxy(sim.sshPort);
+    const wrongKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOw0bR9Tq1bqG3tq3pBe1rUJm5Gu5fJQ3z1rQ9vWm6Tb';
+    const client = new GerritSshClient({
+      host: '127.0.0.1',
+      port: proxy.port,
+      username: 'smokestack',
+      privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+      hostKeyPolicy: { kind: 'pinned', hostKey: wrongKey },
+    });
+    const unhandled: unknown[] = [];
+    const onUncaught = (err: unknown) => unhandled.push(err);
+    const mochaHandlers = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onUncaught);
+    try {
+      const error = await client.exec(['gerrit', 'version']).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(error?.message).to.match(/^gerrit ssh: /);
+      expect(error?.message).to.match(/host key/i);
+      proxy.resetClients();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const handler of mochaHandlers) process.on('uncaughtException', handler);
+      proxy.close();
+    }
+    expect(unhandled.map(String)).to.deep.equal([]);
+  });
+});

@@ -43,7 +43,9 @@ describe('bellows read commands over the store', () => {
       );
       Object.assign(glance, {
         status: 'success',
-        summary: { tests: 12, failures: 0, errors: 0, skipped: 2, durationMs: 65_000 },
+        startedAt: '2026-11-22T09:31:00.000Z',
+        finishedAt: '2026-11-22T09:32:05.000Z',
+        summary: { tests: 12, failures: 0, errors: 0, skipped: 2, durationMs: 50_000 },
         skipped: [{ id: 'tests.libvirt.test_snapshot', reason: 'libvirt not available' }, { id: 'tests.test_x' }],
       } satisfies Partial<Job>);
     });
@@ -61,9 +63,10 @@ describe('bellows read commands over the store', () => {
     expect(glance.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j3']);
   });
 
-  it('prints a table for people', async () => {
-    const result = await runCli('bellows', ['jobs', 'list'], { env });
+  it('prints a table for people, without colour codes when piped', async () => {
+    const result = await runCli('bellows', ['jobs', 'list'], { env: { ...env, NO_COLOR: '', FORCE_COLOR: '' } });
     expect(result.code).to.equal(0);
+    expect(result.stdout).to.not.contain('\u001b[');
     expect(result.stdout).to.match(/j2\s.*openstack\/nova\s.*101,2\s.*nova-smoke\s.*running/);
     expect(result.stdout).to.match(/j3\s.*openstack\/glance.*success\s.*12\s.*0\s.*2\s.*1m 5s/);
   });
@@ -71,7 +74,8 @@ describe('bellows read commands over the store', () => {
   it('shows one job with its skipped tests and where its logs are', async () => {
     const result = await runCli('bellows', ['jobs', 'show', 'j3'], { env });
     expect(result.code).to.equal(0);
-    expect(result.stdout).to.contain('12 tests, 0 failures, 0 errors, 2 skipped');
+    expect(result.stdout).to.contain('12 tests, 0 failures, 0 errors, 2 skipped in 50s');
+    expect(result.stdout).to.contain('(took 1m 5s)');
     expect(result.stdout).to.contain('tests.libvirt.test_snapshot (libvirt not available)');
     expect(result.stdout).to.contain(path.join(dir, 'jobs', 'j3'));
     const json = (await runCli('bellows', ['jobs', 'show', 'j3', '--json'], { env })).json<{ job: Job }>();

@@ -43,7 +43,8 @@ export abstract class SmokestackCommand extends Command {
       config: f.config as string | undefined,
       state: f.state as string | undefined,
       verbose: Boolean(f.verbose),
-      color: Boolean(f.color) && !process.env.NO_COLOR,
+      // Colour for people at a terminal; never escape codes in pipes, files or cron mail.
+      color: Boolean(f.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     };
     if (!this.globals.color) process.env.FORCE_COLOR = '0';
   }

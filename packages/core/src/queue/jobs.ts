@@ -35,6 +35,14 @@ function jobSeq(job: Job): number {
   return Number(job.id.replace(/^\D+/, '')) || 0;
 }
 
+/** How long a job ran (start to finish, or to now while running); undefined before it started. */
+export function jobDurationMs(job: Job, now: Date = new Date()): number | undefined {
+  if (!job.startedAt) return undefined;
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
+  const ms = end - Date.parse(job.startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 export function getJob(state: StateData, id: string): Job {
   const job = state.jobs[id];
   if (!job) throw new UserError(`job ${id}: not found in the state store`, { hint: 'list jobs with: bellows jobs list' });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { filterJobs, parseJobStatus, type Job } from '@smokestack/core';
+import { filterJobs, jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -37,7 +37,7 @@ export default class JobsList extends SmokestackCommand {
                 j.summary.tests,
                 j.summary.failures + j.summary.errors,
                 j.summary.skipped,
-                formatDuration(j.summary.durationMs || undefined),
+                formatDuration(jobDurationMs(j)),
                 formatAge(j.createdAt, now),
               ]),
               { color: this.globals.color },

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { getJob, type Job } from '@smokestack/core';
+import { getJob, jobDurationMs, type Job } from '@smokestack/core';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
@@ -13,11 +13,12 @@ export default class JobsShow extends SmokestackCommand {
     const job = getJob(await this.store.read(), args.id);
     const logDir = path.join(path.dirname(this.store.file), job.logDir);
     const s = job.summary;
+    const took = jobDurationMs(job);
     const lines = [
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
       `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
-      `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}`,
+      `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
     ];
     if (job.worker) lines.push(`worker:    ${job.worker}`);

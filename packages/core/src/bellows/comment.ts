@@ -89,7 +89,7 @@ export function formatReviewMessage(config: TestConfig, decision: Extract<Report
     );
     if (job.status !== 'success' && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
     if (job.approvedBy) lines.push(`  failure approved by ${job.approvedBy}`);
-    if (job.skipped.length) lines.push(`  skipped tests: ${job.skipped.map((t) => t.id).join(', ')}`);
+    if (job.skipped.length) lines.push(`  skipped tests: ${job.skipped.map((t) => (t.reason ? `${t.id} (${t.reason})` : t.id)).join(', ')}`);
   }
   return truncateMessage(lines.join('\n'));
 }

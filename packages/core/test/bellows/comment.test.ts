@@ -84,7 +84,7 @@ describe('bellows/comment', () => {
   });
 
   describe('formatReviewMessage', () => {
-    it('writes a header and one Zuul-like line per template, naming skipped tests', () => {
+    it('writes a header and one Zuul-like line per template, naming skipped tests and why', () => {
       const s = withConfig();
       const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success', {
         summary: { tests: 120, failures: 0, errors: 0, skipped: 2, durationMs: 723_000 },
@@ -103,7 +103,7 @@ describe('bellows/comment', () => {
         'SmokeStack: build failed for patch set 1.',
         '',
         `- smoke https://logs.example.org/smokestack/${smoke.id}/ : SUCCESS in 12m 3s (120 tests, 0 failures, 2 skipped)`,
-        '  skipped tests: tests.test_libvirt, tests.test_xen',
+        '  skipped tests: tests.test_libvirt, tests.test_xen (no xen)',
         `- full https://logs.example.org/smokestack/${full.id}/ : TEST_FAILED in 1m 5s (10 tests, 3 failures, 0 skipped)`,
         '  3 tests failed',
       ]);

@@ -124,4 +124,28 @@ describe('bellows read commands over the store', () => {
     expect(result.code).to.equal(1);
     expect(result.stderr.trim()).to.equal(`bellows: error: ${weird}: cannot read the state store (EISDIR)`);
   });
+
+  it('prunes old finished jobs with --older-than, keeping current patch sets\' results', async () => {
+    const pruneState = path.join(dir, 'prune', 'state.json');
+    const ids = await new StateStore(pruneState).update((s) => {
+      const long = new Date('2025-01-01T00:00:00Z');
+      const base = { configId: 'p~1', project: 'p', number: 1, revision: 'r', template: 't' };
+      s.configs['p~1'] = { id: 'p~1', project: 'p', branch: 'master', number: 1, description: 'x', branches: {}, templates: ['t'], patchSet: 2, revision: 'r', ref: 'refs/changes/01/1/2', updatedAt: long.toISOString() };
+      const old = enqueueJob(s, { ...base, patchSet: 1 }, long);
+      const current = enqueueJob(s, { ...base, patchSet: 2 }, long);
+      for (const job of [old, current]) Object.assign(job, { status: 'success', finishedAt: long.toISOString() });
+      return [old.id, current.id];
+    });
+    const pruneEnv = { ...env, SMOKESTACK_STATE: pruneState };
+    const dry = await runCli('bellows', ['jobs', 'prune', '--older-than', '30d', '--dry-run', '--json'], { env: pruneEnv });
+    expect(dry.code).to.equal(0);
+    expect(dry.json<{ remove: string[]; keptCurrent: number }>()).to.include({ keptCurrent: 1 }).and.to.deep.include({ remove: [ids[0]] });
+    const done = await runCli('bellows', ['jobs', 'prune', '--older-than', '30d'], { env: pruneEnv });
+    expect(done.stdout).to.contain('Removed 1 job(s)');
+    const left = (await runCli('bellows', ['jobs', 'list', '--json'], { env: pruneEnv })).json<{ jobs: Job[] }>().jobs.map((j) => j.id);
+    expect(left).to.deep.equal([ids[1]]);
+    const bad = await runCli('bellows', ['jobs', 'prune', '--older-than', 'soon'], { env: pruneEnv });
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/^bellows: error: --older-than: "soon" is not an age/);
+  });
 });

@@ -5,3 +5,4 @@ export * from './launchpad/index.js';
 export * from './cli.js';
 export * from './demo/index.js';
 export * from './proxy.js';
+export * from './uncaught.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import ssh2 from 'ssh2';
 import { GerritSshClient } from '@smokestack/core';
-import { GerritSim, resettingProxy } from '@smokestack/testkit';
+import { GerritSim, resettingProxy, uncaughtDuring } from '@smokestack/testkit';
 
 describe('Gerrit SSH client: late socket errors', function () {
   this.timeout(30_000);
@@ -19,25 +19,19 @@ describe('Gerrit SSH client: late socket errors', function () {
       privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
       hostKeyPolicy: { kind: 'pinned', hostKey: wrongKey },
     });
-    const unhandled: unknown[] = [];
-    const onUncaught = (err: unknown) => unhandled.push(err);
-    const mochaHandlers = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', onUncaught);
     try {
-      const error = await client.exec(['gerrit', 'version']).then(
-        () => undefined,
-        (err: Error) => err,
-      );
-      expect(error?.message).to.match(/^gerrit ssh: /);
-      expect(error?.message).to.match(/host key/i);
-      proxy.resetClients();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const unhandled = await uncaughtDuring(async () => {
+        const error = await client.exec(['gerrit', 'version']).then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        expect(error?.message).to.match(/^gerrit ssh: /);
+        expect(error?.message).to.match(/host key/i);
+        proxy.resetClients();
+      });
+      expect(unhandled.map(String)).to.deep.equal([]);
     } finally {
-      process.off('uncaughtException', onUncaught);
-      for (const handler of mochaHandlers) process.on('uncaughtException', handler);
       proxy.close();
     }
-    expect(unhandled.map(String)).to.deep.equal([]);
   });
 });

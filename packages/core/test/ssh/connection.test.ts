@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { SshConnection } from '@smokestack/core';
-import { resettingProxy, startSshHosts, type SshTestHosts } from '@smokestack/testkit';
+import { resettingProxy, startSshHosts, uncaughtDuring, type SshTestHosts } from '@smokestack/testkit';
 
 describe('SshConnection', function () {
   this.timeout(60_000);
@@ -25,25 +25,19 @@ describe('SshConnection', function () {
     // A key for the proxy's host:port that is not the host's own.
     const proxy = await resettingProxy(host.port);
     fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOw0bR9Tq1bqG3tq3pBe1rUJm5Gu5fJQ3z1rQ9vWm6Tb\n`);
-    const unhandled: unknown[] = [];
-    const onUncaught = (err: unknown) => unhandled.push(err);
-    const mochaHandlers = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', onUncaught);
     try {
-      const error = await SshConnection.open({ address: '127.0.0.1', port: proxy.port, user: host.user, identityFile: host.identityFile, knownHostsFiles: [knownHosts] }).then(
-        () => undefined,
-        (err: Error) => err,
-      );
-      expect(error?.message).to.match(/HOST KEY MISMATCH/);
-      // The far side now resets the connection, as a host that goes away does.
-      proxy.resetClients();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const unhandled = await uncaughtDuring(async () => {
+        const error = await SshConnection.open({ address: '127.0.0.1', port: proxy.port, user: host.user, identityFile: host.identityFile, knownHostsFiles: [knownHosts] }).then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        expect(error?.message).to.match(/HOST KEY MISMATCH/);
+        // The far side now resets the connection, as a host that goes away does.
+        proxy.resetClients();
+      });
+      expect(unhandled.map(String)).to.deep.equal([]);
     } finally {
-      process.off('uncaughtException', onUncaught);
-      for (const handler of mochaHandlers) process.on('uncaughtException', handler);
       proxy.close();
     }
-    expect(unhandled.map(String)).to.deep.equal([]);
   });
 });

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
 import type { Job, StateData, TestConfig } from '@smokestack/core';
-import { DemoEnvironment, DEMO_TEMPLATE, cliBin } from '@smokestack/testkit';
+import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort } from '@smokestack/testkit';
 
 // The whole SmokeStack cycle against the Gerrit and Launchpad simulators, through the built CLIs:
 // sync and fire, a new patch set mid-cycle, a merge, the worker, comments with votes, a recheck
@@ -168,17 +167,6 @@ describe('the whole cycle (end to end)', function () {
     expect(fs.readFileSync(path.join(env.reportDir, 'index.html'), 'utf8')).to.contain('Shorter greeting without punctuation');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

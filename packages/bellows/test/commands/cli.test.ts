@@ -4,10 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa, type ResultPromise } from 'execa';
-import ssh2 from 'ssh2';
 import YAML from 'yaml';
 import { GerritSim } from '@smokestack/testkit';
-import { StateStore, type Job, type StateData } from '@smokestack/core';
+import { StateStore, generateSshKeyPair, type Job, type StateData } from '@smokestack/core';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
 const PASSWORD = 'pw-Xy9-very-private';
@@ -37,7 +36,7 @@ describe('bellows CLI (built bin against the Gerrit simulator)', function () {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bellows-cli-'));
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateSshKeyPair();
     fs.writeFileSync(path.join(dir, 'id_ed25519'), key.private, { mode: 0o600 });
     sim = await GerritSim.start({
       users: [

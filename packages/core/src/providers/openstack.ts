@@ -2,15 +2,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import ssh2 from 'ssh2';
-
-// ssh2 is CommonJS; Node's ESM loader only sees some of its exports by name.
-const sshUtils = ssh2.utils;
 import YAML from 'yaml';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
 import { checkHostKey, knownHostsName } from '../ssh/known-hosts.js';
+import { generateSshKeyPair } from '../ssh/keys.js';
 import { connectWithRetry } from '../ssh/pool.js';
 import type { SshConnection, SshTarget } from '../ssh/connection.js';
 import { OpenStackSession } from './openstack-auth.js';
@@ -224,7 +221,7 @@ export class OpenStackProvider implements ServerGroupProvider {
   private async createKeypair(nova: NovaClient, group: string, ctx: ProviderContext): Promise<string> {
     const keyFile = openstackKeyFile(ctx, group);
     const keyName = openstackKeypairName(group);
-    const pair = sshUtils.generateKeyPairSync('ed25519', { comment: keyName });
+    const pair = generateSshKeyPair(keyName);
     fs.mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
     fs.rmSync(keyFile, { force: true });
     fs.writeFileSync(keyFile, pair.private, { mode: 0o600 });

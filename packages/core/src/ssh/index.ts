@@ -2,3 +2,4 @@ export * from './known-hosts.js';
 export * from './connection.js';
 export * from './pool.js';
 export * from './output.js';
+export * from './keys.js';

@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { GerritSim, type GerritSimOptions } from '@smokestack/testkit';
 import { ConfigSchema } from '../../src/config/schema.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import { createBellowsContext, type BellowsContext } from '../../src/bellows/context.js';
 import { StateStore } from '../../src/store/store.js';
+import { generateSshKeyPair } from '../../src/ssh/keys.js';
 
 /** An ed25519 client key for the bot, written 0600 into `dir`. */
 export function writeClientKey(dir: string): string {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair();
   const file = path.join(dir, 'id_ed25519');
   fs.writeFileSync(file, pair.private, { mode: 0o600 });
   fs.writeFileSync(`${file}.pub`, `${pair.public}\n`);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import ssh2 from 'ssh2';
-import { GerritSshClient } from '@smokestack/core';
+import { GerritSshClient, generateSshKeyPair } from '@smokestack/core';
 import { GerritSim, resettingProxy, uncaughtDuring } from '@smokestack/testkit';
 
 describe('Gerrit SSH client: late socket errors', function () {
@@ -16,7 +15,7 @@ describe('Gerrit SSH client: late socket errors', function () {
       host: '127.0.0.1',
       port: proxy.port,
       username: 'smokestack',
-      privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+      privateKey: generateSshKeyPair().private,
       hostKeyPolicy: { kind: 'pinned', hostKey: wrongKey },
     });
     try {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import YAML from 'yaml';
+import { generateSshKeyPair } from '@smokestack/core';
 import { runCli, repoRoot, type CliName, type CliResult } from '../cli.js';
 import { GerritSim } from '../gerrit/sim.js';
 import type { GerritUser } from '../gerrit/types.js';
@@ -170,7 +170,7 @@ export class DemoEnvironment {
 /** The bot's SSH key for stream-events, written 0600 like a real deployment's. */
 function writeBotKey(dir: string): string {
   const file = path.join(dir, 'bot_ed25519');
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'smokestack-demo' });
+  const pair = generateSshKeyPair('smokestack-demo');
   fs.writeFileSync(file, pair.private, { mode: 0o600 });
   fs.writeFileSync(`${file}.pub`, `${pair.public}\n`);
   return file;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { generateSshKeyPair } from '@smokestack/core';
 import ssh2 from 'ssh2';
 import { seededRandom, validateFaults } from './faults.js';
 import { GitRepos } from './git.js';
@@ -34,7 +35,7 @@ function loadOrCreateHostKey(dir: string): HostKey {
   if (fs.existsSync(file)) {
     privateKey = fs.readFileSync(file, 'utf8');
   } else {
-    privateKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    privateKey = generateSshKeyPair().private;
     fs.writeFileSync(file, privateKey, { mode: 0o600 });
   }
   const parsed = ssh2.utils.parseKey(privateKey);

@@ -1,5 +1,6 @@
 import ssh2 from 'ssh2';
 import type { GerritSim } from '../../src/index.js';
+import { generateSshKeyPair } from '@smokestack/core';
 
 export const CI_AUTH = `Basic ${Buffer.from('smokestack:secret').toString('base64')}`;
 
@@ -20,7 +21,7 @@ export async function rest(sim: GerritSim, path: string, init: { method?: string
 }
 
 export function generateUserKey(): { privateKey: string; publicKey: string } {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   return { privateKey: keys.private, publicKey: keys.public };
 }
 

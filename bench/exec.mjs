@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateStore, createGroupFromFile, silentLogger } from '@smokestack/core';
-import { startSshHosts } from '@smokestack/testkit';
+import { startSshHosts, sshGroupDefinition } from '@smokestack/testkit';
 import { median, report, timeProcess } from './lib.mjs';
 
 const HOSTS = Number(process.env.BENCH_EXEC_HOSTS ?? 8);
@@ -126,13 +126,7 @@ try {
   const definitionFile = path.join(dir, 'group.json');
   fs.writeFileSync(
     definitionFile,
-    JSON.stringify({
-      name: GROUP,
-      provider: 'ssh',
-      identityFile: sshd.identityFile,
-      knownHosts: sshd.knownHostsFile,
-      hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, gateway: i === 0, workDir: h.workDir })),
-    }),
+    JSON.stringify({ name: GROUP, ...sshGroupDefinition(sshd) }),
   );
   await createGroupFromFile(definitionFile, {}, ctx);
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { startSshHosts } from '@smokestack/testkit';
+import { sshGroupDefinition, startSshHosts } from '@smokestack/testkit';
 import { median, report, runProcess } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_PIPELINE_RUNS ?? 3);
@@ -60,12 +60,7 @@ try {
   const config = {
     state: path.join(dir, 'state', 'state.json'),
     templates: {
-      'demo-ssh': demoTemplate({
-        provider: 'ssh',
-        identityFile: sshd.identityFile,
-        knownHosts: sshd.knownHostsFile,
-        hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, workDir: h.workDir, gateway: i === 0, roles: roles(i) })),
-      }),
+      'demo-ssh': demoTemplate(sshGroupDefinition(sshd, roles)),
       'demo-local': demoTemplate({ provider: 'local', hosts: [0, 1].map((i) => ({ name: `host${i + 1}`, gateway: i === 0, roles: roles(i) })) }),
     },
   };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { startSshHosts, type SshTestHosts } from '@smokestack/testkit';
+import { sshGroupDefinition, startSshHosts, type SshTestHosts } from '@smokestack/testkit';
 import { runTemplate } from '../../src/pipeline/index.js';
 import { EXAMPLES, Workspace, demoTemplate, purgeDemoPackage } from './helpers.js';
 
@@ -10,12 +10,7 @@ describe('pipeline end to end on two real sshd hosts', function () {
   this.timeout(120_000);
   let sshd: SshTestHosts;
   let ws: Workspace;
-  const group = () => ({
-    provider: 'ssh',
-    identityFile: sshd.identityFile,
-    knownHosts: sshd.knownHostsFile,
-    hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, workDir: h.workDir, gateway: i === 0, roles: i === 0 ? ['repo'] : ['web'] })),
-  });
+  const group = () => sshGroupDefinition(sshd, (i) => (i === 0 ? ['repo'] : ['web']));
 
   before(async () => {
     sshd = await startSshHosts({ count: 2 });

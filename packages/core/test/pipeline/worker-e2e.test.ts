@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startSshHosts, type SshTestHosts } from '@smokestack/testkit';
+import { startSshHosts, type SshTestHosts, sshGroupDefinition } from '@smokestack/testkit';
 import { enqueueJob } from '../../src/queue/jobs.js';
 import { runWorker } from '../../src/pipeline/index.js';
 import type { Job } from '../../src/model.js';
@@ -12,12 +12,7 @@ describe('worker end to end on two real sshd hosts', function () {
   this.timeout(120_000);
   let sshd: SshTestHosts;
   let ws: Workspace;
-  const group = () => ({
-    provider: 'ssh',
-    identityFile: sshd.identityFile,
-    knownHosts: sshd.knownHostsFile,
-    hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, workDir: h.workDir, gateway: i === 0 })),
-  });
+  const group = () => sshGroupDefinition(sshd);
   const enqueue = (template: string, fields: Partial<Job> = {}) =>
     ws.store.update((state) => {
       const job = enqueueJob(state, { configId: fields.configId ?? 'c1', project: 'demoapp', number: 1, patchSet: 1, revision: fields.revision ?? '', template }, new Date());

@@ -6,7 +6,7 @@ import { runCli, repoRoot, type CliName, type CliResult } from '../cli.js';
 import { GerritSim } from '../gerrit/sim.js';
 import type { GerritUser } from '../gerrit/types.js';
 import { LaunchpadSim } from '../launchpad/sim.js';
-import { startSshHosts, type SshTestHosts } from '../sshd/index.js';
+import { sshGroupDefinition, startSshHosts, type SshTestHosts } from '../sshd/index.js';
 import { DEMO_APP, DEMO_LAUNCHPAD, DEMO_PUPPET, seedDemo, type DemoChange } from './scenario.js';
 
 export const DEMO_TEMPLATE = 'demo';
@@ -89,21 +89,7 @@ export class DemoEnvironment {
     if (!this.sshHosts) {
       return { name: 'demo', provider: 'local', hosts: [{ name: 'web1', roles: ['web'], gateway: true }] };
     }
-    return {
-      name: 'demo',
-      provider: 'ssh',
-      knownHosts: this.sshHosts.knownHostsFile,
-      hosts: this.sshHosts.hosts.map((h, i) => ({
-        name: h.name,
-        roles: i === 0 ? ['web'] : ['db'],
-        gateway: i === 0,
-        address: h.address,
-        port: h.port,
-        user: h.user,
-        identityFile: h.identityFile,
-        workDir: h.workDir,
-      })),
-    };
+    return { name: 'demo', ...sshGroupDefinition(this.sshHosts, (i) => (i === 0 ? ['web'] : ['db'])) };
   }
 
   private writeConfig(examples: string, identityFile: string): void {

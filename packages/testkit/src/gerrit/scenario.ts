@@ -1,20 +1,13 @@
-import type { SimFiles } from './types.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GitRepos } from './git.js';
 import { commitMessage } from './json.js';
 import type { SimState } from './state.js';
-import type { CommentInput, GerritUser, SimChange, SimReview } from './types.js';
+import type { CommentInput, CreateChangeInput, GerritUser, SimChange, SimFiles, SimReview } from './types.js';
 
 /** A change written by hand in a scenario file: created through the scenario API when loaded. */
-export interface SeedChange {
-  project: string;
-  branch?: string;
-  subject: string;
-  owner?: string;
-  topic?: string;
-  wip?: boolean;
-  files?: SimFiles;
+export interface SeedChange extends Omit<CreateChangeInput, 'created'> {
+  /** ISO time, as a JSON file holds it */
   created?: string;
   /** how many patch sets to upload in total (default 1) */
   patchSets?: number;

@@ -62,6 +62,19 @@ export interface SshTestHosts {
   stop(): Promise<void>;
 }
 
+/**
+ * An `ssh` provider group definition over these hosts: the first is the gateway; `roles(i)` gives the
+ * i-th host's roles. What a test, a benchmark or the demo writes under `templates.<name>.group`.
+ */
+export function sshGroupDefinition(sshd: SshTestHosts, roles: (index: number) => string[] = () => []): Record<string, unknown> {
+  return {
+    provider: 'ssh',
+    identityFile: sshd.identityFile,
+    knownHosts: sshd.knownHostsFile,
+    hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, workDir: h.workDir, gateway: i === 0, roles: roles(i) })),
+  };
+}
+
 const SSHD = '/usr/sbin/sshd';
 
 function keygen(file: string, comment: string): void {

@@ -376,6 +376,9 @@ class PipelineRun {
       });
       if (live && this.signal.aborted) throw new StageFailure(this.abortOutcome().kind, this.abortOutcome().message);
       if (result.timedOut) throw new StageFailure('infra', `host ${h.host.name}: ${label} timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)}s`);
+      // The launcher only ends by a signal when something outside the job killed it (sshd dying,
+      // the host shutting down, the OOM killer); whatever the stage script did is reported by its exit code.
+      if (result.signal) throw new StageFailure('infra', `host ${h.host.name}: ${label} script killed by SIG${result.signal.replace(/^SIG/, '')}`);
       return result;
     } catch (err) {
       if (err instanceof InfraError) h.lost = errorMessage(err);
@@ -660,10 +663,14 @@ class PipelineRun {
         const markers = parseMarkers(r.stdout);
         for (const item of items) {
           const run = this.suiteRuns.find((s) => s.index === item.index && s.host === h.host.name)!;
-          const rc = markerValue(markers, 'suite-exit', item.index)?.[0];
+          const [rc, elapsed] = markerValue(markers, 'suite-exit', item.index) ?? [];
           run.exitCode = rc === undefined ? undefined : Number(rc);
+          // timeout(1) answers 124, or 137 when the suite outlived TERM; a 137 long before the
+          // deadline is somebody else's SIGKILL (the OOM killer, a dying host), not our timeout.
+          const timedOut = rc === '124' || (rc === '137' && Number(elapsed ?? item.timeoutSeconds) >= item.timeoutSeconds);
           if (rc === undefined) failures.push(`suite ${item.name} on ${h.host.name} did not run (test script exited ${r.code}: ${lastLine(r.stderr)})`);
-          else if (rc === '124' || rc === '137') failures.push(`suite ${item.name} on ${h.host.name} timed out after ${item.timeoutSeconds}s`);
+          else if (timedOut) failures.push(`suite ${item.name} on ${h.host.name} timed out after ${item.timeoutSeconds}s`);
+          else if (rc === '137') failures.push(`suite ${item.name} on ${h.host.name} was killed (SIGKILL) after ${elapsed}s`);
           else if (rc !== '0') failures.push(`suite ${item.name} on ${h.host.name} exited ${rc}`);
         }
       }),

@@ -37,6 +37,27 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(log).to.match(/Compiled catalog for/).and.to.match(/puppet-end 1 0/);
   });
 
+  it('tells a suite that ran out of time from one killed early and one that failed', async () => {
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    const loaded = ws.config({
+      suites: {
+        group,
+        suites: [
+          { name: 'slow', command: 'sleep 30', timeoutSeconds: 1 },
+          { name: 'killed', command: 'kill -9 $$' },
+          { name: 'failing', command: 'exit 3' },
+          { name: 'fine', command: 'true' },
+        ],
+      },
+    });
+    const { result } = await runTemplate({ loaded, template: 'suites', store: ws.store, logger: ws.logger });
+    expect(result.status).to.equal('test_failed');
+    expect(result.message).to.contain('suite slow on only timed out after 1s');
+    expect(result.message).to.match(/suite killed on only was killed \(SIGKILL\) after \d+s/);
+    expect(result.message).to.contain('suite failing on only exited 3');
+    expect(result.message).not.to.match(/fine/);
+  });
+
   it('runs local-provider jobs one at a time, even when started together (they share this machine)', async () => {
     const trace = path.join(ws.dir, 'trace');
     const suite = { name: 'occupy', command: `echo start >> ${trace}; sleep 1; echo end >> ${trace}` };

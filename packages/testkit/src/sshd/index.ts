@@ -21,7 +21,7 @@ export interface SshTestHost {
   etcHostsFile?: string;
   /** Starts sshd now (after a delayed start, or again after stop). */
   start(): Promise<void>;
-  /** Stops sshd and every session it serves. */
+  /** Kills sshd and everything it started at once, like a host that vanishes. */
   stop(): Promise<void>;
   /** SSH logins accepted so far, counted from the sshd log. */
   acceptedLogins(): number;
@@ -230,14 +230,24 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     const stop = async (): Promise<void> => {
       const proc = child;
       if (!proc || !alive() || proc.pid === undefined) return;
-      const pids = [proc.pid, ...descendants(proc.pid)];
-      for (const pid of pids.reverse()) {
+      // Like a host that vanishes: freeze sshd and everything it started (re-reading the tree until
+      // nothing new appears), then kill them all, so no process gets to report or clean up first.
+      const signal = (pid: number, name: NodeJS.Signals) => {
         try {
-          process.kill(pid, 'SIGKILL');
+          process.kill(pid, name);
         } catch {
           // already gone
         }
+      };
+      const frozen = new Set<number>([proc.pid]);
+      signal(proc.pid, 'SIGSTOP');
+      for (let fresh = descendants(proc.pid); fresh.some((p) => !frozen.has(p)); fresh = descendants(proc.pid)) {
+        for (const pid of fresh.filter((p) => !frozen.has(p))) {
+          frozen.add(pid);
+          signal(pid, 'SIGSTOP');
+        }
       }
+      for (const pid of frozen) signal(pid, 'SIGKILL');
       await exited;
     };
     hosts.push({

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { formatRunReport, runStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core';
+import { stepStages, withStageBoard } from './stage-board.js';
 
 /** One pipeline stage on an existing server group: the shared shape of build, repo, puppet and test. */
 export abstract class StepCommand extends SmokestackCommand {
@@ -14,15 +15,17 @@ export abstract class StepCommand extends SmokestackCommand {
 
   async run(): Promise<RunTemplateResult> {
     const { flags } = await this.parse(this.ctor as typeof StepCommand);
-    const out = await runStep({
-      loaded: this.settings,
-      template: flags.template,
-      group: flags.group,
-      step: this.step,
-      changes: flags.change ?? [],
-      store: this.store,
-      logger: this.progress,
-    });
+    const out = await withStageBoard(this.progress, stepStages(this.step), (display) =>
+      runStep({
+        loaded: this.settings,
+        template: flags.template,
+        group: flags.group,
+        step: this.step,
+        changes: flags.change ?? [],
+        store: this.store,
+        ...display,
+      }),
+    );
     for (const line of formatRunReport(out.result)) this.log(line);
     if (out.result.status !== 'success') process.exitCode = 1;
     return out;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shellJoin } from '@smokestack/core';
 
 export type CliName = 'bellows' | 'firestack' | 'reviewday';
 
@@ -59,5 +60,42 @@ export function runCli(
       });
     });
     child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface TerminalResult {
+  code: number | null;
+  /** Everything the terminal received (stdout and stderr together), escape sequences included. */
+  raw: string;
+  /** The same with escape sequences and carriage returns removed. */
+  text: string;
+}
+
+/**
+ * Runs a built CLI on a pseudo-terminal of the given size, as a user at a terminal would
+ * (util-linux `script` provides the terminal).
+ */
+export function runCliOnTerminal(
+  name: CliName,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; columns?: number; rows?: number; timeoutMs?: number } = {},
+): Promise<TerminalResult> {
+  const command = `stty cols ${options.columns ?? 120} rows ${options.rows ?? 40}; exec ${shellJoin([process.execPath, cliBin(name), ...args])}`;
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, TERM: 'xterm-256color', ...options.env };
+    delete env.NO_COLOR;
+    delete env.CI;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let raw = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (raw += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      // eslint-disable-next-line no-control-regex
+      const text = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+      resolve({ code, raw, text });
+    });
+    child.stdin.end();
   });
 }

@@ -110,6 +110,18 @@ export class Logger {
     return list.run();
   }
 
+  /**
+   * A live view of a fixed sequence of phases (a pipeline's stages) whose progress is reported
+   * from elsewhere: `start(name)` and `end(name, outcome)`. On a TTY it is a listr2 task list and
+   * `logger` turns log lines into the running phase's output line (warnings are kept and printed
+   * when the board closes); otherwise the board shows nothing and `live` is false, so the caller
+   * keeps logging plain lines.
+   */
+  board(names: readonly string[]): PhaseBoard {
+    if (!this.tty || this.options.quiet || this.options.verbose) return new PhaseBoard(this, names);
+    return new PhaseBoard(this, names, this.stream as NodeJS.WriteStream);
+  }
+
   private async plainSteps<C extends object>(
     tasks: Array<{ title: string; run: (ctx: C, log: Logger) => Promise<void> | void; skip?: (ctx: C) => boolean }>,
     ctx: C,
@@ -146,13 +158,105 @@ export class Logger {
   }
 }
 
+export interface PhaseOutcome {
+  status: 'passed' | 'failed' | 'skipped';
+  message?: string;
+  durationMs?: number;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** See `Logger.board()`. */
+export class PhaseBoard {
+  /** Log through this while the board is up. */
+  readonly logger: Logger;
+  private readonly started = new Map<string, Deferred<void>>();
+  private readonly ended = new Map<string, Deferred<PhaseOutcome>>();
+  private readonly warnings: string[] = [];
+  private readonly running?: Promise<unknown>;
+  private show: (line: string) => void = () => undefined;
+
+  readonly live: boolean;
+
+  constructor(
+    private readonly parent: Logger,
+    names: readonly string[],
+    stream?: NodeJS.WriteStream,
+  ) {
+    this.live = Boolean(stream);
+    if (!stream) {
+      this.logger = parent;
+      return;
+    }
+    this.logger = new TaskLogger(parent, (line) => this.show(line), (line) => (this.warnings.push(line), this.show(line)));
+    for (const name of names) {
+      this.started.set(name, deferred());
+      this.ended.set(name, deferred());
+    }
+    const output = new ProcessOutput(stream, stream);
+    const tasks: ListrTask<object>[] = names.map((name) => ({
+      title: name,
+      task: async (_ctx, task) => {
+        await Promise.race([this.started.get(name)!.promise, this.ended.get(name)!.promise]);
+        this.show = (line) => (task.output = line);
+        const outcome = await this.ended.get(name)!.promise;
+        this.show = () => undefined;
+        const took = outcome.durationMs !== undefined ? ` (${(outcome.durationMs / 1000).toFixed(1)}s)` : '';
+        const text = `${name}${took}${outcome.message ? ` — ${parent.redact(outcome.message)}` : ''}`;
+        task.title = text;
+        if (outcome.status === 'skipped') return task.skip(text);
+        if (outcome.status === 'failed') throw new Error(text);
+      },
+    }));
+    const list = new Listr<object>(tasks, {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput: output }) },
+      processOutput: output,
+    } as never);
+    this.running = list.run().catch(() => undefined);
+  }
+
+  start(name: string): void {
+    this.started.get(name)?.resolve();
+  }
+
+  end(name: string, outcome: PhaseOutcome): void {
+    this.started.get(name)?.resolve();
+    this.ended.get(name)?.resolve(outcome);
+  }
+
+  /** Ends the board: phases never reached show as skipped; kept warnings are printed. */
+  async close(): Promise<void> {
+    if (!this.live) return;
+    for (const name of this.ended.keys()) this.end(name, { status: 'skipped', message: 'not reached' });
+    await this.running;
+    for (const line of this.warnings) this.parent.warn(line);
+  }
+}
+
 /** On a TTY, a step's log lines become the task's live output line instead of scrolling. */
 class TaskLogger extends Logger {
   constructor(
     private readonly parent: Logger,
     private readonly show: (line: string) => void,
+    private readonly keep?: (line: string) => void,
   ) {
     super({ quiet: true, stream: process.stderr });
+  }
+
+  override get verbose(): boolean {
+    return this.parent.verbose;
   }
 
   override info(message: string): void {
@@ -160,11 +264,21 @@ class TaskLogger extends Logger {
   }
 
   override warn(message: string): void {
-    this.parent.warn(message);
+    if (this.keep) this.keep(this.parent.redact(message));
+    else this.parent.warn(message);
   }
 
   override error(message: string): void {
-    this.parent.error(message);
+    if (this.keep) this.keep(this.parent.redact(`error: ${message}`));
+    else this.parent.error(message);
+  }
+
+  override addSecret(value: string | undefined): void {
+    this.parent.addSecret(value);
+  }
+
+  override redact(text: string): string {
+    return this.parent.redact(text);
   }
 
   override debug(message: string): void {

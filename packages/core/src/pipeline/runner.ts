@@ -48,6 +48,8 @@ export interface PipelineOptions {
   onGroup?: (name: string) => Promise<void> | void;
   /** Echo each remote output line (e.g. `firestack run --verbose`). */
   echo?: (stage: StageName, host: string, line: string) => void;
+  /** Shows stage progress (a live board on a TTY); the stage lines are then not logged. */
+  stageView?: { start(stage: StageName): void; end(stage: StageName, outcome: StageOutcome): void };
 }
 
 export interface SuiteReport {
@@ -328,7 +330,8 @@ class PipelineRun {
       }
     }
     const started = Date.now();
-    this.options.logger.info(`${name}: started`);
+    if (this.options.stageView) this.options.stageView.start(name);
+    else this.options.logger.info(`${name}: started`);
     try {
       const message = (await fn()) ?? undefined;
       const outcome: StageOutcome = { stage: name, status: 'passed', durationMs: Date.now() - started, ...(message ? { message } : {}) };
@@ -348,7 +351,8 @@ class PipelineRun {
     this.outcomes.push(outcome);
     const took = outcome.durationMs !== undefined ? ` in ${(outcome.durationMs / 1000).toFixed(1)}s` : '';
     const text = `${outcome.stage}: ${outcome.status}${took}${outcome.message ? ` — ${outcome.message}` : ''}`;
-    if (outcome.status === 'failed') this.options.logger.warn(text);
+    if (this.options.stageView) this.options.stageView.end(outcome.stage, outcome);
+    else if (outcome.status === 'failed') this.options.logger.warn(text);
     else this.options.logger.info(text);
     this.logs.line(outcome.stage, '-', text);
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, runTemplate, type RunTemplateResult } from '@smokestack/core';
+import { STAGES, formatRunReport, runTemplate, type RunTemplateResult } from '@smokestack/core';
+import { withStageBoard } from '../stage-board.js';
 
 export default class Run extends SmokestackCommand {
   static override summary = 'Run a template end to end (provision, build, repo, Puppet, tests, harvest, teardown) from this machine.';
@@ -28,18 +29,20 @@ export default class Run extends SmokestackCommand {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      const out = await runTemplate({
-        loaded: this.settings,
-        template: flags.template,
-        changes: flags.change ?? [],
-        store: this.store,
-        logger: this.progress,
-        keep: flags.keep,
-        ...(flags['keep-on-failure'] ? { keepOnFailure: true } : {}),
-        insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
-        signal: controller.signal,
-        ...(this.globals.verbose ? { echo: (stage: string, host: string, line: string) => this.logToStderr(`[${stage} ${host}] ${line}`) } : {}),
-      });
+      const out = await withStageBoard(this.progress, STAGES, (display) =>
+        runTemplate({
+          loaded: this.settings,
+          template: flags.template,
+          changes: flags.change ?? [],
+          store: this.store,
+          ...display,
+          keep: flags.keep,
+          ...(flags['keep-on-failure'] ? { keepOnFailure: true } : {}),
+          insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
+          signal: controller.signal,
+          ...(this.globals.verbose ? { echo: (stage: string, host: string, line: string) => this.logToStderr(`[${stage} ${host}] ${line}`) } : {}),
+        }),
+      );
       for (const line of formatRunReport(out.result)) this.log(line);
       if (out.result.status !== 'success') process.exitCode = 1;
       return out;

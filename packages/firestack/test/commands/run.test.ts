@@ -3,6 +3,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { expect } from 'chai';
 import type { Job, PipelineResult, Reproduction } from '@smokestack/core';
+import { runCliOnTerminal } from '@smokestack/testkit';
 import { CliWorkspace, JUNIT_SUITE } from './helpers.js';
 
 /** One subunit v2 packet (test id, status, optional file attachment), per the spec. */
@@ -30,6 +31,13 @@ describe('firestack run, logs, reproduce', function () {
         suites: [{ ...JUNIT_SUITE, role: 'web' }],
       },
       minimal: { group: { provider: 'local', hosts: [{ name: 'solo' }] }, suites: [{ name: 'uname', command: 'uname -s' }] },
+      failing: {
+        group: { provider: 'local', hosts: [{ name: 'solo' }] },
+        suites: [
+          { name: 'chatty', command: 'echo first-line; sleep 0.5; echo second-line' },
+          { name: 'broken', command: 'exit 3' },
+        ],
+      },
       tempest: {
         group: { provider: 'local', hosts: [{ name: 'solo' }] },
         suites: [{ name: 'tempest', command: 'cp "$STREAM" "$SMOKESTACK_RESULTS_DIR/tempest.subunit"', format: 'subunit' }],
@@ -74,6 +82,28 @@ describe('firestack run, logs, reproduce', function () {
     expect(out.run.job.id).not.to.equal(id);
   });
 
+  it('on a terminal, shows the stages as a live list that ends with each outcome', async () => {
+    const run = await runCliOnTerminal('firestack', ['run', '--template', 'failing'], { env: ws.env, cwd: ws.dir, timeoutMs: 60_000 });
+    expect(run.code, run.text).to.equal(1);
+    const id = /Job (j\d+) \(failing\)/.exec(run.text)?.[1];
+    const board = run.text.slice(run.text.lastIndexOf('provision ('), run.text.indexOf('Job j'));
+    expect(board.trim().split('\n').map((l) => l.replace(/\(\d+\.\d+s\)/, '(Ns)').trim())).to.deep.equal([
+      `provision (Ns) — created server group failing-${id} (local, 1 host(s))`,
+      '✔ prepare (Ns) — job bundle on 1 host(s)',
+      '↓ build (Ns) — the template has no builds',
+      '↓ repo (Ns) — no packages to publish',
+      '↓ configure (Ns) — the template has no puppet section',
+      '✖ test (Ns) — suite broken on solo exited 3',
+      `✔ harvest (Ns) — results and logs of 1 host(s) in ${path.join(ws.dir, 'state', 'jobs', id!)}`,
+      `✔ teardown (Ns) — deleted server group failing-${id}`,
+    ]);
+    // While the suites ran, their output was the line under the running stage.
+    expect(run.text).to.match(/solo: first-line/);
+    // The plain, timestamped stage lines are for logs without a terminal.
+    expect(run.text).not.to.match(/\d{4}-\d\d-\d\dT[\d:.]+Z test: started/);
+    expect(run.text).to.match(/Job j\d+ \(failing\): test_failed — 1 failing test\(s\): broken/);
+  });
+
   it('parses a suite\'s subunit v2 stream into the job summary, skip reasons included', async () => {
     const stream = path.join(ws.dir, 'tempest.subunit');
     fs.writeFileSync(stream, Buffer.concat([subunit('tempest.api.test_list', 3), subunit('tempest.api.test_boot', 6), subunit('tempest.scenario.test_volume', 5, ['reason', 'no cinder'])]));
@@ -89,7 +119,7 @@ describe('firestack run, logs, reproduce', function () {
   it('reports bad input in one line: an unknown template, a --change for a project the template does not use', async () => {
     const unknown = await ws.firestack(['run', '--template', 'nope']);
     expect(unknown.code).to.equal(1);
-    expect(unknown.stderr.trim()).to.equal('firestack: error: smokestack.yaml: templates.nope: no such template (known templates: pkg, minimal, tempest)');
+    expect(unknown.stderr.trim()).to.equal('firestack: error: smokestack.yaml: templates.nope: no such template (known templates: pkg, minimal, failing, tempest)');
     const change = await ws.firestack(['run', '--template', 'pkg', '--change', 'nova=refs/changes/1/1/1']);
     expect(change.code).to.equal(1);
     expect(change.stderr.trim()).to.equal('firestack: error: --change "nova": template pkg builds or fetches no project of that name (projects: demoapp)');

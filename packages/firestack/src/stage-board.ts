@@ -1,0 +1,27 @@
+import { STAGES, STEPWISE_STAGES, type Logger, type StageName, type StepwiseOptions } from '@smokestack/core';
+
+export interface StageDisplay {
+  logger: Logger;
+  stageView?: { start(stage: StageName): void; end(stage: StageName, outcome: { status: 'passed' | 'failed' | 'skipped' }): void };
+  echo?: (stage: StageName, host: string, line: string) => void;
+}
+
+/** The stages a stepwise command goes through: those always run, its own, and teardown. */
+export function stepStages(step: StepwiseOptions['step']): StageName[] {
+  const own: readonly StageName[] = STEPWISE_STAGES[step];
+  return STAGES.filter((s) => s === 'provision' || s === 'prepare' || s === 'harvest' || s === 'teardown' || own.includes(s));
+}
+
+/**
+ * Runs a pipeline with its stages as a live task list on a TTY (each stage's latest log or
+ * remote output line beneath it); elsewhere, and with --verbose, the runner's plain timestamped lines stay.
+ */
+export async function withStageBoard<T>(logger: Logger, stages: readonly StageName[], body: (display: StageDisplay) => Promise<T>): Promise<T> {
+  const board = logger.board(stages);
+  try {
+    const live = board.live ? { logger: board.logger, stageView: board, echo: (_stage: StageName, host: string, line: string) => board.logger.info(`${host}: ${line}`) } : undefined;
+    return await body(live ?? { logger });
+  } finally {
+    await board.close();
+  }
+}

@@ -27,6 +27,6 @@ export async function saveGerritPassword(
   if (options.verify !== false) {
     account = await GerritRestClient.fromConfig(gerrit, { password, logger: options.logger }).getSelf();
   }
-  const file = storeSecret(`gerrit:${host}`, password, options.sources);
+  const file = await storeSecret(`gerrit:${host}`, password, options.sources);
   return { file, host, username: gerrit.username, verified: options.verify !== false, account };
 }

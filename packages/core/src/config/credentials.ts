@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Conf from 'conf';
+import type Conf from 'conf';
 import { UserError } from '../errors.js';
 import { homeDir, xdgConfigHome, type Env } from '../paths.js';
 
@@ -35,7 +35,9 @@ export function parseNetrc(text: string): NetrcEntry[] {
   return entries;
 }
 
-function credentialStore(dir: string): Conf<Record<string, string>> {
+/** The credential file as conf keeps it (loaded only by the commands that write secrets). */
+async function credentialStore(dir: string): Promise<Conf<Record<string, string>>> {
+  const { default: Conf } = await import('conf');
   return new Conf<Record<string, string>>({
     projectName: 'smokestack',
     configName: 'credentials',
@@ -78,13 +80,21 @@ export function readStoredSecret(key: string, sources: CredentialSources = {}): 
   const file = credentialFilePath(sources);
   if (!fs.existsSync(file)) return undefined;
   assertPrivate(file);
-  return credentialStore(path.dirname(file)).get(key);
+  // conf keeps the file as plain JSON; reading it needs no more than that (and stays synchronous).
+  let stored: unknown;
+  try {
+    stored = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file}: not a valid credential file: ${(err as Error).message}`, { hint: 'log in again to rewrite it' });
+  }
+  const value = stored && typeof stored === 'object' ? (stored as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
-export function storeSecret(key: string, value: string, sources: CredentialSources = {}): string {
+export async function storeSecret(key: string, value: string, sources: CredentialSources = {}): Promise<string> {
   const file = credentialFilePath(sources);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  credentialStore(path.dirname(file)).set(key, value);
+  (await credentialStore(path.dirname(file))).set(key, value);
   fs.chmodSync(file, 0o600);
   return file;
 }

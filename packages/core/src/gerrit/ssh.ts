@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { InfraError, UserError, errorMessage } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Change } from '../model.js';
@@ -9,6 +10,8 @@ import { homeDir, type Env } from '../paths.js';
 import { hostKeyAlgorithmsForPolicy, verifyGerritHostKey, type HostKeyPolicy } from './hostkey.js';
 import { changeFromSsh } from './map.js';
 import type { SshChange } from './wire.js';
+
+const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 
 export interface GerritSshOptions {
   host: string;
@@ -74,7 +77,7 @@ export function sshOptionsFromConfig(gerrit: GerritConfig, options: SshFromConfi
 /** Opens an SSH connection whose host key is checked against known_hosts or the pinned key. */
 export function connectSsh(options: GerritSshOptions, signal?: AbortSignal): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2().Client)();
     let refused: string | undefined;
     const algorithms = hostKeyAlgorithmsForPolicy(options.hostKeyPolicy, options.host, options.port);
     const config: ConnectConfig = {

@@ -1,4 +1,4 @@
-import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -91,6 +91,7 @@ export class Logger {
       await this.plainSteps(tasks, ctx, options);
       return ctx;
     }
+    const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
     const output = new ProcessOutput(this.stream as NodeJS.WriteStream, this.stream as NodeJS.WriteStream);
     const listrTasks: ListrTask<C>[] = tasks.map((t) => ({
       title: t.title,
@@ -202,7 +203,6 @@ export class PhaseBoard {
       this.started.set(name, deferred());
       this.ended.set(name, deferred());
     }
-    const output = new ProcessOutput(stream, stream);
     const tasks: ListrTask<object>[] = names.map((name) => ({
       title: name,
       task: async (_ctx, task) => {
@@ -217,14 +217,18 @@ export class PhaseBoard {
         if (outcome.status === 'failed') throw new Error(text);
       },
     }));
-    const list = new Listr<object>(tasks, {
-      concurrent: false,
-      exitOnError: false,
-      registerSignalListeners: false,
-      rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput: output }) },
-      processOutput: output,
-    } as never);
-    this.running = list.run().catch(() => undefined);
+    this.running = (async () => {
+      const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
+      const output = new ProcessOutput(stream, stream);
+      const list = new Listr<object>(tasks, {
+        concurrent: false,
+        exitOnError: false,
+        registerSignalListeners: false,
+        rendererOptions: { collapseSubtasks: false, logger: new ListrLogger({ processOutput: output }) },
+        processOutput: output,
+      } as never);
+      await list.run();
+    })().catch(() => undefined);
   }
 
   start(name: string): void {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { Host, ServerGroup } from '../model.js';
 import { isManifestPath, type JobPlan, type SourcePlan } from './plan.js';
@@ -30,6 +29,7 @@ export function manifestFor(manifests: Record<string, string>, host: Pick<Host, 
 
 async function git(args: string[], cwd: string): Promise<string> {
   try {
+    const { execa } = await import('execa');
     const { stdout } = await execa('git', args, { cwd });
     return stdout.trim();
   } catch (err) {
@@ -74,6 +74,7 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
   }
 
   try {
+    const { execa } = await import('execa');
     await execa('tar', ['-czf', layout.archive, '-C', dir, '.']);
   } catch (err) {
     throw new InfraError(`packing the job bundle ${dir} failed: ${errorMessage(err)}`);

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { InfraError, UserError } from '../errors.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
@@ -140,6 +139,7 @@ export class LocalHostConnection implements HostConnection {
       SMOKESTACK_HOSTS_FILE: this.host.hostsFile ?? localHostsFile(this.ctx, this.group.name),
       SMOKESTACK_WORKDIR: this.dir,
     });
+    const { execa } = await import('execa');
     const child = execa('/bin/sh', ['-c', script], {
       cwd: this.dir,
       env,

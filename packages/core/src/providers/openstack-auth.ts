@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { InfraError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { cloudSecrets, type CloudConfig, type EndpointInterface } from './openstack-config.js';
@@ -116,7 +116,8 @@ export interface ApiRequest {
  * and sends requests to catalog endpoints chosen by type, interface and region.
  */
 export class OpenStackSession {
-  private readonly http: AxiosInstance;
+  private http?: AxiosInstance;
+  private readonly tls: https.AgentOptions;
   private token?: KeystoneToken;
   private pending?: Promise<KeystoneToken>;
 
@@ -125,14 +126,22 @@ export class OpenStackSession {
     private options: SessionOptions,
   ) {
     for (const secret of cloudSecrets(cloud)) options.logger.addSecret(secret);
-    const tls = cloud.verify ? { ca: cloud.cacert ? fs.readFileSync(cloud.cacert) : undefined } : { rejectUnauthorized: false };
-    this.http = axios.create({
-      timeout: options.requestTimeoutMs ?? 30_000,
-      validateStatus: () => true,
-      httpsAgent: new https.Agent({ keepAlive: true, ...tls }),
-      headers: { Accept: 'application/json', 'User-Agent': 'smokestack' },
-      maxRedirects: 0,
-    });
+    this.tls = cloud.verify ? { ca: cloud.cacert ? fs.readFileSync(cloud.cacert) : undefined } : { rejectUnauthorized: false };
+  }
+
+  /** The HTTP client, made on first use (axios is only loaded by commands that talk to a cloud). */
+  private async client(): Promise<AxiosInstance> {
+    if (!this.http) {
+      const { default: axios } = await import('axios');
+      this.http ??= axios.create({
+        timeout: this.options.requestTimeoutMs ?? 30_000,
+        validateStatus: () => true,
+        httpsAgent: new https.Agent({ keepAlive: true, ...this.tls }),
+        headers: { Accept: 'application/json', 'User-Agent': 'smokestack' },
+        maxRedirects: 0,
+      });
+    }
+    return this.http;
   }
 
   /** Points the session's logging and clock at the current caller (sessions outlive one call). */
@@ -184,7 +193,7 @@ export class OpenStackSession {
     this.options.logger.debug(`openstack: authenticating to ${url} as ${a.username ?? a.userId ?? a.applicationCredentialId ?? a.applicationCredentialName} (cloud ${this.cloud.name})`);
     let response: AxiosResponse;
     try {
-      response = await this.http.post(url, { auth }, { signal, headers: { 'Content-Type': 'application/json' } });
+      response = await (await this.client()).post(url, { auth }, { signal, headers: { 'Content-Type': 'application/json' } });
     } catch (err) {
       throw new InfraError(`openstack: Keystone at ${url} is unreachable: ${(err as Error).message}`);
     }
@@ -226,7 +235,7 @@ export class OpenStackSession {
       }
       let response: AxiosResponse;
       try {
-        response = await this.http.request({ method: req.method, url: `${base}${req.path}`, params: req.query, data: req.body, headers, signal: req.signal });
+        response = await (await this.client()).request({ method: req.method, url: `${base}${req.path}`, params: req.query, data: req.body, headers, signal: req.signal });
       } catch (err) {
         if (req.signal?.aborted) throw err;
         throw new InfraError(`openstack: ${req.operation}: ${service} endpoint ${base} is unreachable: ${(err as Error).message}`);

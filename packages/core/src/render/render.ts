@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
+import { lazyRequire } from '../lazy.js';
 import { shellJoin, shellQuote } from './quote.js';
+
+const handlebars = lazyRequire<typeof Handlebars>('handlebars');
 
 export type TemplateKind = 'shell' | 'html' | 'text';
 
@@ -23,7 +26,7 @@ export class UnsafeTemplateError extends Error {
 }
 
 function assertShellSafe(source: string, name: string): void {
-  const ast = Handlebars.parse(source);
+  const ast = handlebars().parse(source);
   const visit = (node: hbs.AST.Node | undefined): void => {
     if (!node) return;
     switch (node.type) {
@@ -78,7 +81,7 @@ function run(template: Handlebars.TemplateDelegate, name: string, data: unknown)
 }
 
 export class TemplateRenderer {
-  private readonly hb = Handlebars.create();
+  private readonly hb = handlebars().create();
   private readonly cache = new Map<string, Handlebars.TemplateDelegate>();
 
   constructor(readonly dir: string = defaultTemplatesDir()) {

@@ -1,4 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lazyRequire } from '../lazy.js';
 import { suiteFromCases } from './summary.js';
 import type { SuiteResults, TestCaseResult } from './types.js';
 
@@ -8,8 +9,10 @@ export class ResultsParseError extends Error {
 
 type XmlNode = Record<string, unknown>;
 
+const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+
 const parser = (): XMLParser =>
-  new XMLParser({
+  new (fxp().XMLParser)({
     ignoreAttributes: false,
     attributeNamePrefix: '@',
     textNodeName: '#text',

@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import pLimit from 'p-limit';
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { InfraError, UserError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { homeDir, type Env } from '../paths.js';
 import type { ExecOptions, ExecResult } from '../providers/types.js';
 import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes, pinHostKey } from './known-hosts.js';
+
+const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 
 /** Exit code reported for a command stopped by its timeout (as timeout(1) does). */
 export const SSH_TIMEOUT_EXIT_CODE = 124;
@@ -100,7 +103,7 @@ export class SshConnection {
     const auth = loadPrivateKey(target, env);
     const types = knownKeyTypes(target.knownHostsFiles, target.address, target.port);
     return new Promise((resolve, reject) => {
-      const client = new Client();
+      const client = new (ssh2().Client)();
       let keyProblem: HostKeyError | undefined;
       const hostVerifier = (key: Buffer): boolean => {
         const verdict = checkHostKey(target.knownHostsFiles, target.address, target.port, key);

@@ -1,4 +1,6 @@
-import ssh2 from 'ssh2';
+import { lazyRequire } from '../lazy.js';
+
+const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 
 export interface SshKeyPair {
   /** OpenSSH private key (PEM-armoured "OPENSSH PRIVATE KEY"). */
@@ -14,8 +16,8 @@ export interface SshKeyPair {
  */
 export function generateSshKeyPair(comment?: string): SshKeyPair {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
-    const parsed = ssh2.utils.parseKey(pair.private);
+    const pair = ssh2().utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    const parsed = ssh2().utils.parseKey(pair.private);
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (key && !(key instanceof Error) && key.getPublicSSH().length === 51) return { private: pair.private, public: pair.public };
   }

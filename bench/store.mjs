@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// bench/store: one update and one filtered listing against a store holding 100,000 jobs,
-// each measured as a whole process (start-up included), median of 5.
+// bench/store: one update and one filtered listing against a store holding 100,000 jobs, and
+// a listing of an empty store (what any command costs), each measured as a whole process
+// (start-up included), median of 5.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,11 @@ try {
   const listTimes = timeProcess(process.execPath, [path.join(root, 'packages/bellows/bin/run.js'), 'jobs', 'list', '--status', 'running', '--json'], {
     env: { SMOKESTACK_STATE: file, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
   });
+  const emptyFile = path.join(dir, 'empty', 'state.json');
+  await new StateStore(emptyFile).update(() => undefined);
+  const emptyListTimes = timeProcess(process.execPath, [path.join(root, 'packages/bellows/bin/run.js'), 'jobs', 'list', '--json'], {
+    env: { SMOKESTACK_STATE: emptyFile, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
+  });
   const baseline = timeProcess(process.execPath, ['-e', '0']);
 
   report(`store with ${JOBS.toLocaleString('en')} jobs`, {
@@ -46,6 +52,7 @@ try {
     'seeding (one update, in process)': `${seedMs} ms`,
     'one update, whole process (median of 5)': `${median(updateTimes).toFixed(0)} ms`,
     'bellows jobs list --status running --json (median of 5)': `${median(listTimes).toFixed(0)} ms`,
+    'bellows jobs list --json, empty store: a command\'s floor (median of 5)': `${median(emptyListTimes).toFixed(0)} ms`,
     'node start-up alone (median of 5)': `${median(baseline).toFixed(0)} ms`,
   });
 } finally {

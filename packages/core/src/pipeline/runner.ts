@@ -658,6 +658,7 @@ class PipelineRun {
       }
     });
     const failures: string[] = [];
+    const notRun: string[] = [];
     await Promise.all(
       [...perHost].map(async ([h, items]) => {
         const total = items.reduce((sum, s) => sum + s.timeoutSeconds + 10, 60);
@@ -672,14 +673,16 @@ class PipelineRun {
           // timeout(1) answers 124, or 137 when the suite outlived TERM; a 137 long before the
           // deadline is somebody else's SIGKILL (the OOM killer, a dying host), not our timeout.
           const timedOut = rc === '124' || (rc === '137' && Number(elapsed ?? item.timeoutSeconds) >= item.timeoutSeconds);
-          if (rc === undefined) failures.push(`suite ${item.name} on ${h.host.name} did not run (test script exited ${r.code}: ${lastLine(r.stderr)})`);
+          if (rc === undefined) notRun.push(`suite ${item.name} on ${h.host.name} did not run (test script exited ${r.code}: ${lastLine(r.stderr)})`);
           else if (timedOut) failures.push(`suite ${item.name} on ${h.host.name} timed out after ${item.timeoutSeconds}s`);
           else if (rc === '137') failures.push(`suite ${item.name} on ${h.host.name} was killed (SIGKILL) after ${elapsed}s`);
           else if (rc !== '0') failures.push(`suite ${item.name} on ${h.host.name} exited ${rc}`);
         }
       }),
     );
-    if (failures.length > 0) throw new StageFailure('test', failures.join('; '));
+    // A suite that never reported its exit status did not fail: the machinery around it did.
+    if (failures.length > 0) throw new StageFailure('test', [...failures, ...notRun].join('; '));
+    if (notRun.length > 0) throw new StageFailure('infra', notRun.join('; '));
     return `${this.suiteRuns.length} suite run(s) passed`;
   }
 

@@ -58,6 +58,16 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(result.message).not.to.match(/fine/);
   });
 
+  it('a test script killed before its suites reported is infra_failed, never a test failure', async () => {
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    // The suite kills the stage script around it (its grandparent: the suite runs under timeout(1)).
+    const killWrapper = `kill -9 "$(cut -d' ' -f4 /proc/$PPID/stat)"; sleep 1`;
+    const loaded = ws.config({ wrapper: { group, suites: [{ name: 'assassin', command: killWrapper }, { name: 'later', command: 'true' }] } });
+    const { result } = await runTemplate({ loaded, template: 'wrapper', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('infra_failed');
+    expect(result.message).to.match(/suite assassin on only did not run \(test script exited 137/).and.to.match(/suite later on only did not run/);
+  });
+
   it('runs local-provider jobs one at a time, even when started together (they share this machine)', async () => {
     const trace = path.join(ws.dir, 'trace');
     const suite = { name: 'occupy', command: `echo start >> ${trace}; sleep 1; echo end >> ${trace}` };

@@ -122,6 +122,9 @@ export function coveredMs(intervals: ReadonlyArray<readonly [number, number]>): 
   return total;
 }
 
+/** A stage script that ended by a signal (exit 128+N) before reporting was killed from outside: not the code under test. */
+const killedScript = (code: number): boolean => code > 128 && code < 160;
+
 const lastLine = (text: string): string =>
   text
     .trim()
@@ -481,6 +484,7 @@ class PipelineRun {
     const builds = this.plan.definition.builds;
     if (builds.length === 0) return 'skipped: the template has no builds';
     const failures: string[] = [];
+    const killed: string[] = [];
     await Promise.all(
       [...this.buildHosts()].map(async ([hostName, indexes]) => {
         const h = this.hostRun(hostName);
@@ -515,7 +519,8 @@ class PipelineRun {
           }
         }
         if (r.code !== 0 && !markers.some((m) => m.key === 'build-failed')) {
-          failures.push(`build script on ${h.host.name} exited ${r.code}: ${lastLine(r.stderr)}`);
+          if (killedScript(r.code)) killed.push(`build script on ${h.host.name} was killed (exit ${r.code}) before a build finished`);
+          else failures.push(`build script on ${h.host.name} exited ${r.code}: ${lastLine(r.stderr)}`);
         }
         try {
           await h.conn!.download(path.posix.join(h.workspace, 'debs'), path.join(this.jobDir, 'packages', h.host.name));
@@ -526,6 +531,7 @@ class PipelineRun {
       }),
     );
     if (failures.length > 0) throw new StageFailure('build', failures.join('; '));
+    if (killed.length > 0) throw new StageFailure('infra', killed.join('; '));
     const count = this.packageFiles().length;
     return `${builds.length} build(s), ${count} package(s)`;
   }
@@ -586,6 +592,7 @@ class PipelineRun {
       .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: s.ref, bundled: this.bundle?.sourceBundles[sourceKey(s)] ?? '' }));
     const packages = puppet.modules.flatMap((m) => (m.package ? [m.package] : []));
     const failures: string[] = [];
+    const killed: string[] = [];
     await Promise.all(
       targets.map(async (h) => {
         const script = this.renderer.render('stage-configure.sh.hbs', {
@@ -607,7 +614,8 @@ class PipelineRun {
         const first = markerValue(markers, 'puppet-end', 1)?.[0];
         const second = markerValue(markers, 'puppet-end', 2)?.[0];
         if (first === undefined) {
-          if (r.code !== 0) failures.push(`preparing Puppet on ${h.host.name} failed (exit ${r.code}): ${lastLine(r.stderr)}`);
+          if (killedScript(r.code)) killed.push(`configure script on ${h.host.name} was killed (exit ${r.code}) before Puppet ran`);
+          else if (r.code !== 0) failures.push(`preparing Puppet on ${h.host.name} failed (exit ${r.code}): ${lastLine(r.stderr)}`);
           return;
         }
         if (first !== '0' && first !== '2') {
@@ -626,6 +634,7 @@ class PipelineRun {
       }),
     );
     if (failures.length > 0) throw new StageFailure('build', failures.join('; '));
+    if (killed.length > 0) throw new StageFailure('infra', killed.join('; '));
     return `Puppet applied on ${targets.length} host(s)${puppet.noop ? ' (noop)' : puppet.idempotence ? ', idempotent' : ''}`;
   }
 

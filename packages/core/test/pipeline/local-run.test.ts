@@ -5,6 +5,9 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { runTemplate } from '../../src/pipeline/index.js';
 import { EXAMPLES, Workspace, purgeDemoPackage } from './helpers.js';
 
+/** Kills the stage script this command runs under, as the OOM killer would: it leads its own session. */
+const KILL_STAGE_SCRIPT = `kill -9 "$(cut -d' ' -f6 /proc/$$/stat)"; sleep 1`;
+
 describe('pipeline with the local provider (examples/smokestack.yaml as it is)', function () {
   this.timeout(120_000);
   let ws: Workspace;
@@ -60,12 +63,20 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
 
   it('a test script killed before its suites reported is infra_failed, never a test failure', async () => {
     const group = { provider: 'local', hosts: [{ name: 'only' }] };
-    // The suite kills the stage script around it (its grandparent: the suite runs under timeout(1)).
-    const killWrapper = `kill -9 "$(cut -d' ' -f4 /proc/$PPID/stat)"; sleep 1`;
-    const loaded = ws.config({ wrapper: { group, suites: [{ name: 'assassin', command: killWrapper }, { name: 'later', command: 'true' }] } });
+    const loaded = ws.config({ wrapper: { group, suites: [{ name: 'assassin', command: KILL_STAGE_SCRIPT }, { name: 'later', command: 'true' }] } });
     const { result } = await runTemplate({ loaded, template: 'wrapper', store: ws.store, logger: ws.logger });
     expect(result.status, result.message).to.equal('infra_failed');
     expect(result.message).to.match(/suite assassin on only did not run \(test script exited 137/).and.to.match(/suite later on only did not run/);
+  });
+
+  it('a build script killed before a build finished is infra_failed, not build_failed', async () => {
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    const loaded = ws.config({
+      oom: { group, builds: [{ name: 'demoapp', url: './demoapp', ref: 'master', method: 'command', command: KILL_STAGE_SCRIPT }], suites: [{ name: 'never', command: 'true' }] },
+    });
+    const { result } = await runTemplate({ loaded, template: 'oom', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('infra_failed');
+    expect(result.message).to.match(/build: build script on only was killed \(exit 137\) before a build finished/);
   });
 
   it('runs local-provider jobs one at a time, even when started together (they share this machine)', async () => {

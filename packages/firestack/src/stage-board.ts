@@ -1,10 +1,6 @@
-import { STAGES, STEPWISE_STAGES, type Logger, type StageName, type StepwiseOptions } from '@smokestack/core';
+import { STAGES, STEPWISE_STAGES, type Logger, type PipelineOptions, type StageName, type StepwiseOptions } from '@smokestack/core';
 
-export interface StageDisplay {
-  logger: Logger;
-  stageView?: { start(stage: StageName): void; end(stage: StageName, outcome: { status: 'passed' | 'failed' | 'skipped' }): void };
-  echo?: (stage: StageName, host: string, line: string) => void;
-}
+export type StageDisplay = Pick<PipelineOptions, 'logger' | 'stageView' | 'echo'>;
 
 /** The stages a stepwise command goes through: those always run, its own, and teardown. */
 export function stepStages(step: StepwiseOptions['step']): StageName[] {

@@ -183,7 +183,8 @@ export class PhaseBoard {
   private readonly started = new Map<string, Deferred<void>>();
   private readonly ended = new Map<string, Deferred<PhaseOutcome>>();
   private readonly warnings: string[] = [];
-  private readonly running?: Promise<unknown>;
+  private readonly stream?: NodeJS.WriteStream;
+  private running?: Promise<unknown>;
   private show: (line: string) => void = () => undefined;
 
   readonly live: boolean;
@@ -198,12 +199,23 @@ export class PhaseBoard {
       this.logger = parent;
       return;
     }
-    this.logger = new TaskLogger(parent, (line) => this.show(line), (line) => (this.warnings.push(line), this.show(line)));
+    // Until the first phase starts there is no board: lines go out as they would without one.
+    this.show = (line) => parent.info(line);
+    this.logger = new TaskLogger(parent, (line) => this.show(line), (line) => (this.running ? (this.warnings.push(line), this.show(line)) : parent.warn(line)));
     for (const name of names) {
       this.started.set(name, deferred());
       this.ended.set(name, deferred());
     }
-    const tasks: ListrTask<object>[] = names.map((name) => ({
+    this.stream = stream;
+  }
+
+  /** The task list appears with the first phase, so a run refused before it starts shows no board. */
+  private launch(): void {
+    if (this.running || !this.stream) return;
+    this.show = () => undefined;
+    const stream = this.stream;
+    const parent = this.parent;
+    const tasks: ListrTask<object>[] = [...this.ended.keys()].map((name) => ({
       title: name,
       task: async (_ctx, task) => {
         await Promise.race([this.started.get(name)!.promise, this.ended.get(name)!.promise]);
@@ -232,10 +244,12 @@ export class PhaseBoard {
   }
 
   start(name: string): void {
+    this.launch();
     this.started.get(name)?.resolve();
   }
 
   end(name: string, outcome: PhaseOutcome): void {
+    this.launch();
     this.started.get(name)?.resolve();
     this.ended.get(name)?.resolve(outcome);
   }
@@ -243,7 +257,7 @@ export class PhaseBoard {
   /** Ends the board: phases never reached show as skipped; kept warnings are printed. */
   async close(): Promise<void> {
     if (!this.live) return;
-    for (const name of this.ended.keys()) this.end(name, { status: 'skipped', message: 'not reached' });
+    if (this.running) for (const name of this.ended.keys()) this.end(name, { status: 'skipped', message: 'not reached' });
     await this.running;
     for (const line of this.warnings) this.parent.warn(line);
   }

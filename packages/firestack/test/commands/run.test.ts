@@ -102,6 +102,11 @@ describe('firestack run, logs, reproduce', function () {
     // The plain, timestamped stage lines are for logs without a terminal.
     expect(run.text).not.to.match(/\d{4}-\d\d-\d\dT[\d:.]+Z test: started/);
     expect(run.text).to.match(/Job j\d+ \(failing\): test_failed — 1 failing test\(s\): broken/);
+
+    // A run refused before it starts shows no board, only the one-line error.
+    const refused = await runCliOnTerminal('firestack', ['run', '--template', 'nope'], { env: ws.env, cwd: ws.dir });
+    expect(refused.code).to.equal(1);
+    expect(refused.text.trim()).to.match(/^firestack: error: smokestack\.yaml: templates\.nope: no such template \(known templates: [a-z, ]+\)$/);
   });
 
   it('parses a suite\'s subunit v2 stream into the job summary, skip reasons included', async () => {

@@ -1,12 +1,6 @@
-import { STAGES, STEPWISE_STAGES, type Logger, type PipelineOptions, type StageName, type StepwiseOptions } from '@smokestack/core';
+import type { Logger, PipelineOptions, StageName } from '@smokestack/core';
 
 export type StageDisplay = Pick<PipelineOptions, 'logger' | 'stageView' | 'echo'>;
-
-/** The stages a stepwise command goes through: those always run, its own, and teardown. */
-export function stepStages(step: StepwiseOptions['step']): StageName[] {
-  const own: readonly StageName[] = STEPWISE_STAGES[step];
-  return STAGES.filter((s) => s === 'provision' || s === 'prepare' || s === 'harvest' || s === 'teardown' || own.includes(s));
-}
 
 /**
  * Runs a pipeline with its stages as a live task list on a TTY (each stage's latest log or

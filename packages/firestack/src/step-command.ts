@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, runStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core';
-import { stepStages, withStageBoard } from './stage-board.js';
+import { formatRunReport, runStep, stagesOfStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core';
+import { withStageBoard } from './stage-board.js';
 
 /** One pipeline stage on an existing server group: the shared shape of build, repo, puppet and test. */
 export abstract class StepCommand extends SmokestackCommand {
@@ -15,7 +15,7 @@ export abstract class StepCommand extends SmokestackCommand {
 
   async run(): Promise<RunTemplateResult> {
     const { flags } = await this.parse(this.ctor as typeof StepCommand);
-    const out = await withStageBoard(this.progress, stepStages(this.step), (display) =>
+    const out = await withStageBoard(this.progress, stagesOfStep(this.step), (display) =>
       runStep({
         loaded: this.settings,
         template: flags.template,

@@ -6,3 +6,4 @@ export * from './cli.js';
 export * from './demo/index.js';
 export * from './proxy.js';
 export * from './uncaught.js';
+export * from './wait.js';

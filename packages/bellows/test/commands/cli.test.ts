@@ -5,19 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
-import { GerritSim } from '@smokestack/testkit';
+import { GerritSim, waitFor as until } from '@smokestack/testkit';
 import { StateStore, generateSshKeyPair, type Job, type StateData } from '@smokestack/core';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
 const PASSWORD = 'pw-Xy9-very-private';
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('bellows CLI (built bin against the Gerrit simulator)', function () {
   this.timeout(60_000);

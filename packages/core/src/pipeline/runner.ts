@@ -36,7 +36,7 @@ export interface PipelineOptions {
   keepOnFailure?: boolean;
   /** Run on this existing server group: no provisioning, no teardown. */
   group?: string;
-  /** Only these stages (stepwise work on an existing group); prepare and harvest always run. */
+  /** Only these stages (stepwise work on an existing group); ALWAYS_RUN_STAGES run regardless. */
   stages?: StageName[];
   /** Name of the job's working directory on each host (default: the job id). */
   workspaceKey?: string;
@@ -121,6 +121,9 @@ export function coveredMs(intervals: ReadonlyArray<readonly [number, number]>): 
   if (curEnd > curStart) total += curEnd - curStart;
   return total;
 }
+
+/** Stages that run even when `stages` names only some (they set up and collect the job). */
+export const ALWAYS_RUN_STAGES: readonly StageName[] = ['provision', 'prepare', 'harvest'];
 
 /** A stage script that ended by a signal (exit 128+N) before reporting was killed from outside: not the code under test. */
 const killedScript = (code: number): boolean => code > 128 && code < 160;
@@ -310,8 +313,7 @@ class PipelineRun {
   }
 
   private async stage(name: StageName, fn: () => Promise<string | void>): Promise<void> {
-    const always = name === 'provision' || name === 'prepare' || name === 'harvest';
-    if (this.options.stages && !always && !this.options.stages.includes(name)) return;
+    if (this.options.stages && !ALWAYS_RUN_STAGES.includes(name) && !this.options.stages.includes(name)) return;
     if (name === 'harvest' && this.hosts.every((h) => !h.prepared)) {
       this.record({ stage: name, status: 'skipped', message: 'nothing to harvest: no host was prepared' });
       return;

@@ -5,10 +5,10 @@ import { UserError } from '../errors.js';
 import type { Job } from '../model.js';
 import { enqueueJob } from '../queue/jobs.js';
 import { getGroup } from '../providers/groups.js';
-import type { StageName } from '../results/classify.js';
+import { STAGES, type StageName } from '../results/classify.js';
 import { applyResult } from './jobs.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
-import { runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
+import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
 
 export interface RunTemplateOptions extends Omit<PipelineOptions, 'stages' | 'workspaceKey' | 'onGroup'> {
   loaded: LoadedConfig;
@@ -89,6 +89,12 @@ export const STEPWISE_STAGES = {
   puppet: ['configure'],
   test: ['test'],
 } as const satisfies Record<string, StageName[]>;
+
+/** The stages a stepwise command goes through, in order: those that always run, its own, and teardown. */
+export function stagesOfStep(step: keyof typeof STEPWISE_STAGES): StageName[] {
+  const own: readonly StageName[] = STEPWISE_STAGES[step];
+  return STAGES.filter((s) => ALWAYS_RUN_STAGES.includes(s) || own.includes(s) || s === 'teardown');
+}
 
 export interface StepwiseOptions extends RunTemplateOptions {
   group: string;

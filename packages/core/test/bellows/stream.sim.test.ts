@@ -1,18 +1,9 @@
 import { expect } from 'chai';
+import { waitFor as until } from '@smokestack/testkit';
 import { eventStreamFromConfig, runStream, type EventResult, type StreamResult } from '../../src/bellows/stream.js';
 import type { Job } from '../../src/model.js';
 import type { StateData } from '../../src/store/schema.js';
 import { finishJobs, startHarness, type Harness } from './harness.js';
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const jobsOf = (s: StateData, number: number, patchSet?: number): Job[] =>
   Object.values(s.jobs).filter((j) => j.number === number && (patchSet === undefined || j.patchSet === patchSet));

@@ -2,19 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { GerritSim } from '@smokestack/testkit';
+import { GerritSim, waitFor as until } from '@smokestack/testkit';
 import { GerritEventStream } from '../../src/gerrit/stream.js';
 import { GerritSshClient, type GerritSshOptions } from '../../src/gerrit/ssh.js';
 import type { SshStreamEvent } from '../../src/gerrit/wire.js';
 import { simUsers, writeClientKey } from '../bellows/harness.js';
 
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('gerrit/stream GerritEventStream and SSH client', function () {
   this.timeout(20_000);

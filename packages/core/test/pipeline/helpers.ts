@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { waitFor as waitForProbe } from '@smokestack/testkit';
 import { loadConfigFile, type LoadedConfig } from '../../src/config/load.js';
 import { Logger } from '../../src/log/logger.js';
 import { StateStore } from '../../src/store/store.js';
@@ -105,12 +106,6 @@ export function processesMentioning(fragment: string): Array<{ pid: number; cmdl
   return out;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** testkit's waitFor with the pipeline tests' patience: a minute, polling every 100 ms. */
+export const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> =>
+  waitForProbe(what, probe, timeoutMs, 100);

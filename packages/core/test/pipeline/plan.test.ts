@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { TemplateSchema } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
 import { applyChanges, formatChangeSpec, parseChangeSpec, planJob, templateSources } from '../../src/pipeline/plan.js';
+import { stagesOfStep } from '../../src/pipeline/service.js';
 
 const template = (extra: Record<string, unknown> = {}) =>
   TemplateSchema.parse({
@@ -76,5 +77,12 @@ describe('pipeline/plan', () => {
     expect(plan.sources[0]!.url).to.equal(path.join(dir, 'checkout'));
     const minimal = planJob('m', TemplateSchema.parse({ group: { provider: 'local', hosts: [{ name: 'a' }] }, suites: [{ name: 'uname', command: 'uname -a' }] }), { baseDir: dir });
     expect(minimal.sources).to.deep.equal([]);
+  });
+});
+
+describe('stagesOfStep', () => {
+  it('lists, in pipeline order, the stages a stepwise command goes through', () => {
+    expect(stagesOfStep('puppet')).to.deep.equal(['provision', 'prepare', 'configure', 'harvest', 'teardown']);
+    expect(stagesOfStep('build')).to.deep.equal(['provision', 'prepare', 'build', 'harvest', 'teardown']);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { StateStore, parseState, SCHEMA_VERSION, isUserError } from '@smokestack/core';
+import { waitFor } from '@smokestack/testkit';
 
 const updater = fileURLToPath(new URL('./fixtures/updater.mjs', import.meta.url));
 
@@ -13,13 +14,6 @@ function tempStore(): { dir: string; file: string } {
   return { dir, file: path.join(dir, 'state.json') };
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the updater');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 interface Child {
   acked: number[];
@@ -176,7 +170,7 @@ describe('StateStore', () => {
     for (let round = 0; round < 200; round++) {
       const child = runUpdater(file, `r${round}`, 10_000);
       // Odd rounds kill at any moment from start-up on; even rounds once updates are flowing.
-      if (round % 2 === 0) await until(() => child.acked.length > 0, 10_000);
+      if (round % 2 === 0) await waitFor('the updater', () => child.acked.length > 0, 10_000, 2);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * (round % 2 === 0 ? 40 : 150)));
       child.kill();
       await child.done.catch(() => undefined);

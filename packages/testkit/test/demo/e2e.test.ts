@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
 import type { Job, StateData, TestConfig } from '@smokestack/core';
-import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort } from '@smokestack/testkit';
+import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort, waitFor } from '@smokestack/testkit';
 
 // The whole SmokeStack cycle against the Gerrit and Launchpad simulators, through the built CLIs:
 // sync and fire, a new patch set mid-cycle, a merge, the worker, comments with votes, a recheck
@@ -99,11 +99,11 @@ describe('the whole cycle (end to end)', function () {
     const before = jobsOf(change.number).length;
     const stream = spawn(process.execPath, [cliBin('bellows'), 'stream', '--fire'], { env: { ...process.env, ...env.env }, stdio: 'ignore' });
     try {
-      await waitFor(() => env.gerrit.streamCount > 0, 30_000, 'bellows stream to connect');
+      await waitFor('bellows stream to connect', () => env.gerrit.streamCount > 0, 30_000, 100);
       env.gerrit.comment(change.number, { author: 'alice', message: 'recheck' });
       // The bot's own "recheck" must not trigger anything.
       env.gerrit.comment(env.change('startup').number, { author: 'smokestack', message: 'recheck' });
-      await waitFor(() => jobsOf(change.number).length > before, 30_000, 'the recheck job');
+      await waitFor('the recheck job', () => jobsOf(change.number).length > before, 30_000, 100);
     } finally {
       await stop(stream);
     }
@@ -168,13 +168,6 @@ describe('the whole cycle (end to end)', function () {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;

@@ -30,6 +30,8 @@ export interface TemplateResult {
   errors: number;
   skipped: number;
   skippedTests: SkippedTest[];
+  /** Ids of the tests that failed or errored, as the job recorded them. */
+  failedTests: string[];
   durationMs: number;
   finishedAt?: string;
   message?: string;
@@ -70,6 +72,8 @@ export interface ReportSection extends ReportProject {
 export interface Report {
   title: string;
   generated: string;
+  /** When the open changes were read from Gerrit, if not now (rendered from a saved snapshot). */
+  changesAsOf?: string;
   sections: ReportSection[];
   warnings: string[];
 }
@@ -91,6 +95,7 @@ export interface BuildReportInput {
   /** Gerrit's web URL, for changes that arrive without a URL. */
   gerritUrl?: string;
   warnings?: readonly string[];
+  changesAsOf?: string;
 }
 
 /** The Launchpad answers of one project, as the lookup scoring takes. */
@@ -159,6 +164,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
     errors: summary.errors ?? 0,
     skipped: Math.max(summary.skipped ?? 0, skippedTests.length),
     skippedTests,
+    failedTests: Array.isArray(job.failedTests) ? job.failedTests.filter((t): t is string => typeof t === 'string') : [],
     durationMs: summary.durationMs ?? 0,
     finishedAt: job.finishedAt,
     message: job.message || undefined,
@@ -239,6 +245,7 @@ export function buildReport(input: BuildReportInput): Report {
   return {
     title: input.title ?? 'Review priorities',
     generated: input.now.toISOString(),
+    ...(input.changesAsOf ? { changesAsOf: input.changesAsOf } : {}),
     sections,
     warnings: [...(input.warnings ?? [])],
   };
@@ -278,9 +285,11 @@ export function reportJson(report: Report): unknown {
               errors: r.errors,
               skipped: r.skipped,
               skippedTests: r.skippedTests,
+              failedTests: r.failedTests,
               durationMs: r.durationMs,
               finishedAt: r.finishedAt ?? null,
               link: r.link,
+              message: r.message ?? null,
             },
           ]),
         ),
@@ -288,5 +297,5 @@ export function reportJson(report: Report): unknown {
     }
     projects[section.name] = changes;
   }
-  return { generated: report.generated, title: report.title, projects, warnings: report.warnings };
+  return { generated: report.generated, changesAsOf: report.changesAsOf ?? null, title: report.title, projects, warnings: report.warnings };
 }

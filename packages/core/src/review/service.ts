@@ -10,7 +10,7 @@ import { gerritHttpPassword } from '../config/credentials.js';
 import type { LoadedConfig } from '../config/load.js';
 import { GerritRestClient } from '../gerrit/rest.js';
 import type { ChangeOption } from '../gerrit/wire.js';
-import { LaunchpadCache, defaultLaunchpadCacheDir } from '../launchpad/cache.js';
+import { LaunchpadCache, defaultLaunchpadCachePath } from '../launchpad/cache.js';
 import { LaunchpadClient } from '../launchpad/client.js';
 import type { Env } from '../paths.js';
 import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities.js';
@@ -19,11 +19,14 @@ import type { TemplateRenderer } from '../render/render.js';
 import type { StateStore } from '../store/store.js';
 import { buildReport, linksOf, type ReportProject } from './report.js';
 import { renderReport } from './render.js';
+import { defaultSnapshotPath, readSnapshot, saveSnapshot, snapshotChangeSource, sweepingChangeSource, type SweepingSource } from './snapshot.js';
 import { KNOWN_CAUSES, resolveScores } from './score.js';
 
-/** Where open changes come from (Gerrit REST in production, fixtures in tests). */
+/** Where open changes come from (Gerrit REST in production, a saved snapshot offline, fixtures in tests). */
 export interface ChangeSource {
   openChanges(project: string, branch: string): Promise<Change[]>;
+  /** When the changes served were read from Gerrit, for a source that is not live. */
+  asOf?(): string | undefined;
 }
 
 const LAUNCHPAD_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
@@ -124,6 +127,10 @@ export interface ReportResult {
   projects: Array<{ name: string; changes: number; excluded: number; launchpad: string }>;
   warnings: string[];
   launchpad: { requests: number; cacheHits: number; staleHits: number };
+  /** Project branches read from Gerrit in full and incrementally (none when offline). */
+  gerrit: { full: number; incremental: number };
+  /** When the open changes were read from Gerrit, when the report was rendered from a saved snapshot. */
+  changesAsOf?: string;
   /** Milliseconds spent per phase. */
   timings: { gerritMs: number; launchpadMs: number; renderMs: number };
 }
@@ -191,6 +198,7 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     logsBase,
     gerritUrl: options.gerritUrl,
     warnings: priorities.warnings,
+    changesAsOf: options.changes.asOf?.(),
   });
   const written = await renderReport(report, { outDir: options.outDir, renderer: options.renderer });
   const timings = {
@@ -208,17 +216,14 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     projects: report.sections.map((s) => ({ name: s.name, changes: s.count, excluded: s.excluded, launchpad: s.launchpad })),
     warnings: report.warnings,
     launchpad: { ...(options.launchpad?.stats ?? { requests: 0, cacheHits: 0, staleHits: 0 }) },
+    gerrit: { full: 0, incremental: 0 },
+    ...(report.changesAsOf ? { changesAsOf: report.changesAsOf } : {}),
     timings,
   };
 }
 
 /** Every vote with its account and tag (DETAILED_LABELS), so CI votes can be told from human ones. */
 export const REPORT_CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'DETAILED_LABELS'];
-
-/** Open changes from Gerrit REST. */
-export function gerritChangeSource(client: GerritRestClient): ChangeSource {
-  return { openChanges: (project, branch) => client.fetchOpenChanges(project, branch, { options: REPORT_CHANGE_OPTIONS }) };
-}
 
 export interface ReportRequest {
   loaded: LoadedConfig;
@@ -229,8 +234,10 @@ export interface ReportRequest {
   projects?: string[];
   /** --project-file: the original's `projects: [{name, launchpad_project}]`. */
   projectFile?: string;
-  /** Do not contact Launchpad; cached answers only. */
+  /** Contact neither Gerrit nor Launchpad: the last saved snapshot of open changes, cached priorities. */
   offline?: boolean;
+  /** Read every open change from Gerrit, not only those updated since the last snapshot. */
+  full?: boolean;
   logger?: Logger;
   env?: Env;
   cwd?: string;
@@ -259,20 +266,32 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     : config.report?.out
       ? path.resolve(request.loaded.dir, config.report.out)
       : path.resolve(cwd, 'out_report');
-  const changes =
-    request.changes ??
-    gerritChangeSource(
-      GerritRestClient.fromConfig(gerrit!, { password: gerritHttpPassword(gerrit!.url, gerrit!.username, { env }), logger: request.logger }),
-    );
+  const snapshotFile = gerrit ? defaultSnapshotPath(gerrit.url, env) : undefined;
+  const previous = snapshotFile && !request.changes ? await readSnapshot(snapshotFile) : undefined;
+  let sweeping: SweepingSource | undefined;
+  let changes: ChangeSource;
+  if (request.changes) changes = request.changes;
+  else if (request.offline) changes = snapshotChangeSource(previous, gerrit!.url);
+  else {
+    const client = GerritRestClient.fromConfig(gerrit!, { password: gerritHttpPassword(gerrit!.url, gerrit!.username, { env }), logger: request.logger });
+    sweeping = sweepingChangeSource(client, previous, {
+      gerritUrl: gerrit!.url,
+      now: () => new Date(),
+      overlapSeconds: gerrit!.overlapSeconds,
+      full: request.full,
+      changeOptions: REPORT_CHANGE_OPTIONS,
+    });
+    changes = sweeping;
+  }
   const lp = config.launchpad;
   const launchpad = new LaunchpadClient({
     url: lp?.url ?? 'https://api.launchpad.net/devel',
     timeoutMs: lp?.timeoutMs ?? 15_000,
     cacheTtlSeconds: lp?.cacheTtlSeconds ?? 3600,
-    cache: new LaunchpadCache(defaultLaunchpadCacheDir(env)),
+    cache: new LaunchpadCache(defaultLaunchpadCachePath(env)),
     offline: request.offline,
   });
-  return generateReport({
+  const result = await generateReport({
     projects,
     changes,
     launchpad,
@@ -287,4 +306,8 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     gerritUrl: gerrit?.url,
     logger: request.logger,
   });
+  if (!sweeping || !snapshotFile) return result;
+  const warning = await saveSnapshot(snapshotFile, sweeping.snapshot);
+  if (warning) request.logger?.warn(warning);
+  return { ...result, gerrit: { ...sweeping.sweeps }, warnings: warning ? [...result.warnings, warning] : result.warnings };
 }

@@ -145,6 +145,34 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
     expect(nova[changeUrl(numbers.bugfix!)]).to.include({ cause: 'Unknown bugfix', priorityUnknown: true });
   });
 
+  it('--offline without a saved snapshot says in one line what to do', async () => {
+    const run = await reviewday(
+      ['report', '-c', path.join(dir, 'smokestack.yaml'), '--project', 'openstack/nova', '-o', path.join(dir, 'out-nosnap'), '--offline'],
+      { ...env, XDG_CACHE_HOME: path.join(dir, 'no-cache-yet') },
+    );
+    expect(run.code).to.equal(1);
+    expect(run.stderr.trim()).to.equal(
+      `reviewday: error: --offline: no saved snapshot of the open changes on ${gerrit.httpUrl} (run reviewday report once while Gerrit is reachable)`,
+    );
+  });
+
+  it('--offline renders from the snapshot the last report saved, with Gerrit stopped', async () => {
+    await gerrit.stop();
+    const asked = launchpad.requests.length;
+    const out = path.join(dir, 'out-no-gerrit');
+    const run = await reviewday(['report', '-c', path.join(dir, 'smokestack.yaml'), '--project-file', path.join(dir, 'projects.yaml'), '-o', out, '--offline', '--json'], env);
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+    expect(launchpad.requests.length).to.equal(asked);
+    const json = readJson(out);
+    expect(json.changesAsOf).to.be.a('string');
+    const nova = json.projects['openstack/nova'];
+    expect(Object.keys(nova)).to.deep.equal([changeUrl(numbers.feature!), changeUrl(numbers.bugfix!)]);
+    expect(nova[changeUrl(numbers.bugfix!)]).to.deep.include({ cause: 'High bugfix', subject: 'Fix <script>alert(1)</script>' });
+    expect(nova[changeUrl(numbers.bugfix!)].results.tempest).to.include({ status: 'success' });
+    expect(JSON.parse(run.stdout)).to.deep.include({ changes: 2 });
+  });
+
   it('says in one line what is missing when there is no Gerrit', async () => {
     fs.writeFileSync(path.join(dir, 'empty.yaml'), 'projects:\n  - name: openstack/nova\n');
     const run = await reviewday(['report', '-c', path.join(dir, 'empty.yaml')], env);

@@ -117,8 +117,17 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
 
     const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
     expect(html).to.include('<title>Nova review priorities</title>');
-    expect(html).to.include('Fix &lt;script&gt;alert(1)&lt;/script&gt;');
+    // Gerrit text reaches the page only as escaped JSON data.
+    expect(html).to.include('Fix \\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
+    expect(html).to.not.include('<script>alert(1)');
     expect(html).to.not.include('secret');
+    expect(result.gerrit).to.deep.equal({ full: 1, incremental: 0 });
+
+    // The next run asks Gerrit only for what changed since, and renders the same changes.
+    const again = await reviewday(['report', '--config', path.join(dir, 'smokestack.yaml'), '--project-file', path.join(dir, 'projects.yaml'), '--out', out, '--json'], env);
+    expect(again.code).to.equal(0);
+    expect(JSON.parse(again.stdout)).to.deep.include({ changes: 2, gerrit: { full: 0, incremental: 1 } });
+    expect(Object.keys(readJson(out).projects['openstack/nova'])).to.deep.equal(Object.keys(nova));
   });
 
   it('--offline uses the cached priorities without asking Launchpad', async () => {

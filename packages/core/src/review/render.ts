@@ -29,14 +29,22 @@ function signed(value: number): string {
   return value > 0 ? `+${value}` : value < 0 ? `−${-value}` : '0';
 }
 
+/** The part of `link` before `tail`, when it ends so; links sharing a prefix are sent as the prefix once. */
+function prefixOf(link: string | undefined, tail: string): string | undefined {
+  return link?.endsWith(tail) ? link.slice(0, link.length - tail.length) : undefined;
+}
+
+const jobTail = (jobId: string) => `${encodeURIComponent(jobId)}/`;
+
 /**
  * One template's result as the page's script reads it (`resultCell` in the template draws it):
  * st status, t tests, f failed (failures + errors), s skipped, ft failing test ids, sk skipped
- * [id, reason], a attempt (when > 1), m message, j job id, l link. Ids and reasons are string indexes.
+ * [id, reason], sm skipped not listed, a attempt (when > 1), m message, j job id, l link when it is
+ * not `jobLinks` + job id + "/". Statuses, ids, reasons and messages are indexes into `strings`.
  */
-function resultData(result: TemplateResult, strings: StringTable) {
+function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined) {
   return {
-    st: result.status,
+    st: strings.id(result.status),
     t: result.tests,
     f: result.failures + result.errors,
     s: result.skipped,
@@ -48,16 +56,17 @@ function resultData(result: TemplateResult, strings: StringTable) {
     ...(result.attempt > 1 ? { a: result.attempt } : {}),
     ...(result.message ? { m: strings.id(result.message) } : {}),
     j: result.jobId,
-    l: result.link,
+    ...(result.link === `${jobLinks}${jobTail(result.jobId)}` ? {} : { l: result.link }),
   };
 }
 
 /**
- * One change as the page's script reads it: n number, p patch set, u URL, s subject, o owner, c
- * cause, b base score, q priority unknown, w reasons, a age in ms, sc score, v feedback [shown,
- * tone, votes], r results in the section's template order (0: no job).
+ * One change as the page's script reads it: n number, p patch set, u URL (absent: the section's
+ * `changeLinks` + number; "": none), s subject, o owner, c cause, b base score, q priority unknown,
+ * w reasons, a age in minutes, sc score, v feedback [shown vote, votes], r results in the section's
+ * template order (0: no job).
  */
-function rowData(row: ReportRow, templates: readonly string[], strings: StringTable) {
+function rowData(row: ReportRow, templates: readonly string[], strings: StringTable, links: { change?: string; job?: string }) {
   const fb = row.feedback;
   const votes = fb.votes.map((v) => `${v.label} ${signed(v.value)} by ${v.by}${v.bot ? ' (CI)' : ''}`).join('; ');
   // "Unknown …" causes say it themselves; a topic that could not be checked needs the words.
@@ -65,29 +74,36 @@ function rowData(row: ReportRow, templates: readonly string[], strings: StringTa
   return {
     n: row.number,
     p: row.patchSet,
-    ...(row.url ? { u: row.url } : {}),
+    ...(row.url === undefined ? { u: '' } : row.url === `${links.change}${row.number}` ? {} : { u: row.url }),
     s: row.subject,
     o: strings.id(row.owner),
     c: strings.id(cause),
     b: row.baseScore,
     ...(row.priorityUnknown ? { q: 1 } : {}),
     w: row.reasons.map((r) => strings.id(r)),
-    a: row.ageMs ?? null,
+    a: row.ageMs === undefined ? null : Math.floor(row.ageMs / 60_000),
     sc: row.score,
-    v: [fb.shown, fb.tone, strings.id(votes || 'no votes')],
-    r: templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings) : 0)),
+    v: [fb.shown, strings.id(votes || 'no votes')],
+    r: templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job) : 0)),
   };
 }
 
 /** Everything the page's script renders: per section its templates and rows, and the shared strings. */
 export function pageData(report: Report) {
   const strings = new StringTable();
-  const sections = report.sections.map((section) => ({
-    project: section.name,
-    templates: section.templates,
-    rows: section.rows.map((row) => rowData(row, section.templates, strings)),
-  }));
-  return { pageSize: PAGE_SIZE, strings: strings.strings, sections };
+  const firstResult = report.sections.flatMap((s) => s.rows.flatMap((r) => Object.values(r.results))).at(0);
+  const jobLinks = firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId));
+  const sections = report.sections.map((section) => {
+    const first = section.rows.find((r) => r.url);
+    const changeLinks = first && prefixOf(first.url, String(first.number));
+    return {
+      project: section.name,
+      templates: section.templates,
+      ...(changeLinks ? { changeLinks } : {}),
+      rows: section.rows.map((row) => rowData(row, section.templates, strings, { change: changeLinks, job: jobLinks })),
+    };
+  });
+  return { pageSize: PAGE_SIZE, ...(jobLinks !== undefined ? { jobLinks } : {}), strings: strings.strings, sections };
 }
 
 /** JSON that cannot end its <script> element or open a comment there: every <, > and & as a \u escape. */

@@ -160,12 +160,15 @@ describe('review/service: generateReport from fixtures (Launchpad simulator + st
     expect(data.strings[byNumber(13).o]).to.equal('<b>Mallory</b>');
     expect(byNumber(16).s).to.equal('</script><!--<script>window.__pwned=1</script>');
     expect(html).to.not.include('javascript:alert');
-    expect(byNumber(16).u).to.equal('https://review.example.org/c/openstack/nova/+/16');
+    // A link the page builds from the project's prefix, as it does for every change with Gerrit's URL.
+    expect(byNumber(16).u ?? `${nova.changeLinks}16`).to.equal('https://review.example.org/c/openstack/nova/+/16');
     expect(html).to.not.match(/<(link|img|iframe)\b/i);
     expect(html).to.not.match(/<script[^>]+src=/i);
     expect(html).to.not.match(/url\(/i);
     const tempest = byNumber(11).r[nova.templates.indexOf('tempest')];
-    expect(tempest).to.include({ st: 'success', t: 120, s: 2, l: '../state/jobs/2/' });
+    expect(tempest).to.include({ t: 120, s: 2, j: '2' });
+    expect(data.strings[tempest.st]).to.equal('success');
+    expect(tempest.l ?? `${data.jobLinks}${tempest.j}/`).to.equal('../state/jobs/2/');
     expect(tempest.sk.map(([id, reason]: number[]) => [data.strings[id!], data.strings[reason!]])).to.deep.include(['tempest.api.compute.test_live_migration', 'requires libvirt']);
     expect(html).to.match(/5 changes<\/span> on master \(1 work in progress not shown\)/);
   });

@@ -61,6 +61,7 @@ function makeFixtures(gerrit, launchpad) {
   let bugId = 100_000;
   const jobs = {};
   let jobId = 1;
+  const numbers = [];
   for (let i = 0; i < CHANGES; i++) {
     const project = projects[i % PROJECTS];
     const kind = random();
@@ -85,6 +86,7 @@ function makeFixtures(gerrit, launchpad) {
       wip: random() < 0.03,
       created: new Date(now - random() * 60 * DAY),
     });
+    numbers.push(change.number);
     const vote = random();
     if (vote < 0.3) gerrit.comment(change.number, { author: 'alice', message: 'Looks good.', labels: { 'Code-Review': vote < 0.05 ? -2 : vote < 0.15 ? -1 : 2 } });
     const ps = change.patchSets.at(-1);
@@ -102,7 +104,15 @@ function makeFixtures(gerrit, launchpad) {
       };
     }
   }
-  return { projects, jobs };
+  return { projects, jobs, numbers };
+}
+
+/** Between two report runs about 1% of the changes get a review comment, as on a busy Gerrit. */
+function touchSome(gerrit, numbers, round) {
+  const random = prng(1000 + round);
+  for (let i = 0; i < Math.ceil(numbers.length / 100); i++) {
+    gerrit.comment(numbers[Math.floor(random() * numbers.length)], { author: 'alice', message: 'One more thing.' });
+  }
 }
 
 /**
@@ -139,7 +149,8 @@ async function prepare(root, dir, fixture, gerrit, launchpad) {
   await new StateStore(path.join(dir, 'state', 'state.json')).update((state) => void Object.assign(state.jobs, structuredClone(fixture.jobs)));
   fs.writeFileSync(
     path.join(dir, 'smokestack.yaml'),
-    `gerrit:\n  url: ${gerrit.httpUrl}\n  username: smokestack\nstate: state/state.json\nlaunchpad:\n  url: ${launchpad.url}\n  timeoutMs: 5000\nprojects:\n` +
+    // No overlap: a warm run's incremental sweep sees only what changed since the previous run.
+    `gerrit:\n  url: ${gerrit.httpUrl}\n  username: smokestack\n  overlapSeconds: 0\nstate: state/state.json\nlaunchpad:\n  url: ${launchpad.url}\n  timeoutMs: 5000\nprojects:\n` +
       fixture.projects.map((p) => `  - name: ${p.name}\n    launchpad: ${p.launchpad}\n    templates: []\n`).join(''),
   );
   const bin = path.join(root, 'packages', 'reviewday', 'bin', 'run.js');
@@ -160,13 +171,17 @@ async function timeCli(setup, extra = [], beforeRun) {
   return { ms: median(times), result };
 }
 
-/** Whole-process figures of one build: cold cache, warm cache, --offline (Gerrit stopped for the current build). */
-async function measureCli(setup) {
+/** Whole-process figures of one build: cold cache, warm cache (1% of changes touched before each run), --offline. */
+async function measureCli(setup, touch, full) {
   const cold = await runProcess(process.execPath, [setup.bin, ...setup.args], { env: setup.env });
   const first = JSON.parse(cold.stdout);
-  const warm = await timeCli(setup);
+  let round = 0;
+  const warm = await timeCli(setup, [], () => touch(round++));
+  const warmFull = full ? await timeCli(setup, ['--full']) : undefined;
   const offline = await timeCli(setup, ['--offline']);
   return {
+    warmFull: warmFull?.ms,
+    warmFullTimings: warmFull?.result.timings,
     cold: cold.ms,
     coldRequests: first.launchpad.requests,
     warm: warm.ms,
@@ -257,8 +272,9 @@ async function main() {
       baseline = await prepare(root, path.join(dir, 'baseline'), fixture, gerrit, launchpad);
     }
     const cli = {};
-    if (baseline) cli.before = await measureCli(baseline);
-    cli.after = await measureCli(current);
+    const touch = (round) => touchSome(gerrit, fixture.numbers, round);
+    if (baseline) cli.before = await measureCli(baseline, touch, false);
+    cli.after = await measureCli(current, touch, true);
     // --offline of the current build needs no Gerrit: stop it and render from the saved snapshot.
     await gerrit.stop();
     cli.after.offlineNoGerrit = (await timeCli(current, ['--offline'])).ms;
@@ -273,12 +289,14 @@ async function main() {
     const a = cli.after;
     const pb = page.before ?? {};
     const pa = page.after;
-    console.log(`\n== reviewday report, ${a.shown} changes shown of ${CHANGES} (${PROJECTS} projects), medians of ${RUNS}`);
+    console.log(`\n== reviewday report, ${a.shown} changes shown of ${CHANGES} (${PROJECTS} projects), medians of ${RUNS}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
     table([
       ['', `before (${opts.baseline})`, 'after', 'goal'],
       ['report, cold Launchpad cache', `${fmt(b.cold)} (${b.coldRequests ?? '—'} req)`, `${fmt(a.cold)} (${a.coldRequests} req)`, ''],
       ['report, warm cache', fmt(b.warm), fmt(a.warm), '< 1000 ms'],
       ['  of which gerrit / launchpad / store+render', b.warmTimings ? `${b.warmTimings.gerritMs} / ${b.warmTimings.launchpadMs} / ${b.warmTimings.renderMs} ms` : '—', `${a.warmTimings.gerritMs} / ${a.warmTimings.launchpadMs} / ${a.warmTimings.renderMs} ms`, ''],
+      ['report, warm cache, --full (every change from Gerrit)', fmt(b.warm), fmt(a.warmFull), ''],
+      ['  of which gerrit / launchpad / store+render', b.warmTimings ? `${b.warmTimings.gerritMs} / ${b.warmTimings.launchpadMs} / ${b.warmTimings.renderMs} ms` : '—', `${a.warmFullTimings.gerritMs} / ${a.warmFullTimings.launchpadMs} / ${a.warmFullTimings.renderMs} ms`, ''],
       ['report --offline', fmt(b.offline), fmt(a.offline), ''],
       ['report --offline, Gerrit stopped', 'fails (needs Gerrit)', fmt(a.offlineNoGerrit), 'works'],
       ['index.html', b.htmlBytes ? mb(b.htmlBytes) : '—', mb(a.htmlBytes), 'a few MB'],

@@ -246,6 +246,27 @@ export interface ReportRequest {
   changes?: ChangeSource;
 }
 
+/**
+ * Where the report's open changes come from: the request's own source, else Gerrit swept against the
+ * saved snapshot (which the caller saves afterwards), or with --offline the snapshot alone.
+ */
+async function openChangeSource(request: ReportRequest, env: Env): Promise<{ changes: ChangeSource; sweeping?: SweepingSource; snapshotFile?: string }> {
+  if (request.changes) return { changes: request.changes };
+  const gerrit = request.loaded.config.gerrit!;
+  const snapshotFile = defaultSnapshotPath(gerrit.url, env);
+  const previous = await readSnapshot(snapshotFile);
+  if (request.offline) return { changes: snapshotChangeSource(previous, gerrit.url), snapshotFile };
+  const client = GerritRestClient.fromConfig(gerrit, { password: gerritHttpPassword(gerrit.url, gerrit.username, { env }), logger: request.logger });
+  const sweeping = sweepingChangeSource(client, previous, {
+    gerritUrl: gerrit.url,
+    now: () => new Date(),
+    overlapSeconds: gerrit.overlapSeconds,
+    full: request.full,
+    changeOptions: REPORT_CHANGE_OPTIONS,
+  });
+  return { changes: sweeping, sweeping, snapshotFile };
+}
+
 /** `reviewday report`: resolves projects, clients and paths from the config, then generates the report. */
 export async function reportFromConfig(request: ReportRequest): Promise<ReportResult> {
   const { config } = request.loaded;
@@ -266,23 +287,7 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     : config.report?.out
       ? path.resolve(request.loaded.dir, config.report.out)
       : path.resolve(cwd, 'out_report');
-  const snapshotFile = gerrit ? defaultSnapshotPath(gerrit.url, env) : undefined;
-  const previous = snapshotFile && !request.changes ? await readSnapshot(snapshotFile) : undefined;
-  let sweeping: SweepingSource | undefined;
-  let changes: ChangeSource;
-  if (request.changes) changes = request.changes;
-  else if (request.offline) changes = snapshotChangeSource(previous, gerrit!.url);
-  else {
-    const client = GerritRestClient.fromConfig(gerrit!, { password: gerritHttpPassword(gerrit!.url, gerrit!.username, { env }), logger: request.logger });
-    sweeping = sweepingChangeSource(client, previous, {
-      gerritUrl: gerrit!.url,
-      now: () => new Date(),
-      overlapSeconds: gerrit!.overlapSeconds,
-      full: request.full,
-      changeOptions: REPORT_CHANGE_OPTIONS,
-    });
-    changes = sweeping;
-  }
+  const { changes, sweeping, snapshotFile } = await openChangeSource(request, env);
   const lp = config.launchpad;
   const launchpad = new LaunchpadClient({
     url: lp?.url ?? 'https://api.launchpad.net/devel',

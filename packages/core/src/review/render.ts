@@ -42,22 +42,31 @@ const jobTail = (jobId: string) => `${encodeURIComponent(jobId)}/`;
  * [id, reason], sm skipped not listed, a attempt (when > 1), m message, j job id, l link when it is
  * not `jobLinks` + job id + "/". Statuses, ids, reasons and messages are indexes into `strings`.
  */
-function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined) {
-  return {
-    st: strings.id(result.status),
-    t: result.tests,
-    f: result.failures + result.errors,
-    s: result.skipped,
-    ...(result.failedTests.length ? { ft: result.failedTests.map((t) => strings.id(t)) } : {}),
-    ...(result.skippedTests.length
-      ? { sk: result.skippedTests.slice(0, SKIPPED_SHOWN).map((t) => (t.reason ? [strings.id(t.id), strings.id(t.reason)] : [strings.id(t.id)])) }
-      : {}),
-    ...(result.skippedTests.length > SKIPPED_SHOWN ? { sm: result.skippedTests.length - SKIPPED_SHOWN } : {}),
-    ...(result.attempt > 1 ? { a: result.attempt } : {}),
-    ...(result.message ? { m: strings.id(result.message) } : {}),
-    j: result.jobId,
-    ...(result.link === `${jobLinks}${jobTail(result.jobId)}` ? {} : { l: result.link }),
-  };
+function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined): PageResult {
+  const data: PageResult = { st: strings.id(result.status), t: result.tests, f: result.failures + result.errors, s: result.skipped, j: result.jobId };
+  if (result.failedTests.length) data.ft = result.failedTests.map((t) => strings.id(t));
+  if (result.skippedTests.length) {
+    data.sk = result.skippedTests.slice(0, SKIPPED_SHOWN).map((t) => (t.reason ? [strings.id(t.id), strings.id(t.reason)] : [strings.id(t.id)]));
+  }
+  if (result.skippedTests.length > SKIPPED_SHOWN) data.sm = result.skippedTests.length - SKIPPED_SHOWN;
+  if (result.attempt > 1) data.a = result.attempt;
+  if (result.message) data.m = strings.id(result.message);
+  if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId)}`) data.l = result.link;
+  return data;
+}
+
+interface PageResult {
+  st: number;
+  t: number;
+  f: number;
+  s: number;
+  j: string;
+  ft?: number[];
+  sk?: number[][];
+  sm?: number;
+  a?: number;
+  m?: number;
+  l?: string;
 }
 
 /**
@@ -71,21 +80,20 @@ function rowData(row: ReportRow, templates: readonly string[], strings: StringTa
   const votes = fb.votes.map((v) => `${v.label} ${signed(v.value)} by ${v.by}${v.bot ? ' (CI)' : ''}`).join('; ');
   // "Unknown …" causes say it themselves; a topic that could not be checked needs the words.
   const cause = row.priorityUnknown && !row.cause.startsWith('Unknown') ? `${row.cause} (not checked)` : row.cause;
-  return {
-    n: row.number,
-    p: row.patchSet,
-    ...(row.url === undefined ? { u: '' } : row.url === `${links.change}${row.number}` ? {} : { u: row.url }),
-    s: row.subject,
-    o: strings.id(row.owner),
-    c: strings.id(cause),
-    b: row.baseScore,
-    ...(row.priorityUnknown ? { q: 1 } : {}),
-    w: row.reasons.map((r) => strings.id(r)),
-    a: row.ageMs === undefined ? null : Math.floor(row.ageMs / 60_000),
-    sc: row.score,
-    v: [fb.shown, strings.id(votes || 'no votes')],
-    r: templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job) : 0)),
-  };
+  const data: Record<string, unknown> = { n: row.number, p: row.patchSet };
+  if (row.url === undefined) data.u = '';
+  else if (links.change === undefined || row.url !== `${links.change}${row.number}`) data.u = row.url;
+  data.s = row.subject;
+  data.o = strings.id(row.owner);
+  data.c = strings.id(cause);
+  data.b = row.baseScore;
+  if (row.priorityUnknown) data.q = 1;
+  data.w = row.reasons.map((r) => strings.id(r));
+  data.a = row.ageMs === undefined ? null : Math.floor(row.ageMs / 60_000);
+  data.sc = row.score;
+  data.v = [fb.shown, strings.id(votes || 'no votes')];
+  data.r = templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job) : 0));
+  return data;
 }
 
 /** Everything the page's script renders: per section its templates and rows, and the shared strings. */

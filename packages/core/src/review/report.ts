@@ -172,6 +172,54 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
   };
 }
 
+/** The latest job of each template for the change's current patch set, by template name. */
+function latestResults(change: Change, jobs: readonly Job[], logsBase: string): Record<string, TemplateResult> {
+  const latest = new Map<string, Job>();
+  for (const job of jobs) {
+    if (!jobMatches(job, change)) continue;
+    const seen = latest.get(job.template);
+    if (!seen || newer(job, seen)) latest.set(job.template, job);
+  }
+  const results: Record<string, TemplateResult> = {};
+  for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) results[template] = resultOf(job, logsBase);
+  return results;
+}
+
+function rowOf(change: Change, scored: ChangeScore, results: Record<string, TemplateResult>, input: BuildReportInput): ReportRow {
+  const fb = changeFeedback(change);
+  const url = changeUrl(change, input.gerritUrl);
+  return {
+    score: scored.score,
+    cause: scored.cause,
+    baseScore: scored.baseScore,
+    ageBonus: scored.ageBonus,
+    ageDays: scored.ageDays,
+    ageMs: scored.ageMs,
+    reasons: scored.reasons,
+    priorityUnknown: scored.priorityUnknown,
+    blocked: scored.blocked,
+    key: url ?? `${change.project}~${change.number}`,
+    url,
+    project: change.project,
+    branch: change.branch,
+    number: change.number,
+    patchSet: change.currentPatchSet.number,
+    revision: change.currentPatchSet.revision,
+    subject: change.subject,
+    owner: change.owner.name ?? change.owner.username ?? change.owner.email ?? '',
+    topic: change.topic,
+    linkKind: scored.link.kind,
+    feedback: {
+      lowest: fb.lowest,
+      highest: fb.highest,
+      shown: fb.shown,
+      tone: fb.tone,
+      votes: fb.votes.map((v) => ({ label: v.label, value: v.value, by: who(v), bot: isBotVote(v, input.botUsernames) })),
+    },
+    results,
+  };
+}
+
 /**
  * Assembles the report: per project, every open change that is not work in progress, scored and
  * sorted by score (then age), with its feedback and the latest job of each template for its
@@ -202,42 +250,9 @@ export function buildReport(input: BuildReportInput): Report {
         excluded++;
         continue;
       }
-      const latest = new Map<string, Job>();
-      for (const job of jobsByChange.get(jobKey(change.project, change.number)) ?? []) {
-        if (!jobMatches(job, change)) continue;
-        const seen = latest.get(job.template);
-        if (!seen || newer(job, seen)) latest.set(job.template, job);
-      }
-      const results: Record<string, TemplateResult> = {};
-      for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) {
-        results[template] = resultOf(job, logsBase);
-        templates.add(template);
-      }
-      const fb = changeFeedback(change);
-      const url = changeUrl(change, input.gerritUrl);
-      const { link, ...score } = scored;
-      rows.push({
-        ...score,
-        key: url ?? `${change.project}~${change.number}`,
-        url,
-        project: change.project,
-        branch: change.branch,
-        number: change.number,
-        patchSet: change.currentPatchSet.number,
-        revision: change.currentPatchSet.revision,
-        subject: change.subject,
-        owner: change.owner.name ?? change.owner.username ?? change.owner.email ?? '',
-        topic: change.topic,
-        linkKind: link.kind,
-        feedback: {
-          lowest: fb.lowest,
-          highest: fb.highest,
-          shown: fb.shown,
-          tone: fb.tone,
-          votes: fb.votes.map((v) => ({ label: v.label, value: v.value, by: who(v), bot: isBotVote(v, input.botUsernames) })),
-        },
-        results,
-      });
+      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase);
+      for (const template of Object.keys(results)) templates.add(template);
+      rows.push(rowOf(change, scored, results, input));
     }
     rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
     return { ...project, templates: [...templates], count: rows.length, excluded, rows };

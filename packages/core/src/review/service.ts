@@ -312,7 +312,8 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     logger: request.logger,
   });
   if (!sweeping || !snapshotFile) return result;
-  const warning = await saveSnapshot(snapshotFile, sweeping.snapshot);
+  // Nothing new: keeping the old file keeps its sweep times, so the next run asks from there.
+  const warning = sweeping.changed() ? await saveSnapshot(snapshotFile, sweeping.snapshot) : undefined;
   if (warning) request.logger?.warn(warning);
   return { ...result, gerrit: { ...sweeping.sweeps }, warnings: warning ? [...result.warnings, warning] : result.warnings };
 }

@@ -90,6 +90,8 @@ export interface SweepingSource extends ChangeSource {
   readonly snapshot: ChangeSnapshot;
   /** Project branches swept incrementally and in full, for the logs and the benchmark. */
   readonly sweeps: { full: number; incremental: number };
+  /** False when every sweep was incremental and found nothing: the saved snapshot is still exact, from its own sweep times on. */
+  changed(): boolean;
 }
 
 /** Open changes from Gerrit, asking only for what changed since the snapshot was taken. */
@@ -103,10 +105,12 @@ export function sweepingChangeSource(
   const projects = Object.fromEntries(Object.entries(base?.projects ?? {}).map(([name, branches]) => [name, { ...branches }]));
   const snapshot: ChangeSnapshot = { ...emptySnapshot(options.gerritUrl), projects };
   const sweeps = { full: 0, incremental: 0 };
+  let updates = 0;
   const query = { options: options.changeOptions };
   return {
     snapshot,
     sweeps,
+    changed: () => sweeps.full > 0 || updates > 0,
     async openChanges(project, branch) {
       const entry = snapshot.projects[project]?.[branch];
       const started = options.now();
@@ -114,6 +118,7 @@ export function sweepingChangeSource(
       let next: SnapshotEntry;
       if (since && entry) {
         const updated = await gerrit.fetchChangesUpdatedSince(project, branch, since, query);
+        updates += updated.length;
         next = { sweptAt: started.toISOString(), fullAt: entry.fullAt, changes: mergeSweep(entry.changes, updated) };
         sweeps.incremental++;
       } else {

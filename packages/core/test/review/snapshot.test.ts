@@ -87,8 +87,16 @@ describe('review/snapshot', () => {
       const d = gerrit.createChange({ project: 'nova', subject: 'd' });
       const second = sweepingChangeSource(recording(asked), await readSnapshot(file), options);
       const swept = await second.openChanges('nova', 'master');
+      expect(first.changed()).to.equal(true);
       expect(asked).to.deep.equal(['open', 'since']);
       expect(second.sweeps).to.deep.equal({ full: 0, incremental: 1 });
+      expect(second.changed()).to.equal(true);
+      // A sweep that finds nothing new leaves the saved snapshot as it is.
+      // (Gerrit's after: counts whole seconds: sweep from a second on.)
+      const later = { ...second.snapshot.projects.nova!.master!, sweptAt: new Date(Date.now() + 2000).toISOString() };
+      const third = sweepingChangeSource(recording(asked), { ...second.snapshot, projects: { nova: { master: later } } }, { ...options, overlapSeconds: 0 });
+      await third.openChanges('nova', 'master');
+      expect(third.changed()).to.equal(false);
       const full = await sweepingChangeSource(recording([]), undefined, options).openChanges('nova', 'master');
       const view = (list: typeof swept) => list.map((ch) => `${ch.number} ${ch.subject} ps${ch.currentPatchSet.number}`).sort();
       expect(view(swept)).to.deep.equal(view(full));

@@ -21,9 +21,11 @@ export function defaultLaunchpadCachePath(env: Env = process.env): string {
   return path.join(xdgCacheHome(env), 'smokestack', 'launchpad.json');
 }
 
-type Entries = Record<string, Omit<CachedAnswer, 'url'>>;
+/** An answer as stored: its URL is the key. */
+export type StoredAnswer = Omit<CachedAnswer, 'url'>;
+type Entries = Record<string, StoredAnswer>;
 
-function validEntry(value: unknown): value is Omit<CachedAnswer, 'url'> {
+function validEntry(value: unknown): value is StoredAnswer {
   const entry = value as CachedAnswer | null;
   return typeof entry?.fetchedAt === 'number' && (entry.status === 'ok' || entry.status === 'missing');
 }
@@ -34,43 +36,43 @@ function validEntry(value: unknown): value is Omit<CachedAnswer, 'url'> {
  * runs wrote meanwhile (newest answer per URL wins) and drops answers older than CACHE_KEEP_MS.
  */
 export class LaunchpadCache {
-  private entries: Promise<Map<string, CachedAnswer>> | undefined;
-  private readonly fresh = new Map<string, CachedAnswer>();
+  private entries: Promise<Entries> | undefined;
+  private readonly fresh = new Map<string, StoredAnswer>();
   /** Set when the file on disk could not be read as a cache. */
   problem: string | undefined;
 
   constructor(readonly file: string) {}
 
   /** The document on disk; a missing file is empty, a damaged one is empty and noted in `problem`. */
-  private async readFile(): Promise<Map<string, CachedAnswer>> {
+  private async readFile(): Promise<Entries> {
     let text: string;
     try {
       text = await fs.promises.readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.problem = `${this.file} is not a readable cache (${errorMessage(err)}); starting a new one`;
-      return new Map();
+      return Object.create(null) as Entries;
     }
     try {
       const doc = JSON.parse(text) as { format?: number; entries?: Entries };
       if (doc.format !== FORMAT || typeof doc.entries !== 'object' || doc.entries === null) throw new Error(`not format ${FORMAT}`);
-      const map = new Map<string, CachedAnswer>();
-      for (const [url, entry] of Object.entries(doc.entries)) if (validEntry(entry)) map.set(url, { ...entry, url });
-      return map;
+      return Object.assign(Object.create(null) as Entries, doc.entries);
     } catch (err) {
       this.problem = `${this.file} is not a readable cache (${errorMessage(err)}); starting a new one`;
-      return new Map();
+      return Object.create(null) as Entries;
     }
   }
 
-  async get(url: string): Promise<CachedAnswer | undefined> {
+  /** The answer stored for `url`; an entry of the wrong shape is a miss. */
+  async get(url: string): Promise<StoredAnswer | undefined> {
     // One read however many lookups start at once.
     this.entries ??= this.readFile();
-    return this.fresh.get(url) ?? (await this.entries).get(url);
+    const entry = this.fresh.get(url) ?? (await this.entries)[url];
+    return validEntry(entry) ? entry : undefined;
   }
 
   /** Remembers an answer; it reaches the file on the next `flush`. */
-  set(entry: CachedAnswer): void {
-    this.fresh.set(entry.url, entry);
+  set({ url, ...entry }: CachedAnswer): void {
+    this.fresh.set(url, entry);
   }
 
   /** Writes the answers of this run, merged with the file as it is now; a no-op when nothing is new. */
@@ -78,11 +80,11 @@ export class LaunchpadCache {
     if (this.fresh.size === 0) return;
     const merged = await this.readFile();
     for (const [url, entry] of this.fresh) {
-      const other = merged.get(url);
-      if (!other || other.fetchedAt <= entry.fetchedAt) merged.set(url, entry);
+      const other = merged[url];
+      if (!validEntry(other) || other.fetchedAt <= entry.fetchedAt) merged[url] = entry;
     }
-    const entries: Entries = {};
-    for (const [url, { url: _, ...entry }] of merged) if (now - entry.fetchedAt < CACHE_KEEP_MS) entries[url] = entry;
+    const entries: Entries = Object.create(null) as Entries;
+    for (const [url, entry] of Object.entries(merged)) if (validEntry(entry) && now - entry.fetchedAt < CACHE_KEEP_MS) entries[url] = entry;
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
@@ -92,7 +94,7 @@ export class LaunchpadCache {
       await fs.promises.rm(temp, { force: true });
       throw err;
     }
-    this.entries = Promise.resolve(new Map(Object.entries(entries).map(([url, entry]) => [url, { ...entry, url }])));
+    this.entries = Promise.resolve(entries);
     this.fresh.clear();
   }
 }

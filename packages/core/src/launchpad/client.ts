@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.js';
-import type { LaunchpadCache, CachedAnswer } from './cache.js';
+import type { LaunchpadCache, CachedAnswer, StoredAnswer } from './cache.js';
 
 /** A bug task as Launchpad's `devel` API returns it in `bugs/N/bug_tasks`. */
 export interface LaunchpadBugTask {
@@ -129,7 +129,7 @@ export class LaunchpadClient {
     if (cache.problem) this.warnOnce(cache.problem);
   }
 
-  private stale(cached: CachedAnswer | undefined, why: string): unknown {
+  private stale(cached: StoredAnswer | undefined, why: string): unknown {
     if (!cached) throw new LaunchpadUnavailableError(why);
     this.stats.staleHits++;
     return cached.body;

@@ -229,7 +229,7 @@ describe('review/render in Chromium (network blocked)', function () {
     const pageOf = (text: string) => page.locator('#p4').getByText(text);
     // Drawn as it comes into view.
     await page.locator('#p4 h2').scrollIntoViewIfNeeded();
-    await page.locator('#p4 tbody tr').nth(49).waitFor({ timeout: 5000 });
+    await page.locator('#p4 tbody tr').nth(49).waitFor({ timeout: 20_000 });
     expect(await page.locator('#p4 tbody tr').count()).to.equal(50);
     expect(await pageOf('1–50 of 120').isVisible()).to.equal(true);
     const first = await scores('p4');
@@ -247,7 +247,7 @@ describe('review/render in Chromium (network blocked)', function () {
 
   it('shows skipped tests on expand, and the reasons in text for screen readers', async () => {
     const details = page.locator('#p1 details.skipped').first();
-    await details.locator('summary').click({ timeout: 5000 });
+    await details.locator('summary').click({ timeout: 20_000 });
     expect(await details.locator('li').allTextContents()).to.include('tempest.api.compute.test_live_migration — requires libvirt');
     expect(await page.locator('#p1 tbody tr').first().locator('td').first().locator('.vh').textContent()).to.match(/^: .* \(\+\d+\)/);
   });

@@ -172,6 +172,9 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
   };
 }
 
+/** Template names in the reader's order; one collator, since localeCompare builds one per call. */
+const TEMPLATE_ORDER = new Intl.Collator();
+
 /** The latest job of each template for the change's current patch set, by template name. */
 function latestResults(change: Change, jobs: readonly Job[], logsBase: string): Record<string, TemplateResult> {
   const latest = new Map<string, Job>();
@@ -181,7 +184,7 @@ function latestResults(change: Change, jobs: readonly Job[], logsBase: string): 
     if (!seen || newer(job, seen)) latest.set(job.template, job);
   }
   const results: Record<string, TemplateResult> = {};
-  for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) results[template] = resultOf(job, logsBase);
+  for (const [template, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[template] = resultOf(job, logsBase);
   return results;
 }
 

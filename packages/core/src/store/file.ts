@@ -95,6 +95,13 @@ export function parseState(text: string, file: string): { data: StateData; versi
       throw new UserError(`${file}: corrupt state store: "${key}" is not an object`, { hint: REFUSE_HINT });
     }
   }
+  const archive = migrated.archive as Record<string, unknown> | undefined;
+  for (const name of ['jobs', 'votes'] as const) {
+    const mark = archive?.[name] as Record<string, unknown> | undefined;
+    if (!mark || typeof mark.file !== 'string' || !/^[a-z]+-archive\.\d+\.ndjson$/.test(mark.file) || typeof mark.size !== 'number' || typeof mark.count !== 'number') {
+      throw new UserError(`${file}: corrupt state store: "archive.${name}" is not an archive mark`, { hint: REFUSE_HINT });
+    }
+  }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
   if (typeof migrated.nextJobId !== 'number') migrated.nextJobId = 1;
   return { data: migrated as unknown as StateData, version };

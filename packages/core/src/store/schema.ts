@@ -1,6 +1,7 @@
 import type { Job, ServerGroup, TestConfig, Vote } from '../model.js';
+import { emptyArchiveMark, type ArchiveMark } from './archive.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface SyncMark {
   /** When the last complete sweep of this project/branch started (Gerrit time, UTC). */
@@ -19,6 +20,8 @@ export interface StateData {
   seenEvents: string[];
   /** Monotonic counter for job ids. */
   nextJobId: number;
+  /** How much of each archive (history that left this document) is committed. */
+  archive: { jobs: ArchiveMark; votes: ArchiveMark };
 }
 
 export function emptyState(): StateData {
@@ -31,6 +34,7 @@ export function emptyState(): StateData {
     sync: {},
     seenEvents: [],
     nextJobId: 1,
+    archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
   };
 }
 
@@ -38,4 +42,6 @@ export function emptyState(): StateData {
 export const MIGRATIONS: Array<(doc: Record<string, unknown>) => Record<string, unknown>> = [
   // 0 -> 1: documents written before versioning held only jobs and configs.
   (doc) => ({ ...emptyState(), ...doc, schemaVersion: 1 }),
+  // 1 -> 2: finished history moves to archives beside the document (on the next update).
+  (doc) => ({ ...doc, archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') }, schemaVersion: 2 }),
 ];

@@ -1,9 +1,10 @@
 import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { Account, Change } from '../model.js';
+import type { Account, Change, ChangeMessage } from '../model.js';
 import { backoffWithJitter, parseRetryAfter, sleep, type BackoffOptions } from './backoff.js';
 import { accountFromRest, changeFromRest, restChangeId } from './map.js';
+import { messagesFromRest } from './messages.js';
 import { openChangesQuery, updatedChangesQuery } from './query.js';
 import type { ChangeOption, RestAccountInfo, RestChangeInfo, ReviewInput } from './wire.js';
 
@@ -226,6 +227,15 @@ export class GerritRestClient {
     for (const o of options) params.append('o', o);
     const info = await this.request('GET', `/changes/${changeId}`, { query: params, allow404: true });
     return info === undefined ? undefined : changeFromRest(info as RestChangeInfo, { baseUrl: this.baseUrl });
+  }
+
+  /** One change with its current revision and every message on it (what was already posted); undefined when Gerrit does not know it. */
+  async getChangeWithMessages(id: { project: string; number: number }): Promise<{ change: Change; messages: ChangeMessage[] } | undefined> {
+    const params = new URLSearchParams();
+    for (const o of ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'MESSAGES'] satisfies ChangeOption[]) params.append('o', o);
+    const info = (await this.request('GET', `/changes/${restChangeId(id.project, id.number)}`, { query: params, allow404: true })) as RestChangeInfo | undefined;
+    if (info === undefined) return undefined;
+    return { change: changeFromRest(info, { baseUrl: this.baseUrl }), messages: messagesFromRest(info.messages) };
   }
 
   /** Posts a review (message, labels, tag) on one revision of a change. */

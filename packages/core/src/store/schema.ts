@@ -39,3 +39,23 @@ export const MIGRATIONS: Array<(doc: Record<string, unknown>) => Record<string, 
   // 0 -> 1: documents written before versioning held only jobs and configs.
   (doc) => ({ ...emptyState(), ...doc, schemaVersion: 1 }),
 ];
+
+/** The number in a job id of ours (`j42` → 42); undefined for any other id. */
+export function jobIdNumber(id: string): number | undefined {
+  const m = /^j(\d{1,15})$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The next job id a document may hand out: past every stored job, whatever its counter says (documents
+ * written before the counter existed have none), and never back below the counter (pruned jobs' ids stay used).
+ */
+export function nextFreeJobId(doc: { nextJobId?: unknown; jobs: Record<string, unknown> }): number {
+  const counter = typeof doc.nextJobId === 'number' && Number.isSafeInteger(doc.nextJobId) && doc.nextJobId > 0 ? doc.nextJobId : 1;
+  let next = counter;
+  for (const id of Object.keys(doc.jobs)) {
+    const n = jobIdNumber(id);
+    if (n !== undefined && n >= next) next = n + 1;
+  }
+  return next;
+}

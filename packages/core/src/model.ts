@@ -65,6 +65,8 @@ export interface TestConfig {
   owner?: Account;
   topic?: string;
   updatedAt: string;
+  /** When Gerrit was last asked and showed the change open (decides against a purge seen earlier). */
+  seenAt?: string;
 }
 
 export const JOB_STATUSES = [

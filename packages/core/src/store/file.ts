@@ -96,6 +96,7 @@ export function parseState(text: string, file: string): { data: StateData; versi
     }
   }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
+  if (!migrated.purged || typeof migrated.purged !== 'object' || Array.isArray(migrated.purged)) migrated.purged = {};
   migrated.nextJobId = nextFreeJobId(migrated as { nextJobId?: unknown; jobs: Record<string, unknown> });
   return { data: migrated as unknown as StateData, version };
 }

@@ -1,4 +1,4 @@
-import type { Job, ServerGroup, TestConfig, Vote } from '../model.js';
+import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote } from '../model.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -6,6 +6,13 @@ export interface SyncMark {
   /** When the last complete sweep of this project/branch started (Gerrit time, UTC). */
   lastSweepAt?: string;
   lastSweepChanges?: number;
+}
+
+/** A change seen closed and purged: remembered a while, so a sync that saw it open earlier cannot bring it back. */
+export interface PurgeMark {
+  status: ChangeStatus;
+  /** When Gerrit was asked for the answer that showed it closed. */
+  observedAt: string;
 }
 
 export interface StateData {
@@ -17,6 +24,8 @@ export interface StateData {
   sync: Record<string, SyncMark>;
   /** Recently handled stream event keys, for deduplication across reconnects. */
   seenEvents: string[];
+  /** Changes recently seen closed, by config id. */
+  purged: Record<string, PurgeMark>;
   /** Monotonic counter for job ids. */
   nextJobId: number;
 }
@@ -30,6 +39,7 @@ export function emptyState(): StateData {
     groups: {},
     sync: {},
     seenEvents: [],
+    purged: {},
     nextJobId: 1,
   };
 }

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { purgeChanges } from '../../src/bellows/purge.js';
 import { syncProjects } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
 import { startHarness, type Harness } from './harness.js';
 
 /** The store content a sync is judged by: configs without timestamps, and jobs as patch set + template. */
 function essence(state: StateData) {
-  const configs = Object.fromEntries(Object.entries(state.configs).map(([id, c]) => [id, { ...c, updatedAt: undefined }]));
+  const configs = Object.fromEntries(Object.entries(state.configs).map(([id, c]) => [id, { ...c, updatedAt: undefined, seenAt: undefined }]));
   const jobs = Object.values(state.jobs)
     .map((j) => `${j.configId}#${j.patchSet}:${j.template}:${j.status}`)
     .sort();
@@ -80,6 +81,56 @@ describe('bellows sync against the Gerrit simulator', function () {
     const state = await h.store.read();
     expect(Object.keys(state.configs)).to.deep.equal([`nova~${wip.number}`]);
     expect(state.configs[`nova~${wip.number}`]!.wip).to.equal(true);
+  });
+
+  it('a sync that asked Gerrit before a change was merged and purged does not bring it back when it finishes after', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'merged while the sync is slow' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.uploadPatchSet(c.number);
+    // The sync's answer (patch set 2, open) is computed; before it arrives the change is merged and purged.
+    const unsubscribe = h.sim.beforeAnswer(async () => {
+      unsubscribe();
+      h.sim.merge(c.number);
+      expect((await purgeChanges(h.ctx)).purged).to.deep.equal([{ configId: `nova~${c.number}`, status: 'MERGED' }]);
+    });
+    const late = await syncProjects(h.ctx, { fire: true, full: true });
+    expect(late.created).to.deep.equal([]);
+    expect(late.queued).to.deep.equal([]);
+    const state = await h.store.read();
+    expect(state.configs).to.deep.equal({});
+    expect(Object.values(state.jobs).map((j) => [j.patchSet, j.status])).to.deep.equal([
+      [1, 'cancelled'],
+      [1, 'cancelled'],
+    ]);
+  });
+
+  it('a purge that asked Gerrit before an abandoned change was restored and synced leaves the change alone', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'abandoned, then restored' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.abandon(c.number);
+    const unsubscribe = h.sim.beforeAnswer(async () => {
+      unsubscribe();
+      h.sim.restore(c.number);
+      await syncProjects(h.ctx, { fire: true, full: true });
+    });
+    expect((await purgeChanges(h.ctx)).purged).to.deep.equal([]);
+    const state = await h.store.read();
+    expect(Object.keys(state.configs)).to.deep.equal([`nova~${c.number}`]);
+    expect(Object.values(state.jobs).map((j) => j.status)).to.deep.equal(['queued', 'queued']);
+  });
+
+  it('a change abandoned and purged comes back with the first sync that sees it restored', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'back again' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.abandon(c.number);
+    await purgeChanges(h.ctx);
+    h.sim.restore(c.number);
+    const back = await syncProjects(h.ctx, { fire: true });
+    expect(back.created).to.deep.equal([`nova~${c.number}`]);
+    expect(back.queued.map((j) => j.attempt)).to.deep.equal([2, 2]);
   });
 
   it('--dry-run reports what it would do and changes nothing', async () => {

@@ -21,6 +21,8 @@ export interface RestDeps {
   git?: GitRepos;
   /** awaited after a review was accepted and before Gerrit answers (tests crash the client there) */
   reviewAccepted?: (review: SimReview) => Promise<void>;
+  /** awaited after the answer to a change query or change GET was computed and before it is sent */
+  beforeAnswer?: (path: string) => Promise<void>;
   /** what the REST API shows for a change instead of its ChangeInfo (tests of malformed answers) */
   corruptedInfo?: (number: number, info: Record<string, unknown>) => unknown;
   /** scenario control under /_sim/ (not counted, never faulted); resolves true when it answered */
@@ -153,6 +155,7 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
       if (more && last && typeof last === 'object') (last as Record<string, unknown>)._more_changes = true;
       return infos;
     });
+    await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
     sendJson(res, 200, queries.length > 1 ? lists : lists[0], pretty);
     return;
   }
@@ -162,7 +165,12 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
   const rest = segments.slice(2);
 
   if (method === 'GET') {
-    if (rest.length === 0) { sendJson(res, 200, shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx)), pretty); return; }
+    if (rest.length === 0) {
+      const info = shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx));
+      await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
+      sendJson(res, 200, info, pretty);
+      return;
+    }
     if (rest.length === 1 && rest[0] === 'detail') {
       sendJson(res, 200, changeInfo(change, parseOptions(url.searchParams, DETAIL_OPTIONS), ctx), pretty);
       return;

@@ -57,6 +57,7 @@ export class GerritSim {
   private readonly streams = new Set<StreamSession>();
   private readonly corruptions = new Map<number, (info: Record<string, unknown>) => unknown>();
   private readonly reviewListeners = new Set<(review: SimReview) => void | Promise<void>>();
+  private readonly answerListeners = new Set<(path: string) => void | Promise<void>>();
   private readonly state: SimState;
   private readonly git?: GitRepos;
   private readonly httpServer: http.Server;
@@ -87,6 +88,9 @@ export class GerritSim {
       git: this.git,
       reviewAccepted: async (review) => {
         for (const listener of [...this.reviewListeners]) await listener(review);
+      },
+      beforeAnswer: async (p) => {
+        for (const listener of [...this.answerListeners]) await listener(p);
       },
       corruptedInfo: (number, info) => {
         const corrupt = this.corruptions.get(number);
@@ -229,6 +233,16 @@ export class GerritSim {
   onReview(listener: (review: SimReview) => void | Promise<void>): () => void {
     this.reviewListeners.add(listener);
     return () => this.reviewListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with the path of each change query or change GET once its answer is computed,
+   * and sends that answer only when it resolves: what Gerrit said can go stale in between, as on a
+   * slow network. Returns the unsubscribe.
+   */
+  beforeAnswer(listener: (path: string) => void | Promise<void>): () => void {
+    this.answerListeners.add(listener);
+    return () => this.answerListeners.delete(listener);
   }
 
   /** Reviews posted by clients over REST or SSH, oldest first. */

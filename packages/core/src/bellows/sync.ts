@@ -1,10 +1,11 @@
 import pLimit from 'p-limit';
 import { errorMessage, isUserError } from '../errors.js';
 import { sleep } from '../gerrit/backoff.js';
-import { accountLabel, hasPatchSet } from '../gerrit/map.js';
+import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
+import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { indexJobs, isActive, jobsOfConfig, jobsToQueue, type JobIndex } from './patchsets.js';
@@ -70,6 +71,8 @@ export interface SyncPlan {
   cancel: Array<{ jobId: string; reason: string }>;
   enqueue: NewJob[];
   ignored: Array<{ project: string; number: number; reason: string }>;
+  /** Changes whose Gerrit data cannot be trusted (see malformedChange): skipped, each worth a warning. */
+  rejected: Array<{ project: string; number: number; reason: string }>;
 }
 
 export interface SyncPlanOptions {
@@ -82,7 +85,7 @@ export interface SyncPlanOptions {
 }
 
 export function emptySyncPlan(observedAt: Date): SyncPlan {
-  return { observedAt: observedAt.toISOString(), create: [], update: [], seen: [], purge: [], closed: [], supersede: [], cancel: [], enqueue: [], ignored: [] };
+  return { observedAt: observedAt.toISOString(), create: [], update: [], seen: [], purge: [], closed: [], supersede: [], cancel: [], enqueue: [], ignored: [], rejected: [] };
 }
 
 /** Of several copies of one change (paging overlap, repeated events), the newest. */
@@ -110,6 +113,11 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
   const plan = emptySyncPlan(options.observedAt ?? now);
   const index = indexJobs(state);
   for (const change of newestPerChange(changes)) {
+    const malformed = malformedChange(change);
+    if (malformed) {
+      plan.rejected.push({ project: change.project, number: change.number, reason: malformed });
+      continue;
+    }
     const target = findTarget(options.targets, change.project, change.branch);
     if (!target) {
       plan.ignored.push({ project: change.project, number: change.number, reason: `${change.project} ${change.branch} is not configured` });
@@ -124,10 +132,6 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
     const purged = state.purged[id];
     if (purged && closureIsNewer(purged.status, purged.observedAt, plan.observedAt)) {
       plan.ignored.push({ project: change.project, number: change.number, reason: `seen ${purged.status.toLowerCase()} after this answer was asked for` });
-      continue;
-    }
-    if (!hasPatchSet(change)) {
-      plan.ignored.push({ project: change.project, number: change.number, reason: 'no current patch set in the Gerrit data' });
       continue;
     }
     if (existing && existing.patchSet > change.currentPatchSet.number) {
@@ -267,6 +271,8 @@ export interface SweepReport {
 
 export interface SyncResult extends SyncOutcome {
   sweeps: SweepReport[];
+  /** Changes of Gerrit's answers skipped because their data cannot be trusted. */
+  skipped: Array<{ project: string; branch: string; number: number; reason: string }>;
   errors: Array<{ project: string; branch: string; message: string }>;
   /** HTTP requests sent to Gerrit, retries included. */
   requests: number;
@@ -288,7 +294,7 @@ interface FetchedSweep {
 export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {}): Promise<SyncResult> {
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
-  const result: SyncResult = { ...emptyOutcome(), sweeps: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
+  const result: SyncResult = { ...emptyOutcome(), sweeps: [], skipped: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
   const snapshot = options.dryRun ? structuredClone(await ctx.store.read()) : await ctx.store.read();
   const limit = pLimit(options.concurrency ?? 8);
   const fetched = await Promise.all(
@@ -306,12 +312,16 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
     ),
   );
   const sweeps = fetched.filter((f): f is FetchedSweep => f !== undefined);
-  const applyAll = (state: StateData): SyncOutcome[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
-  const outcomes = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
+  const applyAll = (state: StateData): AppliedSweep[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
+  const applied = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
   for (const [i, sweep] of sweeps.entries()) {
-    const outcome = outcomes[i]!;
+    const { outcome, rejected } = applied[i]!;
     const { target, since, changes } = sweep;
     mergeOutcome(result, outcome);
+    for (const r of rejected) {
+      ctx.logger.warn(`sync ${target.name} ${target.branch}: change ${r.number} skipped: ${r.reason}`);
+      result.skipped.push({ ...r, branch: target.branch });
+    }
     result.sweeps.push({ project: target.name, branch: target.branch, mode: since ? 'incremental' : 'full', since: since?.toISOString(), changes: changes.length });
     ctx.logger.info(
       `${target.name} ${target.branch}: ${changes.length} change(s) ${since ? 'updated since the last sweep' : 'open'}; ` +
@@ -333,12 +343,17 @@ async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, mark: Sync
   return { target, sweepStart, since, changes };
 }
 
-function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): SyncOutcome {
+interface AppliedSweep {
+  outcome: SyncOutcome;
+  rejected: SyncPlan['rejected'];
+}
+
+function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): AppliedSweep {
   const now = ctx.now();
   const plan = planSync(state, sweep.changes, { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire, observedAt: sweep.sweepStart }, now);
   const outcome = applySyncPlan(state, plan, now);
   state.sync[targetKey(sweep.target)] = { lastSweepAt: sweep.sweepStart.toISOString(), lastSweepChanges: sweep.changes.length };
-  return outcome;
+  return { outcome, rejected: plan.rejected };
 }
 
 /** Re-reads one change from Gerrit and applies it (for stream events); undefined when Gerrit does not know it. */
@@ -357,10 +372,12 @@ export async function syncChange(
       await sleep(options.lagRetryMs ?? 2000);
       continue;
     }
-    return ctx.store.update((state) => {
+    const { outcome, rejected } = await ctx.store.update((state) => {
       const now = ctx.now();
       const plan = planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire, observedAt }, now);
-      return applySyncPlan(state, plan, now);
+      return { outcome: applySyncPlan(state, plan, now), rejected: plan.rejected };
     });
+    for (const r of rejected) ctx.logger.warn(`sync: change ${r.number} skipped: ${r.reason}`);
+    return outcome;
   }
 }

@@ -176,7 +176,11 @@ export class GerritRestClient {
       for (const o of options.options ?? CHANGE_OPTIONS) params.append('o', o);
       const page = await this.request('GET', '/changes/', { query: params });
       if (!Array.isArray(page)) throw new InfraError(`gerrit: GET /changes/?q=${query}: expected a JSON array`);
-      for (const info of page as RestChangeInfo[]) {
+      for (const [i, info] of (page as RestChangeInfo[]).entries()) {
+        if (!info || typeof info !== 'object' || Array.isArray(info)) {
+          this.options.logger?.warn(`gerrit: GET /changes/?q=${query}: entry ${start + i + 1} is ${JSON.stringify(info)?.slice(0, 80)}, not a change (skipped)`);
+          continue;
+        }
         // Paging by offset over a list sorted by `updated` can show a change twice; keep the newest.
         const key = String(info?._number ?? info?.id);
         const seen = byNumber.get(key);

@@ -109,10 +109,13 @@ describe('bellows/sync planSync', () => {
     expect(renamed.update[0]).to.deep.include({ description: 'Alice: Better subject', topic: 'bug/1' });
   });
 
-  it('ignores a change without a current patch set', () => {
-    const plan = planSync(state(), [change(1, 0, { currentPatchSet: { number: 0, revision: '', ref: '' } })], opts, NOW);
-    expect(plan.create).to.deep.equal([]);
-    expect(plan.ignored[0]!.reason).to.match(/no current patch set/);
+  it('rejects a change whose data cannot be trusted, and plans the rest', () => {
+    const plan = planSync(state(), [change(1, 0, { currentPatchSet: { number: 0, revision: '', ref: '' } }), change(2), change(3, 1, { project: 'nova/../x' })], opts, NOW);
+    expect(plan.create.map((c) => c.id)).to.deep.equal(['nova~2']);
+    expect(plan.rejected.map((r) => [r.number, r.reason])).to.deep.equal([
+      [1, "no current patch set in Gerrit's answer"],
+      [3, 'project name "nova/../x" has an empty, "." or ".." path segment'],
+    ]);
   });
 
   describe('a change seen closed against an older answer that shows it open', () => {

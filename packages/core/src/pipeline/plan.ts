@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
-import type { BranchSource, JobSource } from '../model.js';
+import type { BranchSource } from '../model.js';
 
 /** `--change project=REF`, `--change project=PATH` (a local checkout) or `--change project=URL#REF`. */
 export interface ChangeSpec {
@@ -30,9 +30,6 @@ export interface SourcePlan {
   /** Replaced by a --change or by the test config (the branch under test). */
   changed: boolean;
 }
-
-/** A source as a job records it: what was asked for and the revision it resolved to. */
-export type SourceRevision = JobSource;
 
 export interface JobPlan {
   template: string;

@@ -5,6 +5,7 @@ import { formatDuration } from '../cli/table.js';
 import { GerritHttpError } from '../gerrit/rest.js';
 import type { ReviewInput } from '../gerrit/wire.js';
 import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js';
+import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
 import type { StateData } from '../store/schema.js';
 import { listConfigs } from './configs.js';
@@ -32,7 +33,7 @@ export function decideReport(config: TestConfig, jobs: Job[], policies: Record<s
     if (!job) return { kind: 'wait', reason: `${template}: no job yet` };
     if (isActive(job)) return { kind: 'wait', reason: `${template}: ${job.id} is ${job.status}` };
     if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${template}: ${job.id} was ${job.status}` };
-    if (job.status === 'infra_failed' && job.attempt <= policy.maxInfraRetries) {
+    if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
       return { kind: 'wait', reason: `${template}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
     }
     if ((job.status === 'build_failed' || job.status === 'test_failed') && !policy.autoApprove && !job.approvedBy) {

@@ -1,4 +1,5 @@
 import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote } from '../model.js';
+import { jobNumber } from '../queue/jobs.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -50,12 +51,6 @@ export const MIGRATIONS: Array<(doc: Record<string, unknown>) => Record<string, 
   (doc) => ({ ...emptyState(), ...doc, schemaVersion: 1 }),
 ];
 
-/** The number in a job id of ours (`j42` → 42); undefined for any other id. */
-export function jobIdNumber(id: string): number | undefined {
-  const m = /^j(\d{1,15})$/.exec(id);
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * The next job id a document may hand out: past every stored job, whatever its counter says (documents
  * written before the counter existed have none), and never back below the counter (pruned jobs' ids stay used).
@@ -64,8 +59,8 @@ export function nextFreeJobId(doc: { nextJobId?: unknown; jobs: Record<string, u
   const counter = typeof doc.nextJobId === 'number' && Number.isSafeInteger(doc.nextJobId) && doc.nextJobId > 0 ? doc.nextJobId : 1;
   let next = counter;
   for (const id of Object.keys(doc.jobs)) {
-    const n = jobIdNumber(id);
-    if (n !== undefined && n >= next) next = n + 1;
+    const n = jobNumber({ id });
+    if (Number.isSafeInteger(n) && n >= next) next = n + 1;
   }
   return next;
 }

@@ -5,7 +5,7 @@ import { UserError, errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { JobSource, ServerGroup, SkippedTest, TestSummary } from '../model.js';
 import { normalizeGroupDefinition } from '../providers/normalize.js';
-import { connectHost, withPool } from '../providers/groups.js';
+import { connectHost, withPool } from '../providers/group-exec.js';
 import type { ProviderContext } from '../providers/types.js';
 import { TemplateRenderer } from '../render/render.js';
 import { STAGES, type Classification, type FailureKind, type StageName, type StageOutcome } from '../results/classify.js';

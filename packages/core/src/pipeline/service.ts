@@ -4,7 +4,7 @@ import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { Job } from '../model.js';
 import { queueOf } from '../queue/queue.js';
-import { getGroup } from '../providers/groups.js';
+import { getGroup } from '../providers/group-records.js';
 import { STAGES, type StageName } from '../results/classify.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';

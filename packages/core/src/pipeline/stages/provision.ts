@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { ServerGroup } from '../../model.js';
-import { connectHost, createGroup, getGroup, groupNameForJob } from '../../providers/groups.js';
+import { createGroup, groupNameForJob } from '../../providers/group-create.js';
+import { connectHost } from '../../providers/group-exec.js';
+import { getGroup } from '../../providers/group-records.js';
 import type { ProviderContext } from '../../providers/types.js';
 import type { HostRun, JobRun } from '../job-run.js';
 import { validateAgainstGroup } from '../template-checks.js';

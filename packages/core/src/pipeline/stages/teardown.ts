@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.js';
 import type { ServerGroup } from '../../model.js';
-import { deleteGroup } from '../../providers/groups.js';
+import { deleteGroup } from '../../providers/group-records.js';
 import type { ProviderContext } from '../../providers/types.js';
 import type { StageOutcome } from '../../results/classify.js';
 import type { JobRun } from '../job-run.js';

@@ -77,6 +77,8 @@ export interface NewJob {
 
 /** Adds a queued job to the state and returns it; ids are short and monotonic (`j42`). */
 export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
+  // The counter is derived from the stored jobs on read; skipping a taken id still guards a hand-edited store.
+  while (state.jobs[`j${state.nextJobId}`]) state.nextJobId++;
   const id = `j${state.nextJobId++}`;
   const job: Job = {
     id,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Adapter } from 'lowdb';
 import { UserError } from '../errors.js';
-import { MIGRATIONS, SCHEMA_VERSION, type StateData } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION, nextFreeJobId, type StateData } from './schema.js';
 
 /**
  * lowdb adapter for the state file: validates what it reads and writes through
@@ -103,6 +103,7 @@ export function parseState(text: string, file: string): { data: StateData; versi
     }
   }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
-  if (typeof migrated.nextJobId !== 'number') migrated.nextJobId = 1;
+  if (!migrated.purged || typeof migrated.purged !== 'object' || Array.isArray(migrated.purged)) migrated.purged = {};
+  migrated.nextJobId = nextFreeJobId(migrated as { nextJobId?: unknown; jobs: Record<string, unknown> });
   return { data: migrated as unknown as StateData, version };
 }

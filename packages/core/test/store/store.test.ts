@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { RECENT_FINISHED_KEPT, StateStore, parseState, SCHEMA_VERSION, isUserError, type Job, type StateData } from '@smokestack/core';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, type Job, type StateData } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 
 const updater = fileURLToPath(new URL('./fixtures/updater.mjs', import.meta.url));
@@ -140,6 +140,27 @@ describe('StateStore', () => {
     expect(migrated.schemaVersion).to.equal(SCHEMA_VERSION);
     expect(migrated.configs['p~1']).to.deep.equal({ id: 'p~1' });
     expect(fs.readFileSync(`${file}.schema-v0.bak`, 'utf8')).to.equal(original);
+  });
+
+  describe('job ids in stores of every older shape: never reused, never overwritten', () => {
+    const job = (id: string) => ({ id, configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't', status: 'success', attempt: 1, createdAt: '2026-01-01T00:00:00Z', message: `result of ${id}`, logDir: `jobs/${id}` });
+    const shapes: Array<[string, Record<string, unknown>, string]> = [
+      ['unversioned, before votes and nextJobId', { jobs: { j1: job('j1'), j7: job('j7') }, configs: {} }, 'j8'],
+      ['version 1 without nextJobId', { schemaVersion: 1, jobs: { j1: job('j1'), j2: job('j2'), j3: job('j3') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j4'],
+      ['version 1 whose nextJobId lags its jobs', { schemaVersion: 1, nextJobId: 2, jobs: { j1: job('j1'), j5: job('j5') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j6'],
+      ['version 1 whose jobs were pruned', { schemaVersion: 1, nextJobId: 40, jobs: { j12: job('j12') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j40'],
+    ];
+    for (const [shape, doc, next] of shapes) {
+      it(`${shape}: the next job is ${next} and every stored job is kept`, async () => {
+        fs.writeFileSync(file, JSON.stringify(doc));
+        const store = new StateStore(file);
+        const queued = await store.update((s) => enqueueJob(s, { configId: 'p~2', project: 'p', number: 2, patchSet: 1, revision: 'r2', template: 't' }, new Date()));
+        expect(queued.id).to.equal(next);
+        const after = await store.read();
+        for (const [id, stored] of Object.entries(doc.jobs as Record<string, { message: string }>)) expect(after.jobs[id]!.message).to.equal(stored.message);
+        expect(Object.keys(after.jobs)).to.have.length(Object.keys(doc.jobs as object).length + 1);
+      });
+    }
   });
 
   it('takes over a lock left by a process that died, without waiting for it to go stale', async () => {

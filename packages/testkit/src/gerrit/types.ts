@@ -21,6 +21,8 @@ export interface GerritFaults {
   silentStream?: boolean;
   /** like silentStream, and the server also stops reading those connections, so client keepalives go unanswered */
   frozenStream?: boolean;
+  /** SSH command output (stream-events lines, query results) goes out in data packets of this many bytes, split anywhere (even inside a character) as a real server splits long lines */
+  sshChunkBytes?: number;
 }
 
 export interface GerritSimOptions {

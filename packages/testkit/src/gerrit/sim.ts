@@ -82,6 +82,7 @@ export class GerritSim {
       faults: () => this.faults,
       random: () => this.random(),
       countRequest: () => { this.served++; },
+      paging: options.paging,
       git: this.git,
       control: options.controlApi ? (req, res, p, body) => this.control(req, res, p, body) : undefined,
     }));

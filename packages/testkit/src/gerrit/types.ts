@@ -37,6 +37,12 @@ export interface GerritSimOptions {
   users?: GerritUser[];
   /** server-side max page size (Gerrit's queryLimit), default 500 */
   pageCap?: number;
+  /**
+   * How /changes/ pages: 'offset' (S=, Gerrit 2.9 and later; the default), 'sortkey' (Gerrit 2.x before
+   * 2.9: `_sortkey` on every change, the next page with N=, S ignored), 'first-page-only' (S ignored and no
+   * sort key: every request answers the first page)
+   */
+  paging?: 'offset' | 'sortkey' | 'first-page-only';
   faults?: GerritFaults;
   clock?: () => Date;
   /** seed of the PRNG that decides faults */

@@ -16,7 +16,7 @@ import type { Env } from '../paths.js';
 import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities.js';
 import type { Logger } from '../log/logger.js';
 import type { TemplateRenderer } from '../render/render.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { buildReport, linksOf, type ReportProject } from './report.js';
 import { renderReport } from './render.js';
 import { defaultSnapshotPath, readSnapshot, saveSnapshot, snapshotChangeSource, sweepingChangeSource, type SweepingSource } from './snapshot.js';
@@ -102,7 +102,7 @@ export interface GenerateReportOptions {
   changes: ChangeSource;
   /** Undefined: Launchpad is not consulted at all and every linked priority is unknown. */
   launchpad?: LaunchpadClient;
-  store: StateStore;
+  store: Store;
   outDir: string;
   now?: Date;
   scores?: Readonly<Record<string, number>>;
@@ -227,7 +227,7 @@ export const REPORT_CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAI
 
 export interface ReportRequest {
   loaded: LoadedConfig;
-  store: StateStore;
+  store: Store;
   /** --out; else config `report.out` (relative to the config file), else ./out_report. */
   out?: string;
   /** --project: only these projects. */

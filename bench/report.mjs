@@ -60,6 +60,7 @@ function makeFixtures(gerrit, launchpad) {
   const projects = Array.from({ length: PROJECTS }, (_, i) => ({ name: `openstack/project-${String(i).padStart(2, '0')}`, launchpad: `project-${String(i).padStart(2, '0')}` }));
   let bugId = 100_000;
   const jobs = {};
+  const configs = {};
   let jobId = 1;
   const numbers = [];
   for (let i = 0; i < CHANGES; i++) {
@@ -90,6 +91,12 @@ function makeFixtures(gerrit, launchpad) {
     const vote = random();
     if (vote < 0.3) gerrit.comment(change.number, { author: 'alice', message: 'Looks good.', labels: { 'Code-Review': vote < 0.05 ? -2 : vote < 0.15 ? -1 : 2 } });
     const ps = change.patchSets.at(-1);
+    // The test config bellows keeps per open change: the store keeps its current patch set's results live.
+    const configId = `${project.name}~${change.number}`;
+    configs[configId] = {
+      id: configId, project: project.name, branch: 'master', number: change.number, description: `alice: change ${i}`, branches: {},
+      templates: ['tempest', 'unit'], patchSet: ps.number, revision: ps.revision, ref: ps.ref, updatedAt: new Date(now).toISOString(),
+    };
     for (const template of ['tempest', 'unit']) {
       const status = STATUSES[Math.floor(random() * STATUSES.length)];
       const skipped = template === 'tempest' && random() < 0.3 ? [{ id: 'tempest.api.compute.test_live_migration', reason: 'requires libvirt' }, { id: 'tempest.api.volume.test_attach' }] : [];
@@ -104,7 +111,7 @@ function makeFixtures(gerrit, launchpad) {
       };
     }
   }
-  return { projects, jobs, numbers };
+  return { projects, jobs, configs, numbers };
 }
 
 /** Between two report runs about 1% of the changes get a review comment, as on a busy Gerrit. */
@@ -146,7 +153,10 @@ function buildBaseline(ref, into) {
 async function prepare(root, dir, fixture, gerrit, launchpad) {
   const { StateStore } = await import(pathToFileURL(path.join(root, 'packages', 'core', 'dist', 'index.js')).href);
   fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
-  await new StateStore(path.join(dir, 'state', 'state.json')).update((state) => void Object.assign(state.jobs, structuredClone(fixture.jobs)));
+  await new StateStore(path.join(dir, 'state', 'state.json')).update((state) => {
+    Object.assign(state.configs, structuredClone(fixture.configs));
+    Object.assign(state.jobs, structuredClone(fixture.jobs));
+  });
   fs.writeFileSync(
     path.join(dir, 'smokestack.yaml'),
     // No overlap: a warm run's incremental sweep sees only what changed since the previous run.

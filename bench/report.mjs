@@ -289,7 +289,7 @@ async function main() {
     await gerrit.stop();
     cli.after.offlineNoGerrit = (await timeCli(current, ['--offline'])).ms;
 
-    const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reviewday-bench-chromium-'));
+    const userDataDir = path.join(dir, 'chromium-profile');
     browser = await chromium.launchPersistentContext(userDataDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, offline: true, viewport: { width: 1400, height: 900 } });
     const page = {};
     if (baseline) page.before = await measureBrowser(browser, baseline.html);

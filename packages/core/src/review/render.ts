@@ -140,6 +140,7 @@ export function reportView(report: Report) {
       count: section.count,
       excluded: section.excluded,
       templates: section.templates,
+      columns: 6 + section.templates.length,
     })),
     dataJson: jsonForScript(pageData(report)),
   };

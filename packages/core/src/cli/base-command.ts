@@ -1,6 +1,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isUserError } from '../errors.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { defaultConfig, hasConfigFile } from '../config/find.js';
+import type { LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
 import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
@@ -32,6 +33,7 @@ export abstract class SmokestackCommand extends Command {
   };
 
   private loadedConfig?: LoadedConfig;
+  private configLoader?: typeof import('../config/load.js');
   private stateStore?: StateStore;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
@@ -48,11 +50,13 @@ export abstract class SmokestackCommand extends Command {
       color: Boolean(f.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     };
     if (!this.globals.color) process.env.FORCE_COLOR = '0';
+    // Only a config file needs the YAML parser and the validator: without one, a command never loads them.
+    if (hasConfigFile({ flag: this.globals.config })) this.configLoader = await import('../config/load.js');
   }
 
   /** The validated config (the embedded empty default when there is no file). */
   protected get settings(): LoadedConfig {
-    this.loadedConfig ??= loadConfig({ flag: this.globals.config });
+    this.loadedConfig ??= this.configLoader?.loadConfig({ flag: this.globals.config }) ?? defaultConfig();
     return this.loadedConfig;
   }
 

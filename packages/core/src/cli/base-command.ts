@@ -6,6 +6,15 @@ import { Logger } from '../log/logger.js';
 import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
 
+/** JSON as oclif pretty-prints it; undefined for what only oclif's serializer handles (cycles). */
+function plainJson(json: unknown): string | undefined {
+  try {
+    return JSON.stringify(json, null, 2) ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
 
 /**
@@ -77,6 +86,16 @@ export abstract class SmokestackCommand extends Command {
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
     return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
+  }
+
+  /**
+   * --json for a program (stdout not a terminal): the same pretty-printed JSON, written straight out,
+   * without oclif's colouring pass over the whole text. Terminals keep oclif's output.
+   */
+  override logJson(json: unknown): void {
+    const text = process.stdout.isTTY ? undefined : plainJson(json);
+    if (text === undefined) super.logJson(json);
+    else process.stdout.write(`${text}\n`);
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

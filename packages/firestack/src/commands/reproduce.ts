@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
+import { findJob } from '@smokestack/core/queue/queue';
 import { formatRunReport } from '@smokestack/core/pipeline/report';
-import { getJob } from '@smokestack/core/queue/jobs';
 import { planTemplateRun, runTemplate, type RunTemplateResult } from '@smokestack/core/pipeline/service';
 import { reproduceJob, type Reproduction } from '@smokestack/core/pipeline/reproduce';
 
@@ -21,7 +21,7 @@ export default class Reproduce extends SmokestackCommand {
 
   async run(): Promise<Reproduction & { run?: RunTemplateResult }> {
     const { args, flags } = await this.parse(Reproduce);
-    const job = getJob(await this.store.read(), args.job);
+    const job = await findJob(this.store, args.job);
     let defaults;
     try {
       defaults = planTemplateRun(this.settings, job.template).sources;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { getJob, jobDurationMs } from '@smokestack/core/queue/jobs';
+import { findJob } from '@smokestack/core/queue/queue';
+import { jobDurationMs } from '@smokestack/core/queue/jobs';
 import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
@@ -11,8 +12,8 @@ export default class JobsShow extends SmokestackCommand {
 
   async run(): Promise<{ job: Job; logDir: string }> {
     const { args } = await this.parse(JobsShow);
-    const job = getJob(await this.store.read(), args.id);
-    const logDir = path.join(path.dirname(this.store.file), job.logDir);
+    const job = await findJob(this.store, args.id);
+    const logDir = path.join(this.store.dataDir, job.logDir);
     const s = job.summary;
     const took = jobDurationMs(job);
     const lines = [

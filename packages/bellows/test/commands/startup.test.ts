@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import { runCli, type CliName, type CliResult } from '@smokestack/testkit';
+import { repoRoot, runCli, type CliName, type CliResult } from '@smokestack/testkit';
 
 const recorder = pathToFileURL(path.join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs')).href;
+const lister = path.join(repoRoot(), 'packages', 'testkit', 'test', 'fixtures', 'list-commands.mjs');
 
 /** Runs a CLI and returns what it printed and every module it loaded. */
 async function runRecording(dir: string, cli: CliName, args: string[], options: { env: Record<string, string>; cwd?: string }): Promise<{ result: CliResult; modules: string[] }> {
@@ -66,6 +68,19 @@ describe('what a command loads', () => {
       expect(result.stdout).to.contain('USAGE');
       expect(loaded(modules, /\/packages\/(core|bellows|firestack|reviewday)\/(dist|src)\//)).to.deep.equal([]);
       expect(loaded(modules, /node_modules\/semver\//)).to.deep.equal([]);
+    });
+  }
+
+  for (const cli of ['bellows', 'firestack', 'reviewday'] as const) {
+    it(`every ${cli} command loads the core modules it calls, never the whole library`, () => {
+      const out = path.join(dir, `commands-${cli}.txt`);
+      execFileSync(process.execPath, ['--no-warnings', lister, path.join(repoRoot(), 'packages', cli)], {
+        env: { ...process.env, NODE_OPTIONS: `--import=${recorder}`, RECORD_MODULES: out },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const modules = fs.readFileSync(out, 'utf8').split('\n');
+      expect(loaded(modules, new RegExp(`/packages/${cli}/dist/commands/`)), 'the recorder saw the commands').to.not.be.empty;
+      expect(loaded(modules, /\/packages\/core\/dist\/index\.js$/)).to.deep.equal([]);
     });
   }
 });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { reportFromConfig, type ReportResult } from '@smokestack/core';
+import { reportFromConfig, type ReportResult } from '@smokestack/core/review/service';
 
 export default class Report extends SmokestackCommand {
   static override summary = 'Write the review report: open changes ranked by bug/blueprint priority and age, with test results.';

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Job } from '../model.js';
-import { enqueueJob, getJob } from '../queue/jobs.js';
+import { enqueueJob, getJob, jobKind } from '../queue/jobs.js';
 import type { StateStore } from '../store/store.js';
 import { isActive, jobsOfPatchSet, voteKey } from './patchsets.js';
 
@@ -21,6 +21,11 @@ export function approveJob(store: StateStore, id: string, by: string, now: Date)
 export function retryJob(store: StateStore, id: string, now: Date): Promise<{ job: Job; previous: Job }> {
   return store.update((state) => {
     const previous = getJob(state, id);
+    if (jobKind(previous) === 'adhoc') {
+      throw new UserError(`job ${id}: an ad-hoc run (firestack run), not a queue job, so there is nothing to queue again`, {
+        hint: `run it again with: firestack reproduce ${id} --run`,
+      });
+    }
     if (isActive(previous)) throw new UserError(`job ${id}: it is still ${previous.status}`, { hint: 'cancel it first: bellows jobs cancel ' + id });
     const config = state.configs[previous.configId];
     if (!config) throw new UserError(`job ${id}: change ${previous.number} has no test config any more (merged or abandoned?)`);

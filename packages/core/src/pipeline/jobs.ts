@@ -1,5 +1,5 @@
 import { FINISHED_STATUSES, type Job } from '../model.js';
-import { enqueueJob } from '../queue/jobs.js';
+import { enqueueJob, jobKind } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
 import type { PipelineResult } from './runner.js';
 
@@ -24,7 +24,8 @@ export function claimNextJob(state: StateData, workerId: string, now: Date): Job
 export function recoverStaleJobs(state: StateData, now: Date, staleMs: number): Job[] {
   const recovered: Job[] = [];
   for (const job of Object.values(state.jobs)) {
-    if (job.status !== 'running') continue;
+    // An ad-hoc run belongs to the command that started it, which sends no heartbeats: never requeue it.
+    if (job.status !== 'running' || jobKind(job) === 'adhoc') continue;
     const beat = Date.parse(job.heartbeatAt ?? job.startedAt ?? job.createdAt);
     if (Number.isFinite(beat) && now.getTime() - beat <= staleMs) continue;
     recovered.push(structuredClone(job));

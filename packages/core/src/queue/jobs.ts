@@ -1,8 +1,10 @@
 import { UserError } from '../errors.js';
-import { FINISHED_STATUSES, JOB_STATUSES, emptySummary, type Job, type JobStatus } from '../model.js';
+import { FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
 
 export interface JobFilter {
+  /** Queue jobs or ad-hoc runs (default: both). */
+  kind?: JobKind;
   status?: JobStatus[];
   project?: string[];
   configId?: string;
@@ -14,6 +16,16 @@ export function parseJobStatus(value: string, where = '--status'): JobStatus {
   throw new UserError(`${where}: unknown job status "${value}"`, { hint: `expected one of ${JOB_STATUSES.join(', ')}` });
 }
 
+/** Ad-hoc runs carry their kind; those of stores written before it had the `adhoc` config id. */
+export function jobKind(job: Pick<Job, 'kind' | 'configId'>): JobKind {
+  return job.kind ?? (job.configId === 'adhoc' ? 'adhoc' : 'queue');
+}
+
+export function parseJobKind(value: string, where = '--kind'): JobKind {
+  if ((JOB_KINDS as readonly string[]).includes(value)) return value as JobKind;
+  throw new UserError(`${where}: unknown job kind "${value}"`, { hint: `expected one of ${JOB_KINDS.join(', ')}` });
+}
+
 export function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }
@@ -22,6 +34,7 @@ export function isFinished(status: JobStatus): boolean {
 export function filterJobs(state: StateData, filter: JobFilter = {}): Job[] {
   const out: Job[] = [];
   for (const job of Object.values(state.jobs)) {
+    if (filter.kind && jobKind(job) !== filter.kind) continue;
     if (filter.status && !filter.status.includes(job.status)) continue;
     if (filter.project && !filter.project.includes(job.project)) continue;
     if (filter.configId && job.configId !== filter.configId) continue;

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { filterJobs, jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
+import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus, type Job } from '@smokestack/core';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -8,8 +8,10 @@ export default class JobsList extends SmokestackCommand {
     '<%= config.bin %> jobs list',
     '<%= config.bin %> jobs list --status running --json',
     '<%= config.bin %> jobs list --status test_failed --status build_failed --project openstack/nova',
+    '<%= config.bin %> jobs list --kind adhoc',
   ];
   static override flags = {
+    kind: Flags.string({ description: 'queue: jobs of Gerrit changes; adhoc: runs started by hand (firestack run); all', default: 'queue', options: ['queue', 'adhoc', 'all'] }),
     status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
     project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
     change: Flags.integer({ description: 'only jobs of this change number' }),
@@ -19,7 +21,9 @@ export default class JobsList extends SmokestackCommand {
   async run(): Promise<{ jobs: Job[] }> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const jobs = filterJobs(await this.store.read(), { status, project: flags.project, number: flags.change });
+    const kind = flags.kind === 'all' ? undefined : parseJobKind(flags.kind);
+    const state = await this.store.read();
+    const jobs = filterJobs(state, { kind, status, project: flags.project, number: flags.change });
     if (!this.jsonEnabled()) {
       const now = new Date();
       const shown = jobs.slice(0, flags.limit);
@@ -31,7 +35,7 @@ export default class JobsList extends SmokestackCommand {
               shown.map((j) => [
                 j.id,
                 j.project,
-                `${j.number},${j.patchSet}`,
+                jobKind(j) === 'adhoc' ? 'ad hoc' : `${j.number},${j.patchSet}`,
                 j.template,
                 j.status,
                 j.summary.tests,
@@ -44,6 +48,8 @@ export default class JobsList extends SmokestackCommand {
             ),
       );
       if (jobs.length > shown.length) this.log(`(${jobs.length - shown.length} more; use --limit or --json)`);
+      const adhoc = kind === 'queue' ? filterJobs(state, { kind: 'adhoc' }).length : 0;
+      if (adhoc > 0) this.log(`(${adhoc} ad-hoc run(s) of firestack run not listed; see them with --kind adhoc)`);
     }
     return { jobs };
   }

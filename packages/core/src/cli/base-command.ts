@@ -2,6 +2,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isUserError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
+import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
 import { asParseError, parseErrorLine } from './mistakes.js';
 
@@ -68,6 +69,26 @@ export abstract class SmokestackCommand extends Command {
   protected get progress(): Logger {
     this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose });
     return this.logger;
+  }
+
+  /**
+   * Writes `{"KEY": [item, …]}` to stdout as the items arrive, so a long list costs the memory of
+   * one item (the return value of the command is then undefined: nothing else is printed).
+   */
+  protected async streamJsonList(key: string, items: AsyncIterable<unknown>): Promise<void> {
+    const write = (text: string) => (process.stdout.write(text) ? Promise.resolve() : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())));
+    await write(`{\n  ${JSON.stringify(key)}: [`);
+    let first = true;
+    for await (const item of items) {
+      await write(`${first ? '' : ','}\n    ${JSON.stringify(item)}`);
+      first = false;
+    }
+    await write(`${first ? '' : '\n  '}]\n}\n`);
+  }
+
+  /** What core services that reach hosts need: the store, progress, the clock and the environment. */
+  protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
+    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

@@ -1,9 +1,10 @@
 import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { Account, Change } from '../model.js';
+import type { Account, Change, ChangeMessage } from '../model.js';
 import { backoffWithJitter, parseRetryAfter, sleep, type BackoffOptions } from './backoff.js';
 import { accountFromRest, changeFromRest, restChangeId } from './map.js';
+import { messagesFromRest } from './messages.js';
 import { openChangesQuery, updatedChangesQuery } from './query.js';
 import type { ChangeOption, RestAccountInfo, RestChangeInfo, ReviewInput } from './wire.js';
 
@@ -175,7 +176,11 @@ export class GerritRestClient {
       for (const o of options.options ?? CHANGE_OPTIONS) params.append('o', o);
       const page = await this.request('GET', '/changes/', { query: params });
       if (!Array.isArray(page)) throw new InfraError(`gerrit: GET /changes/?q=${query}: expected a JSON array`);
-      for (const info of page as RestChangeInfo[]) {
+      for (const [i, info] of (page as RestChangeInfo[]).entries()) {
+        if (!info || typeof info !== 'object' || Array.isArray(info)) {
+          this.options.logger?.warn(`gerrit: GET /changes/?q=${query}: entry ${start + i + 1} is ${JSON.stringify(info)?.slice(0, 80)}, not a change (skipped)`);
+          continue;
+        }
         // Paging by offset over a list sorted by `updated` can show a change twice; keep the newest.
         const key = String(info?._number ?? info?.id);
         const seen = byNumber.get(key);
@@ -226,6 +231,15 @@ export class GerritRestClient {
     for (const o of options) params.append('o', o);
     const info = await this.request('GET', `/changes/${changeId}`, { query: params, allow404: true });
     return info === undefined ? undefined : changeFromRest(info as RestChangeInfo, { baseUrl: this.baseUrl });
+  }
+
+  /** One change with its current revision and every message on it (what was already posted); undefined when Gerrit does not know it. */
+  async getChangeWithMessages(id: { project: string; number: number }): Promise<{ change: Change; messages: ChangeMessage[] } | undefined> {
+    const params = new URLSearchParams();
+    for (const o of ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'MESSAGES'] satisfies ChangeOption[]) params.append('o', o);
+    const info = (await this.request('GET', `/changes/${restChangeId(id.project, id.number)}`, { query: params, allow404: true })) as RestChangeInfo | undefined;
+    if (info === undefined) return undefined;
+    return { change: changeFromRest(info, { baseUrl: this.baseUrl }), messages: messagesFromRest(info.messages) };
   }
 
   /** Posts a review (message, labels, tag) on one revision of a change. */

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, getJob, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
+import { findJob, formatRunReport, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
 
 export default class Reproduce extends SmokestackCommand {
   static override summary = 'Print the exact `firestack run` command that re-creates a job\'s environment from a laptop (--run runs it).';
@@ -19,7 +19,7 @@ export default class Reproduce extends SmokestackCommand {
 
   async run(): Promise<Reproduction & { run?: RunTemplateResult }> {
     const { args, flags } = await this.parse(Reproduce);
-    const job = getJob(await this.store.read(), args.job);
+    const job = await findJob(this.store, args.job);
     let defaults;
     try {
       defaults = planTemplateRun(this.settings, job.template).sources;
@@ -31,7 +31,7 @@ export default class Reproduce extends SmokestackCommand {
     this.log(reproduction.command);
     for (const note of reproduction.notes) this.logToStderr(`note: ${note}`);
     if (!flags.run) return reproduction;
-    const run = await runTemplate({ loaded: this.settings, template: job.template, changes: reproduction.changes, store: this.store, logger: this.progress, keep: flags.keep });
+    const run = await runTemplate({ loaded: this.settings, template: job.template, changes: reproduction.changes, ...this.providerContext(), keep: flags.keep });
     for (const line of formatRunReport(run.result)) this.log(line);
     if (run.result.status !== 'success') process.exitCode = 1;
     return { ...reproduction, run };

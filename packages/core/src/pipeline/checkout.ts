@@ -41,7 +41,9 @@ const STATUS: Record<string, UncommittedFile['status']> = { A: 'added', M: 'modi
 
 /** Commits the working tree through a copy of the index, so the user's index, HEAD and refs stay as they are. */
 async function snapshotWorkTree(dir: string): Promise<CheckoutSnapshot> {
-  const head = await git(['rev-parse', '--verify', 'HEAD^{commit}'], dir);
+  const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], dir).catch(() => {
+    throw new UserError(`${dir}: a git checkout without any commit yet`, { hint: 'commit once (git commit), or remove its .git to ship the directory as it is' });
+  });
   const index = await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], dir);
   const objects = await git(['rev-parse', '--path-format=absolute', '--git-path', 'objects'], dir);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-index-'));

@@ -91,4 +91,13 @@ describe('pipeline/checkout (what a local source ships)', () => {
     expect(unbundle(bundle, path.join(dir, 'built'))).to.deep.equal(['.gitignore', 'debian/control']);
     expect(fs.existsSync(path.join(plain, '.git'))).to.equal(false);
   });
+
+  it('refuses a checkout without any commit in one line that says what to do', async () => {
+    const repo = path.join(dir, 'empty');
+    fs.mkdirSync(repo);
+    git(repo, 'init', '-q');
+    fs.writeFileSync(path.join(repo, 'a'), 'a\n');
+    const err = await snapshotLocalSource(repo, dir).then(() => undefined, (e: Error & { line?: string }) => e);
+    expect(err?.line).to.equal(`${repo}: a git checkout without any commit yet (commit once (git commit), or remove its .git to ship the directory as it is)`);
+  });
 });

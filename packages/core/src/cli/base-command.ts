@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
 import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
+import { asParseError, parseErrorLine } from './mistakes.js';
 
 /** JSON as oclif pretty-prints it; undefined for what only oclif's serializer handles (cycles). */
 function plainJson(json: unknown): string | undefined {
@@ -114,9 +115,19 @@ export abstract class SmokestackCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own parse errors and exits keep their behaviour.
-    if (err.oclif || err.name === 'ExitError') return super.catch(err);
     const name = this.config.bin;
+    const mistyped = asParseError(err);
+    if (mistyped) {
+      // A mistyped command line: one line naming the command and its help, not oclif's usage dump.
+      const line = parseErrorLine(mistyped, name, this.id ?? '');
+      this.parsed = true; // the parse was attempted and answered; oclif need not warn that it never happened
+      if (this.jsonEnabled()) this.logJson({ error: { message: line } });
+      this.logToStderr(`${name}: error: ${line}`);
+      process.exitCode = 1;
+      return undefined;
+    }
+    // oclif's own exits keep their behaviour.
+    if (err.oclif || err.name === 'ExitError') return super.catch(err);
     if (isUserError(err)) {
       if (this.jsonEnabled()) this.logJson({ error: { message: err.line } });
       this.logToStderr(`${name}: error: ${this.logger ? this.logger.redact(err.line) : err.line}`);

@@ -70,6 +70,12 @@ export function judgeBuild(host: string, items: readonly BuildItem[], run: Scrip
     const revision = markerValue(markers, 'revision', item.index)?.[0];
     const mergeTargetRevision = markerValue(markers, 'merge-target', item.index)?.[0];
     out.revisions.push({ key: `build:${item.index}`, ...(revision ? { revision } : {}), ...(mergeTargetRevision ? { mergeTargetRevision } : {}) });
+    // The build host lacks a tool the method needs (rpmbuild): the machinery's fault, never the change's.
+    const missing = markerValue(markers, 'build-infra', item.index);
+    if (missing) {
+      out.infra.push(`build of ${item.name} on ${host}: ${missing.join(' ')}`);
+      continue;
+    }
     const failedRc = markerValue(markers, 'build-failed', item.index)?.[0];
     if (failedRc === undefined) continue;
     const step = revision ? 'build' : 'fetch';

@@ -30,6 +30,17 @@ describe('pipeline/judge: the build stage', () => {
     expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
   });
 
+  it('a build host missing the method\'s tool (rpmbuild) is the machinery\'s fault, even though the build script failed', () => {
+    const run: ScriptRun = {
+      code: 1,
+      stdout: '::smokestack:: build-start 0\n::smokestack:: revision 0 0123456789012345678901234567890123456789\n::smokestack:: build-infra 0 rpmbuild is not installed on this host (Debian: apt-get install rpm)\n::smokestack:: build-failed 0 1\n',
+      stderr: '',
+    };
+    const judged = judgeBuild('gw', DEMO, run);
+    expect(judged.failures).to.deep.equal([]);
+    expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'infra', message: 'build of demoapp on gw: rpmbuild is not installed on this host (Debian: apt-get install rpm)' });
+  });
+
   it('a ref that cannot be fetched names the ref, and no revision', () => {
     const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'refs/changes/99/99/9' }], captured('build-fetch-unknown-ref'));
     expect(judged.failures).to.deep.equal(['fetch of demoapp failed on gw (exit 128) for ref "refs/changes/99/99/9"']);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -31,6 +32,23 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(summary).to.include({ status: 'success', jobId: job.id });
     expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
     expect((await ws.store.read()).groups).to.deep.equal({});
+  });
+
+  it('runs the demo template on examples/demo-project as it is: no git init, no --change', async function () {
+    this.timeout(900_000); // a whole demo run, Puppet twice on two hosts, on a shared 2-core machine
+    const project = path.join(EXAMPLES, 'demo-project');
+    const { result } = await runTemplate({ loaded: examples(), template: 'demo', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
+    expect(result.sources[0]).to.include({ localPath: project, ref: 'HEAD', changed: false });
+    expect(fs.existsSync(path.join(project, '.git'))).to.equal(false);
+  });
+
+  it("keeps a run with the examples' config out of git: examples/state/ is ignored", () => {
+    for (const file of ['examples/state/state.json', 'examples/state/jobs/j1/logs/build.log']) {
+      const r = spawnSync('git', ['check-ignore', '-q', file], { cwd: path.resolve(EXAMPLES, '..') });
+      expect(r.status, `${file} is not ignored`).to.equal(0);
+    }
   });
 
   it("compiles a catalog with Debian's OpenStack Keystone Puppet module (noop)", async () => {

@@ -33,9 +33,9 @@ describe('pipeline/plan', () => {
     expect(formatChangeSpec({ project: 'nova', url: 'u', ref: 'r' })).to.equal('nova=u#r');
   });
 
-  it('refuses a --change without a project or pointing at a directory that is not a checkout', () => {
+  it('refuses a --change without a project or pointing at no directory', () => {
     expect(() => parseChangeSpec('refs/changes/45/1045/2')).to.throw(UserError, /expected PROJECT=REF/);
-    expect(() => parseChangeSpec('nova=./nowhere', dir)).to.throw(UserError, /is not a git checkout/);
+    expect(() => parseChangeSpec('nova=./nowhere', dir)).to.throw(UserError, /is not a directory/);
   });
 
   it('lists builds and git Puppet modules as sources, keyed by project', () => {

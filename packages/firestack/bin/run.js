@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+import { executeCli } from '@smokestack/core/cli';
 
-await execute({ dir: import.meta.url });
+await executeCli({ bin: 'firestack', dir: import.meta.url });

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+import { executeCli } from '@smokestack/core/cli';
 
-await execute({ dir: import.meta.url });
+await executeCli({ bin: 'reviewday', dir: import.meta.url });

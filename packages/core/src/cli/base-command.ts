@@ -1,15 +1,24 @@
+import { format } from 'node:util';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { isUserError } from '../errors.js';
+import { InfraError, isUserError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
+import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
+import { printable } from '../log/terminal.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
 
+/** oclif's own errors for a command line it cannot parse (unknown flag, missing or extra argument). */
+function isUsageMistake(err: Error & { parse?: unknown; oclif?: { exit?: number | false } }): boolean {
+  return err.parse !== undefined && err.oclif !== undefined;
+}
+
 /**
  * The base of every bellows, firestack and reviewday command: global flags, config and
- * store resolution, a logger, and the two kinds of error (one line for the user's mistakes,
- * a stack only with --verbose for our bugs).
+ * store resolution, a logger, and the two kinds of error (one line for the user's mistakes
+ * and failures of the systems we depend on, a stack only with --verbose for our bugs).
+ * Everything printed has secrets masked; what reaches a terminal has no control characters.
  */
 export abstract class SmokestackCommand extends Command {
   static override enableJsonFlag = true;
@@ -30,12 +39,15 @@ export abstract class SmokestackCommand extends Command {
     color: Flags.boolean({ description: 'colour output (--no-color or NO_COLOR turns it off)', allowNo: true, default: true, helpGroup: 'GLOBAL' }),
   };
 
+  /** Values never printed: credentials from the environment, and every secret the services register on the logger. */
+  private readonly secrets = new Set<string>();
   private loadedConfig?: LoadedConfig;
   private stateStore?: StateStore;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
 
   public override async init(): Promise<void> {
+    for (const secret of secretsInEnvironment(process.env)) if (secret.length >= 4) this.secrets.add(secret);
     await super.init();
     const { flags } = await this.parse(this.ctor as typeof SmokestackCommand);
     const f = flags as Record<string, unknown>;
@@ -65,21 +77,61 @@ export abstract class SmokestackCommand extends Command {
   }
 
   protected get progress(): Logger {
-    this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose });
+    this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose }, '', this.secrets);
     return this.logger;
   }
 
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own parse errors and exits keep their behaviour.
+  /** Text for the terminal: secrets masked, escape sequences and control characters gone. */
+  private forTerminal(message: unknown, args: unknown[]): string {
+    return printable(maskSecrets(format(message, ...args), this.secrets));
+  }
+
+  override log(message: unknown = '', ...args: unknown[]): void {
+    super.log(this.forTerminal(message, args));
+  }
+
+  /** Prints a `renderTable` (its cells already cleaned), keeping the table's own colours. */
+  protected logTable(table: string): void {
+    super.log(printable(maskSecrets(table, this.secrets), { keepColour: this.globals.color }));
+  }
+
+  override logToStderr(message: unknown = '', ...args: unknown[]): void {
+    super.logToStderr(this.forTerminal(message, args));
+  }
+
+  /** --json output with every string's secrets masked (JSON itself escapes control characters). */
+  override logJson(json: unknown): void {
+    const masked: unknown = json === undefined ? json : JSON.parse(JSON.stringify(json), (_key, value: unknown) => (typeof value === 'string' ? maskSecrets(value, this.secrets) : value));
+    super.logJson(masked);
+  }
+
+  /** The final line of a failed command. */
+  private fail(line: string, exitCode: number): void {
+    if (this.jsonEnabled()) this.logJson({ error: { message: line } });
+    this.logToStderr(`${this.config.bin}: error: ${line}`);
+    process.exitCode = exitCode;
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; parse?: unknown }): Promise<unknown> {
+    if (isUsageMistake(err)) {
+      const what = err.message.split('\n').filter((l) => l.trim() && !/^See more help with/.test(l)).map((l) => l.trim()).join(' ');
+      const command = [this.config.bin, ...(this.id ? this.id.split(':') : [])].join(' ');
+      this.fail(`${what.replace(/\s+/g, ' ')} (see: ${command} --help)`, 1);
+      return undefined;
+    }
+    // oclif's own exits keep their behaviour.
     if (err.oclif || err.name === 'ExitError') return super.catch(err);
-    const name = this.config.bin;
     if (isUserError(err)) {
-      if (this.jsonEnabled()) this.logJson({ error: { message: err.line } });
-      this.logToStderr(`${name}: error: ${this.logger ? this.logger.redact(err.line) : err.line}`);
-      process.exitCode = err.exitCode;
+      this.fail(err.line, err.exitCode);
+      return undefined;
+    }
+    // A server we depend on failed or refused us: the user's to look into, not our bug.
+    if (err instanceof InfraError) {
+      this.fail(err.message, 1);
       return undefined;
     }
     if (this.jsonEnabled()) this.logJson({ error: { message: err.message } });
+    const name = this.config.bin;
     if (this.globals.verbose) this.logToStderr(`${name}: unexpected error: ${err.stack ?? err.message}`);
     else this.logToStderr(`${name}: unexpected error: ${err.message} (run with --verbose for details)`);
     process.exitCode = 2;

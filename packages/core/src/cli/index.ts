@@ -1,2 +1,3 @@
 export * from './base-command.js';
 export * from './table.js';
+export * from './execute.js';

@@ -23,7 +23,7 @@ export default class JobsList extends SmokestackCommand {
     if (!this.jsonEnabled()) {
       const now = new Date();
       const shown = jobs.slice(0, flags.limit);
-      this.log(
+      this.logTable(
         jobs.length === 0
           ? 'No jobs match.'
           : renderTable(

@@ -19,7 +19,7 @@ export default class GroupSweep extends SmokestackCommand {
       { olderThanMs, dryRun: flags['dry-run'] },
       { store: this.store, logger: this.progress, now: () => new Date(), env: process.env },
     );
-    this.log(
+    this.logTable(
       result.items.length === 0
         ? `Nothing older than ${flags['older-than']} to sweep.`
         : renderTable(

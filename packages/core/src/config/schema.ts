@@ -165,8 +165,19 @@ export const LogSpecSchema = z.strictObject({
   paths: z.array(nonEmpty).min(1),
 });
 
+/** Variables a template hands its job's scripts (the only ones a local host adds to its own basics). */
+const JobEnvSchema = z.record(
+  z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected environment variable names (letters, digits, _)')
+    .refine((name) => !name.startsWith('SMOKESTACK_'), { message: 'SMOKESTACK_* variables are set by SmokeStack itself' }),
+  z.string(),
+);
+
 export const TemplateSchema = z.strictObject({
   description: z.string().optional(),
+  /** Environment of every stage script of the job, on every host. Values are plain text: never secrets. */
+  env: JobEnvSchema.default({}),
   group: z.union([nonEmpty, GroupDefinitionSchema]).optional(),
   builds: z.array(BuildSchema).default([]),
   puppet: PuppetSchema.optional(),

@@ -69,6 +69,8 @@ templates:
     ['invalid YAML', 'projects:\n  - name: a\n   branch: b\n', /^smokestack\.yaml:\d+:\d+: invalid YAML: /],
     ['a duplicated key', 'state: a\nstate: b\n', /^smokestack\.yaml:\d+:\d+: invalid YAML: .*[Uu]nique/],
     ['a list at the top level', '- a\n- b\n', /^smokestack\.yaml: \(top level\): expected a mapping/],
+    ['a template env name that is no variable name', 'templates:\n  t:\n    env: {"A B": x}\n', /^smokestack\.yaml: templates\.t\.env(\["A B"\])?: expected environment variable names/],
+    ['a template env that sets our own variables', 'templates:\n  t:\n    env: {SMOKESTACK_HOST: x}\n', /^smokestack\.yaml: templates\.t\.env(\.SMOKESTACK_HOST)?: SMOKESTACK_\* variables are set by SmokeStack itself/],
   ];
 
   for (const [what, text, expected] of cases) {

@@ -118,16 +118,17 @@ function safeUser(): string {
 }
 
 /** What a command on a local host may see of this machine's environment: what any host would have, nothing of the worker's. */
-const HOST_VARIABLES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);
+const HOST_VARIABLES = new Set(['PATH', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);
 const PROXY_VARIABLES = /^(https?|ftp|all|no)_proxy$/i;
 
 /**
- * The environment of a command on a local host. Code from a patch set runs there, so it gets the host's
- * basics (PATH, HOME, locale, time zone, temp dir) and proxies without a login in them; never the worker's
- * credentials (GERRIT_HTTP_PASSWORD, OS_*), its SmokeStack settings or anything else it happens to carry.
+ * The environment of a command on a local host. Code from a patch set runs there, so it gets the machine's
+ * basics (PATH, locale, time zone, temp dir), proxies without a login in them and the host directory as its
+ * HOME; never the worker's credentials (GERRIT_HTTP_PASSWORD, OS_*, the ~/.netrc its HOME would lead to),
+ * its SmokeStack settings or anything else it happens to carry.
  */
-export function localHostEnvironment(worker: Record<string, string | undefined>): Record<string, string> {
-  const env: Record<string, string> = {};
+export function localHostEnvironment(worker: Record<string, string | undefined>, home: string): Record<string, string> {
+  const env: Record<string, string> = { HOME: home };
   for (const [name, value] of Object.entries(worker)) {
     if (value === undefined) continue;
     const proxy = PROXY_VARIABLES.test(name) && !urlCarriesCredentials(value);
@@ -151,7 +152,7 @@ export class LocalHostConnection implements HostConnection {
 
   async exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const env = localHostEnvironment(this.ctx.env);
+    const env = localHostEnvironment(this.ctx.env, this.dir);
     Object.assign(env, {
       SMOKESTACK_HOST: this.host.name,
       SMOKESTACK_GROUP: this.group.name,

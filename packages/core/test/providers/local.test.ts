@@ -74,8 +74,11 @@ describe('local provider', () => {
     const workerCtx = { ...ctx, env: worker };
     const group = await createGroup(definition, { name: 'env' }, workerCtx);
     const conn = await connectHost(group, 'gw', workerCtx);
-    const { stdout } = await conn.exec('env');
+    fs.writeFileSync(path.join(dir, '.netrc'), 'machine review.example.org login ci password pw-netrc-4711\n', { mode: 0o600 });
+    const { stdout } = await conn.exec('env; cat "$HOME/.netrc" 2>/dev/null || true');
     expect(stdout).to.not.match(/pw-[a-z]+-4711/);
+    // HOME is the host's own directory, not the worker's (where its ~/.netrc and credential file live).
+    expect(stdout).to.contain(`HOME=${group.hosts.find((h) => h.name === 'gw')!.workDir}\n`);
     const names = stdout.split('\n').filter(Boolean).map((line) => line.split('=')[0]!);
     expect(names.filter((n) => n !== 'PWD' && n !== 'OLDPWD').sort()).to.deep.equal(
       ['HOME', 'LANG', 'LC_ALL', 'PATH', 'SMOKESTACK_GROUP', 'SMOKESTACK_HOST', 'SMOKESTACK_HOSTS_FILE', 'SMOKESTACK_WORKDIR', 'TMPDIR', 'TZ', 'USER', 'http_proxy', 'no_proxy'].sort(),

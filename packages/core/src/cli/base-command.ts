@@ -5,6 +5,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
 import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
 import { printable } from '../log/terminal.js';
+import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
@@ -79,6 +80,11 @@ export abstract class SmokestackCommand extends Command {
   protected get progress(): Logger {
     this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose }, '', this.secrets);
     return this.logger;
+  }
+
+  /** What core services that reach hosts need: the store, progress, the clock and the environment. */
+  protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
+    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
   }
 
   /** Text for the terminal: secrets masked, escape sequences and control characters gone. */

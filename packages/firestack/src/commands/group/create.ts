@@ -27,14 +27,7 @@ export default class GroupCreate extends SmokestackCommand {
     const group = await createGroupFromFile(
       args.file,
       { name: flags.name },
-      {
-        store: this.store,
-        logger: this.progress,
-        now: () => new Date(),
-        env: process.env,
-        insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
-        reachableTimeoutMs: flags['boot-timeout'] * 1000,
-      },
+      this.providerContext({ insecureAcceptHostKeys: flags['insecure-accept-host-keys'], reachableTimeoutMs: flags['boot-timeout'] * 1000 }),
     );
     this.log(`Server group ${group.name} is ready (${group.provider}).`);
     this.logTable(

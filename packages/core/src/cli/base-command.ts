@@ -82,6 +82,21 @@ export abstract class SmokestackCommand extends Command {
     return this.logger;
   }
 
+  /**
+   * Writes `{"KEY": [item, …]}` to stdout as the items arrive, so a long list costs the memory of
+   * one item (the return value of the command is then undefined: nothing else is printed).
+   */
+  protected async streamJsonList(key: string, items: AsyncIterable<unknown>): Promise<void> {
+    const write = (text: string) => (process.stdout.write(text) ? Promise.resolve() : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())));
+    await write(`{\n  ${JSON.stringify(key)}: [`);
+    let first = true;
+    for await (const item of items) {
+      await write(`${first ? '' : ','}\n    ${JSON.stringify(item, this.maskedStrings)}`);
+      first = false;
+    }
+    await write(`${first ? '' : '\n  '}]\n}\n`);
+  }
+
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
     return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
@@ -105,10 +120,12 @@ export abstract class SmokestackCommand extends Command {
     super.logToStderr(this.forTerminal(message, args));
   }
 
-  /** --json output with every string's secrets masked (JSON itself escapes control characters). */
+  /** A JSON replacer masking the secrets in every string (JSON itself escapes control characters). */
+  private readonly maskedStrings = (_key: string, value: unknown): unknown => (typeof value === 'string' ? maskSecrets(value, this.secrets) : value);
+
+  /** --json output with every string's secrets masked. */
   override logJson(json: unknown): void {
-    const masked: unknown = json === undefined ? json : JSON.parse(JSON.stringify(json), (_key, value: unknown) => (typeof value === 'string' ? maskSecrets(value, this.secrets) : value));
-    super.logJson(masked);
+    super.logJson(json === undefined ? json : JSON.parse(JSON.stringify(json, this.maskedStrings)));
   }
 
   /** The final line of a failed command. */

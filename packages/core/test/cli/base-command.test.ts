@@ -62,6 +62,18 @@ class Chatty extends SmokestackCommand {
   }
 }
 
+/** Streams a list as --json does for long histories. */
+class Streamer extends SmokestackCommand {
+  static override summary = 'streams items that carry the password';
+  async run(): Promise<void> {
+    await this.parse(Streamer);
+    async function* items() {
+      yield { message: `HTTP 500: ${SECRET}` };
+    }
+    await this.streamJsonList('jobs', items());
+  }
+}
+
 async function run(command: typeof SmokestackCommand, argv: string[]): Promise<{ stderr: string; stdout: string; exitCode: number | undefined }> {
   const write = { out: process.stdout.write, err: process.stderr.write };
   const password = process.env.GERRIT_HTTP_PASSWORD;
@@ -125,6 +137,11 @@ describe('SmokestackCommand errors', () => {
     const json = await run(Chatty, ['--json']);
     for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(out).to.not.include(SECRET);
     expect(JSON.parse(json.stdout).errors).to.deep.equal(['HTTP 500: ***']);
+  });
+
+  it('masks the password in a streamed --json list', async () => {
+    const result = await run(Streamer, ['--json']);
+    expect(JSON.parse(result.stdout)).to.deep.equal({ jobs: [{ message: 'HTTP 500: ***' }] });
   });
 
   it('strips control characters and escape sequences from what it prints on a terminal', async () => {

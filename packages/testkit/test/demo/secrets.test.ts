@@ -114,7 +114,7 @@ describe('no secret in any file, review or output (end to end)', function () {
     const report = await run('reviewday', ['report', '--offline', '--json']);
     expect(report.code, report.stderr).to.equal(0);
     for (const args of [['logs', 'j1'], ['logs', 'j1', '--json']]) expect((await run('firestack', args)).code).to.equal(0);
-    for (const args of [['jobs', 'show', 'j1'], ['jobs', 'show', 'j1', '--json'], ['jobs', 'list'], ['configs', 'list', '--json']]) {
+    for (const args of [['jobs', 'show', 'j1'], ['jobs', 'show', 'j1', '--json'], ['jobs', 'list'], ['jobs', 'list', '--json'], ['configs', 'list', '--json']]) {
       expect((await run('bellows', args)).code).to.equal(0);
     }
   });

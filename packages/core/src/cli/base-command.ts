@@ -1,6 +1,6 @@
 import { format } from 'node:util';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { InfraError, isUserError } from '../errors.js';
+import { isInfraError, isUserError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
 import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
@@ -149,7 +149,7 @@ export abstract class SmokestackCommand extends Command {
       return undefined;
     }
     // A server we depend on failed or refused us: the user's to look into, not our bug.
-    if (err instanceof InfraError) {
+    if (isInfraError(err)) {
       this.fail(err.message, 1);
       return undefined;
     }

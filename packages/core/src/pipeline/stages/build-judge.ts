@@ -64,6 +64,7 @@ function operation(item: BuildItem, step: string, deps: string): string {
     case 'build-deps-resolve':
       return `resolving the build dependencies of ${of}`;
     case 'build-deps':
+      return `checking the build dependencies of ${of}`;
     case 'build-deps-install':
       return `installing the build dependencies of ${of}`;
     default:
@@ -91,7 +92,8 @@ export function judgeFailedStep(host: string, item: BuildItem, markers: readonly
     case 'merge':
       return { kind: 'change', message: `${what} failed: it does not merge cleanly (exit ${rc})` };
     case 'build-deps':
-      return { kind: 'infra', message: `${what} failed: installing packages needs root or passwordless sudo` };
+      if (markerValue(markers, 'needs-root', item.index)) return { kind: 'infra', message: `${what} failed: installing packages needs root or passwordless sudo` };
+      return { kind: 'change', message: `${what} failed: the package's build dependencies cannot be read (${reason(output, /error: /)})` };
     case 'package-lists':
       return { kind: 'infra', message: `${what} failed: a package mirror cannot be reached (${reason(output, APT_ERROR)})` };
     case 'build-deps-resolve':

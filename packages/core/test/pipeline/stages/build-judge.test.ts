@@ -43,6 +43,12 @@ describe('pipeline/stages/build-judge: the change’s fault', () => {
     ]);
   });
 
+  it('build dependencies that cannot be read (a broken debian/control)', () => {
+    expect(judged('build-deps-unreadable').failures).to.deep.equal([
+      'checking the build dependencies of demoapp on gw failed: the package\'s build dependencies cannot be read (dpkg-checkbuilddeps: error: cannot parse Build-Depends/Build-Depends-Arch/Build-Depends-Indep field)',
+    ]);
+  });
+
   it('a ref the server does not have (the server answered), naming the ref', () => {
     const ref = 'refs/changes/99/99/9';
     const unknown = judged('build-fetch-unknown-ref', [item({ ref })]);

@@ -41,6 +41,16 @@ describe('the built CLIs', () => {
         for (const c of listed.commands) if (!INTERACTIVE.has(c.id)) expect(c.json, `${cli} ${c.id} lacks --json`).to.equal(true);
       });
 
+      it('answers an unknown command or flag in one line pointing at --help, exit status 1', async () => {
+        const command = await runCli(cli, ['no-such-command']);
+        expect(command.stderr).to.equal(`${cli}: error: no command "no-such-command" (see: ${cli} --help)\n`);
+        expect(command.code).to.equal(1);
+        const first = listed.commands[0]!.id.split(':');
+        const flag = await runCli(cli, [...first, '--no-such-flag']);
+        expect(flag.stderr).to.equal(`${cli}: error: ${first.join(' ')}: unknown flag --no-such-flag (see: ${cli} ${first.join(' ')} --help)\n`);
+        expect(flag.code).to.equal(1);
+      });
+
       it('prints help with an example', async () => {
         const first = listed.commands[0]!.id.split(':').join(' ');
         const result = await runCli(cli, [...first.split(' '), '--help']);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
+import { GIT_SECRETS_HINT, urlCarriesCredentials } from '../config/url-credentials.js';
 import type { BranchSource } from '../model.js';
 import type { CheckoutSnapshot } from './checkout.js';
 
@@ -57,7 +58,11 @@ export function parseChangeSpec(text: string, cwd = process.cwd(), where = '--ch
   const project = text.slice(0, eq);
   const value = text.slice(eq + 1);
   const hash = value.lastIndexOf('#');
-  if (hash > 0 && hash < value.length - 1) return { project, url: value.slice(0, hash), ref: value.slice(hash + 1) };
+  if (hash > 0 && hash < value.length - 1) {
+    const url = value.slice(0, hash);
+    if (urlCarriesCredentials(url)) throw new UserError(`${where} ${project}=URL#REF: ${GIT_SECRETS_HINT}`);
+    return { project, url, ref: value.slice(hash + 1) };
+  }
   if (looksLikePath(value)) {
     const resolved = path.resolve(cwd, value.replace(/^~\//, `${process.env.HOME ?? ''}/`));
     if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {

@@ -107,4 +107,21 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(fs.readFileSync(trace, 'utf8').trim().split('\n')).to.deep.equal(['start', 'end', 'start', 'end']);
     expect(ws.logLines.join('')).to.match(/waiting for another local-provider job on this machine/);
   });
+
+  it("a suite that prints its environment shows the template's env and none of the worker's credentials", async () => {
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    const loaded = ws.config({
+      envdump: {
+        group,
+        env: { DEMO_GREETING: "it's $HOME; `true`", DEMO_MODE: 'smoke' },
+        suites: [{ name: 'env', command: 'env; echo "greeting=$DEMO_GREETING"' }],
+      },
+    });
+    const worker = { ...process.env, GERRIT_HTTP_PASSWORD: 'pw-gerrit-4711', OS_PASSWORD: 'pw-keystone-4711', https_proxy: 'http://ci:pw-proxy-4711@proxy.example.org:3128' };
+    const { job, result } = await runTemplate({ loaded, template: 'envdump', store: ws.store, logger: ws.logger, env: worker });
+    expect(result.status, result.message).to.equal('success');
+    const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'test.log'), 'utf8');
+    expect(log).to.contain("greeting=it's $HOME; `true`").and.to.contain('DEMO_MODE=smoke').and.to.match(/\| PATH=/);
+    expect(log).to.not.match(/pw-[a-z]+-4711|GERRIT_HTTP_PASSWORD|OS_PASSWORD|https_proxy/);
+  });
 });

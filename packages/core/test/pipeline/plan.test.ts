@@ -38,6 +38,18 @@ describe('pipeline/plan', () => {
     expect(() => parseChangeSpec('nova=./nowhere', dir)).to.throw(UserError, /is not a directory/);
   });
 
+  it('refuses a --change URL with credentials in it, without repeating them', () => {
+    let message = '';
+    try {
+      parseChangeSpec('nova=https://bot:hunter2-pw@git.example.org/nova#abc123');
+    } catch (err) {
+      expect(err).to.be.instanceOf(UserError);
+      message = (err as UserError).line;
+    }
+    expect(message).to.match(/^--change nova=URL#REF: a URL must not carry credentials/);
+    expect(message).to.not.include('hunter2-pw');
+  });
+
   it('lists builds and git Puppet modules as sources, keyed by project', () => {
     expect(templateSources(template()).map((s) => `${s.kind}:${s.project}@${s.ref}`)).to.deep.equal([
       'build:openstack/nova@master',

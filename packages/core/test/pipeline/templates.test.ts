@@ -6,7 +6,7 @@ import { coveredMs } from '../../src/pipeline/runner.js';
 const EVIL = `x'; touch /tmp/pwned; echo '\n$(touch /tmp/pwned)\`id\`;"`;
 
 const samples: Record<string, unknown> = {
-  'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build' },
+  'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build', env: { GREETING: EVIL } },
   'stage-stop.sh.hbs': { workspace: `/w/${EVIL}` },
   'stage-prepare.sh.hbs': { workspace: '/w', jobId: EVIL, hostName: EVIL },
   'stage-build.sh.hbs': { workspace: '/w', builds: [{ index: 0, name: EVIL, url: EVIL, ref: EVIL, mergeTarget: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, bundled: '' }, { index: 1, name: 'b', url: 'u', ref: 'r', mergeTarget: '', method: 'command', command: 'make', subdir: '', bundled: `sources/${EVIL}` }, { index: 2, name: EVIL, url: 'u', ref: 'r', mergeTarget: '', method: 'rpm', command: '', subdir: EVIL, bundled: '' }] },

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { expect } from 'chai';
+import YAML from 'yaml';
 import type { Job, PipelineResult, Reproduction } from '@smokestack/core';
 import { cliBin, repoRoot, runCli, runCliOnTerminal } from '@smokestack/testkit';
 import { CliWorkspace, JUNIT_SUITE } from './helpers.js';
@@ -192,7 +193,10 @@ describe('firestack run, logs, reproduce', function () {
   it('parses a suite\'s subunit v2 stream into the job summary, skip reasons included', async () => {
     const stream = path.join(ws.dir, 'tempest.subunit');
     fs.writeFileSync(stream, Buffer.concat([subunit('tempest.api.test_list', 3), subunit('tempest.api.test_boot', 6), subunit('tempest.scenario.test_volume', 5, ['reason', 'no cinder'])]));
-    ws.env.STREAM = stream;
+    // A job sees none of the caller's environment: the template hands the suite what it needs.
+    const config = YAML.parse(fs.readFileSync(ws.env.SMOKESTACK_CONFIG!, 'utf8'));
+    config.templates.tempest.env = { STREAM: stream };
+    fs.writeFileSync(ws.env.SMOKESTACK_CONFIG!, YAML.stringify(config));
     const run = await ws.firestack(['run', '--template', 'tempest', '--json'], 60_000);
     const { job, result } = run.json<{ job: Job; result: PipelineResult }>();
     expect(job.status).to.equal('test_failed');

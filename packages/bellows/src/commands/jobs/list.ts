@@ -39,7 +39,7 @@ export default class JobsList extends SmokestackCommand {
 
   private printTable(shown: Job[], more: number): void {
     const now = new Date();
-    this.log(
+    this.logTable(
       shown.length === 0
         ? 'No jobs match.'
         : renderTable(

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { errorMessage } from '../../errors.js';
 import { sourceKey, type BundleLayout } from '../bundle.js';
 import { StageFailure, type HostRun, type JobRun } from '../job-run.js';
-import { judgeBuild, stageFault, type BuildJudgement } from '../judge.js';
+import { stageFault } from '../judge.js';
+import { judgeBuild, type BuildJudgement } from './build-judge.js';
 
 /** Which host builds what: each build on its `host`, else on the gateway. */
 export function buildHosts(run: JobRun): Map<string, number[]> {

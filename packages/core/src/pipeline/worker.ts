@@ -14,6 +14,7 @@ import type { Store } from '../store/types.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
+import { sleep } from '../net/retry.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -57,17 +58,6 @@ interface Worker extends WorkerOptions {
   staleMs: number;
   pollMs: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

@@ -100,7 +100,7 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
 
   deps.countRequest();
   const faults = deps.faults();
-  const fault = decideFault(faults, deps.random);
+  const fault = decideFault(faults, deps.random, req.method);
   if (faults.latencyMs) await sleep(faults.latencyMs);
   if (fault.kind === 'drop') { req.socket.destroy(); return; }
   if (fault.kind === 'error') {

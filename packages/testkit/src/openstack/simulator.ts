@@ -26,6 +26,17 @@ export interface SimFault {
   message: string;
 }
 
+/** A passing failure of one request: an error status (with Retry-After on 429) or a connection dropped unanswered. */
+export interface SimTransientFault {
+  status?: 429 | 500 | 502 | 503 | 504;
+  retryAfterSeconds?: number;
+  drop?: boolean;
+  /** Only a request of this method (default any). */
+  method?: string;
+  /** Only a request whose path below its service matches (default any). */
+  path?: RegExp;
+}
+
 export interface SimAddresses {
   fixed?: string;
   fixed6?: string;
@@ -168,6 +179,7 @@ function novaTime(d: Date): string {
 export class OpenStackSimulator extends EventEmitter {
   readonly requests: SimRequest[] = [];
   private readonly tokens = new Map<string, Token>();
+  private readonly faults: SimTransientFault[] = [];
   private readonly serverList: SimServer[] = [];
   private readonly keypairList: SimKeypair[] = [];
   private readonly options: Required<Omit<OpenStackSimulatorOptions, 'maxServers' | 'addresses' | 'createLatencyMs' | 'consoleOutput'>> &
@@ -302,7 +314,6 @@ export class OpenStackSimulator extends EventEmitter {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const startedAt = Date.now();
     const url = new URL(req.url ?? '/', this.url);
     const query = Object.fromEntries(url.searchParams.entries());
     const route = this.route(url.pathname);
@@ -314,12 +325,32 @@ export class OpenStackSimulator extends EventEmitter {
       region: route.region,
       interface: route.iface,
       status: 0,
-      startedAt,
+      startedAt: Date.now(),
       finishedAt: 0,
     };
+    const fault = this.takeFault(entry);
+    if (fault?.drop) {
+      req.socket.destroy();
+      entry.finishedAt = Date.now();
+      this.requests.push(entry);
+      return;
+    }
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    let status = 200;
-    let body: unknown;
+    if (fault?.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+    const [status, body] = fault?.status ? [fault.status, { computeFault: { code: fault.status, message: 'injected fault' } }] : await this.serve(req, route, query, entry, headers);
+    entry.status = status;
+    const text = body === undefined ? '' : JSON.stringify(body);
+    if (text === '') delete headers['content-type'];
+    res.writeHead(status, headers);
+    res.end(text, () => {
+      entry.finishedAt = Date.now();
+      this.requests.push(entry);
+      this.emit('request', entry, body);
+    });
+  }
+
+  /** Answers one request from the simulated services; errors become their API's error bodies. */
+  private async serve(req: http.IncomingMessage, route: Route, query: Record<string, string>, entry: SimRequest, headers: Record<string, string>): Promise<[number, unknown]> {
     try {
       const raw = await readBody(req);
       let json: unknown;
@@ -331,37 +362,37 @@ export class OpenStackSimulator extends EventEmitter {
         }
       }
       entry.body = route.service === 'identity' ? redactAuth(json) : json;
-      if (route.service === 'identity') {
-        [status, body] = this.identity(entry.method, route.rest, json, headers);
-      } else {
-        this.authenticate(req);
-        if (route.service === 'compute') {
-          const version = this.microversion(req);
-          entry.microversion = version;
-          headers['openstack-api-version'] = `compute ${version}`;
-          headers['x-openstack-nova-api-version'] = version;
-          headers['vary'] = 'OpenStack-API-Version, X-OpenStack-Nova-API-Version';
-          [status, body] = await this.compute(entry.method, route.rest, query, json, version, route.region!, headers);
-        } else if (route.service === 'image') {
-          [status, body] = this.image(entry.method, route.rest, query);
-        } else if (route.service === 'network') {
-          [status, body] = this.network(entry.method, route.rest, query);
-        } else throw notFound('Not Found');
+      if (route.service === 'identity') return this.identity(entry.method, route.rest, json, headers);
+      this.authenticate(req);
+      if (route.service === 'compute') {
+        const version = this.microversion(req);
+        entry.microversion = version;
+        headers['openstack-api-version'] = `compute ${version}`;
+        headers['x-openstack-nova-api-version'] = version;
+        headers['vary'] = 'OpenStack-API-Version, X-OpenStack-Nova-API-Version';
+        return await this.compute(entry.method, route.rest, query, json, version, route.region!, headers);
       }
+      if (route.service === 'image') return this.image(entry.method, route.rest, query);
+      if (route.service === 'network') return this.network(entry.method, route.rest, query);
+      throw notFound('Not Found');
     } catch (err) {
-      if (err instanceof HttpError) [status, body] = [err.status, err.body];
-      else [status, body] = [500, { computeFault: { code: 500, message: String(err) } }];
+      if (err instanceof HttpError) return [err.status, err.body];
+      return [500, { computeFault: { code: 500, message: String(err) } }];
     }
-    entry.status = status;
-    const text = body === undefined ? '' : JSON.stringify(body);
-    if (text === '') delete headers['content-type'];
-    res.writeHead(status, headers);
-    res.end(text, () => {
-      entry.finishedAt = Date.now();
-      this.requests.push(entry);
-      this.emit('request', entry, body);
-    });
   }
+
+  /** The first injected fault this request matches, consumed. */
+  private takeFault(entry: SimRequest): SimTransientFault | undefined {
+    const index = this.faults.findIndex((f) => (!f.method || f.method === entry.method) && (!f.path || f.path.test(entry.path)));
+    return index < 0 ? undefined : this.faults.splice(index, 1)[0];
+  }
+
+  /** The next requests that match fail once each, as given (a passing outage). */
+  failNext(...faults: SimTransientFault[]): this {
+    this.faults.push(...faults);
+    return this;
+  }
+
 
   private route(pathname: string): Route {
     if (pathname.startsWith('/identity/')) return { service: 'identity', rest: pathname.slice('/identity'.length) };

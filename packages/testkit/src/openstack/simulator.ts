@@ -118,6 +118,17 @@ interface Token {
   project: string;
 }
 
+/** One Nova call: what each collection's handler reads. */
+interface ComputeCall {
+  method: string;
+  parts: string[];
+  query: Record<string, string>;
+  json: unknown;
+  version: string;
+  region: string;
+  headers: Record<string, string>;
+}
+
 interface Route {
   service: SimRequest['service'];
   region?: string;
@@ -539,102 +550,82 @@ export class OpenStackSimulator extends EventEmitter {
   ): Promise<[number, unknown]> {
     this.settle();
     const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
-    const [collection, id, sub] = parts;
-    if (collection === 'servers') {
-      if (method === 'POST' && parts.length === 1) return this.createServer(json, version, region, headers);
-      if (method === 'GET' && parts.length === 1) return [200, { servers: this.filterServers(query).map((s) => this.serverSummary(s)) }];
-      if (method === 'GET' && id === 'detail') return [200, { servers: this.filterServers(query).map((s) => this.serverDetail(s, version)) }];
-      const server = this.serverList.find((s) => s.id === id && !s.deletedAt);
-      if (!server) throw notFound(`Instance ${id} could not be found.`);
-      if (method === 'GET' && parts.length === 2) return [200, { server: this.serverDetail(server, version) }];
-      if (method === 'DELETE' && parts.length === 2) {
-        server.deleteRequestedAt ??= new Date();
-        return [204, undefined];
-      }
-      if (method === 'GET' && sub === 'tags' && versionAtLeast(version, '2.26')) return [200, { tags: server.tags }];
-      if (method === 'POST' && sub === 'action' && (json as Record<string, unknown> | undefined)?.['os-getConsoleOutput'] !== undefined) {
-        const output = this.options.consoleOutput?.(server) ?? `[    0.000000] Linux version 6.1.0-18-cloud-amd64\nCloud-init v. 22.4.2 running 'init' at ${server.createdAt.toUTCString()}\n`;
-        return [200, { output }];
-      }
-      throw notFound('The resource could not be found.');
+    const call: ComputeCall = { method, parts, query, json, version, region, headers };
+    switch (parts[0]) {
+      case 'servers':
+        return this.serverCalls(call);
+      case 'os-keypairs':
+        return this.keypairCalls(call);
+      case 'flavors':
+        return this.flavorCalls(call);
+      case 'images':
+        return this.imageCalls(call);
+      default:
+        throw notFound('The resource could not be found.');
     }
-    if (collection === 'os-keypairs') {
-      if (method === 'POST' && parts.length === 1) return this.createKeypair(json);
-      if (method === 'GET' && parts.length === 1) {
-        return [200, { keypairs: this.liveKeypairs().map((k) => ({ keypair: { name: k.name, public_key: k.publicKey, fingerprint: k.fingerprint, type: 'ssh' } })) }];
-      }
-      const keypair = this.liveKeypairs().find((k) => k.name === id);
-      if (!keypair) throw notFound(`Keypair ${id} not found for user u-demo`);
-      if (method === 'GET') {
-        return [200, { keypair: { name: keypair.name, public_key: keypair.publicKey, fingerprint: keypair.fingerprint, type: 'ssh', created_at: novaTime(keypair.createdAt).replace('Z', '.000000'), deleted: false, id: 1, user_id: 'u-demo' } }];
-      }
-      if (method === 'DELETE') {
-        keypair.deletedAt = new Date();
-        return [202, undefined];
-      }
+  }
+
+  private async serverCalls({ method, parts, query, json, version, region, headers }: ComputeCall): Promise<[number, unknown]> {
+    const [, id, sub] = parts;
+    if (method === 'POST' && parts.length === 1) return this.createServer(json, version, region, headers);
+    if (method === 'GET' && parts.length === 1) return [200, { servers: this.filterServers(query).map((s) => this.serverSummary(s)) }];
+    if (method === 'GET' && id === 'detail') return [200, { servers: this.filterServers(query).map((s) => this.serverDetail(s, version)) }];
+    const server = this.serverList.find((s) => s.id === id && !s.deletedAt);
+    if (!server) throw notFound(`Instance ${id} could not be found.`);
+    if (method === 'GET' && parts.length === 2) return [200, { server: this.serverDetail(server, version) }];
+    if (method === 'DELETE' && parts.length === 2) {
+      server.deleteRequestedAt ??= new Date();
+      return [204, undefined];
     }
-    if (collection === 'flavors') {
-      if (method === 'GET' && parts.length === 1) return [200, { flavors: FLAVORS.map((f) => ({ id: f.id, name: f.name, links: [] })) }];
-      if (method === 'GET' && id === 'detail') return [200, { flavors: FLAVORS.map((f) => ({ ...f, links: [], 'OS-FLV-EXT-DATA:ephemeral': 0, swap: 0, 'os-flavor-access:is_public': true })) }];
-      const flavor = FLAVORS.find((f) => f.id === id);
-      if (flavor && method === 'GET') return [200, { flavor: { ...flavor, links: [] } }];
-      throw notFound(`Flavor ${id} could not be found.`);
-    }
-    if (collection === 'images') {
-      // The image proxy API is gone from microversion 2.36 on; Glance answers instead.
-      if (versionAtLeast(version, '2.36')) throw notFound('The resource could not be found.');
-      const list = IMAGES.filter((i) => !query.name || i.name === query.name);
-      if (method === 'GET' && (parts.length === 1 || id === 'detail')) return [200, { images: list.map((i) => ({ ...i, status: 'ACTIVE', links: [] })) }];
-      const image = IMAGES.find((i) => i.id === id);
-      if (image) return [200, { image: { ...image, status: 'ACTIVE', links: [] } }];
-      throw notFound('Image not found.');
+    if (method === 'GET' && sub === 'tags' && versionAtLeast(version, '2.26')) return [200, { tags: server.tags }];
+    if (method === 'POST' && sub === 'action' && (json as Record<string, unknown> | undefined)?.['os-getConsoleOutput'] !== undefined) {
+      const output = this.options.consoleOutput?.(server) ?? `[    0.000000] Linux version 6.1.0-18-cloud-amd64\nCloud-init v. 22.4.2 running 'init' at ${server.createdAt.toUTCString()}\n`;
+      return [200, { output }];
     }
     throw notFound('The resource could not be found.');
   }
 
+  private keypairCalls({ method, parts, json }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    if (method === 'POST' && parts.length === 1) return this.createKeypair(json);
+    if (method === 'GET' && parts.length === 1) {
+      return [200, { keypairs: this.liveKeypairs().map((k) => ({ keypair: { name: k.name, public_key: k.publicKey, fingerprint: k.fingerprint, type: 'ssh' } })) }];
+    }
+    const keypair = this.liveKeypairs().find((k) => k.name === id);
+    if (!keypair) throw notFound(`Keypair ${id} not found for user u-demo`);
+    if (method === 'GET') {
+      return [200, { keypair: { name: keypair.name, public_key: keypair.publicKey, fingerprint: keypair.fingerprint, type: 'ssh', created_at: novaTime(keypair.createdAt).replace('Z', '.000000'), deleted: false, id: 1, user_id: 'u-demo' } }];
+    }
+    if (method === 'DELETE') {
+      keypair.deletedAt = new Date();
+      return [202, undefined];
+    }
+    throw notFound('The resource could not be found.');
+  }
+
+  private flavorCalls({ method, parts }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    if (method === 'GET' && parts.length === 1) return [200, { flavors: FLAVORS.map((f) => ({ id: f.id, name: f.name, links: [] })) }];
+    if (method === 'GET' && id === 'detail') return [200, { flavors: FLAVORS.map((f) => ({ ...f, links: [], 'OS-FLV-EXT-DATA:ephemeral': 0, swap: 0, 'os-flavor-access:is_public': true })) }];
+    const flavor = FLAVORS.find((f) => f.id === id);
+    if (flavor && method === 'GET') return [200, { flavor: { ...flavor, links: [] } }];
+    throw notFound(`Flavor ${id} could not be found.`);
+  }
+
+  private imageCalls({ method, parts, query, version }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    // The image proxy API is gone from microversion 2.36 on; Glance answers instead.
+    if (versionAtLeast(version, '2.36')) throw notFound('The resource could not be found.');
+    const list = IMAGES.filter((i) => !query.name || i.name === query.name);
+    if (method === 'GET' && (parts.length === 1 || id === 'detail')) return [200, { images: list.map((i) => ({ ...i, status: 'ACTIVE', links: [] })) }];
+    const image = IMAGES.find((i) => i.id === id);
+    if (image) return [200, { image: { ...image, status: 'ACTIVE', links: [] } }];
+    throw notFound('Image not found.');
+  }
+
   private async createServer(json: unknown, version: string, region: string, headers: Record<string, string>): Promise<[number, unknown]> {
-    const body = (json as { server?: Record<string, unknown> } | undefined)?.server;
-    const bad = (message: string) => new HttpError(400, { badRequest: { code: 400, message } });
-    if (!body || typeof body.name !== 'string' || body.name.length === 0) throw bad("Invalid input for field/attribute server. Value: None. 'name' is a required property");
-    if (typeof body.flavorRef !== 'string' || !FLAVORS.some((f) => f.id === body.flavorRef)) throw bad(`Flavor ${String(body.flavorRef)} could not be found.`);
-    if (typeof body.imageRef !== 'string' || !IMAGES.some((i) => i.id === body.imageRef)) throw bad(`Can not find requested image`);
-    if (body.key_name !== undefined && !this.liveKeypairs().some((k) => k.name === body.key_name)) throw bad('Invalid key_name provided.');
-    if (body.user_data !== undefined) {
-      if (typeof body.user_data !== 'string' || !isBase64(body.user_data)) throw bad('User data needs to be valid base 64.');
-    }
-    if (body.personality !== undefined && versionAtLeast(version, '2.57')) {
-      throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('personality' was unexpected)");
-    }
-    if (body.tags !== undefined) {
-      if (!versionAtLeast(version, '2.52')) throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
-      const tags = body.tags;
-      if (!Array.isArray(tags) || tags.length > 50 || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 60 || /[/,]/.test(t))) {
-        throw bad('Invalid input for field/attribute tags.');
-      }
-    }
-    const metadata = (body.metadata ?? {}) as Record<string, unknown>;
-    if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string' || v.length > 255)) {
-      throw bad('Invalid input for field/attribute metadata.');
-    }
-    let network = NETWORKS[0]!.name;
-    if (body.networks === undefined && versionAtLeast(version, '2.37')) throw bad("Invalid input for field/attribute server. 'networks' is a required property");
-    if (Array.isArray(body.networks)) {
-      const uuid = (body.networks[0] as { uuid?: string } | undefined)?.uuid;
-      const match = NETWORKS.find((n) => n.id === uuid);
-      if (uuid !== undefined && !match) throw bad(`Network ${uuid} could not be found.`);
-      if (match) network = match.name;
-    }
-    if (this.options.maxServers !== undefined) {
-      const used = this.serverList.filter((s) => !s.deletedAt && !s.deleteRequestedAt).length;
-      if (used + 1 > this.options.maxServers) {
-        throw new HttpError(403, {
-          forbidden: {
-            message: `Quota exceeded for instances: Requested 1, but already used ${used} of ${this.options.maxServers} instances`,
-            code: 403,
-          },
-        });
-      }
-    }
+    const { body, metadata, network } = validServerRequest(json, version, this.liveKeypairs());
+    this.checkInstanceQuota();
     const server = this.newServer({
       name: body.name,
       region,
@@ -668,6 +659,17 @@ export class OpenStackSimulator extends EventEmitter {
         },
       },
     ];
+  }
+
+  /** Refuses a create beyond the instance quota, as Nova does with 403. */
+  private checkInstanceQuota(): void {
+    if (this.options.maxServers === undefined) return;
+    const used = this.serverList.filter((s) => !s.deletedAt && !s.deleteRequestedAt).length;
+    if (used + 1 > this.options.maxServers) {
+      throw new HttpError(403, {
+        forbidden: { message: `Quota exceeded for instances: Requested 1, but already used ${used} of ${this.options.maxServers} instances`, code: 403 },
+      });
+    }
   }
 
   private createKeypair(json: unknown): [number, unknown] {
@@ -788,4 +790,40 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The body of POST /servers as Nova checks it at the given microversion; 400 with Nova's words otherwise. */
+function validServerRequest(json: unknown, version: string, keypairs: SimKeypair[]): { body: Record<string, unknown> & { name: string; imageRef: string; flavorRef: string }; metadata: Record<string, unknown>; network: string } {
+  const body = (json as { server?: Record<string, unknown> } | undefined)?.server;
+  const bad = (message: string) => new HttpError(400, { badRequest: { code: 400, message } });
+  if (!body || typeof body.name !== 'string' || body.name.length === 0) throw bad("Invalid input for field/attribute server. Value: None. 'name' is a required property");
+  if (typeof body.flavorRef !== 'string' || !FLAVORS.some((f) => f.id === body.flavorRef)) throw bad(`Flavor ${String(body.flavorRef)} could not be found.`);
+  if (typeof body.imageRef !== 'string' || !IMAGES.some((i) => i.id === body.imageRef)) throw bad(`Can not find requested image`);
+  if (body.key_name !== undefined && !keypairs.some((k) => k.name === body.key_name)) throw bad('Invalid key_name provided.');
+  if (body.user_data !== undefined) {
+    if (typeof body.user_data !== 'string' || !isBase64(body.user_data)) throw bad('User data needs to be valid base 64.');
+  }
+  if (body.personality !== undefined && versionAtLeast(version, '2.57')) {
+    throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('personality' was unexpected)");
+  }
+  if (body.tags !== undefined) {
+    if (!versionAtLeast(version, '2.52')) throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
+    const tags = body.tags;
+    if (!Array.isArray(tags) || tags.length > 50 || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 60 || /[/,]/.test(t))) {
+      throw bad('Invalid input for field/attribute tags.');
+    }
+  }
+  const metadata = (body.metadata ?? {}) as Record<string, unknown>;
+  if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string' || v.length > 255)) {
+    throw bad('Invalid input for field/attribute metadata.');
+  }
+  let network = NETWORKS[0]!.name;
+  if (body.networks === undefined && versionAtLeast(version, '2.37')) throw bad("Invalid input for field/attribute server. 'networks' is a required property");
+  if (Array.isArray(body.networks)) {
+    const uuid = (body.networks[0] as { uuid?: string } | undefined)?.uuid;
+    const match = NETWORKS.find((n) => n.id === uuid);
+    if (uuid !== undefined && !match) throw bad(`Network ${uuid} could not be found.`);
+    if (match) network = match.name;
+  }
+  return { body: body as Record<string, unknown> & { name: string; imageRef: string; flavorRef: string }, metadata, network };
 }

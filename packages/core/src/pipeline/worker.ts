@@ -4,6 +4,7 @@ import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStatus } from '../model.js';
+import { sleep } from '../net/retry.js';
 import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
@@ -14,7 +15,6 @@ import type { Store } from '../store/types.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
-import { sleep } from '../net/retry.js';
 
 export interface WorkerOptions {
   store: Store;

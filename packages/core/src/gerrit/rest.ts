@@ -54,8 +54,8 @@ export function parseGerritJson(body: string): unknown {
 
 /**
  * Gerrit REST client: /a/ with HTTP Basic when a password is known, the XSSI line stripped,
- * n/S paging until `_more_changes` is gone, a timeout on every call, and retries with
- * exponential backoff and jitter on 5xx, 429 (honouring Retry-After) and network errors.
+ * n/S paging until `_more_changes` is gone, a timeout on every call, and the retries of net/:
+ * 429 (honouring Retry-After) and refused connections always, 5xx, resets and cut answers for reads.
  */
 export class GerritRestClient {
   readonly baseUrl: string;
@@ -113,6 +113,7 @@ export class GerritRestClient {
   async request(method: 'GET' | 'POST', path: string, init: { query?: URLSearchParams; body?: unknown; allow404?: boolean } = {}): Promise<unknown> {
     const shown = `${method} ${path}`;
     let response: HttpResponse;
+    let parsed: { value?: unknown; invalid?: string } = {};
     try {
       response = await this.http.send({
         method,
@@ -121,7 +122,7 @@ export class GerritRestClient {
         headers: init.body === undefined ? undefined : { 'Content-Type': 'application/json; charset=UTF-8' },
         label: shown,
         // A body cut by a dropped connection is as transient as the drop itself.
-        truncated: (answer) => invalidJson(answer.text),
+        truncated: (answer) => (parsed = readGerritJson(answer.text)).invalid,
       });
     } catch (err) {
       if (!(err instanceof HttpNetworkError)) throw err;
@@ -129,9 +130,8 @@ export class GerritRestClient {
       throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: ${failure} (after ${err.tries} tries)`);
     }
     if (response.status >= 200 && response.status < 300) {
-      const invalid = invalidJson(response.text);
-      if (invalid) throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: invalid JSON from Gerrit (${invalid})`);
-      return parseGerritJson(response.text);
+      if (parsed.invalid) throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: invalid JSON from Gerrit (${parsed.invalid})`);
+      return parsed.value;
     }
     if (response.status === 404 && init.allow404) return undefined;
     if (response.status === 401) {
@@ -253,12 +253,11 @@ export class GerritRestClient {
   }
 }
 
-/** Why a success's body is not Gerrit JSON (cut short by a dropped connection), or undefined when it is. */
-function invalidJson(body: string): string | undefined {
+/** A success's body as Gerrit JSON, or why it is not (cut short by a dropped connection). */
+function readGerritJson(body: string): { value?: unknown; invalid?: string } {
   try {
-    parseGerritJson(body);
-    return undefined;
+    return { value: parseGerritJson(body) };
   } catch (err) {
-    return errorMessage(err);
+    return { invalid: errorMessage(err) };
   }
 }

@@ -33,7 +33,8 @@ export async function connectWithRetry(target: SshTarget, options: SshConnectOpt
     attempt += 1;
     try {
       const remaining = Math.max(1000, deadline - Date.now());
-      return await SshConnection.open(target, { ...options, readyTimeoutMs: Math.min(options.readyTimeoutMs ?? 20_000, remaining) });
+      // A stop ends the waiting between attempts; the attempt under way finishes (its host may just be slow).
+      return await SshConnection.open(target, { ...options, signal: undefined, readyTimeoutMs: Math.min(options.readyTimeoutMs ?? 20_000, remaining) });
     } catch (err) {
       if (!isRetryableConnectError(err)) throw err;
       const delay = backoffDelay(attempt, options.initialDelayMs ?? 250, options.maxDelayMs ?? 5000);

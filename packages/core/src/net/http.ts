@@ -97,7 +97,7 @@ export class HttpClient {
       const timedOut = !aborted && deadline.aborted;
       const code = (err as { code?: string }).code;
       const reason = aborted ? 'aborted' : timedOut ? 'timed out' : (code ?? (err as Error).message);
-      return { error: new HttpNetworkError(reason, tries, timedOut, aborted), outcome: { kind: 'network', sent: !timedOut && !requestNeverSent(code) }, why: timedOut ? `timed out after ${this.options.timeoutMs} ms` : reason };
+      return { error: new HttpNetworkError(reason, tries, timedOut, aborted), outcome: { kind: 'network', sent: timedOut || !requestNeverSent(code) }, why: timedOut ? `timed out after ${this.options.timeoutMs} ms` : reason };
     }
     const response: HttpResponse = { status: raw.status, headers: plainHeaders(raw.headers), text: typeof raw.data === 'string' ? raw.data : String(raw.data ?? ''), tries };
     if (response.status >= 200 && response.status < 300) {

@@ -107,6 +107,20 @@ describe('net/http: one client and one retry policy for Gerrit, Launchpad and Op
       expect(waits[0]).to.be.at.least(1000);
     });
 
+    it('a call with no answer before its deadline is tried again only when it is safe to send twice', async () => {
+      sim.failure = 'hang';
+      const http = new HttpClient({ timeoutMs: 200, retry: { retries: 2, backoff: fast } });
+      for (const method of ['POST', 'GET'] as const) {
+        sim.requests.length = 0;
+        const error = await http.send({ method, url: `${sim.url}/bugs/100` }).then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        expect((error as HttpNetworkError).timedOut, method).to.equal(true);
+        expect(sim.requests, method).to.have.length(method === 'POST' ? 1 : 3);
+      }
+    });
+
     it('an abort during the wait between tries ends the call without another try', async () => {
       sim.failure = 'error';
       const stop = new AbortController();

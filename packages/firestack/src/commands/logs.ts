@@ -27,6 +27,7 @@ export default class Logs extends SmokestackCommand {
       if (!flags.stage) this.log(`==> ${s.stage} <==`);
       this.log(s.text.trimEnd());
     }
+    if (logs.truncated) this.log(`==> ${logs.dir}/TRUNCATED.txt: the log host's size limit cut these logs <==\n${logs.truncated.trimEnd()}`);
     return logs;
   }
 }

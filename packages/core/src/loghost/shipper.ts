@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LogHostConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Job } from '../model.js';
+import { expandHome, type Env } from '../paths.js';
+import { SshConnection, type SshTarget } from '../ssh/connection.js';
+import { userKnownHostsFile } from '../ssh/known-hosts.js';
+import { backoffDelay } from '../ssh/pool.js';
+import type { Store } from '../store/types.js';
+import { outboxOf, type Outbox } from './outbox.js';
+import { deliveryVerdict, formatBytes, type OutboxEntry } from './plan.js';
+import { uploadJobDir } from './upload.js';
+
+export interface LogShippingOptions {
+  store: Store;
+  logHost: LogHostConfig;
+  logger: Logger;
+  now: () => Date;
+  env: Env;
+  worker: string;
+  /** First wait after a failed try; doubles up to logHost.retryMaxSeconds. */
+  retryInitialMs?: number;
+}
+
+export interface ShippingReport {
+  delivered: string[];
+  waiting: string[];
+  dropped: string[];
+}
+
+/** The log host as an SSH target: its key must be known (never accepted blindly: logs go there). */
+export function logHostTarget(config: LogHostConfig, env: Env): SshTarget {
+  return {
+    address: config.host,
+    port: config.port,
+    user: config.user ?? env.USER ?? os.userInfo().username,
+    ...(config.identityFile ? { identityFile: config.identityFile } : {}),
+    knownHostsFiles: [config.knownHosts ? expandHome(config.knownHosts, env) : userKnownHostsFile(env)],
+    label: 'log host',
+  };
+}
+
+/** Puts a finished run's logs in the worker's outbox; called before its result is recorded, so nothing falls between. */
+export function queueJobLogs(options: Pick<LogShippingOptions, 'store' | 'now' | 'worker'>, job: Job): void {
+  const at = options.now().toISOString();
+  outboxOf(options.store.dataDir).put({ job: job.id, ...(job.startedAt ? { startedAt: job.startedAt } : {}), worker: options.worker, queuedAt: at, attempts: 0, nextAt: at });
+}
+
+/**
+ * Sends every waiting job directory that is due (all of them with `everything`) to the log host
+ * over one SSH connection. A try that fails leaves the entry in the outbox for a later one, after
+ * a doubling wait; a job the store shows re-run or gone is dropped from it.
+ */
+export async function shipWaitingLogs(options: LogShippingOptions, everything = false): Promise<ShippingReport> {
+  const outbox = outboxOf(options.store.dataDir);
+  const report: ShippingReport = { delivered: [], waiting: [], dropped: [] };
+  const now = options.now();
+  const due = outbox.list().filter((e) => everything || Date.parse(e.nextAt) <= now.getTime());
+  const ready = await sortOut(due, outbox, options, report);
+  if (ready.length === 0) return report;
+  let conn: SshConnection;
+  try {
+    conn = await SshConnection.open(logHostTarget(options.logHost, options.env), { env: options.env, readyTimeoutMs: 10_000 });
+  } catch (err) {
+    for (const entry of ready) retryLater(outbox, entry, err, options, report);
+    return report;
+  }
+  try {
+    for (const entry of ready) await shipOne(conn, outbox, entry, options, report);
+  } finally {
+    await conn.close();
+  }
+  return report;
+}
+
+/** The entries to send now; those whose job is not finished wait, those of a re-run or vanished job are dropped. */
+async function sortOut(due: OutboxEntry[], outbox: Outbox, options: LogShippingOptions, report: ShippingReport): Promise<OutboxEntry[]> {
+  const ready: OutboxEntry[] = [];
+  for (const entry of due) {
+    const verdict = deliveryVerdict(entry, await options.store.getJob(entry.job));
+    if (verdict.action === 'deliver') ready.push(entry);
+    else if (verdict.action === 'wait') report.waiting.push(entry.job);
+    else {
+      options.logger.child(entry.job).info(`logs of this run not sent: ${verdict.why}`);
+      outbox.remove(entry.job);
+      report.dropped.push(entry.job);
+    }
+  }
+  return ready;
+}
+
+async function shipOne(conn: SshConnection, outbox: Outbox, entry: OutboxEntry, options: LogShippingOptions, report: ShippingReport): Promise<void> {
+  try {
+    if (conn.closed) throw new Error('the connection to the log host was lost');
+    const localDir = options.store.jobDir(entry.job);
+    const { plan, truncated } = await uploadJobDir(conn, localDir, options.logHost.dir, entry.job, Math.floor(options.logHost.maxJobMiB * 1024 * 1024));
+    outbox.remove(entry.job);
+    if (!options.logHost.keepLocal) fs.rmSync(localDir, { recursive: true, force: true });
+    const cut = truncated ? `; cut to ${formatBytes(plan.sentBytes)} of ${formatBytes(plan.totalBytes)}, see TRUNCATED.txt` : '';
+    options.logger.child(entry.job).info(`logs delivered to ${options.logHost.host}:${path.posix.join(options.logHost.dir, entry.job)} (${plan.send.length} file(s), ${formatBytes(plan.sentBytes)}${cut})`);
+    report.delivered.push(entry.job);
+  } catch (err) {
+    retryLater(outbox, entry, err, options, report);
+  }
+}
+
+function retryLater(outbox: Outbox, entry: OutboxEntry, err: unknown, options: LogShippingOptions, report: ShippingReport): void {
+  const attempts = entry.attempts + 1;
+  const delay = backoffDelay(attempts, options.retryInitialMs ?? 2000, options.logHost.retryMaxSeconds * 1000);
+  const nextAt = new Date(options.now().getTime() + delay).toISOString();
+  outbox.put({ ...entry, attempts, nextAt, lastError: errorMessage(err) });
+  options.logger.child(entry.job).warn(`logs not delivered yet (try ${attempts}): ${errorMessage(err)}; trying again in ${(delay / 1000).toFixed(1)} s`);
+  report.waiting.push(entry.job);
+}
+
+/**
+ * The worker's log shipping: tries what is due every `tickMs` and at once after a job ends
+ * (`kick`), one round at a time; `stop` makes one last try of everything waiting.
+ */
+export function startLogShipping(options: LogShippingOptions, tickMs = 1000): { kick: () => void; stop: () => Promise<void> } {
+  let round: Promise<unknown> = Promise.resolve();
+  let again = false;
+  let stopped = false;
+  const run = (everything = false) => {
+    again = true;
+    round = round.then(async () => {
+      if (!again) return;
+      again = false;
+      await shipWaitingLogs(options, everything).catch((err) => options.logger.warn(`log shipping: ${errorMessage(err)}`));
+    });
+    return round;
+  };
+  const timer = setInterval(() => void (stopped || run()), tickMs);
+  void run();
+  return {
+    kick: () => void run(),
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await round;
+      await run(true);
+    },
+  };
+}

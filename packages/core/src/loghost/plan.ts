@@ -35,8 +35,11 @@ export function shipRank(file: string): number {
   if (file.startsWith('logs/')) return 2;
   if (file.startsWith('hosts/')) return 3;
   if (file.startsWith('scripts/')) return 4;
-  return 5;
+  return ARTIFACTS;
 }
+
+/** The rank of packages, bundles and whatever else a job directory holds: sent last, only whole. */
+const ARTIFACTS = 5;
 
 /** Text a reader looks at whole or by its ends: logs and harvested output, never packages or results. */
 export function mayTruncate(file: string): boolean {
@@ -46,7 +49,8 @@ export function mayTruncate(file: string): boolean {
 
 /**
  * Which files of a job go to the log host within `maxBytes`: by rank, smallest first, whole while
- * they fit; then one cut to the room left (a quarter head, the rest tail: failures are at the end).
+ * they fit; then the room left goes to the first log that did not fit, cut to a quarter head and
+ * the rest tail (failures are at the end); artifacts (packages, bundles) only if room is still left.
  */
 export function planUpload(files: readonly JobFile[], maxBytes: number): UploadPlan {
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
@@ -54,18 +58,17 @@ export function planUpload(files: readonly JobFile[], maxBytes: number): UploadP
   let room = Math.max(0, maxBytes - NOTE_RESERVE_BYTES);
   const ordered = [...files].sort((a, b) => shipRank(a.path) - shipRank(b.path) || a.size - b.size || a.path.localeCompare(b.path));
   const send: FileShipment[] = [];
+  const left: JobFile[] = [];
+  const takeWhole = (file: JobFile) => (file.size <= room ? (send.push({ ...file, kind: 'whole' }), (room -= file.size), true) : false);
+  for (const file of ordered) if (shipRank(file.path) === ARTIFACTS || !takeWhole(file)) left.push(file);
   const omitted: JobFile[] = [];
-  for (const file of ordered) {
-    if (file.size <= room) {
-      send.push({ ...file, kind: 'whole' });
-      room -= file.size;
-    } else if (mayTruncate(file.path) && room >= MIN_KEPT_BYTES) {
+  for (const file of left) {
+    if (shipRank(file.path) === ARTIFACTS && takeWhole(file)) continue;
+    if (mayTruncate(file.path) && room >= MIN_KEPT_BYTES) {
       const head = Math.floor(room / 4);
       send.push({ ...file, kind: 'truncated', head, tail: room - head });
       room = 0;
-    } else {
-      omitted.push(file);
-    }
+    } else omitted.push(file);
   }
   const sentBytes = send.reduce((sum, f) => sum + (f.kind === 'whole' ? f.size : f.head + f.tail), 0);
   return { send, omitted, totalBytes, sentBytes };

@@ -1,8 +1,9 @@
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LogHostConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Job } from '../model.js';
 import { expandHome, type Env } from '../paths.js';
@@ -39,8 +40,19 @@ export function logHostTarget(config: LogHostConfig, env: Env): SshTarget {
     user: config.user ?? env.USER ?? os.userInfo().username,
     ...(config.identityFile ? { identityFile: config.identityFile } : {}),
     knownHostsFiles: [config.knownHosts ? expandHome(config.knownHosts, env) : userKnownHostsFile(env)],
-    label: 'log host',
   };
+}
+
+/**
+ * Whether the log host's directory is this worker's own jobs directory (a worker on the control
+ * host sharing its config): its logs are home already, and sending them would replace them by themselves.
+ */
+export async function logsAlreadyHome(config: LogHostConfig, jobsDir: string): Promise<boolean> {
+  if (path.resolve(config.dir) !== path.resolve(jobsDir)) return false;
+  const here = new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+  if (config.host === os.hostname() || config.host === 'localhost') return true;
+  const addresses = await dns.lookup(config.host, { all: true }).catch(() => []);
+  return addresses.some((a) => here.has(a.address) || a.address.startsWith('127.'));
 }
 
 /** Puts a finished run's logs in the worker's outbox; called before its result is recorded, so nothing falls between. */
@@ -144,4 +156,27 @@ export function startLogShipping(options: LogShippingOptions, tickMs = 1000): { 
       await run(true);
     },
   };
+}
+
+export interface OutboxReport {
+  /** `host:dir` the logs go to. */
+  logHost?: string;
+  delivered: string[];
+  dropped: string[];
+  /** What still waits, after the delivery when one was asked for. */
+  waiting: OutboxEntry[];
+}
+
+/** `firestack outbox`: what waits in this machine's outbox, after sending all of it now with `deliver`. */
+export async function reviewOutbox(options: Omit<LogShippingOptions, 'logHost' | 'worker'> & { logHost?: LogHostConfig; deliver: boolean }): Promise<OutboxReport> {
+  const { logHost } = options;
+  const report: OutboxReport = { ...(logHost ? { logHost: `${logHost.host}:${logHost.dir}` } : {}), delivered: [], dropped: [], waiting: [] };
+  if (options.deliver) {
+    if (!logHost) throw new UserError('firestack outbox --deliver: the config names no logHost to send job logs to', { hint: 'see logHost in docs/configuration.md' });
+    const shipped = await shipWaitingLogs({ ...options, logHost, worker: 'firestack outbox' }, true);
+    report.delivered = shipped.delivered;
+    report.dropped = shipped.dropped;
+  }
+  report.waiting = outboxOf(options.store.dataDir).list();
+  return report;
 }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
-import { queueJobLogs, startLogShipping } from '../loghost/shipper.js';
+import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStatus } from '../model.js';
 import { withPool } from '../providers/group-exec.js';
@@ -112,7 +112,7 @@ function providerContext(w: Worker): ProviderContext {
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const w = resolveWorker(options);
-  w.shipping = shipLogsOf(w);
+  w.shipping = await shipLogsOf(w);
   const report: WorkerReport = { worker: w.id, jobs: [], recovered: [] };
   const running = new Set<Promise<void>>();
   let started = 0;
@@ -140,9 +140,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   return report;
 }
 
-function shipLogsOf(w: Worker): Worker['shipping'] {
+/** Starts sending finished jobs to the config's log host, unless there is none or it is this very directory. */
+async function shipLogsOf(w: Worker): Promise<Worker['shipping']> {
   const logHost = w.loaded.config.logHost;
   if (!logHost) return undefined;
+  if (await logsAlreadyHome(logHost, w.store.jobsDir)) {
+    w.logger.info(`worker ${w.id}: logHost.dir is this machine's own jobs directory; job logs stay where they are`);
+    return undefined;
+  }
   const settings = { store: w.store, logHost, logger: w.logger, now: w.now, env: w.env, worker: w.id, retryInitialMs: w.logShipping?.retryInitialMs };
   return startLogShipping(settings, w.logShipping?.tickMs);
 }

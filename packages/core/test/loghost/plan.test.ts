@@ -20,6 +20,7 @@ describe('loghost plan: what of a job directory goes to the log host', () => {
       { path: 'hosts/gw/results/suite-0/results.xml', size: 40_000 },
       { path: 'summary.json', size: 2000 },
       { path: 'logs/build.log', size: 100_000 },
+      { path: 'scripts/test-gw.sh', size: 1200 },
     ];
     const plan = planUpload(files, MiB);
     expect(plan.sentBytes).to.be.at.most(MiB);
@@ -27,6 +28,7 @@ describe('loghost plan: what of a job directory goes to the log host', () => {
     expect(byPath['summary.json']!.kind).to.equal('whole');
     expect(byPath['hosts/gw/results/suite-0/results.xml']!.kind).to.equal('whole');
     expect(byPath['logs/build.log']!.kind).to.equal('whole');
+    expect(byPath['scripts/test-gw.sh']!.kind, 'a small file after the big log still goes whole').to.equal('whole');
     const cut = byPath['logs/test.log']!;
     expect(cut.kind).to.equal('truncated');
     if (cut.kind !== 'truncated') return;

@@ -54,9 +54,9 @@ export function mayTruncate(file: string): boolean {
  */
 export function planUpload(files: readonly JobFile[], maxBytes: number): UploadPlan {
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
-  if (totalBytes <= maxBytes) return { send: files.map((f) => ({ ...f, kind: 'whole' })), omitted: [], totalBytes, sentBytes: totalBytes };
-  let room = Math.max(0, maxBytes - NOTE_RESERVE_BYTES);
   const ordered = [...files].sort((a, b) => shipRank(a.path) - shipRank(b.path) || a.size - b.size || a.path.localeCompare(b.path));
+  if (totalBytes <= maxBytes) return { send: ordered.map((f) => ({ ...f, kind: 'whole' })), omitted: [], totalBytes, sentBytes: totalBytes };
+  let room = Math.max(0, maxBytes - NOTE_RESERVE_BYTES);
   const send: FileShipment[] = [];
   const left: JobFile[] = [];
   const takeWhole = (file: JobFile) => (file.size <= room ? (send.push({ ...file, kind: 'whole' }), (room -= file.size), true) : false);
@@ -119,6 +119,7 @@ export type DeliveryVerdict = { action: 'deliver' } | { action: 'wait'; why: str
 /** Whether a waiting upload should go now, given what the store says of its job. */
 export function deliveryVerdict(entry: OutboxEntry, stored: Job | undefined): DeliveryVerdict {
   if (!stored) return { action: 'drop', why: 'the job is no longer in the store (pruned or purged)' };
+  if (!stored.startedAt && !isFinished(stored.status)) return { action: 'drop', why: 'the job went back to the queue to run again' };
   if (stored.startedAt !== entry.startedAt) return { action: 'drop', why: 'a later run of the job owns its logs' };
   if (!isFinished(stored.status)) return { action: 'wait', why: 'the job has not finished yet' };
   return { action: 'deliver' };

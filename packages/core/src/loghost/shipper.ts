@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LogHostConfig } from '../config/schema.js';
-import { UserError, errorMessage } from '../errors.js';
+import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Job } from '../model.js';
 import { expandHome, type Env } from '../paths.js';
-import { SshConnection, type SshTarget } from '../ssh/connection.js';
+import { SshConnection, targetLabel, type SshTarget } from '../ssh/connection.js';
 import { userKnownHostsFile } from '../ssh/known-hosts.js';
 import { backoffDelay } from '../ssh/pool.js';
 import type { Store } from '../store/types.js';
@@ -81,7 +81,9 @@ export async function shipWaitingLogs(options: LogShippingOptions, everything = 
     return report;
   }
   try {
-    for (const entry of ready) await shipOne(conn, outbox, entry, options, report);
+    const lost = connectionLost(conn);
+    lost.catch(() => undefined);
+    for (const entry of ready) await shipOne(conn, lost, outbox, entry, options, report);
   } finally {
     await conn.close();
   }
@@ -104,11 +106,12 @@ async function sortOut(due: OutboxEntry[], outbox: Outbox, options: LogShippingO
   return ready;
 }
 
-async function shipOne(conn: SshConnection, outbox: Outbox, entry: OutboxEntry, options: LogShippingOptions, report: ShippingReport): Promise<void> {
+async function shipOne(conn: SshConnection, lost: Promise<never>, outbox: Outbox, entry: OutboxEntry, options: LogShippingOptions, report: ShippingReport): Promise<void> {
   try {
-    if (conn.closed) throw new Error('the connection to the log host was lost');
     const localDir = options.store.jobDir(entry.job);
-    const { plan, truncated } = await uploadJobDir(conn, localDir, options.logHost.dir, entry.job, Math.floor(options.logHost.maxJobMiB * 1024 * 1024));
+    const upload = uploadJobDir(conn, localDir, options.logHost.dir, entry.job, Math.floor(options.logHost.maxJobMiB * 1024 * 1024));
+    upload.catch(() => undefined);
+    const { plan, truncated } = await Promise.race([upload, lost]);
     outbox.remove(entry.job);
     if (!options.logHost.keepLocal) fs.rmSync(localDir, { recursive: true, force: true });
     const cut = truncated ? `; cut to ${formatBytes(plan.sentBytes)} of ${formatBytes(plan.totalBytes)}, see TRUNCATED.txt` : '';
@@ -117,6 +120,15 @@ async function shipOne(conn: SshConnection, outbox: Outbox, entry: OutboxEntry, 
   } catch (err) {
     retryLater(outbox, entry, err, options, report);
   }
+}
+
+/** Rejects when the connection closes: an SFTP write in flight is never told that its host went away. */
+function connectionLost(conn: SshConnection): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const lost = () => reject(new InfraError(`${targetLabel(conn.target)}: the connection to the log host was lost during the upload`));
+    if (conn.closed) lost();
+    else conn.onClose(lost);
+  });
 }
 
 function retryLater(outbox: Outbox, entry: OutboxEntry, err: unknown, options: LogShippingOptions, report: ShippingReport): void {
@@ -146,6 +158,7 @@ export function startLogShipping(options: LogShippingOptions, tickMs = 1000): { 
     return round;
   };
   const timer = setInterval(() => void (stopped || run()), tickMs);
+  timer.unref();
   void run();
   return {
     kick: () => void run(),

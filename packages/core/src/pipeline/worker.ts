@@ -111,8 +111,8 @@ function providerContext(w: Worker): ProviderContext {
  * bellows marks it superseded or cancelled.
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
-  const w = resolveWorker(options);
-  w.shipping = await shipLogsOf(w);
+  const settings = resolveWorker(options);
+  const w: Worker = { ...settings, shipping: await shipLogsOf(settings) };
   const report: WorkerReport = { worker: w.id, jobs: [], recovered: [] };
   const running = new Set<Promise<void>>();
   let started = 0;

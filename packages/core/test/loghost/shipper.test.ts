@@ -127,6 +127,30 @@ describe('logs that come home: a worker on another machine sends each job to the
     expect(ws.logLines.join('')).to.match(/logs not delivered yet \(try 1\): \S+@127\.0\.0\.1:\d+: connection refused/);
   });
 
+  it('the log host killed in the middle of an upload: no half copy is ever shown, and the whole job arrives once it is back', async () => {
+    // 40 MB of results: the upload is still busy with them when the log host dies.
+    const suite = { name: 'big', command: 'head -c 40000000 /dev/urandom > "$SMOKESTACK_RESULTS_DIR/blob.bin"; echo wrote the blob' };
+    const loaded = ws.config({ remote: { group: group(), suites: [suite] } }, { logHost: logHostConfig({ keepLocal: true }) });
+    const job = await enqueue('remote');
+    const stop = new AbortController();
+    const running = worker(loaded, { signal: stop.signal });
+    const incoming = path.join(ws.store.jobsDir, '.incoming');
+    const home = path.join(ws.store.jobsDir, job.id);
+
+    await waitFor('the upload of the blob to begin', () => fs.existsSync(incoming) && fs.readdirSync(incoming).some((d) => fs.existsSync(path.join(incoming, d, 'hosts', 'host2', 'results', 'suite-0', 'blob.bin'))));
+    await logHost.stop();
+    await waitFor('the failed try', () => outboxOf(workerDir).list().find((e) => e.attempts >= 1));
+    expect(fs.existsSync(home), 'nothing half-sent is in place').to.equal(false);
+    await logHost.start();
+    await waitFor('the job delivered', () => outboxOf(workerDir).list().length === 0 && fs.existsSync(home));
+    stop.abort();
+    await running;
+
+    expect(tree(home)).to.deep.equal(tree(path.join(workerDir, 'jobs', job.id)));
+    expect(fs.statSync(path.join(home, 'hosts', 'host2', 'results', 'suite-0', 'blob.bin')).size).to.equal(40_000_000);
+    expect(fs.readdirSync(incoming), 'the half upload is cleared away').to.deep.equal([]);
+  });
+
   it('an oversize job is cut to the limit: head and tail of its log around a note, TRUNCATED.txt, and firestack logs says so', async () => {
     const suite = { name: 'chatty', command: 'seq -f "output line %g of a very long test run" 1 30000' };
     const loaded = ws.config({ remote: { group: group(), suites: [suite] } }, { logHost: logHostConfig({ maxJobMiB: 0.1 }) });

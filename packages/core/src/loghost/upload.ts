@@ -1,8 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { SFTPWrapper } from 'ssh2';
 import type { SshConnection } from '../ssh/connection.js';
-import { listRemote, mkdirRemote, remoteExists, removeRemote, renameRemote, sftpCall, writeRemoteFile, type RemotePart } from '../ssh/sftp.js';
+import { listRemote, mkdirRemote, remoteExists, removeRemote, renameRemote, sftpCall } from '../ssh/sftp.js';
 import { listJobFiles } from './outbox.js';
 import { TRUNCATION_NOTE, cutMarker, planUpload, truncationNote, type FileShipment, type UploadPlan } from './plan.js';
 
@@ -29,7 +30,7 @@ export async function uploadJobDir(conn: SshConnection, localDir: string, remote
   await mkdirRemote(sftp, staging);
   for (const file of plan.send) await sendFile(sftp, localDir, staging, file, maxBytes);
   const note = truncationNote(plan, maxBytes, localDir);
-  if (note) await writeRemoteFile(sftp, path.posix.join(staging, TRUNCATION_NOTE), [{ text: note }]);
+  if (note) await sftpCall<void>((cb) => sftp.writeFile(path.posix.join(staging, TRUNCATION_NOTE), note, cb), `write ${TRUNCATION_NOTE} to ${staging}`);
   await swapIntoPlace(sftp, staging, path.posix.join(remoteJobsDir, job));
   return { plan, truncated: note !== undefined };
 }
@@ -38,10 +39,39 @@ async function sendFile(sftp: SFTPWrapper, localDir: string, staging: string, fi
   const local = path.join(localDir, ...file.path.split('/'));
   const remote = path.posix.join(staging, file.path);
   await mkdirRemote(sftp, path.posix.dirname(remote));
-  // fastPut keeps many writes in flight; a plain stream waits for each 32 KiB write in turn.
-  if (file.kind === 'whole') return sftpCall<void>((cb) => sftp.fastPut(local, remote, cb), `upload ${file.path} to ${remote}`);
-  const parts: RemotePart[] = [{ file: local, start: 0, end: file.head }, { text: cutMarker(file, maxBytes) }, { file: local, start: file.size - file.tail, end: file.size }];
-  await writeRemoteFile(sftp, remote, parts);
+  // fastPut keeps many writes in flight (a plain SFTP stream waits for each 32 KiB write in turn), so a cut file is put together locally first.
+  const source = file.kind === 'whole' ? local : writeCutCopy(local, file, maxBytes, localDir);
+  try {
+    await sftpCall<void>((cb) => sftp.fastPut(source, remote, cb), `upload ${file.path} to ${remote}`);
+  } finally {
+    if (source !== local) fs.rmSync(path.dirname(source), { recursive: true, force: true });
+  }
+}
+
+/** The head and tail of a file around the cut marker, in a temporary file beside the job's directory (not in a tmpfs /tmp). */
+function writeCutCopy(local: string, file: FileShipment & { kind: 'truncated' }, maxBytes: number, localDir: string): string {
+  const copy = path.join(fs.mkdtempSync(path.join(path.dirname(localDir), '.cut-')), path.basename(local));
+  const from = fs.openSync(local, 'r');
+  const to = fs.openSync(copy, 'w', 0o600);
+  try {
+    copyRange(from, to, 0, file.head);
+    fs.writeSync(to, cutMarker(file, maxBytes));
+    copyRange(from, to, file.size - file.tail, file.tail);
+  } finally {
+    fs.closeSync(from);
+    fs.closeSync(to);
+  }
+  return copy;
+}
+
+function copyRange(from: number, to: number, start: number, length: number): void {
+  const buffer = Buffer.alloc(Math.min(length, 1 << 20));
+  for (let done = 0; done < length; ) {
+    const read = fs.readSync(from, buffer, 0, Math.min(buffer.length, length - done), start + done);
+    if (read === 0) break;
+    fs.writeSync(to, buffer, 0, read);
+    done += read;
+  }
 }
 
 async function removeLeftovers(sftp: SFTPWrapper, incoming: string, job: string): Promise<void> {

@@ -1,7 +1,4 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { InfraError } from '../errors.js';
 
@@ -46,22 +43,4 @@ export async function listRemote(sftp: SFTPWrapper, dir: string): Promise<string
 
 export function renameRemote(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
   return sftpCall<void>((cb) => sftp.rename(from, to, cb), `rename ${from} to ${to}`);
-}
-
-/** A piece of a remote file: a byte range of a local file, or text of our own. */
-export type RemotePart = { file: string; start: number; end: number } | { text: string };
-
-/** Writes `parts` one after another into one remote file, streamed (a part is never held whole in memory). */
-export async function writeRemoteFile(sftp: SFTPWrapper, remote: string, parts: readonly RemotePart[], mode = 0o644): Promise<void> {
-  async function* chunks() {
-    for (const part of parts) {
-      if ('text' in part) yield Buffer.from(part.text);
-      else if (part.end > part.start) yield* fs.createReadStream(part.file, { start: part.start, end: part.end - 1 });
-    }
-  }
-  try {
-    await pipeline(Readable.from(chunks()), sftp.createWriteStream(remote, { mode }));
-  } catch (err) {
-    throw new InfraError(`write ${remote}: ${(err as Error).message}`, { cause: err });
-  }
 }

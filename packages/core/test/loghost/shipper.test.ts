@@ -171,6 +171,20 @@ describe('logs that come home: a worker on another machine sends each job to the
     expect(printed.stdout).to.contain("TRUNCATED.txt: the log host's size limit cut these logs").and.to.contain('output line 30000');
   });
 
+  it('a secret the worker knows is masked in everything that reaches the log host, as in the logs it wrote', async () => {
+    const secret = 'hunter2-log-host-secret';
+    const leak = path.join(ws.dir, 'leak.txt');
+    fs.writeFileSync(leak, `token=${secret}\n`);
+    ws.logger.addSecret(secret);
+    const loaded = ws.config({ remote: { group: group(), suites: [{ name: 'leaky', command: `cat '${leak}'` }] } }, { logHost: logHostConfig() });
+    const job = await enqueue('remote');
+    await worker(loaded, { once: true, env: { ...process.env, GERRIT_HTTP_PASSWORD: secret } });
+
+    const home = path.join(ws.store.jobsDir, job.id);
+    expect(fs.readFileSync(path.join(home, 'logs', 'test.log'), 'utf8')).to.contain('token=***');
+    for (const [file, text] of Object.entries(tree(home))) expect(text, file).not.to.contain(secret);
+  });
+
   it('a worker on the control host itself, with the same config, keeps its logs where they are instead of sending them onto themselves', async () => {
     const loaded = ws.config({ remote: { group: group(), suites: [{ name: 'here', command: 'echo ran on the control host' }] } }, { logHost: logHostConfig() });
     const job = await enqueue('remote');

@@ -94,7 +94,9 @@ export async function shipWaitingLogs(options: LogShippingOptions, everything = 
 async function sortOut(due: OutboxEntry[], outbox: Outbox, options: LogShippingOptions, report: ShippingReport): Promise<OutboxEntry[]> {
   const ready: OutboxEntry[] = [];
   for (const entry of due) {
-    const verdict = deliveryVerdict(entry, await options.store.getJob(entry.job));
+    const verdict = fs.existsSync(options.store.jobDir(entry.job))
+      ? deliveryVerdict(entry, await options.store.getJob(entry.job))
+      : ({ action: 'drop', why: `${options.store.jobDir(entry.job)} is gone from this machine (sending it would empty the log host's copy)` } as const);
     if (verdict.action === 'deliver') ready.push(entry);
     else if (verdict.action === 'wait') report.waiting.push(entry.job);
     else {

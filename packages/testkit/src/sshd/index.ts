@@ -55,6 +55,8 @@ export interface StartSshHostsOptions {
    * sshd's mount namespace; root only): lets a test give the account shell start-up files.
    */
   accountHome?: string;
+  /** Listen here instead of 127.0.0.1: e.g. a bridge address on 10.213.0.0/24 that machines in network namespaces reach. */
+  listenAddress?: string;
 }
 
 export interface SshTestHosts {
@@ -88,23 +90,23 @@ function keygen(file: string, comment: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, alive: () => boolean, address: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!alive()) throw new Error(`sshd on port ${port} exited during start`);
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = net.connect(port, address);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -176,6 +178,7 @@ function namespacedSshd(config: string, etcHosts: string | undefined, home: { fr
  * working directory and the generated client key authorized for the current user (root or not).
  */
 export async function startSshHosts(options: StartSshHostsOptions = {}): Promise<SshTestHosts> {
+  const listenAddress = options.listenAddress ?? '127.0.0.1';
   const specs: SshTestHostOptions[] = options.hosts ?? Array.from({ length: options.count ?? 1 }, () => ({}));
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-sshd-'));
   fs.chmodSync(rootDir, 0o755);
@@ -189,7 +192,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
   // sshd running as root insists on its privilege separation directory.
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
-  const setup: HostSetup = { rootDir, identityFile, clientPublic, user, isolate, accountHome, timers: [] };
+  const setup: HostSetup = { rootDir, identityFile, clientPublic, user, isolate, accountHome, listenAddress, timers: [] };
   const timers = setup.timers;
   const hosts: SshTestHost[] = [];
   for (const [i, spec] of specs.entries()) {
@@ -232,6 +235,7 @@ interface HostSetup {
   user: string;
   isolate: boolean;
   accountHome: { from: string; over: string } | undefined;
+  listenAddress: string;
   timers: NodeJS.Timeout[];
 }
 
@@ -245,14 +249,14 @@ async function prepareHost(name: string, spec: SshTestHostOptions, setup: HostSe
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
   keygen(hostKey, `${name}-host-key`);
   const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  const port = await freePort();
+  const port = await freePort(setup.listenAddress);
   const authorizedKeys = path.join(dir, 'authorized_keys');
   fs.writeFileSync(authorizedKeys, spec.authorize === false || spec.authorizeAfterSeconds !== undefined ? '' : setup.clientPublic, { mode: 0o600 });
   const logFile = path.join(dir, 'sshd.log');
   const etcHostsFile = setup.isolate ? path.join(dir, 'etc_hosts') : undefined;
   if (etcHostsFile) fs.copyFileSync('/etc/hosts', etcHostsFile);
   const config = path.join(dir, 'sshd_config');
-  fs.writeFileSync(config, sshdConfig(port, hostKey, authorizedKeys, home));
+  fs.writeFileSync(config, sshdConfig(setup.listenAddress, port, hostKey, authorizedKeys, home));
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -265,21 +269,21 @@ async function prepareHost(name: string, spec: SshTestHostOptions, setup: HostSe
     fs.closeSync(log);
     child = proc;
     exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    await waitForPort(port, 10_000, alive);
+    await waitForPort(port, 10_000, alive, setup.listenAddress);
     if (spec.authorizeAfterSeconds !== undefined) {
       setup.timers.push(setTimeout(() => fs.writeFileSync(authorizedKeys, setup.clientPublic), spec.authorizeAfterSeconds * 1000));
     }
   };
   return {
     name,
-    address: '127.0.0.1',
+    address: setup.listenAddress,
     port,
     user: setup.user,
     identityFile: setup.identityFile,
     workDir,
     home,
     hostPublicKey,
-    knownHostsLine: `[127.0.0.1]:${port} ${hostPublicKey}`,
+    knownHostsLine: `[${setup.listenAddress}]:${port} ${hostPublicKey}`,
     logFile,
     etcHostsFile,
     start,
@@ -294,10 +298,10 @@ async function prepareHost(name: string, spec: SshTestHostOptions, setup: HostSe
   };
 }
 
-function sshdConfig(port: number, hostKey: string, authorizedKeys: string, home: string): string {
+function sshdConfig(listenAddress: string, port: number, hostKey: string, authorizedKeys: string, home: string): string {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${listenAddress}`,
     `HostKey ${hostKey}`,
     'PidFile none',
     `AuthorizedKeysFile ${authorizedKeys}`,

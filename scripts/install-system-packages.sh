@@ -4,7 +4,7 @@
 # As non-root it prints the exact command to run instead.
 set -euo pipefail
 
-packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone)
+packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone systemd-container debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,5 +5,8 @@ export * from './hosts-file.js';
 export * from './local.js';
 export * from './ssh.js';
 export * from './openstack.js';
+export * from './container-state.js';
+export * from './container-runtime.js';
+export * from './container.js';
 export * from './registry.js';
 export * from './groups.js';

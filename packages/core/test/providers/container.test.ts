@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import {
+  CONTAINER_SUBNET,
+  GroupDefinitionSchema,
+  Logger,
+  StateStore,
+  createGroup,
+  deleteGroup,
+  execOnGroup,
+  groupKnownHostsFile,
+  listContainerRecords,
+  silentLogger,
+  type ProviderContext,
+  type ServerGroup,
+} from '@smokestack/core';
+import {
+  bridgeExists,
+  canRunContainers,
+  containerGroupDefinition,
+  containerIdsOfStore,
+  containerLeftovers,
+  containerRuntimeMissing,
+  ensureDefaultImage,
+  removeContainersOfStore,
+} from '@smokestack/testkit';
+
+// Real containers: systemd-nspawn hosts booted from the shared default image (built once per
+// machine, with progress, by the first test that needs it). Needs root.
+describe('container provider (real containers on this machine)', function () {
+  this.timeout(40 * 60_000);
+  let dir: string;
+  let ctx: ProviderContext;
+  let alpha: ServerGroup;
+  let beta: ServerGroup;
+
+  const run = async (group: ServerGroup, host: string, script: string): Promise<string> => {
+    const result = await execOnGroup(group, { host }, script, ctx);
+    const r = result.results[0]!;
+    if (r.code !== 0) throw new Error(`${host}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const ids = (group: ServerGroup) => group.hosts.map((h) => h.resourceId!);
+
+  before(async function () {
+    if (!canRunContainers()) this.skip();
+    const missing = await containerRuntimeMissing();
+    if (missing) throw new Error(missing);
+    await ensureDefaultImage(new Logger({ tty: false }));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-container-'));
+    ctx = { store: new StateStore(path.join(dir, 'state.json')), logger: silentLogger(), now: () => new Date(), env: process.env };
+    // Two groups at once, from two "jobs": they share the bridge, nothing else.
+    [alpha, beta] = await Promise.all([
+      createGroup(GroupDefinitionSchema.parse(containerGroupDefinition('alpha', [{ name: 'gw', roles: ['build'] }, { name: 'web1', roles: ['web'] }, { name: 'db1', roles: ['db'] }])), {}, ctx),
+      createGroup(GroupDefinitionSchema.parse(containerGroupDefinition('beta', [{ name: 'solo1' }, { name: 'solo2' }])), {}, ctx),
+    ]);
+  });
+
+  after(async () => {
+    if (!ctx) return;
+    for (const name of ['alpha', 'beta']) await deleteGroup(name, ctx).catch(() => undefined);
+    await removeContainersOfStore(ctx.store.file);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('each host is its own machine: its hostname, its address on the bridge range, its own init and pinned sshd key', async () => {
+    const seen = await Promise.all(alpha.hosts.map(async (h) => ({ host: h, out: (await run(alpha, h.name, 'hostname; ip -4 -o addr show dev eth0 | awk \'{print $4}\'; cat /proc/1/comm; cat /etc/ssh/ssh_host_ed25519_key.pub')).split('\n') })));
+    for (const { host, out } of seen) {
+      expect(out[0], 'hostname').to.equal(host.name);
+      expect(out[1], 'address').to.equal(`${host.address}/${CONTAINER_SUBNET.bits}`);
+      expect(out[2], 'pid 1').to.equal('systemd');
+      const pinned = fs.readFileSync(groupKnownHostsFile(ctx.store, 'alpha'), 'utf8');
+      expect(pinned, 'the key sshd presents is the one pinned at creation').to.contain(`${host.address} ${out[3]!.split(' ').slice(0, 2).join(' ')}`);
+    }
+    const addresses = [...alpha.hosts, ...beta.hosts].map((h) => h.address);
+    expect(new Set(addresses).size, 'addresses across both groups').to.equal(5);
+    for (const a of addresses) expect(a).to.match(/^10\.213\.0\.(\d+)$/);
+  });
+
+  it('hosts of a group reach each other by name across the bridge, and do not know the other group', async () => {
+    const resolved = await run(alpha, 'web1', 'getent hosts gw db1 | awk \'{print $2 "=" $1}\' | sort');
+    const byName = Object.fromEntries(alpha.hosts.map((h) => [h.name, h.address]));
+    expect(resolved.split('\n')).to.deep.equal([`db1=${byName.db1}`, `gw=${byName.gw}`]);
+    const banner = await run(alpha, 'web1', 'timeout 10 bash -c \'exec 3<>/dev/tcp/db1/22; head -c 7 <&3\'');
+    expect(banner).to.equal('SSH-2.0');
+    const other = await execOnGroup(alpha, { host: 'web1' }, 'getent hosts solo1', ctx);
+    expect(other.results[0]!.code, 'a host of the other group is unknown').to.not.equal(0);
+  });
+
+  it('a package installed on one host is absent on the others, in the other group and on this machine', async () => {
+    const pkg = `ss-probe-${randomBytes(3).toString('hex')}`;
+    await run(
+      alpha,
+      'web1',
+      [
+        'set -e',
+        `d=$(mktemp -d); mkdir -p "$d/DEBIAN" "$d/usr/share/${pkg}"`,
+        `printf 'Package: ${pkg}\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: probe\\n' > "$d/DEBIAN/control"`,
+        `echo here > "$d/usr/share/${pkg}/marker"`,
+        `dpkg-deb -b "$d" /tmp/${pkg}.deb >/dev/null && dpkg -i /tmp/${pkg}.deb >/dev/null`,
+      ].join('\n'),
+    );
+    expect(await run(alpha, 'web1', `dpkg-query -W -f='\${Status}' ${pkg}`)).to.equal('install ok installed');
+    for (const [group, host] of [[alpha, 'gw'], [alpha, 'db1'], [beta, 'solo1']] as const) {
+      const r = (await execOnGroup(group, { host }, `dpkg-query -W ${pkg} || test -e /usr/share/${pkg}`, ctx)).results[0]!;
+      expect(r.code, `${pkg} on ${group.name}/${host}`).to.not.equal(0);
+    }
+    expect(() => execFileSync('dpkg-query', ['-W', pkg], { stdio: 'pipe' }), 'on this machine').to.throw();
+    expect(fs.existsSync(`/usr/share/${pkg}`)).to.equal(false);
+  });
+
+  it('jobs on two groups run at the same time, each seeing only its own files and processes', async () => {
+    const script = (me: string) =>
+      [`echo ${me} > /tmp/marker-${me}`, 'date +%s.%N', 'sleep 2 &', 'ps -e -o comm= | grep -c "^sleep$"', 'wait', 'date +%s.%N', 'ls /tmp | grep ^marker-'].join('\n');
+    const [a, b] = (
+      await Promise.all([execOnGroup(alpha, { host: 'gw' }, script('alpha'), ctx), execOnGroup(beta, { host: 'solo1' }, script('beta'), ctx)])
+    ).map((r) => r.results[0]!.stdout.trim().split('\n'));
+    const [aStart, aEnd, bStart, bEnd] = [a![0], a![2], b![0], b![2]].map(Number);
+    expect(aStart! < bEnd! && bStart! < aEnd!, `alpha ${aStart}-${aEnd}, beta ${bStart}-${bEnd} overlap`).to.equal(true);
+    expect([a![1], a![3]], 'alpha sees one sleep (its own) and its own marker').to.deep.equal(['1', 'marker-alpha']);
+    expect([b![1], b![3]], 'beta sees one sleep (its own) and its own marker').to.deep.equal(['1', 'marker-beta']);
+  });
+
+  it('delete removes containers, layers, mounts, namespaces and links, and the bridge with the last group', async () => {
+    const alphaIds = ids(alpha);
+    const betaIds = ids(beta);
+    expect(await containerLeftovers(alphaIds), 'alpha is running').to.have.length.above(0);
+    await deleteGroup('alpha', ctx);
+    expect(await containerLeftovers(alphaIds)).to.deep.equal([]);
+    expect(bridgeExists(), 'beta still uses the bridge').to.equal(true);
+    await deleteGroup('beta', ctx);
+    expect(await containerLeftovers(betaIds)).to.deep.equal([]);
+    expect(containerIdsOfStore(ctx.store.file)).to.deep.equal([]);
+    // Containers of another store (a demo running beside the tests) would rightly keep it.
+    if (listContainerRecords().length === 0) expect(bridgeExists(), 'bridge after the last group').to.equal(false);
+  });
+});

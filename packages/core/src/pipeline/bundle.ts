@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { Host, ServerGroup } from '../model.js';
@@ -15,7 +16,17 @@ export interface BundleLayout {
   sourceBundles: Record<string, string>;
   /** Revisions of local checkouts, known before anything runs remotely. */
   localRevisions: Record<string, string>;
+  /** For remote sources fetched here and shipped: the refs to fetch from their bundle instead of the source's own. */
+  shippedRefs: Record<string, { ref: string; mergeTarget?: string }>;
 }
+
+export interface BundleOptions {
+  /** Fetch every remote source here and ship it in the bundle (for hosts that reach nothing beyond their group). */
+  shipRemoteSources?: boolean;
+}
+
+/** The ref a shipped source's merge target has in its bundle (the source itself is the bundle's HEAD). */
+const SHIPPED_MERGE_TARGET = 'refs/smokestack/merge-target';
 
 export const sourceKey = (s: Pick<SourcePlan, 'kind' | 'index'>): string => `${s.kind}:${s.index}`;
 
@@ -25,6 +36,27 @@ export function manifestFor(manifests: Record<string, string>, host: Pick<Host, 
   const role = host.roles.find((r) => manifests[r] !== undefined);
   if (role) return { key: role, value: manifests[role]! };
   return manifests.default !== undefined ? { key: 'default', value: manifests.default } : undefined;
+}
+
+/**
+ * Fetches a remote source's ref (and merge target) here into a git bundle whose HEAD is the source.
+ * A source that cannot be fetched here is not shipped: the host's own fetch then fails and names it.
+ */
+async function bundleRemoteSource(source: SourcePlan, baseDir: string, file: string): Promise<boolean> {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-source-'));
+  try {
+    const url = /^[a-z][a-z0-9+.-]*:/i.test(source.url) || path.isAbsolute(source.url) ? source.url : path.resolve(baseDir, source.url);
+    const refspecs = [`+${source.ref}:refs/smokestack/source`, ...(source.mergeTarget ? [`+${source.mergeTarget}:${SHIPPED_MERGE_TARGET}`] : [])];
+    await git(['init', '-q', '--bare', '.'], repo);
+    await git(['fetch', '-q', '--no-tags', '--', url, ...refspecs], repo);
+    await git(['symbolic-ref', 'HEAD', 'refs/smokestack/source'], repo);
+    await git(['bundle', 'create', '-q', file, 'HEAD', 'refs/smokestack/source', ...(source.mergeTarget ? [SHIPPED_MERGE_TARGET] : [])], repo);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
 }
 
 async function git(args: string[], cwd: string): Promise<string> {
@@ -41,12 +73,12 @@ async function git(args: string[], cwd: string): Promise<string> {
  * Writes the job bundle: per-host manifests, Puppet modules given by path, and a git bundle of
  * every local checkout that replaces a source (so remote hosts never need the laptop's disk).
  */
-export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: string): Promise<BundleLayout> {
+export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: string, options: BundleOptions = {}): Promise<BundleLayout> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'manifests'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'modules'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'sources'), { recursive: true });
-  const layout: BundleLayout = { dir, archive: `${dir}.tgz`, manifests: {}, sourceBundles: {}, localRevisions: {} };
+  const layout: BundleLayout = { dir, archive: `${dir}.tgz`, manifests: {}, sourceBundles: {}, localRevisions: {}, shippedRefs: {} };
 
   const puppet = plan.definition.puppet;
   if (puppet) {
@@ -65,12 +97,16 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
   }
 
   for (const source of plan.sources) {
-    if (!source.localPath) continue;
     const key = sourceKey(source);
     const file = `sources/${source.kind}-${source.index}.bundle`;
-    layout.localRevisions[key] = await git(['rev-parse', 'HEAD'], source.localPath);
-    await git(['bundle', 'create', '-q', path.join(dir, file), 'HEAD'], source.localPath);
-    layout.sourceBundles[key] = file;
+    if (source.localPath) {
+      layout.localRevisions[key] = await git(['rev-parse', 'HEAD'], source.localPath);
+      await git(['bundle', 'create', '-q', path.join(dir, file), 'HEAD'], source.localPath);
+      layout.sourceBundles[key] = file;
+    } else if (options.shipRemoteSources && (await bundleRemoteSource(source, path.resolve(plan.baseDir), path.join(dir, file)))) {
+      layout.sourceBundles[key] = file;
+      layout.shippedRefs[key] = { ref: 'HEAD', ...(source.mergeTarget ? { mergeTarget: SHIPPED_MERGE_TARGET } : {}) };
+    }
   }
 
   try {

@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
+import type { ImageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, JobSource, ServerGroup, SkippedTest, TestSummary } from '../model.js';
 import { normalizeGroupDefinition } from '../providers/normalize.js';
 import { connectHost, createGroup, deleteGroup, getGroup, groupNameForJob, withPool } from '../providers/groups.js';
-import type { ProviderMap } from '../providers/registry.js';
+import { PROVIDERS, providerFor, type ProviderMap } from '../providers/registry.js';
 import type { ExecResult, HostConnection, ProviderContext } from '../providers/types.js';
 import { TemplateRenderer } from '../render/render.js';
 import { classifyJob, STAGES, type Classification, type FailureKind, type StageName, type StageOutcome } from '../results/classify.js';
@@ -42,6 +43,8 @@ export interface PipelineOptions {
   workspaceKey?: string;
   insecureAcceptHostKeys?: boolean;
   reachableTimeoutMs?: number;
+  /** Container images the config defines (for groups on the container provider). */
+  images?: ImageSettings;
   /** Called before each stage (the worker checks for superseded/cancelled jobs here). */
   beforeStage?: (stage: StageName) => Promise<void> | void;
   /** Called the moment the job's group name is chosen, before anything exists. */
@@ -217,6 +220,7 @@ class PipelineRun {
       ...(this.options.providers ? { providers: this.options.providers } : {}),
       ...(this.options.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
       ...(this.options.reachableTimeoutMs ? { reachableTimeoutMs: this.options.reachableTimeoutMs } : {}),
+      ...(this.options.images ? { images: this.options.images } : {}),
     };
   }
 
@@ -447,7 +451,8 @@ class PipelineRun {
   // -- prepare --------------------------------------------------------------------------------
 
   private async prepare(): Promise<string> {
-    this.bundle = await writeJobBundle(this.plan, this.group!, path.join(this.jobDir, 'bundle'));
+    const isolated = providerFor(this.group!.provider, this.options.providers ?? PROVIDERS).isolatedHosts;
+    this.bundle = await writeJobBundle(this.plan, this.group!, path.join(this.jobDir, 'bundle'), { shipRemoteSources: isolated });
     for (const [key, revision] of Object.entries(this.bundle.localRevisions)) {
       const s = this.sourceFor(key);
       if (s) s.revision = revision;
@@ -497,8 +502,8 @@ class PipelineRun {
             index,
             name: b.name,
             url: plan.url,
-            ref: plan.ref,
-            mergeTarget: plan.mergeTarget ?? '',
+            ref: this.bundle?.shippedRefs[sourceKey(plan)]?.ref ?? plan.ref,
+            mergeTarget: (plan.mergeTarget && this.bundle?.shippedRefs[sourceKey(plan)]?.mergeTarget) ?? plan.mergeTarget ?? '',
             method: b.method,
             command: b.command ?? '',
             subdir: b.subdir ?? '',
@@ -562,17 +567,16 @@ class PipelineRun {
     const [repoPath, count] = markerValue(parseMarkers(publish.stdout), 'repo') ?? [];
     if (!repoPath || count === '0') throw new StageFailure('build', 'the builds produced no .deb packages to publish');
     const sameMachine = this.group!.provider === 'local';
-    let localCopy: string | undefined;
+    // One download from the gateway, shared by every other host (which all wait for it to finish).
+    let localCopy: Promise<string> | undefined;
     await Promise.all(
       this.hosts.map(async (h) => {
         let hostRepo = repoPath;
         if (h !== gw && !sameMachine) {
-          if (!localCopy) {
-            localCopy = path.join(this.jobDir, 'repo');
-            await gw.conn!.download(repoPath, localCopy);
-          }
+          const copy = path.join(this.jobDir, 'repo');
+          localCopy ??= gw.conn!.download(repoPath, copy).then(() => copy);
           hostRepo = path.posix.join(h.workspace, 'repo');
-          await h.conn!.upload(localCopy, hostRepo);
+          await h.conn!.upload(await localCopy, hostRepo);
         }
         const script = this.renderer.render('stage-repo-client.sh.hbs', { workspace: h.workspace, repoPath: hostRepo });
         const r = await this.exec(h, 'repo', 'repo-client', script, { timeoutMs: 600_000 });
@@ -591,7 +595,7 @@ class PipelineRun {
     if (targets.length === 0) return 'skipped: no manifest applies to any host';
     const gitModules = this.plan.sources
       .filter((s) => s.kind === 'module')
-      .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: s.ref, bundled: this.bundle?.sourceBundles[sourceKey(s)] ?? '' }));
+      .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: this.bundle?.shippedRefs[sourceKey(s)]?.ref ?? s.ref, bundled: this.bundle?.sourceBundles[sourceKey(s)] ?? '' }));
     const packages = puppet.modules.flatMap((m) => (m.package ? [m.package] : []));
     const failures: string[] = [];
     const killed: string[] = [];

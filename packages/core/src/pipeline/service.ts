@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { UserError } from '../errors.js';
+import { imageSettings } from '../images/service.js';
 import type { Job } from '../model.js';
 import { enqueueJob } from '../queue/jobs.js';
 import { getGroup } from '../providers/groups.js';
@@ -65,6 +66,7 @@ export async function runTemplate(options: RunTemplateOptions): Promise<RunTempl
   try {
     result = await runPipeline(job, plan, {
       ...options,
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
       onGroup: (name) =>
         options.store.update((state) => {
           state.jobs[job.id]!.group = name;
@@ -113,6 +115,7 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
   const job = await startAdHocJob(options, 'manual', { group: options.group });
   const result = await runPipeline(job, plan, {
     ...options,
+    images: imageSettings(options.loaded.config, options.env ?? process.env),
     group: options.group,
     stages: [...STEPWISE_STAGES[options.step]],
     workspaceKey: 'interactive',

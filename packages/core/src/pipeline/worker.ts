@@ -2,6 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
+import { imageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Job, JobStatus } from '../model.js';
 import { deleteGroup, withPool } from '../providers/groups.js';
@@ -186,6 +187,7 @@ async function runOneJob(
       env: options.env ?? process.env,
       ...(options.providers ? { providers: options.providers } : {}),
       ...(options.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
       signal: controller.signal,
       beforeStage: () => check(),
       onGroup: (name) =>

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './model.js';
 export * from './paths.js';
+export * from './age.js';
 export * from './config/index.js';
 export * from './store/index.js';
 export * from './render/index.js';

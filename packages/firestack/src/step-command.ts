@@ -22,7 +22,7 @@ export abstract class StepCommand extends SmokestackCommand {
         group: flags.group,
         step: this.step,
         changes: flags.change ?? [],
-        store: this.store,
+        ...this.providerContext(),
         ...display,
       }),
     );

@@ -1,21 +1,14 @@
 import type { Job, TestConfig } from '../model.js';
-import type { NewJob } from '../queue/jobs.js';
+import { jobNumber, type NewJob } from '../queue/jobs.js';
+import { mayRetryInfra } from '../queue/transitions.js';
 import type { StateData } from '../store/schema.js';
 import { DEFAULT_TEMPLATE_POLICY, type TemplatePolicy } from './settings.js';
 
-export const ACTIVE_STATUSES = ['queued', 'running'] as const;
-
-export function isActive(job: Job): boolean {
-  return job.status === 'queued' || job.status === 'running';
-}
-
-function jobSeq(job: Job): number {
-  return Number(job.id.replace(/^\D+/, '')) || 0;
-}
+export { ACTIVE_STATUSES, isActive } from '../queue/jobs.js';
 
 /** Orders attempts oldest first: by attempt, then by creation order. */
 export function byAttempt(a: Job, b: Job): number {
-  return a.attempt - b.attempt || jobSeq(a) - jobSeq(b);
+  return a.attempt - b.attempt || jobNumber(a) - jobNumber(b);
 }
 
 /** Jobs grouped by config id: planners over many changes look jobs up here instead of scanning. */
@@ -69,7 +62,7 @@ export function jobsToQueue(
     const job = latest.get(template);
     const policy = policies[template] ?? DEFAULT_TEMPLATE_POLICY;
     if (!job) out.push(newJobFor(config, template, 'new'));
-    else if (job.status === 'infra_failed' && job.attempt <= policy.maxInfraRetries) out.push(newJobFor(config, template, 'retry', job.attempt + 1));
+    else if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) out.push(newJobFor(config, template, 'retry', job.attempt + 1));
     else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, template, 'new', job.attempt + 1));
   }
   return out;

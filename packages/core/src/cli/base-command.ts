@@ -1,7 +1,9 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isUserError } from '../errors.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { imageSettings } from '../images/service.js';
 import { Logger } from '../log/logger.js';
+import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
@@ -67,6 +69,11 @@ export abstract class SmokestackCommand extends Command {
   protected get progress(): Logger {
     this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose });
     return this.logger;
+  }
+
+  /** What core services that reach hosts need: the store, progress, the clock and the environment. */
+  protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
+    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, images: imageSettings(this.settings.config, process.env), ...extra };
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

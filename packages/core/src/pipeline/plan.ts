@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
-import type { BranchSource, JobSource } from '../model.js';
+import type { BranchSource } from '../model.js';
 
 /** `--change project=REF`, `--change project=PATH` (a local checkout) or `--change project=URL#REF`. */
 export interface ChangeSpec {
@@ -30,9 +30,6 @@ export interface SourcePlan {
   /** Replaced by a --change or by the test config (the branch under test). */
   changed: boolean;
 }
-
-/** A source as a job records it: what was asked for and the revision it resolved to. */
-export type SourceRevision = JobSource;
 
 export interface JobPlan {
   template: string;
@@ -149,12 +146,18 @@ export function resolveGroupDefinition(template: TemplateDefinition, name: strin
   return group;
 }
 
-/** Checks what the schema cannot (names used as directories, references between sections) and builds the plan. */
-export function planJob(
-  name: string,
-  definition: TemplateDefinition,
-  options: { baseDir: string; branches?: Record<string, BranchSource>; changes?: readonly ChangeSpec[]; group?: GroupDefinition },
-): JobPlan {
+export interface PlanInputs {
+  /** The config file's directory: relative paths in the template resolve against it. */
+  baseDir: string;
+  /** The test config's branches under test. */
+  branches?: Record<string, BranchSource>;
+  changes?: readonly ChangeSpec[];
+  /** The template's server group, already loaded (a file named by the template is read at the edge). */
+  group?: GroupDefinition;
+}
+
+/** Pure: names the template uses as directories and package names must be safe (the schema cannot check them). */
+export function checkTemplateNames(name: string, definition: TemplateDefinition): void {
   for (const [i, m] of (definition.puppet?.modules ?? []).entries()) {
     if (!MODULE_NAME.test(m.name)) {
       throw new UserError(`templates.${name}.puppet.modules[${i}].name: "${m.name}" is not a Puppet module name`, { hint: 'lower-case letters, digits and _' });
@@ -162,21 +165,39 @@ export function planJob(
     if (m.package && !PACKAGE_NAME.test(m.package)) {
       throw new UserError(`templates.${name}.puppet.modules[${i}].package: "${m.package}" is not a Debian package name`);
     }
-    if (m.path && !fs.existsSync(path.resolve(options.baseDir, m.path))) {
-      throw new UserError(`templates.${name}.puppet.modules[${i}].path: ${path.resolve(options.baseDir, m.path)} does not exist`);
+  }
+}
+
+/** The files a template names (module paths, manifest files) must exist before anything runs. */
+export function checkTemplateFiles(name: string, definition: TemplateDefinition, baseDir: string): void {
+  for (const [i, m] of (definition.puppet?.modules ?? []).entries()) {
+    if (m.path && !fs.existsSync(path.resolve(baseDir, m.path))) {
+      throw new UserError(`templates.${name}.puppet.modules[${i}].path: ${path.resolve(baseDir, m.path)} does not exist`);
     }
   }
   for (const [key, value] of Object.entries(definition.puppet?.manifests ?? {})) {
-    if (isManifestPath(value) && !fs.existsSync(path.resolve(options.baseDir, value))) {
-      throw new UserError(`templates.${name}.puppet.manifests.${key}: manifest file ${path.resolve(options.baseDir, value)} does not exist`);
+    if (isManifestPath(value) && !fs.existsSync(path.resolve(baseDir, value))) {
+      throw new UserError(`templates.${name}.puppet.manifests.${key}: manifest file ${path.resolve(baseDir, value)} does not exist`);
     }
   }
-  const group = options.group ?? (definition.group === undefined ? undefined : resolveGroupDefinition(definition, name, options.baseDir));
+}
+
+/** Pure: the job's plan, with the branches under test in place of the template's sources. */
+export function assembleJobPlan(name: string, definition: TemplateDefinition, inputs: PlanInputs): JobPlan {
+  checkTemplateNames(name, definition);
   // Relative git URLs (./repo) name directories beside the config file.
-  const sources = applyChanges(templateSources(definition), { branches: options.branches, changes: options.changes, template: name }).map((s) =>
-    /^\.\.?\//.test(s.url) ? { ...s, url: path.resolve(options.baseDir, s.url) } : s,
+  const sources = applyChanges(templateSources(definition), { branches: inputs.branches, changes: inputs.changes, template: name }).map((s) =>
+    /^\.\.?\//.test(s.url) ? { ...s, url: path.resolve(inputs.baseDir, s.url) } : s,
   );
-  return { template: name, definition, ...(group ? { group } : {}), sources, baseDir: options.baseDir };
+  return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, baseDir: inputs.baseDir };
+}
+
+/** Plans a job at the edge: checks the files the template names and loads its group file, then assembles the plan. */
+export function planJob(name: string, definition: TemplateDefinition, inputs: PlanInputs): JobPlan {
+  checkTemplateNames(name, definition);
+  checkTemplateFiles(name, definition, inputs.baseDir);
+  const group = inputs.group ?? (definition.group === undefined ? undefined : resolveGroupDefinition(definition, name, inputs.baseDir));
+  return assembleJobPlan(name, definition, { ...inputs, ...(group ? { group } : {}) });
 }
 
 /** A manifest value is a file when it is one line ending in .pp; anything else is inline Puppet code. */

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
-import { UserError } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import { imageSettings } from '../images/service.js';
 import type { Job } from '../model.js';
-import { enqueueJob } from '../queue/jobs.js';
-import { getGroup } from '../providers/groups.js';
+import { queueOf } from '../queue/queue.js';
+import { getGroup } from '../providers/group-records.js';
 import { STAGES, type StageName } from '../results/classify.js';
-import { applyResult } from './jobs.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
 
@@ -31,31 +30,20 @@ export function planTemplateRun(loaded: LoadedConfig, template: string, changes:
   return planJob(template, definition, { baseDir: loaded.dir, changes: specs });
 }
 
-/** Creates the job record of a run that no queue scheduled (a laptop run or a stepwise command). */
-async function startAdHocJob(options: RunTemplateOptions, reason: Job['reason'], extra: Partial<Job> = {}): Promise<Job> {
+/** Records a run that no queue scheduled (a laptop run or a stepwise command) as a running job. */
+function startAdHocJob(options: RunTemplateOptions, reason: Job['reason'], group?: string): Promise<Job> {
   const now = (options.now ?? (() => new Date()))();
   const first = options.changes?.[0];
-  return options.store.update((state) => {
-    const job = enqueueJob(
-      state,
-      { configId: 'adhoc', project: first ? first.slice(0, first.indexOf('=')) : '', number: 0, patchSet: 0, revision: '', template: options.template, reason },
-      now,
-    );
-    Object.assign(job, extra, { status: 'running', startedAt: now.toISOString(), worker: `cli:${process.pid}` });
-    if (options.changes?.length) job.changes = [...options.changes];
-    return structuredClone(job);
-  });
+  const project = first ? first.slice(0, first.indexOf('=')) : '';
+  return queueOf(options.store).startAdHoc(
+    { configId: 'adhoc', project, number: 0, patchSet: 0, revision: '', template: options.template, reason, worker: `cli:${process.pid}`, ...(options.changes ? { changes: options.changes } : {}), ...(group ? { group } : {}) },
+    now,
+  );
 }
 
-async function finishAdHocJob(options: RunTemplateOptions, id: string, result: PipelineResult): Promise<Job> {
+function finishAdHocJob(options: RunTemplateOptions, id: string, result: PipelineResult | { status: 'infra_failed'; message: string }): Promise<Job> {
   const now = (options.now ?? (() => new Date()))();
-  return options.store.update((state) => {
-    const job = state.jobs[id]!;
-    applyResult(job, result, now);
-    job.status = result.status;
-    delete job.worker;
-    return structuredClone(job);
-  });
+  return queueOf(options.store).finishAdHoc(id, result, now);
 }
 
 /** `firestack run`: the whole pipeline for one template, recorded as a job so logs and reproduce work. */
@@ -67,19 +55,10 @@ export async function runTemplate(options: RunTemplateOptions): Promise<RunTempl
     result = await runPipeline(job, plan, {
       ...options,
       images: imageSettings(options.loaded.config, options.env ?? process.env),
-      onGroup: (name) =>
-        options.store.update((state) => {
-          state.jobs[job.id]!.group = name;
-        }),
+      onGroup: (name) => queueOf(options.store).recordGroup(job.id, name),
     });
   } catch (err) {
-    await options.store.update((state) => {
-      const j = state.jobs[job.id]!;
-      j.status = 'infra_failed';
-      j.message = err instanceof Error ? err.message : String(err);
-      j.finishedAt = new Date().toISOString();
-      delete j.worker;
-    });
+    await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
     throw err;
   }
   return { job: await finishAdHocJob(options, job.id, result), result };
@@ -112,7 +91,7 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
   const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
   const group = await getGroup(options.group, options);
   if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
-  const job = await startAdHocJob(options, 'manual', { group: options.group });
+  const job = await startAdHocJob(options, 'manual', options.group);
   const result = await runPipeline(job, plan, {
     ...options,
     images: imageSettings(options.loaded.config, options.env ?? process.env),

@@ -4,19 +4,22 @@ import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
 import { imageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
-import type { Job, JobStatus } from '../model.js';
-import { deleteGroup, withPool } from '../providers/groups.js';
+import { emptySummary, type Job, type JobStatus } from '../model.js';
+import { withPool } from '../providers/group-exec.js';
+import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
-import { emptySummary } from '../model.js';
+import { queueOf, type JobQueue } from '../queue/queue.js';
+import type { JobResult } from '../queue/transitions.js';
 import type { StateStore } from '../store/store.js';
-import { claimNextJob, finishJobRecord, heartbeatJob, recoverStaleJobs } from './jobs.js';
 import { parseChangeSpec, planJob } from './plan.js';
-import { runPipeline, stopJobOnGroup, type PipelineResult } from './runner.js';
+import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
 
 export interface WorkerOptions {
   store: StateStore;
+  /** The job queue (default: the store's). */
+  queue?: JobQueue;
   loaded: LoadedConfig;
   logger: Logger;
   now?: () => Date;
@@ -44,6 +47,18 @@ export interface WorkerReport {
   recovered: string[];
 }
 
+/** The worker's settings with every default resolved. */
+interface Worker extends WorkerOptions {
+  id: string;
+  queue: JobQueue;
+  now: () => Date;
+  env: Record<string, string | undefined>;
+  concurrency: number;
+  heartbeatMs: number;
+  staleMs: number;
+  pollMs: number;
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms);
@@ -59,75 +74,80 @@ export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+function resolveWorker(options: WorkerOptions): Worker {
+  const config = options.loaded.config.worker;
+  const heartbeatMs = options.heartbeatMs ?? (config?.heartbeatSeconds ?? 10) * 1000;
+  return {
+    ...options,
+    id: options.workerId ?? defaultWorkerId(),
+    queue: options.queue ?? queueOf(options.store),
+    now: options.now ?? (() => new Date()),
+    env: options.env ?? process.env,
+    concurrency: options.concurrency ?? config?.concurrency ?? 1,
+    heartbeatMs,
+    staleMs: options.staleMs ?? (config?.staleSeconds ?? 60) * 1000,
+    pollMs: options.pollMs ?? Math.min(1000, heartbeatMs),
+  };
+}
+
+function providerContext(w: Worker): ProviderContext {
+  return {
+    store: w.store,
+    logger: w.logger,
+    now: w.now,
+    env: w.env,
+    ...(w.providers ? { providers: w.providers } : {}),
+    ...(w.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
+    images: imageSettings(w.loaded.config, w.env),
+  };
+}
+
 /**
- * `firestack worker`: claims queued jobs from the store under its lock, runs each through the
- * pipeline with a heartbeat, takes back jobs of workers that died, retries infra failures, and
- * stops a job within seconds when bellows marks it superseded or cancelled.
+ * `firestack worker`: claims queued jobs, runs each through the pipeline with a heartbeat, takes
+ * back jobs of workers that died, retries infra failures, and stops a job within seconds when
+ * bellows marks it superseded or cancelled.
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
-  const workerConfig = options.loaded.config.worker;
-  const now = options.now ?? (() => new Date());
-  const id = options.workerId ?? defaultWorkerId();
-  const concurrency = options.concurrency ?? workerConfig?.concurrency ?? 1;
-  const heartbeatMs = options.heartbeatMs ?? (workerConfig?.heartbeatSeconds ?? 10) * 1000;
-  const staleMs = options.staleMs ?? (workerConfig?.staleSeconds ?? 60) * 1000;
-  const pollMs = options.pollMs ?? Math.min(1000, heartbeatMs);
-  const report: WorkerReport = { worker: id, jobs: [], recovered: [] };
+  const w = resolveWorker(options);
+  const report: WorkerReport = { worker: w.id, jobs: [], recovered: [] };
   const running = new Set<Promise<void>>();
   let started = 0;
-  const log = options.logger;
-  log.info(`worker ${id}: started (concurrency ${concurrency})`);
-
-  const ctx = (): ProviderContext => ({
-    store: options.store,
-    logger: log,
-    now,
-    env: options.env ?? process.env,
-    ...(options.providers ? { providers: options.providers } : {}),
-    ...(options.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
-  });
-
-  const recover = async () => {
-    const stale = await options.store.update((state) => recoverStaleJobs(state, now(), staleMs));
-    for (const job of stale) {
-      report.recovered.push(job.id);
-      log.warn(`job ${job.id}: worker ${job.worker ?? '?'} stopped sending heartbeats; cleaning up and requeueing`);
-      await cleanUpAbandonedGroups(job, ctx());
-    }
-  };
-
-  const launch = (job: Job) => {
-    const p = runOneJob(job, { ...options, now, workerId: id, heartbeatMs, pollMs })
-      .then((entry) => {
-        report.jobs.push(entry);
-      })
-      .catch((err) => log.error(`job ${job.id}: ${errorMessage(err)}`))
-      .finally(() => running.delete(p));
-    running.add(p);
-  };
-
-  while (!options.signal?.aborted) {
-    await recover();
-    while (running.size < concurrency && !options.signal?.aborted && (options.maxJobs === undefined || started < options.maxJobs)) {
-      const job = await options.store.update((state) => claimNextJob(state, id, now()));
+  w.logger.info(`worker ${w.id}: started (concurrency ${w.concurrency})`);
+  const mayStart = () => running.size < w.concurrency && !w.signal?.aborted && (w.maxJobs === undefined || started < w.maxJobs);
+  while (!w.signal?.aborted) {
+    report.recovered.push(...(await recoverStale(w)));
+    while (mayStart()) {
+      const job = await w.queue.claim(w.id, w.now());
       if (!job) break;
       started++;
-      log.info(`job ${job.id}: claimed (${job.template}, attempt ${job.attempt})`);
-      launch(job);
+      w.logger.info(`job ${job.id}: claimed (${job.template}, attempt ${job.attempt})`);
+      const p = runOneJob(job, w)
+        .then((entry) => void report.jobs.push(entry))
+        .catch((err) => w.logger.error(`job ${job.id}: ${errorMessage(err)}`))
+        .finally(() => running.delete(p));
+      running.add(p);
     }
-    const limitReached = options.maxJobs !== undefined && started >= options.maxJobs;
-    if (running.size === 0) {
-      if (limitReached) break;
-      if (options.once) {
-        const state = await options.store.read();
-        if (!Object.values(state.jobs).some((j) => j.status === 'queued')) break;
-      }
-    }
-    await Promise.race([...running, sleep(pollMs, options.signal)]);
+    if (running.size === 0 && (await nothingMoreToDo(w, started))) break;
+    await Promise.race([...running, sleep(w.pollMs, w.signal)]);
   }
   await Promise.all([...running]);
-  log.info(`worker ${id}: stopped after ${report.jobs.length} job(s)`);
+  w.logger.info(`worker ${w.id}: stopped after ${report.jobs.length} job(s)`);
   return report;
+}
+
+async function nothingMoreToDo(w: Worker, started: number): Promise<boolean> {
+  if (w.maxJobs !== undefined && started >= w.maxJobs) return true;
+  return Boolean(w.once) && !(await w.queue.hasQueued());
+}
+
+/** Requeues jobs whose worker stopped heartbeating and cleans up what they left on their hosts. */
+async function recoverStale(w: Worker): Promise<string[]> {
+  const stale = await w.queue.recoverStale(w.now(), w.staleMs);
+  for (const job of stale) {
+    w.logger.warn(`job ${job.id}: worker ${job.worker ?? '?'} stopped sending heartbeats; cleaning up and requeueing`);
+    await cleanUpAbandonedGroups(job, providerContext(w));
+  }
+  return stale.map((j) => j.id);
 }
 
 /** Stops the scripts of a dead worker's job and deletes the groups it created, so nothing leaks. */
@@ -146,89 +166,68 @@ async function cleanUpAbandonedGroups(job: Job, ctx: ProviderContext): Promise<v
   });
 }
 
-async function runOneJob(
-  job: Job,
-  options: WorkerOptions & { now: () => Date; workerId: string; heartbeatMs: number; pollMs: number },
-): Promise<WorkerReport['jobs'][number]> {
-  const { store, logger } = options;
-  const log = logger.child(job.id);
-  const controller = new AbortController();
-  const onShutdown = () => controller.abort('worker shutting down');
-  options.signal?.addEventListener('abort', onShutdown, { once: true });
-  let lastBeat = Date.now();
+/** Beats the job's heartbeat and watches for a stop request (superseded, cancelled) while it runs. */
+function watchJob(job: Job, w: Worker, controller: AbortController, log: Logger): { check: () => Promise<void>; stop: () => void } {
+  let lastBeat = w.now().getTime();
   const check = async () => {
-    const beat = Date.now() - lastBeat >= options.heartbeatMs;
-    const status = beat
-      ? await store.update((state) => heartbeatJob(state, job.id, options.workerId, options.now()))
-      : (await store.read()).jobs[job.id]?.status;
-    if (beat) lastBeat = Date.now();
+    const beat = w.now().getTime() - lastBeat >= w.heartbeatMs;
+    const status = beat ? await w.queue.heartbeat(job.id, w.id, w.now()) : await w.queue.statusOf(job.id);
+    if (beat) lastBeat = w.now().getTime();
     if (status === 'superseded' || status === 'cancelled') controller.abort(status);
   };
-  const timer = setInterval(() => void check().catch((err) => log.debug(`heartbeat: ${errorMessage(err)}`)), options.pollMs);
+  const timer = setInterval(() => void check().catch((err) => log.debug(`heartbeat: ${errorMessage(err)}`)), w.pollMs);
+  const onShutdown = () => controller.abort('worker shutting down');
+  w.signal?.addEventListener('abort', onShutdown, { once: true });
+  return {
+    check,
+    stop: () => {
+      clearInterval(timer);
+      w.signal?.removeEventListener('abort', onShutdown);
+    },
+  };
+}
 
-  let result: PipelineResult | undefined;
-  let planError: string | undefined;
+async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][number]> {
+  const log = w.logger.child(job.id);
+  const controller = new AbortController();
+  const watch = watchJob(job, w, controller, log);
+  let outcome: JobResult;
   let maxInfraRetries = 0;
+  let noRetry = false;
   try {
-    setAsidePreviousRun(store.jobDir(job.id));
-    const state = await store.read();
-    const definition = resolveTemplate(options.loaded, job.template);
+    setAsidePreviousRun(w.store.jobDir(job.id));
+    const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
-    const branches = state.configs[job.configId]?.branches;
+    const branches = (await w.store.read()).configs[job.configId]?.branches;
     const plan = planJob(job.template, definition, {
-      baseDir: options.loaded.dir,
+      baseDir: w.loaded.dir,
       ...(branches ? { branches } : {}),
       changes: (job.changes ?? []).map((c) => parseChangeSpec(c)),
     });
-    result = await runPipeline(job, plan, {
-      store,
+    outcome = await runPipeline(job, plan, {
+      ...providerContext(w),
       logger: log,
-      now: options.now,
-      env: options.env ?? process.env,
-      ...(options.providers ? { providers: options.providers } : {}),
-      ...(options.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
-      images: imageSettings(options.loaded.config, options.env ?? process.env),
       signal: controller.signal,
-      beforeStage: () => check(),
-      onGroup: (name) =>
-        store.update((s) => {
-          const j = s.jobs[job.id];
-          if (j) j.group = name;
-        }),
+      beforeStage: () => watch.check(),
+      onGroup: (name) => w.queue.recordGroup(job.id, name),
     });
   } catch (err) {
     // The template itself is unusable (or the machinery broke before any stage): no retry helps.
-    planError = isUserError(err) ? err.line : errorMessage(err);
-    log.error(planError);
+    const message = isUserError(err) ? err.line : errorMessage(err);
+    log.error(message);
+    outcome = neverRan(message);
+    noRetry = true;
   } finally {
-    clearInterval(timer);
-    options.signal?.removeEventListener('abort', onShutdown);
+    watch.stop();
   }
-
-  const outcome = result ?? failedResult(job, planError ?? 'failed', store.jobDir(job.id));
-  const finished = await store.update((state) =>
-    finishJobRecord(state, job.id, outcome, options.now(), { maxInfraRetries, noRetry: planError !== undefined }),
-  );
+  const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry });
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);
   else log.warn(line);
   return { id: job.id, status: finished.job.status, message: finished.job.message, ...(finished.retry ? { retry: finished.retry.id } : {}) };
 }
 
-function failedResult(job: Job, message: string, logDir: string): PipelineResult {
-  return {
-    jobId: job.id,
-    template: job.template,
-    status: 'infra_failed',
-    message,
-    stages: [],
-    summary: emptySummary(),
-    skipped: [],
-    failedTests: [],
-    suites: [],
-    sources: [],
-    kept: false,
-    logDir,
-    timing: { wallMs: 0, remoteMs: 0, overheadMs: 0 },
-  };
+/** The result of a job whose pipeline never started. */
+function neverRan(message: string): JobResult {
+  return { status: 'infra_failed', message, stages: [], summary: emptySummary(), skipped: [], failedTests: [], sources: [], timing: { wallMs: 0, remoteMs: 0, overheadMs: 0 } };
 }

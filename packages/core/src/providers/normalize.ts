@@ -30,53 +30,9 @@ export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
  * names. Errors are one line: `where: key.path: problem`.
  */
 export function normalizeGroupDefinition(definition: GroupDefinition, where = 'group definition'): HostSpec[] {
-  if (definition.hosts && definition.servers) {
-    throw new UserError(`${where}: servers: use either hosts (SmokeStack) or servers (Kytoon), not both`);
-  }
-  const key = definition.servers ? 'servers' : 'hosts';
-  let hosts: HostSpec[];
-  if (definition.servers) {
-    hosts = definition.servers.map((server, i) => {
-      if (!HOST_NAME.test(server.hostname)) {
-        throw new UserError(`${where}: servers[${i}].hostname: expected a host name (letters, digits, dots, dashes), got "${server.hostname}"`);
-      }
-      return {
-        name: server.hostname,
-        roles: server.roles ?? [],
-        gateway: server.gateway === true || server.gateway === 'true',
-        address: server.ip_address,
-        image: server.image_ref === undefined ? undefined : String(server.image_ref),
-        flavor: server.flavor_ref === undefined ? undefined : String(server.flavor_ref),
-      };
-    });
-  } else if (definition.hosts) {
-    hosts = definition.hosts.map((h) => ({ ...h, roles: [...h.roles] }));
-  } else {
-    throw new UserError(`${where}: hosts: expected at least one host`, { hint: 'list the group under hosts: [{name: ...}]' });
-  }
-
-  const seen = new Map<string, number>();
-  hosts.forEach((host, i) => {
-    const earlier = seen.get(host.name);
-    if (earlier !== undefined) {
-      throw new UserError(`${where}: ${key}[${i}].${key === 'servers' ? 'hostname' : 'name'}: duplicate host name "${host.name}" (also ${key}[${earlier}])`);
-    }
-    seen.set(host.name, i);
-  });
-
-  const gateways = hosts.flatMap((h, i) => (h.gateway ? [i] : []));
-  if (gateways.length > 1) {
-    throw new UserError(`${where}: ${key}[${gateways[1]}].gateway: more than one gateway (also ${key}[${gateways[0]}])`, {
-      hint: 'a group has exactly one gateway',
-    });
-  }
-  if (gateways.length === 0) {
-    if (hosts.length > 1) {
-      throw new UserError(`${where}: ${key}: no gateway among ${hosts.length} hosts`, { hint: 'mark exactly one host with gateway: true' });
-    }
-    hosts[0]!.gateway = true;
-  }
-
+  const { hosts, key } = readHosts(definition, where);
+  checkUniqueNames(hosts, key, where);
+  chooseGateway(hosts, key, where);
   const defaultUser = definition.provider === 'ssh' ? currentUser() : undefined;
   return hosts.map((host, i) => {
     const merged: HostSpec = {
@@ -98,6 +54,55 @@ export function normalizeGroupDefinition(definition: GroupDefinition, where = 'g
     }
     return dropUndefined(merged);
   });
+}
+
+type HostsKey = 'hosts' | 'servers';
+
+/** The hosts of either shape, as HostSpecs before defaults. */
+function readHosts(definition: GroupDefinition, where: string): { hosts: HostSpec[]; key: HostsKey } {
+  if (definition.hosts && definition.servers) {
+    throw new UserError(`${where}: servers: use either hosts (SmokeStack) or servers (Kytoon), not both`);
+  }
+  if (definition.hosts) return { hosts: definition.hosts.map((h) => ({ ...h, roles: [...h.roles] })), key: 'hosts' };
+  if (!definition.servers) throw new UserError(`${where}: hosts: expected at least one host`, { hint: 'list the group under hosts: [{name: ...}]' });
+  const hosts = definition.servers.map((server, i): HostSpec => {
+    if (!HOST_NAME.test(server.hostname)) {
+      throw new UserError(`${where}: servers[${i}].hostname: expected a host name (letters, digits, dots, dashes), got "${server.hostname}"`);
+    }
+    return {
+      name: server.hostname,
+      roles: server.roles ?? [],
+      gateway: server.gateway === true || server.gateway === 'true',
+      address: server.ip_address,
+      image: server.image_ref === undefined ? undefined : String(server.image_ref),
+      flavor: server.flavor_ref === undefined ? undefined : String(server.flavor_ref),
+    };
+  });
+  return { hosts, key: 'servers' };
+}
+
+function checkUniqueNames(hosts: readonly HostSpec[], key: HostsKey, where: string): void {
+  const seen = new Map<string, number>();
+  hosts.forEach((host, i) => {
+    const earlier = seen.get(host.name);
+    if (earlier !== undefined) {
+      throw new UserError(`${where}: ${key}[${i}].${key === 'servers' ? 'hostname' : 'name'}: duplicate host name "${host.name}" (also ${key}[${earlier}])`);
+    }
+    seen.set(host.name, i);
+  });
+}
+
+/** Exactly one gateway: the one marked, or a lone host. */
+function chooseGateway(hosts: HostSpec[], key: HostsKey, where: string): void {
+  const gateways = hosts.flatMap((h, i) => (h.gateway ? [i] : []));
+  if (gateways.length > 1) {
+    throw new UserError(`${where}: ${key}[${gateways[1]}].gateway: more than one gateway (also ${key}[${gateways[0]}])`, {
+      hint: 'a group has exactly one gateway',
+    });
+  }
+  if (gateways.length > 0) return;
+  if (hosts.length > 1) throw new UserError(`${where}: ${key}: no gateway among ${hosts.length} hosts`, { hint: 'mark exactly one host with gateway: true' });
+  hosts[0]!.gateway = true;
 }
 
 function currentUser(): string {

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
+import type { Logger } from '../log/logger.js';
 import { checkHostKey, knownHostsName } from '../ssh/known-hosts.js';
 import { generateSshKeyPair } from '../ssh/keys.js';
 import { connectWithRetry } from '../ssh/pool.js';
@@ -123,10 +124,6 @@ export class OpenStackProvider implements ServerGroupProvider {
     const onOuterAbort = () => abort.abort();
     ctx.signal?.addEventListener('abort', onOuterAbort);
     let failure: unknown;
-    const noteFailure = (err: unknown) => {
-      failure ??= err;
-      abort.abort();
-    };
     try {
       const refs = await this.resolveRefs(nova, specs, name, ctx.signal);
       keypairRecorded = true;
@@ -136,47 +133,16 @@ export class OpenStackProvider implements ServerGroupProvider {
       const deadline = Date.now() + (this.options.createTimeoutMs ?? 900_000);
       const limit = pLimit(this.options.concurrency ?? 10);
       log.info(`creating ${specs.length} server(s) on cloud ${cloud.name}`);
+      const server = { nova, refs, group: name, definition, keyFile, knownHosts, deadline, signal: abort.signal, created, ctx, log };
+      // The first failure stops the others: servers not yet asked for are never created.
       const results = await Promise.allSettled(
         specs.map((spec) =>
-          limit(async () => {
+          limit(() => {
             if (failure) throw failure;
-            const serverName = openstackServerName(name, spec.name);
-            const { id } = await nova.createServer({
-              name: serverName,
-              imageRef: refs.images.get(spec.image!)!,
-              flavorRef: refs.flavors.get(spec.flavor!)!,
-              key_name: openstackKeypairName(name),
-              user_data: Buffer.from(spec.userData ?? defaultUserData(spec)).toString('base64'),
-              networks: spec.network ? [{ uuid: refs.networks.get(spec.network)!.id }] : 'auto',
-              metadata: { smokestack_group: name, smokestack_host: spec.name, smokestack_created: ctx.now().toISOString() },
-              tags: [OPENSTACK_OWNER_TAG, openstackGroupTag(name)],
-            });
-            created.set(spec.name, id);
-            await recordGroupResource(ctx.store, name, { kind: 'server', id, name: serverName }, ctx.now());
-            log.info(`server ${serverName} is ${id}`);
-            const server = await this.waitForActive(nova, id, serverName, spec.name, deadline, abort.signal);
-            const network = spec.network ? refs.networks.get(spec.network)!.name : undefined;
-            const address = pickServerAddress(server.addresses, { addressType: definition.addressType, ipVersion: definition.ipVersion, network });
-            if (!address) {
-              const wanted = [definition.addressType, definition.ipVersion ? `IPv${definition.ipVersion}` : undefined].filter(Boolean).join(' ');
-              throw new InfraError(`server ${serverName} (host ${spec.name}) is ACTIVE but has no ${wanted ? `${wanted} ` : ''}address${network ? ` on network ${network}` : ''}`);
-            }
-            log.info(`server ${serverName} is ACTIVE at ${address}`);
-            const host: Host = {
-              name: spec.name,
-              address,
-              port: spec.port ?? 22,
-              user: spec.user ?? this.options.defaultUser ?? 'debian',
-              roles: spec.roles,
-              gateway: spec.gateway,
-              identityFile: keyFile,
-              knownHosts: spec.knownHosts ?? knownHosts,
-              resourceId: id,
-            };
-            if (spec.workDir) host.workDir = spec.workDir;
-            return host;
+            return this.createServer(spec, server);
           }).catch((err: unknown) => {
-            noteFailure(err);
+            failure ??= err;
+            abort.abort();
             throw err;
           }),
         ),
@@ -189,16 +155,60 @@ export class OpenStackProvider implements ServerGroupProvider {
     } catch (err) {
       const cause = failure ?? err;
       if (ctx.signal?.aborted && !failure) log.warn('create interrupted; deleting what was created');
-      const cleanup = await (keypairRecorded ? this.deleteEverything(name, cloudName, [...created.values()], ctx) : Promise.resolve()).then(
-        () => '',
-        (cleanupErr: unknown) => `; cleanup failed too (${errorMessage(cleanupErr)}): run firestack group delete ${name}`,
-      );
-      const message = `openstack: ${errorMessage(cause).replace(/^openstack: /, '')}${cleanup}`;
-      if (isUserError(cause)) throw new UserError(message, { hint: cause.options.hint, cause });
-      throw new InfraError(message, { cause });
+      throw await this.abandonCreate(name, cloudName, keypairRecorded ? [...created.values()] : undefined, cause, ctx);
     } finally {
       ctx.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  /** One server of a group: created with the group's key and tags, recorded at once, waited for, and its address picked. */
+  private async createServer(spec: HostSpec, run: ServerCreation): Promise<Host> {
+    const { nova, refs, group, definition, ctx, log } = run;
+    const serverName = openstackServerName(group, spec.name);
+    const { id } = await nova.createServer({
+      name: serverName,
+      imageRef: refs.images.get(spec.image!)!,
+      flavorRef: refs.flavors.get(spec.flavor!)!,
+      key_name: openstackKeypairName(group),
+      user_data: Buffer.from(spec.userData ?? defaultUserData(spec)).toString('base64'),
+      networks: spec.network ? [{ uuid: refs.networks.get(spec.network)!.id }] : 'auto',
+      metadata: { smokestack_group: group, smokestack_host: spec.name, smokestack_created: ctx.now().toISOString() },
+      tags: [OPENSTACK_OWNER_TAG, openstackGroupTag(group)],
+    });
+    run.created.set(spec.name, id);
+    await recordGroupResource(ctx.store, group, { kind: 'server', id, name: serverName }, ctx.now());
+    log.info(`server ${serverName} is ${id}`);
+    const server = await this.waitForActive(nova, id, serverName, spec.name, run.deadline, run.signal);
+    const network = spec.network ? refs.networks.get(spec.network)!.name : undefined;
+    const address = pickServerAddress(server.addresses, { addressType: definition.addressType, ipVersion: definition.ipVersion, network });
+    if (!address) {
+      const wanted = [definition.addressType, definition.ipVersion ? `IPv${definition.ipVersion}` : undefined].filter(Boolean).join(' ');
+      throw new InfraError(`server ${serverName} (host ${spec.name}) is ACTIVE but has no ${wanted ? `${wanted} ` : ''}address${network ? ` on network ${network}` : ''}`);
+    }
+    log.info(`server ${serverName} is ACTIVE at ${address}`);
+    return {
+      name: spec.name,
+      address,
+      port: spec.port ?? 22,
+      user: spec.user ?? this.options.defaultUser ?? 'debian',
+      roles: spec.roles,
+      gateway: spec.gateway,
+      identityFile: run.keyFile,
+      knownHosts: spec.knownHosts ?? run.knownHosts,
+      resourceId: id,
+      ...(spec.workDir ? { workDir: spec.workDir } : {}),
+    };
+  }
+
+  /** Deletes what a failed create made (servers known by id, the keypair) and says what went wrong, keeping the kind of error. */
+  private async abandonCreate(name: string, cloudName: string | undefined, servers: string[] | undefined, cause: unknown, ctx: ProviderContext): Promise<Error> {
+    const cleanup = await (servers ? this.deleteEverything(name, cloudName, servers, ctx) : Promise.resolve()).then(
+      () => '',
+      (cleanupErr: unknown) => `; cleanup failed too (${errorMessage(cleanupErr)}): run firestack group delete ${name}`,
+    );
+    const message = `openstack: ${errorMessage(cause).replace(/^openstack: /, '')}${cleanup}`;
+    if (isUserError(cause)) return new UserError(message, { hint: cause.options.hint, cause });
+    return new InfraError(message, { cause });
   }
 
   private async resolveRefs(nova: NovaClient, specs: HostSpec[], group: string, signal?: AbortSignal) {
@@ -470,6 +480,22 @@ function writeKnownHosts(file: string, host: Host, keys: Array<{ type: string; k
     .filter((k) => checkHostKey([file], host.address, host.port, Buffer.from(k.key, 'base64')).status !== 'match')
     .map((k) => `${knownHostsName(host.address, host.port)} ${k.type} ${k.key}\n`);
   fs.appendFileSync(file, lines.join(''), { mode: 0o600 });
+}
+
+/** What creating each server of one group shares. */
+interface ServerCreation {
+  nova: NovaClient;
+  refs: Awaited<ReturnType<OpenStackProvider['resolveRefs']>>;
+  group: string;
+  definition: GroupDefinition;
+  keyFile: string;
+  knownHosts: string;
+  deadline: number;
+  signal: AbortSignal;
+  /** Server ids by host name, as they are created (for cleanup). */
+  created: Map<string, string>;
+  ctx: ProviderContext;
+  log: Logger;
 }
 
 function singleCloud(specs: HostSpec[], group: string): string | undefined {

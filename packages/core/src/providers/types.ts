@@ -4,36 +4,10 @@ import type { Logger } from '../log/logger.js';
 import type { Host, ServerGroup } from '../model.js';
 import type { StateStore } from '../store/store.js';
 import type { SshPool } from '../ssh/pool.js';
+import type { HostConnection } from '../ssh/exec.js';
+
+export type { ExecOptions, ExecResult, HostConnection } from '../ssh/exec.js';
 import type { ProviderMap } from './registry.js';
-
-export interface ExecOptions {
-  /** Kill the command and fail with a timeout after this long. */
-  timeoutMs?: number;
-  /** Streamed output, as it arrives. */
-  onStdout?: (chunk: string) => void;
-  onStderr?: (chunk: string) => void;
-  stdin?: string;
-  signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  code: number;
-  signal?: string;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  timedOut?: boolean;
-}
-
-/** A way to run scripts on, and move files to and from, one host of a group. */
-export interface HostConnection {
-  readonly host: Host;
-  /** Runs a POSIX sh script (already rendered and quoted) on the host. */
-  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
-  upload(localPath: string, remotePath: string): Promise<void>;
-  download(remotePath: string, localPath: string): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** How long to wait for a group's hosts: the caller's override, else the definition's, else 3 minutes. */
 export function reachableTimeout(group: ServerGroup, ctx: ProviderContext): number {

@@ -18,6 +18,23 @@ export function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }
 
+export const ACTIVE_STATUSES = ['queued', 'running'] as const;
+
+/** Queued or running: the job still has to produce a result. */
+export function isActive(job: Pick<Job, 'status'>): boolean {
+  return job.status === 'queued' || job.status === 'running';
+}
+
+/** The number in a job id (`j42` → 42): creation order among jobs created in the same millisecond. */
+export function jobNumber(job: Pick<Job, 'id'>): number {
+  return Number(job.id.replace(/^\D+/, '')) || 0;
+}
+
+/** Oldest first: by creation time, then by id. */
+export function olderFirst(a: Job, b: Job): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : jobNumber(a) - jobNumber(b);
+}
+
 /** Jobs matching the filter, newest first. */
 export function filterJobs(state: StateData, filter: JobFilter = {}): Job[] {
   const out: Job[] = [];
@@ -28,11 +45,7 @@ export function filterJobs(state: StateData, filter: JobFilter = {}): Job[] {
     if (filter.number !== undefined && job.number !== filter.number) continue;
     out.push(job);
   }
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : jobSeq(b) - jobSeq(a)));
-}
-
-function jobSeq(job: Job): number {
-  return Number(job.id.replace(/^\D+/, '')) || 0;
+  return out.sort((a, b) => olderFirst(b, a));
 }
 
 /** How long a job ran (start to finish, or to now while running); undefined before it started. */

@@ -6,7 +6,7 @@ import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { InfraError, UserError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { homeDir, type Env } from '../paths.js';
-import type { ExecOptions, ExecResult } from '../providers/types.js';
+import type { ExecOptions, ExecResult } from './exec.js';
 import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes, pinHostKey } from './known-hosts.js';
 
 const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');

@@ -20,3 +20,8 @@ export function linePrefixer(prefix: string, write: (line: string) => void): { p
     },
   };
 }
+
+/** The last line a command printed (what a one-line error should quote). */
+export function lastOutputLine(text: string): string {
+  return text.trim().split('\n').pop() ?? '';
+}

@@ -8,7 +8,7 @@ import { OpenStackSimulator, startSshHosts, type OpenStackSimulatorOptions, type
 import { GroupDefinitionSchema, type GroupDefinition } from '../../src/config/schema.js';
 import { InfraError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { sweepGroups } from '../../src/providers/groups.js';
+import { sweepGroups } from '../../src/providers/group-sweep.js';
 import { OpenStackProvider, openstackKeyFile } from '../../src/providers/openstack.js';
 import { groupKnownHostsFile } from '../../src/providers/record.js';
 import { pickServerAddress, type NovaAddress } from '../../src/providers/openstack-nova.js';

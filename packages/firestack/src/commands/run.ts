@@ -34,7 +34,7 @@ export default class Run extends SmokestackCommand {
           loaded: this.settings,
           template: flags.template,
           changes: flags.change ?? [],
-          store: this.store,
+          ...this.providerContext(),
           ...display,
           keep: flags.keep,
           ...(flags['keep-on-failure'] ? { keepOnFailure: true } : {}),

@@ -31,9 +31,8 @@ export default class Worker extends SmokestackCommand {
     process.on('SIGINT', stop);
     try {
       const report = await runWorker({
-        store: this.store,
+        ...this.providerContext(),
         loaded: this.settings,
-        logger: this.progress,
         ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
         once: flags.once,
         ...(flags['max-jobs'] ? { maxJobs: flags['max-jobs'] } : {}),

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { createGroupFromFile, imageSettings, type ServerGroup } from '@smokestack/core';
+import { createGroupFromFile, type ServerGroup } from '@smokestack/core';
 
 export default class GroupCreate extends SmokestackCommand {
   static override summary = 'Create a server group from a group definition file (YAML or JSON, ours or Kytoon\'s).';
@@ -27,15 +27,7 @@ export default class GroupCreate extends SmokestackCommand {
     const group = await createGroupFromFile(
       args.file,
       { name: flags.name },
-      {
-        store: this.store,
-        logger: this.progress,
-        now: () => new Date(),
-        env: process.env,
-        insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
-        reachableTimeoutMs: flags['boot-timeout'] * 1000,
-        images: imageSettings(this.settings.config, process.env),
-      },
+      this.providerContext({ insecureAcceptHostKeys: flags['insecure-accept-host-keys'], reachableTimeoutMs: flags['boot-timeout'] * 1000 }),
     );
     this.log(`Server group ${group.name} is ready (${group.provider}).`);
     this.log(

@@ -12,9 +12,8 @@ export default class GroupDelete extends SmokestackCommand {
 
   async run(): Promise<{ deleted: string; provider: string }> {
     const { args } = await this.parse(GroupDelete);
-    const ctx = { store: this.store, logger: this.progress, now: () => new Date(), env: process.env };
     let provider = '';
-    await this.progress.steps([{ title: `delete server group ${args.name}`, run: async () => void (provider = (await deleteGroup(args.name, ctx)).provider) }], {});
+    await this.progress.steps([{ title: `delete server group ${args.name}`, run: async () => void (provider = (await deleteGroup(args.name, this.providerContext())).provider) }], {});
     this.log(`Deleted server group ${args.name} (${provider}).`);
     return { deleted: args.name, provider };
   }

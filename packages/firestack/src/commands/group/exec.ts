@@ -28,7 +28,7 @@ export default class GroupExec extends SmokestackCommand {
     const { args, argv, flags } = await this.parse(GroupExec);
     const command = (argv as string[]).slice(1);
     if (command.length === 0) throw new UserError('group exec: no command given', { hint: 'write it after --, e.g. firestack group exec NAME -- uname -a' });
-    const ctx = { store: this.store, logger: this.progress, now: () => new Date(), env: process.env };
+    const ctx = this.providerContext();
     const group = await getGroup(args.name, ctx);
     const json = this.jsonEnabled();
     const result = await execArgvOnGroup(group, { host: flags.host, role: flags.role }, command, ctx, {

@@ -12,7 +12,7 @@ export default class GroupShow extends SmokestackCommand {
 
   async run(): Promise<{ group: ServerGroup }> {
     const { args } = await this.parse(GroupShow);
-    const group = await showGroup(args.name, { store: this.store, logger: this.progress, now: () => new Date(), env: process.env });
+    const group = await showGroup(args.name, this.providerContext());
     const age = formatAge(group.createdAt, new Date());
     this.log(`${group.name}: ${group.provider}, ${group.state}, created ${age}${group.jobId ? `, job ${group.jobId}` : ''}`);
     if (group.error) this.log(`error: ${group.error}`);

@@ -19,7 +19,7 @@ export default class GroupSsh extends SmokestackCommand {
 
   async run(): Promise<InteractiveCommand & { exitCode?: number }> {
     const { args, flags } = await this.parse(GroupSsh);
-    const shell = await interactiveShellCommand(args.name, args.host, { store: this.store, logger: this.progress, now: () => new Date(), env: process.env });
+    const shell = await interactiveShellCommand(args.name, args.host, this.providerContext());
     if (flags.print) {
       this.log(shell.line);
       return shell;

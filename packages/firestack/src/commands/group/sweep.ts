@@ -17,7 +17,7 @@ export default class GroupSweep extends SmokestackCommand {
     const olderThanMs = parseAge(flags['older-than']);
     const result = await sweepGroups(
       { olderThanMs, dryRun: flags['dry-run'] },
-      { store: this.store, logger: this.progress, now: () => new Date(), env: process.env },
+      this.providerContext(),
     );
     this.log(
       result.items.length === 0

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { emptyState } from '../../src/store/schema.js';
 import { enqueueJob } from '../../src/queue/jobs.js';
-import { claimNextJob, finishJobRecord, heartbeatJob, recoverStaleJobs } from '../../src/pipeline/jobs.js';
+import { claimNextJob, finishJobRecord, heartbeatJob, recoverStaleJobs } from '../../src/queue/transitions.js';
 import type { PipelineResult } from '../../src/pipeline/runner.js';
 import { emptySummary } from '../../src/model.js';
 
@@ -20,7 +20,7 @@ const result = (status: PipelineResult['status'], message = status): PipelineRes
   kept: false, logDir: '/x', timing: { wallMs: 10, remoteMs: 8, overheadMs: 2 },
 });
 
-describe('pipeline/jobs (queue decisions)', () => {
+describe('queue/transitions (the job state machine)', () => {
   it('claims the oldest queued job, once', () => {
     const s = state();
     expect(claimNextJob(s, 'w1', at(10))).to.include({ id: 'j1', status: 'running', worker: 'w1', heartbeatAt: at(10).toISOString() });

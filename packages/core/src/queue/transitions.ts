@@ -1,15 +1,32 @@
-import { FINISHED_STATUSES, type Job } from '../model.js';
-import { enqueueJob } from '../queue/jobs.js';
+import { UserError } from '../errors.js';
+import type { Job, JobSource, JobStageRecord, SkippedTest, TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import type { PipelineResult } from './runner.js';
+import { enqueueJob, getJob, isActive, olderFirst } from './jobs.js';
 
-const seq = (job: Job): number => Number(job.id.replace(/^\D+/, '')) || 0;
+/**
+ * The job state machine as pure transitions over the store's state:
+ * queued → running → success | build_failed | test_failed | infra_failed, or superseded | cancelled
+ * at any point before a result; infra_failed queues a new attempt while retries remain.
+ */
+
+/** What a finished run reports about a job (the pipeline's result, or a run that never started). */
+export interface JobResult {
+  status: Exclude<Job['status'], 'queued' | 'running' | 'superseded'>;
+  message: string;
+  summary: TestSummary;
+  skipped: SkippedTest[];
+  failedTests: string[];
+  sources: JobSource[];
+  group?: string;
+  stages: JobStageRecord[];
+  timing: { wallMs: number; remoteMs: number; overheadMs: number };
+}
 
 /** Pure: the oldest queued job, marked running for this worker (or undefined when none is queued). */
 export function claimNextJob(state: StateData, workerId: string, now: Date): Job | undefined {
   const queued = Object.values(state.jobs)
     .filter((j) => j.status === 'queued')
-    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : seq(a) - seq(b)));
+    .sort(olderFirst);
   const job = queued[0];
   if (!job) return undefined;
   job.status = 'running';
@@ -46,7 +63,7 @@ export function heartbeatJob(state: StateData, id: string, workerId: string, now
 }
 
 /** Copies a pipeline result onto a job record (status excluded). */
-export function applyResult(job: Job, result: PipelineResult, now: Date): void {
+export function applyResult(job: Job, result: JobResult, now: Date): void {
   job.finishedAt = now.toISOString();
   job.summary = result.summary;
   job.skipped = result.skipped;
@@ -62,6 +79,11 @@ export function applyResult(job: Job, result: PipelineResult, now: Date): void {
   delete job.heartbeatAt;
 }
 
+/** An infrastructure failure of this attempt is retried while retries remain (attempt 1 is not a retry). */
+export function mayRetryInfra(attempt: number, maxInfraRetries: number): boolean {
+  return attempt <= maxInfraRetries;
+}
+
 export interface FinishOutcome {
   job: Job;
   /** The new attempt queued after an infra failure. */
@@ -75,7 +97,7 @@ export interface FinishOutcome {
  * run stopped for a worker shutdown goes back to the queue; infra_failed queues a new attempt
  * (a new job, so the first attempt's logs stay where they are) up to maxInfraRetries.
  */
-export function finishJobRecord(state: StateData, id: string, result: PipelineResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean }): FinishOutcome {
+export function finishJobRecord(state: StateData, id: string, result: JobResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean }): FinishOutcome {
   const job = state.jobs[id];
   if (!job) throw new Error(`job ${id} vanished from the store`);
   if (job.status === 'superseded' || job.status === 'cancelled') {
@@ -96,7 +118,7 @@ export function finishJobRecord(state: StateData, id: string, result: PipelineRe
   job.status = result.status;
   delete job.worker;
   let retry: Job | undefined;
-  if (job.status === 'infra_failed' && !options.noRetry && job.attempt <= options.maxInfraRetries) {
+  if (job.status === 'infra_failed' && !options.noRetry && mayRetryInfra(job.attempt, options.maxInfraRetries)) {
     retry = enqueueJob(
       state,
       {
@@ -119,6 +141,43 @@ export function finishJobRecord(state: StateData, id: string, result: PipelineRe
   return { job: structuredClone(job), ...(retry ? { retry } : {}) };
 }
 
-export function isFinishedJob(job: Job): boolean {
-  return FINISHED_STATUSES.includes(job.status);
+/** Pure: lets a failure of a template with `autoApprove: false` vote -1. */
+export function approveTransition(state: StateData, id: string, by: string, now: Date): Job {
+  const job = getJob(state, id);
+  if (job.status !== 'build_failed' && job.status !== 'test_failed') {
+    throw new UserError(`job ${id}: only failed jobs can be approved (it is ${job.status})`);
+  }
+  job.approvedBy = by;
+  job.approvedAt = now.toISOString();
+  return job;
+}
+
+/** Pure: a new attempt of a finished job of its change's current patch set. */
+export function retryTransition(state: StateData, id: string, now: Date): { job: Job; previous: Job } {
+  const previous = getJob(state, id);
+  if (isActive(previous)) throw new UserError(`job ${id}: it is still ${previous.status}`, { hint: 'cancel it first: bellows jobs cancel ' + id });
+  const config = state.configs[previous.configId];
+  if (!config) throw new UserError(`job ${id}: change ${previous.number} has no test config any more (merged or abandoned?)`);
+  if (config.patchSet !== previous.patchSet) {
+    throw new UserError(`job ${id}: patch set ${previous.patchSet} is outdated (current: ${config.patchSet})`, { hint: 'retry a job of the current patch set' });
+  }
+  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && j.template === previous.template);
+  const active = attempts.find(isActive);
+  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${previous.template}`);
+  const job = enqueueJob(
+    state,
+    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
+    now,
+  );
+  return { job, previous };
+}
+
+/** Pure: a queued or running job stops counting; its worker stops it within seconds. */
+export function cancelTransition(state: StateData, id: string, now: Date, reason: string): Job {
+  const job = getJob(state, id);
+  if (!isActive(job)) throw new UserError(`job ${id}: only queued or running jobs can be cancelled (it is ${job.status})`);
+  job.status = 'cancelled';
+  job.message = reason;
+  job.finishedAt = now.toISOString();
+  return job;
 }

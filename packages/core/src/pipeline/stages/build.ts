@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../../errors.js';
+import { sourceKey, type BundleLayout } from '../bundle.js';
+import { StageFailure, type JobRun } from '../job-run.js';
+import { judgeBuild, stageFault, type BuildJudgement } from '../judge.js';
+
+/** Which host builds what: each build on its `host`, else on the gateway. */
+export function buildHosts(run: JobRun): Map<string, number[]> {
+  const byHost = new Map<string, number[]>();
+  run.plan.definition.builds.forEach((b, i) => {
+    const host = b.host ?? run.gateway().host.name;
+    byHost.set(host, [...(byHost.get(host) ?? []), i]);
+  });
+  return byHost;
+}
+
+function buildItems(run: JobRun, bundle: BundleLayout | undefined, indexes: number[]) {
+  return indexes.map((index) => {
+    const b = run.plan.definition.builds[index]!;
+    const source = run.plan.sources.find((s) => s.kind === 'build' && s.index === index)!;
+    // A source fetched here and shipped is fetched from its bundle under the bundle's own refs.
+    const shipped = bundle?.shippedRefs[sourceKey(source)];
+    return {
+      index,
+      name: b.name,
+      url: source.url,
+      ref: shipped?.ref ?? source.ref,
+      mergeTarget: (source.mergeTarget && shipped?.mergeTarget) ?? source.mergeTarget ?? '',
+      method: b.method,
+      command: b.command ?? '',
+      subdir: b.subdir ?? '',
+      bundled: bundle?.sourceBundles[sourceKey(source)] ?? '',
+    };
+  });
+}
+
+/** The packages built so far, as fetched from each build host. */
+export function packageFiles(jobDir: string): string[] {
+  const dir = path.join(jobDir, 'packages');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).flatMap((host) => fs.readdirSync(path.join(dir, host)).map((f) => path.join(dir, host, f)));
+}
+
+/** build: each source fetched at its ref (merged onto its target when asked) and packaged on its build host. */
+export async function build(run: JobRun, bundle: BundleLayout | undefined): Promise<string> {
+  const builds = run.plan.definition.builds;
+  if (builds.length === 0) return 'skipped: the template has no builds';
+  const judgements = await Promise.all(
+    [...buildHosts(run)].map(async ([hostName, indexes]): Promise<BuildJudgement> => {
+      const h = run.hostRun(hostName);
+      const items = buildItems(run, bundle, indexes);
+      const r = await run.exec(h, 'build', 'build', run.renderer.render('stage-build.sh.hbs', { workspace: h.workspace, builds: items }), { timeoutMs: run.remainingMs() });
+      const judged = judgeBuild(h.host.name, items, r);
+      run.recordRevisions(judged.revisions);
+      try {
+        await h.conn!.download(path.posix.join(h.workspace, 'debs'), path.join(run.jobDir, 'packages', h.host.name));
+      } catch (err) {
+        // A failed build explains a missing package directory; otherwise losing the packages is the machinery's fault.
+        if (judged.failures.length === 0) judged.infra.push(`fetching the packages built on ${h.host.name} failed: ${errorMessage(err)}`);
+      }
+      return judged;
+    }),
+  );
+  const fault = stageFault(judgements, 'build');
+  if (fault) throw new StageFailure(fault.kind, fault.message);
+  return `${builds.length} build(s), ${packageFiles(run.jobDir).length} package(s)`;
+}

@@ -1,0 +1,39 @@
+import { sourceKey, type BundleLayout } from '../bundle.js';
+import { StageFailure, type JobRun } from '../job-run.js';
+import { judgePuppet, stageFault } from '../judge.js';
+
+/**
+ * configure: Puppet modules fetched, then each host's manifest applied with --detailed-exitcodes,
+ * and applied again to prove it idempotent (the second run must change nothing).
+ */
+export async function configure(run: JobRun, bundle: BundleLayout | undefined): Promise<string> {
+  const puppet = run.plan.definition.puppet;
+  if (!puppet) return 'skipped: the template has no puppet section';
+  const targets = run.hosts.filter((h) => bundle?.manifests[h.host.name]);
+  if (targets.length === 0) return 'skipped: no manifest applies to any host';
+  const gitModules = run.plan.sources
+    .filter((s) => s.kind === 'module')
+    .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: bundle?.shippedRefs[sourceKey(s)]?.ref ?? s.ref, bundled: bundle?.sourceBundles[sourceKey(s)] ?? '' }));
+  const packages = puppet.modules.flatMap((m) => (m.package ? [m.package] : []));
+  const judgements = await Promise.all(
+    targets.map(async (h) => {
+      const script = run.renderer.render('stage-configure.sh.hbs', {
+        workspace: h.workspace,
+        gitModules,
+        packages,
+        // Paths on the hosts themselves (modules shipped from here go through modules[].path).
+        modulepath: puppet.modulepath,
+        manifest: bundle!.manifests[h.host.name],
+        noop: puppet.noop,
+        idempotence: puppet.idempotence && !puppet.noop,
+      });
+      const r = await run.exec(h, 'configure', 'configure', script, { timeoutMs: puppet.timeoutSeconds * 2000 + 600_000 });
+      const judged = judgePuppet(h.host.name, gitModules.map((m) => m.index), r);
+      run.recordRevisions(judged.revisions);
+      return judged;
+    }),
+  );
+  const fault = stageFault(judgements, 'build');
+  if (fault) throw new StageFailure(fault.kind, fault.message);
+  return `Puppet applied on ${targets.length} host(s)${puppet.noop ? ' (noop)' : puppet.idempotence ? ', idempotent' : ''}`;
+}

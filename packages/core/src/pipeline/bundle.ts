@@ -42,13 +42,12 @@ export function manifestFor(manifests: Record<string, string>, host: Pick<Host, 
  * Fetches a remote source's ref (and merge target) here into a git bundle whose HEAD is the source.
  * A source that cannot be fetched here is not shipped: the host's own fetch then fails and names it.
  */
-async function bundleRemoteSource(source: SourcePlan, baseDir: string, file: string): Promise<boolean> {
+async function bundleRemoteSource(source: SourcePlan, file: string): Promise<boolean> {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-source-'));
   try {
-    const url = /^[a-z][a-z0-9+.-]*:/i.test(source.url) || path.isAbsolute(source.url) ? source.url : path.resolve(baseDir, source.url);
     const refspecs = [`+${source.ref}:refs/smokestack/source`, ...(source.mergeTarget ? [`+${source.mergeTarget}:${SHIPPED_MERGE_TARGET}`] : [])];
     await git(['init', '-q', '--bare', '.'], repo);
-    await git(['fetch', '-q', '--no-tags', '--', url, ...refspecs], repo);
+    await git(['fetch', '-q', '--no-tags', '--', source.url, ...refspecs], repo);
     await git(['symbolic-ref', 'HEAD', 'refs/smokestack/source'], repo);
     await git(['bundle', 'create', '-q', file, 'HEAD', 'refs/smokestack/source', ...(source.mergeTarget ? [SHIPPED_MERGE_TARGET] : [])], repo);
     return true;
@@ -103,7 +102,7 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
       layout.localRevisions[key] = await git(['rev-parse', 'HEAD'], source.localPath);
       await git(['bundle', 'create', '-q', path.join(dir, file), 'HEAD'], source.localPath);
       layout.sourceBundles[key] = file;
-    } else if (options.shipRemoteSources && (await bundleRemoteSource(source, path.resolve(plan.baseDir), path.join(dir, file)))) {
+    } else if (options.shipRemoteSources && (await bundleRemoteSource(source, path.join(dir, file)))) {
       layout.sourceBundles[key] = file;
       layout.shippedRefs[key] = { ref: 'HEAD', ...(source.mergeTarget ? { mergeTarget: SHIPPED_MERGE_TARGET } : {}) };
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import {
   CONTAINER_SUBNET,
+  ContainerProvider,
   GroupDefinitionSchema,
   Logger,
   StateStore,
@@ -15,6 +16,9 @@ import {
   groupKnownHostsFile,
   listContainerRecords,
   silentLogger,
+  type ContainerRecord,
+  type ContainerRuntime,
+  type FoundContainer,
   type ProviderContext,
   type ServerGroup,
 } from '@smokestack/core';
@@ -137,5 +141,86 @@ describe('container provider (real containers on this machine)', function () {
     expect(containerIdsOfStore(ctx.store.file)).to.deep.equal([]);
     // Containers of another store (a demo running beside the tests) would rightly keep it.
     if (listContainerRecords().length === 0) expect(bridgeExists(), 'bridge after the last group').to.equal(false);
+  });
+});
+
+// Which containers a sweep may take is decided from records alone; an in-memory runtime holds them.
+describe('container provider: what a sweep may take', () => {
+  const storeFile = path.join(os.tmpdir(), 'smokestack-sweep-owner', 'state.json');
+  const record = (id: string, store: string, group: string): ContainerRecord => ({
+    id,
+    store,
+    group,
+    host: 'h1',
+    address: '10.213.0.9',
+    image: { name: 'default', key: 'k', rootfs: '/i' },
+    runtime: 'nspawn',
+    createdAt: '2026-01-01T00:00:00.000Z',
+  });
+  const runtime = (found: FoundContainer[], bridge?: string) => {
+    const removed: string[] = [];
+    const fake: ContainerRuntime = {
+      name: 'nspawn',
+      unavailable: async () => undefined,
+      start: async () => {
+        throw new Error('not used');
+      },
+      remove: async (id) => void removed.push(id),
+      list: async () => found,
+      strayBridge: async () => bridge,
+      removeBridgeIfUnused: async () => void removed.push('bridge'),
+    };
+    return { fake, removed };
+  };
+
+  it('lists this store\'s containers and those of stores that are gone, never another live store\'s', async function () {
+    if (!canRunContainers()) this.skip();
+    fs.mkdirSync(path.dirname(storeFile), { recursive: true });
+    const other = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-other-')), 'state.json');
+    fs.writeFileSync(other, '{}');
+    const { fake } = runtime(
+      [
+        record('ss-00000001', storeFile, 'mine'),
+        record('ss-00000002', other, 'theirs'),
+        record('ss-00000003', '/nonexistent/state.json', 'orphan'),
+        { id: 'ss-00000004', broken: true, createdAt: '2026-01-01T00:00:00.000Z' },
+      ],
+      'smokestack0',
+    );
+    const ctx: ProviderContext = { store: new StateStore(storeFile), logger: silentLogger(), now: () => new Date(), env: process.env };
+    const owned = await new ContainerProvider(fake).listOwned(ctx);
+    expect(owned.map((r) => [r.kind, r.id, r.group])).to.deep.equal([
+      ['container', 'ss-00000001', 'mine'],
+      ['container', 'ss-00000003', undefined],
+      ['container', 'ss-00000004', undefined],
+      ['bridge', 'smokestack0', undefined],
+    ]);
+    fs.rmSync(path.dirname(other), { recursive: true, force: true });
+    fs.rmSync(path.dirname(storeFile), { recursive: true, force: true });
+  });
+
+  it('a runtime that cannot run here stops group creation with its one-line reason, before anything exists', async () => {
+    const { fake } = runtime([]);
+    fake.unavailable = async () => 'systemd-nspawn is not installed: install the systemd-container package';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-noruntime-'));
+    const ctx: ProviderContext = {
+      store: new StateStore(path.join(dir, 'state.json')),
+      logger: silentLogger(),
+      now: () => new Date(),
+      env: process.env,
+      providers: { container: () => new ContainerProvider(fake) },
+    };
+    try {
+      const definition = GroupDefinitionSchema.parse(containerGroupDefinition('nort', [{ name: 'h1' }]));
+      const err = await createGroup(definition, {}, ctx).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.name).to.equal('UserError');
+      expect(err?.message).to.match(/container provider: systemd-nspawn is not installed: install the systemd-container package/);
+      expect((await ctx.store.read()).groups.nort).to.include({ state: 'deleted' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

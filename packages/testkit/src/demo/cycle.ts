@@ -6,6 +6,7 @@ import { runCli, repoRoot, type CliName, type CliResult } from '../cli.js';
 import { GerritSim } from '../gerrit/sim.js';
 import type { GerritUser } from '../gerrit/types.js';
 import { LaunchpadSim } from '../launchpad/sim.js';
+import { removeContainersOfStore } from '../containers/index.js';
 import { sshGroupDefinition, startSshHosts, type SshTestHosts } from '../sshd/index.js';
 import { DEMO_APP, DEMO_LAUNCHPAD, DEMO_PUPPET, seedDemo, type DemoChange } from './scenario.js';
 
@@ -177,7 +178,7 @@ export class DemoEnvironment {
 
   /** Runs one of the built CLIs against this environment; a non-zero exit is an error. */
   async run(cli: CliName, args: string[], options: { allowFailure?: boolean } = {}): Promise<CliResult> {
-    const result = await runCli(cli, args, { env: this.env, cwd: this.dir, timeoutMs: 15 * 60_000, onStderr: this.options.progress });
+    const result = await runCli(cli, args, { env: this.env, cwd: this.dir, timeoutMs: 60 * 60_000, onStderr: this.options.progress });
     if (result.code !== 0 && !options.allowFailure) {
       throw new Error(`${cli} ${args.join(' ')} exited ${result.code}:\n${result.stderr || result.stdout}`);
     }
@@ -185,6 +186,8 @@ export class DemoEnvironment {
   }
 
   async stop(): Promise<void> {
+    // Containers a killed or timed-out worker left behind (normally none: every job deletes its group).
+    if (this.hosts === 'container') await removeContainersOfStore(this.stateFile);
     await this.sshHosts?.stop();
     await this.launchpad.stop();
     await this.gerrit.stop();

@@ -11,7 +11,8 @@ import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort, waitFor } from '@smok
 // sync and fire, a new patch set mid-cycle, a merge, the worker, comments with votes, a recheck
 // through the event stream, and the report.
 describe('the whole cycle (end to end)', function () {
-  this.timeout(15 * 60_000);
+  // A first run builds the shared container image too (minutes); every job boots three containers.
+  this.timeout(60 * 60_000);
   let dir: string;
   let env: DemoEnvironment;
 

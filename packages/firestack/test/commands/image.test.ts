@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { runCli } from '@smokestack/testkit';
+
+describe('firestack image', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let env: Record<string, string>;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-image-cli-'));
+    env = { SMOKESTACK_CONFIG: path.join(dir, 'smokestack.yaml'), SMOKESTACK_IMAGE_DIR: path.join(dir, 'images'), XDG_CONFIG_HOME: path.join(dir, 'xdg') };
+    fs.writeFileSync(env.SMOKESTACK_CONFIG!, 'images:\n  web:\n    packages: [curl]\n');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const firestack = (args: string[]) => runCli('firestack', args, { env, cwd: dir });
+
+  it('list says where images live and how to build one when there is none', async () => {
+    const result = await firestack(['image', 'list']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain(`No images in ${env.SMOKESTACK_IMAGE_DIR}. Build one with: firestack image build`);
+    expect((await firestack(['image', 'list', '--json'])).json<{ images: unknown[] }>().images).to.deep.equal([]);
+  });
+
+  it('build and remove refuse what is not there with one line naming it, and build nothing', async () => {
+    const build = await firestack(['image', 'build', 'nope']);
+    expect(build.code).to.equal(1);
+    expect(build.stderr.trim()).to.equal('firestack: error: image "nope" is not defined (define it under images: in smokestack.yaml; known images: default, web)');
+    const remove = await firestack(['image', 'remove', 'web']);
+    expect(remove.code).to.equal(1);
+    expect(remove.stderr.trim()).to.match(/^firestack: error: no built image matches "web" \(no image is built\)$/);
+    expect(fs.existsSync(env.SMOKESTACK_IMAGE_DIR!)).to.equal(false);
+  });
+});

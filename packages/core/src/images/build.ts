@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InfraError, UserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { runCommand } from '../machine/command.js';
+import { findProgram, runCommand } from '../machine/command.js';
 import { TemplateRenderer } from '../render/render.js';
 import type { ImageSpec } from './definition.js';
 import type { ImageRecord, ImageStore } from './store.js';
@@ -52,8 +52,7 @@ async function assertTools(): Promise<void> {
     throw new UserError('building a container image needs root (debootstrap and chroot)', { hint: 'run firestack image build as root, e.g. with sudo' });
   }
   for (const tool of ['debootstrap', 'unshare', 'chroot']) {
-    const found = await runCommand(['sh', '-c', 'command -v "$1"', 'sh', tool]);
-    if (found.code !== 0) {
+    if (!findProgram(tool)) {
       throw new UserError(`${tool} is not installed`, { hint: 'install it with: sudo scripts/install-system-packages.sh (Debian/Ubuntu: apt-get install debootstrap; Fedora: dnf install debootstrap)' });
     }
   }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { InfraError, UserError } from '../errors.js';
 
 export interface CommandOptions {
@@ -73,7 +75,6 @@ export async function runChecked(argv: readonly string[], options: CommandOption
 /** Starts a long-lived program in its own session with its output in a file; returns its pid. */
 export async function spawnDetached(argv: readonly string[], logFile: string): Promise<number> {
   const { spawn } = await import('node:child_process');
-  const fs = await import('node:fs');
   const out = fs.openSync(logFile, 'a');
   try {
     const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
@@ -102,4 +103,19 @@ export function splitLines(onLine: (line: string) => void): { push(chunk: string
       rest = '';
     },
   };
+}
+
+/** The program's path on PATH (plus the sbin directories root uses), or undefined: a check without a process. */
+export function findProgram(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  const dirs = [...searchPath.split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

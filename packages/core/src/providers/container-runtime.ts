@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfraError, UserError } from '../errors.js';
-import { runChecked, runCommand, spawnDetached } from '../machine/command.js';
+import { findProgram, runChecked, runCommand, spawnDetached } from '../machine/command.js';
 import {
   CONTAINER_BRIDGE,
   CONTAINER_ROOT,
@@ -74,8 +74,7 @@ export class NspawnRuntime implements ContainerRuntime {
       ['systemd-nspawn', 'systemd-container'],
       ['ip', 'iproute2'],
     ] as const) {
-      const found = await runCommand(['sh', '-c', 'command -v "$1"', 'sh', tool]);
-      if (found.code !== 0) return `${tool} is not installed: install the ${pkg} package (Debian, Ubuntu: apt-get install ${pkg}; Fedora: dnf install ${pkg})`;
+      if (!findProgram(tool)) return `${tool} is not installed: install the ${pkg} package (Debian, Ubuntu: apt-get install ${pkg}; Fedora: dnf install ${pkg})`;
     }
     if (!/\boverlay\b/.test(readOr('/proc/filesystems'))) return 'the kernel has no overlay file system: load it with modprobe overlay';
     return undefined;
@@ -101,15 +100,19 @@ export class NspawnRuntime implements ContainerRuntime {
     return started;
   }
 
-  /** The container's network namespace, with its end of a veth pair on the bridge. */
+  /** The container's network namespace, with its end of a veth pair on the bridge (two `ip -batch` runs). */
   private async plugIn(record: ContainerRecord): Promise<void> {
     const { netns, veth } = containerNames(record.id, this.root);
-    await runChecked(['ip', 'netns', 'add', netns]);
-    await runChecked(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-    await runChecked(['ip', 'link', 'set', veth, 'master', CONTAINER_BRIDGE, 'up']);
-    await runChecked(['ip', '-n', netns, 'addr', 'add', `${record.address}/${CONTAINER_SUBNET.bits}`, 'dev', 'eth0']);
-    await runChecked(['ip', '-n', netns, 'link', 'set', 'eth0', 'up']);
-    await runChecked(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
+    await ipBatch([], [
+      ['netns', 'add', netns],
+      ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns],
+      ['link', 'set', veth, 'master', CONTAINER_BRIDGE, 'up'],
+    ]);
+    await ipBatch(['-n', netns], [
+      ['addr', 'add', `${record.address}/${CONTAINER_SUBNET.bits}`, 'dev', 'eth0'],
+      ['link', 'set', 'eth0', 'up'],
+      ['link', 'set', 'lo', 'up'],
+    ]);
   }
 
   async remove(id: string): Promise<void> {
@@ -151,16 +154,26 @@ function readOr(file: string): string {
 /** The machine's side of the container network: one bridge holding the range's first address. */
 async function ensureBridge(): Promise<void> {
   const range = `${CONTAINER_SUBNET.prefix}.0/${CONTAINER_SUBNET.bits}`;
-  const taken = (await runChecked(['ip', '-4', '-o', 'addr', 'show', 'to', range])).split('\n').map((l) => l.split(/\s+/)[1]?.split('@')[0]).filter((d) => d && d !== CONTAINER_BRIDGE);
-  if (taken.length > 0) throw new UserError(`${range} is already in use on this machine by ${[...new Set(taken)].join(', ')}`, { hint: 'container groups need that range to themselves' });
-  if (!fs.existsSync(path.join('/sys/class/net', CONTAINER_BRIDGE))) {
-    await runChecked(['ip', 'link', 'add', CONTAINER_BRIDGE, 'type', 'bridge']);
-  }
-  const shown = await runChecked(['ip', '-4', '-o', 'addr', 'show', 'dev', CONTAINER_BRIDGE]);
-  if (!shown.includes(` ${CONTAINER_SUBNET.bridgeAddress}/`)) {
-    await runChecked(['ip', 'addr', 'add', `${CONTAINER_SUBNET.bridgeAddress}/${CONTAINER_SUBNET.bits}`, 'dev', CONTAINER_BRIDGE]);
-  }
-  await runChecked(['ip', 'link', 'set', CONTAINER_BRIDGE, 'up']);
+  const shown = (await runChecked(['ip', '-4', '-o', 'addr', 'show', 'to', range])).split('\n').filter(Boolean);
+  const devices = shown.map((l) => l.split(/\s+/)[1]!.split('@')[0]!);
+  const taken = [...new Set(devices.filter((d) => d !== CONTAINER_BRIDGE))];
+  if (taken.length > 0) throw new UserError(`${range} is already in use on this machine by ${taken.join(', ')}`, { hint: 'container groups need that range to themselves' });
+  const ready = shown.some((l) => l.includes(` ${CONTAINER_BRIDGE} `) && l.includes(` ${CONTAINER_SUBNET.bridgeAddress}/`));
+  if (ready && readOr(path.join('/sys/class/net', CONTAINER_BRIDGE, 'operstate')).trim() !== 'down') return;
+  const exists = fs.existsSync(path.join('/sys/class/net', CONTAINER_BRIDGE));
+  await ipBatch([], [
+    ...(exists ? [] : [['link', 'add', CONTAINER_BRIDGE, 'type', 'bridge']]),
+    ...(ready ? [] : [['addr', 'add', `${CONTAINER_SUBNET.bridgeAddress}/${CONTAINER_SUBNET.bits}`, 'dev', CONTAINER_BRIDGE]]),
+    ['link', 'set', CONTAINER_BRIDGE, 'up'],
+  ]);
+}
+
+/** Several `ip` commands in one process; any that fails fails the whole (`ip -batch` stops at the first error). */
+async function ipBatch(options: string[], commands: string[][]): Promise<void> {
+  // Every word is a name or an address of our own making: no quoting is ever needed in a batch line.
+  const input = `${commands.map((c) => c.join(' ')).join('\n')}\n`;
+  const result = await runCommand(['ip', ...options, '-batch', '-'], { stdin: input });
+  if (result.code !== 0) throw new InfraError(`ip ${[...options, '-batch'].join(' ')} failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`);
 }
 
 /** The container's root: an overlay whose lower layer is the image, whose changes go to its own upper layer. */

@@ -11,7 +11,7 @@ import { generateSshKeyPair } from '../ssh/keys.js';
 import { NspawnRuntime, type ContainerFile, type ContainerRuntime } from './container-runtime.js';
 import { CONTAINER_SUBNET, isContainerId, newContainerId } from './container-state.js';
 import { normalizeGroupDefinition, type HostSpec } from './normalize.js';
-import { forgetGroupResource, groupDir, groupKnownHostsFile, recordGroupResource, updateStoredGroup } from './record.js';
+import { forgetGroupResource, groupDir, groupKnownHostsFile, updateStoredGroup } from './record.js';
 import { SshHostConnection, openSsh, waitForSsh } from './ssh.js';
 import type { HostConnection, OwnedResource, ProviderContext, ServerGroupProvider } from './types.js';
 
@@ -74,11 +74,14 @@ export class ContainerProvider implements ServerGroupProvider {
     const authorized = fs.readFileSync(`${keyFile}.pub`, 'utf8');
     const knownHosts = groupKnownHostsFile(ctx.store, name);
     fs.rmSync(knownHosts, { force: true });
+    const ids = specs.map(() => newContainerId());
+    // Recorded before any container exists: a crash from here on leaves nothing the store does not name.
+    await updateStoredGroup(ctx.store, name, (group) => {
+      group.resources = [...(group.resources ?? []), ...specs.map((spec, i) => ({ kind: CONTAINER_KIND, id: ids[i]!, name: spec.name, createdAt: ctx.now().toISOString() }))];
+    });
     const hosts = await Promise.all(
-      specs.map(async (spec): Promise<Host> => {
-        const id = newContainerId();
-        // Recorded before the container exists: a crash from here on leaves nothing the store does not name.
-        await recordGroupResource(ctx.store, name, { kind: CONTAINER_KIND, id, name: spec.name }, ctx.now());
+      specs.map(async (spec, i): Promise<Host> => {
+        const id = ids[i]!;
         const hostKey = generateSshKeyPair(`${spec.name}@${name}`);
         const image = images.get(spec.image ?? DEFAULT_IMAGE)!;
         const record = await this.runtime.start({

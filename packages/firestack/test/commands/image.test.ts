@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { runCli } from '@smokestack/testkit';
+import { Logger } from '@smokestack/core';
+import { canRunContainers, ensureDefaultImage, runCli } from '@smokestack/testkit';
 
 describe('firestack image', function () {
   this.timeout(60_000);
@@ -31,5 +32,20 @@ describe('firestack image', function () {
     expect(remove.code).to.equal(1);
     expect(remove.stderr.trim()).to.match(/^firestack: error: no built image matches "web" \(no image is built\)$/);
     expect(fs.existsSync(env.SMOKESTACK_IMAGE_DIR!)).to.equal(false);
+  });
+
+  it('build keeps an image whose definition has not changed, and list shows it current', async function () {
+    if (!canRunContainers()) this.skip();
+    this.timeout(40 * 60_000);
+    await ensureDefaultImage(new Logger({ tty: false }));
+    const shared = { ...env, SMOKESTACK_IMAGE_DIR: '' };
+    const build = await runCli('firestack', ['image', 'build', 'default', '--json'], { env: shared, cwd: dir });
+    expect(build.code, build.stderr).to.equal(0);
+    const [{ built, image }] = build.json<{ images: Array<{ built: boolean; image: { name: string; key: string } }> }>().images;
+    expect(built).to.equal(false);
+    const told = await runCli('firestack', ['image', 'build', 'default'], { env: shared, cwd: dir });
+    expect(told.stderr).to.contain(`image default (${image.key}) is up to date: its definition has not changed`);
+    const listed = (await runCli('firestack', ['image', 'list', '--json'], { env: shared, cwd: dir })).json<{ images: Array<{ key: string; current: boolean }> }>();
+    expect(listed.images.find((i) => i.key === image.key)?.current).to.equal(true);
   });
 });

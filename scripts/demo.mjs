@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { DemoEnvironment, runDemoCycle } from '@smokestack/testkit';
+import { DemoEnvironment, concludeDemo, runDemoCycle } from '@smokestack/testkit';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -68,11 +68,15 @@ try {
   env = await DemoEnvironment.start({ dir, hosts: values.hosts, progress: values.quiet ? undefined : indent });
   say(`Gerrit simulator at ${env.gerrit.httpUrl} with ${env.changes.length} changes in 2 projects; Launchpad simulator at ${env.launchpad.url}`);
   const summary = await runDemoCycle(env, say);
-  const jobs = Object.entries(summary.jobs).map(([status, n]) => `${n} ${status}`).join(', ');
-  say(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s: ${summary.configs} test configs, jobs ${jobs || 'none'}, ${summary.reviews} reviews posted.`);
+  const { code, lines } = concludeDemo(summary, (Date.now() - started) / 1000);
+  say('');
+  for (const line of lines) say(line);
   say(`Inspect with: SMOKESTACK_CONFIG=${env.configFile} ${path.join(root, 'bin', 'bellows')} jobs list`);
-  say('Report:');
-  console.log(summary.reportIndex);
+  if (code === 0) {
+    say('Report:');
+    console.log(summary.reportIndex);
+  }
+  process.exitCode = code;
 } catch (err) {
   say(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;

@@ -65,6 +65,8 @@ export interface TestConfig {
   owner?: Account;
   topic?: string;
   updatedAt: string;
+  /** When Gerrit was last asked and showed the change open (decides against a purge seen earlier). */
+  seenAt?: string;
 }
 
 export const JOB_STATUSES = [
@@ -161,6 +163,21 @@ export interface JobStageRecord {
   durationMs?: number;
 }
 
+/** The run posting a patch set's report: a process on a host, since a moment. */
+export interface ReportClaimant {
+  pid: number;
+  host: string;
+  at: string;
+}
+
+/** A report being posted: recorded before the review is sent, so a crash or a second run never posts it twice. */
+export interface VoteIntent {
+  /** The run posting it; absent once that run gave up (the review may or may not have reached Gerrit). */
+  claimant?: ReportClaimant;
+  /** Ids of our own review messages on the patch set before this one was posted: one more means it landed. */
+  knownReviews: string[];
+}
+
 export interface Vote {
   project: string;
   number: number;
@@ -173,6 +190,8 @@ export interface Vote {
   skipped?: string;
   /** The label the vote was cast on (config gerrit.label). */
   label?: string;
+  /** Present while the review is being posted and not yet known to be on Gerrit. */
+  intent?: VoteIntent;
 }
 
 export interface Host {
@@ -208,4 +227,15 @@ export interface ServerGroup {
 
 export function emptySummary(): TestSummary {
   return { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
+}
+
+/** A message on a change, as Gerrit keeps it: what was already posted, by whom, on which patch set. */
+export interface ChangeMessage {
+  id: string;
+  author: Account;
+  date?: string;
+  message: string;
+  tag?: string;
+  /** The patch set the message was posted on. */
+  patchSet?: number;
 }

@@ -20,7 +20,9 @@ export default class Comment extends SmokestackCommand {
     const result = await commentResults(ctx, { projects: argv as string[], dryRun: flags['dry-run'] });
     if (flags['dry-run']) for (const p of result.posted) this.log(`--- ${p.configId},${p.patchSet} (${p.vote === null ? 'no vote' : `${p.label} ${p.vote}`})\n${p.message}`);
     this.log(
-      `${result.posted.length} review(s) ${result.dryRun ? 'would be ' : ''}posted, ${result.skipped.length} skipped (outdated or closed), ` +
+      `${result.posted.length} review(s) ${result.dryRun ? 'would be ' : ''}posted, ` +
+        (result.recovered.length ? `${result.recovered.length} found already posted by an interrupted run, ` : '') +
+        `${result.skipped.length} skipped (outdated or closed), ` +
         `${result.waiting.length} waiting for jobs, ${result.errors.length} failed.`,
     );
     for (const e of result.errors) this.logToStderr(`${this.config.bin}: error: ${e.configId},${e.patchSet}: ${e.message}`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { StateStore, enqueueJob, type Job, type TestConfig } from '@smokestack/core';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, type Job, type TestConfig } from '@smokestack/core';
 import { runCli } from '@smokestack/testkit';
 
 describe('bellows read commands over the store', () => {
@@ -61,6 +61,35 @@ describe('bellows read commands over the store', () => {
     expect(running.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j2']);
     const glance = await runCli('bellows', ['jobs', 'list', '--project', 'openstack/glance', '--json'], { env });
     expect(glance.json<{ jobs: Job[] }>().jobs.map((j) => j.id)).to.deep.equal(['j3']);
+  });
+
+  it('reaches history the live state no longer holds: list --json streams it, show finds it, retry says why not', async () => {
+    const historyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bellows-history-'));
+    try {
+      const historyEnv = { ...env, SMOKESTACK_STATE: path.join(historyDir, 'state.json') };
+      const store = new StateStore(historyEnv.SMOKESTACK_STATE);
+      const count = RECENT_FINISHED_KEPT + 30;
+      await store.update((s) => {
+        for (let i = 0; i < count; i++) {
+          const job = enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't' }, new Date(Date.UTC(2026, 0, 1, 0, i)));
+          Object.assign(job, { status: 'success', finishedAt: new Date(Date.UTC(2026, 0, 1, 0, i, 30)).toISOString() });
+        }
+      });
+      expect(Object.keys((await store.read()).jobs)).to.have.length(RECENT_FINISHED_KEPT);
+      const all = await runCli('bellows', ['jobs', 'list', '--json'], { env: historyEnv });
+      expect(all.code).to.equal(0);
+      const ids = all.json<{ jobs: Job[] }>().jobs.map((j) => j.id);
+      expect(ids).to.have.length(count);
+      expect(ids.at(-1)).to.equal('j1');
+      const show = await runCli('bellows', ['jobs', 'show', 'j1', '--json'], { env: historyEnv });
+      expect(show.code).to.equal(0);
+      expect(show.json<{ job: Job }>().job).to.include({ id: 'j1', status: 'success' });
+      const retry = await runCli('bellows', ['jobs', 'retry', 'j1'], { env: historyEnv });
+      expect(retry.code).to.equal(1);
+      expect(retry.stderr).to.match(/job j1: cannot retry it: it is history \(success, p 1,1 is no longer a current patch set\)/);
+    } finally {
+      fs.rmSync(historyDir, { recursive: true, force: true });
+    }
   });
 
   it('prints a table for people, without colour codes when piped', async () => {

@@ -1,12 +1,16 @@
+import os from 'node:os';
 import path from 'node:path';
-import { UserError, errorMessage, isUserError } from '../errors.js';
+import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import { formatDuration } from '../cli/table.js';
 import { GerritHttpError } from '../gerrit/rest.js';
 import type { ReviewInput } from '../gerrit/wire.js';
-import type { Job, TestConfig, Vote } from '../model.js';
+import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js';
+import { mayRetryInfra } from '../queue/transitions.js';
+import { pidAlive } from '../store/lock.js';
 import type { StateData } from '../store/schema.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
+import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
 import { indexJobs, isActive, jobsOfPatchSet, latestByTemplate, voteKey } from './patchsets.js';
 import { DEFAULT_TEMPLATE_POLICY, findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
@@ -29,7 +33,7 @@ export function decideReport(config: TestConfig, jobs: Job[], policies: Record<s
     if (!job) return { kind: 'wait', reason: `${template}: no job yet` };
     if (isActive(job)) return { kind: 'wait', reason: `${template}: ${job.id} is ${job.status}` };
     if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${template}: ${job.id} was ${job.status}` };
-    if (job.status === 'infra_failed' && job.attempt <= policy.maxInfraRetries) {
+    if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
       return { kind: 'wait', reason: `${template}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
     }
     if ((job.status === 'build_failed' || job.status === 'test_failed') && !policy.autoApprove && !job.approvedBy) {
@@ -107,10 +111,58 @@ export function planComment(state: StateData, targets: ProjectTarget[], policies
   for (const config of listConfigs(state)) {
     if (!findTarget(targets, config.project, config.branch)) continue;
     const key = voteKey(config.project, config.number, config.patchSet);
-    if (state.votes[key]) continue;
+    // A record with an intent is unfinished: planned again, so a run that stopped midway is finished.
+    if (state.votes[key] && !state.votes[key]!.intent) continue;
     out.push({ config, key, decision: decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet, index), policies) });
   }
   return out;
+}
+
+export interface ClaimRequest {
+  key: string;
+  config: TestConfig;
+  policies: Record<string, TemplatePolicy>;
+  claimant: ReportClaimant;
+  /** Our reviews on the patch set as Gerrit showed them before the claim. */
+  knownReviews: string[];
+  label: string;
+  message: MessageOptions;
+  isAlive: (claimant: ReportClaimant) => boolean;
+}
+
+export type ClaimOutcome =
+  | { kind: 'changed'; reason: string }
+  | { kind: 'reported' }
+  | { kind: 'busy'; claimant: ReportClaimant }
+  | { kind: 'claimed'; vote: Vote; previous?: Vote };
+
+/**
+ * Inside a store update: decides the report again on the stored jobs (they may have moved since the
+ * plan was read) and, when it is still due and nobody else is posting it, records the intent to post.
+ */
+export function claimInState(state: StateData, request: ClaimRequest, now: Date): ClaimOutcome {
+  const { key, claimant } = request;
+  const config = state.configs[request.config.id];
+  if (!config || config.patchSet !== request.config.patchSet || config.revision !== request.config.revision) {
+    return { kind: 'changed', reason: 'the change moved on while the report was prepared' };
+  }
+  const decision: ReportDecision = decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet), request.policies);
+  if (decision.kind !== 'report') return { kind: 'changed', reason: decision.reason };
+  const claim = claimReport(state.votes[key], request.isAlive);
+  if (claim.kind !== 'claimed') return claim;
+  const vote: Vote = {
+    project: config.project,
+    number: config.number,
+    patchSet: config.patchSet,
+    revision: config.revision,
+    vote: decision.vote,
+    message: formatReviewMessage(config, decision, request.message),
+    postedAt: now.toISOString(),
+    intent: { claimant, knownReviews: claim.previous?.intent?.knownReviews ?? request.knownReviews },
+  };
+  if (decision.vote !== null) vote.label = request.label;
+  state.votes[key] = vote;
+  return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
 }
 
 export interface CommentOptions {
@@ -129,6 +181,8 @@ export interface PostedReview {
 
 export interface CommentResult {
   posted: PostedReview[];
+  /** Found on Gerrit already: a run that stopped right after posting never recorded it. Recorded now, not posted again. */
+  recovered: PostedReview[];
   /** Ready but not posted: the revision is outdated or the change closed (recorded, never retried). */
   skipped: Array<{ configId: string; patchSet: number; reason: string }>;
   waiting: Array<{ configId: string; patchSet: number; reason: string }>;
@@ -137,72 +191,150 @@ export interface CommentResult {
   dryRun: boolean;
 }
 
+/** A claim older than this is taken over even if its process seems alive (a posting takes seconds). */
+export const CLAIM_STALE_MS = 15 * 60_000;
+
+/** Whether the run that claimed a report may still be posting it. */
+function claimantAlive(claimant: ReportClaimant, now: Date): boolean {
+  if (now.getTime() - Date.parse(claimant.at) > CLAIM_STALE_MS) return false;
+  return claimant.host !== os.hostname() || pidAlive(claimant.pid);
+}
+
+type ReadyItem = CommentItem & { decision: Extract<ReportDecision, { kind: 'report' }> };
+
 /**
  * Posts one review per finished current patch set: a vote only while the revision is still current
- * (asked right before posting), recorded as a Vote so it is posted exactly once.
+ * (asked right before posting). The intent is recorded under the store lock before the review is sent
+ * and Gerrit's own messages are checked before sending again, so concurrent runs and a crash at any
+ * point still give exactly one review per patch set.
  */
 export async function commentResults(ctx: BellowsContext, options: CommentOptions = {}): Promise<CommentResult> {
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
-  const result: CommentResult = { posted: [], skipped: [], waiting: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
+  const result: CommentResult = { posted: [], recovered: [], skipped: [], waiting: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
   const items = planComment(await ctx.store.read(), targets, ctx.settings.templates);
   if (!options.dryRun && !ctx.gerrit.authenticated && items.some((i) => i.decision.kind === 'report')) {
     throw new UserError('gerrit: posting reviews needs the HTTP password of gerrit.username', {
       hint: 'set GERRIT_HTTP_PASSWORD, add it to ~/.netrc, or run "bellows login"',
     });
   }
-  const { label, tag } = ctx.settings;
-  for (const { config, key, decision } of items) {
-    const where = { configId: config.id, patchSet: config.patchSet };
-    if (decision.kind === 'wait') {
-      result.waiting.push({ ...where, reason: decision.reason });
+  for (const item of items) {
+    const where = { configId: item.config.id, patchSet: item.config.patchSet };
+    if (item.decision.kind === 'wait') {
+      result.waiting.push({ ...where, reason: item.decision.reason });
       continue;
     }
-    const record = (vote: Vote): Promise<void> =>
-      options.dryRun
-        ? Promise.resolve()
-        : ctx.store.update((state) => {
-            state.votes[key] ??= vote;
-          });
-    const base = { project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision };
     try {
-      const change = await ctx.gerrit.getChange({ project: config.project, number: config.number }, ['CURRENT_REVISION']);
-      const skip = !change ? undefined : change.status !== 'NEW' ? `change is ${change.status.toLowerCase()}` : change.currentPatchSet.revision !== config.revision ? 'outdated' : undefined;
-      if (!change) {
-        result.errors.push({ ...where, message: 'Gerrit does not show this change (deleted, private or no permission)' });
-        continue;
-      }
-      if (skip) {
-        result.skipped.push({ ...where, reason: skip === 'outdated' ? `revision ${config.revision.slice(0, 12)} is no longer current` : skip });
-        await record({ ...base, vote: null, message: '', postedAt: ctx.now().toISOString(), skipped: skip });
-        continue;
-      }
-      const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir });
-      const input: ReviewInput = { message, tag, notify: 'OWNER' };
-      if (decision.vote !== null) input.labels = { [label]: decision.vote };
-      if (!options.dryRun) {
-        // Another run may have reported it meanwhile.
-        if ((await ctx.store.read()).votes[key]) continue;
-        try {
-          await ctx.gerrit.postReview({ project: config.project, number: config.number }, config.revision, input);
-        } catch (err) {
-          if (err instanceof GerritHttpError && err.status === 409) {
-            result.skipped.push({ ...where, reason: 'Gerrit refused the review (change closed)' });
-            await record({ ...base, vote: null, message: '', postedAt: ctx.now().toISOString(), skipped: 'closed' });
-            continue;
-          }
-          throw err;
-        }
-      }
-      await record({ ...base, vote: decision.vote, label: decision.vote !== null ? label : undefined, message, postedAt: ctx.now().toISOString() });
-      result.posted.push({ ...where, revision: config.revision, vote: decision.vote, label: decision.vote !== null ? label : undefined, message });
-      ctx.logger.info(`${options.dryRun ? 'would post' : 'posted'} ${config.project} ${config.number},${config.patchSet}: ${decision.vote === null ? 'no vote' : `${label} ${decision.vote > 0 ? '+' : ''}${decision.vote}`}`);
+      await (options.dryRun ? previewReport(ctx, item as ReadyItem, result) : deliverReport(ctx, item as ReadyItem, result));
     } catch (err) {
       if (isUserError(err)) throw err;
       result.errors.push({ ...where, message: errorMessage(err) });
-      ctx.logger.warn(`comment ${config.id},${config.patchSet}: ${errorMessage(err)}`);
+      ctx.logger.warn(`comment ${item.config.id},${item.config.patchSet}: ${errorMessage(err)}`);
     }
   }
   result.requests = ctx.gerrit.requestCount - startRequests;
   return result;
+}
+
+const NOT_SHOWN = 'Gerrit does not show this change (deleted, private or no permission)';
+
+function describeVote(vote: number | null, label: string): string {
+  return vote === null ? 'no vote' : `${label} ${vote > 0 ? '+' : ''}${vote}`;
+}
+
+function postedReview(config: TestConfig, vote: Vote): PostedReview {
+  return { configId: config.id, patchSet: config.patchSet, revision: config.revision, vote: vote.vote, label: vote.label, message: vote.message };
+}
+
+/** --dry-run: what would be posted, asking Gerrit but recording nothing. */
+async function previewReport(ctx: BellowsContext, item: ReadyItem, result: CommentResult): Promise<void> {
+  const { config, decision } = item;
+  const where = { configId: config.id, patchSet: config.patchSet };
+  const fetched = await ctx.gerrit.getChangeWithMessages({ project: config.project, number: config.number });
+  if (!fetched) return void result.errors.push({ ...where, message: NOT_SHOWN });
+  const delivery = decideDelivery(config, fetched.change);
+  if (delivery.kind === 'skip') return void result.skipped.push({ ...where, reason: delivery.reason });
+  const { label } = ctx.settings;
+  const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir });
+  result.posted.push({ ...where, revision: config.revision, vote: decision.vote, label: decision.vote !== null ? label : undefined, message });
+  ctx.logger.info(`would post ${config.project} ${config.number},${config.patchSet}: ${describeVote(decision.vote, label)}`);
+}
+
+/** Claims one ready report, checks Gerrit, posts it, and records the outcome. */
+async function deliverReport(ctx: BellowsContext, item: ReadyItem, result: CommentResult): Promise<void> {
+  const { config, key } = item;
+  const where = { configId: config.id, patchSet: config.patchSet };
+  const change = { project: config.project, number: config.number };
+  const who: ReviewIdentity = { tag: ctx.settings.tag, botUsername: ctx.settings.botUsername };
+  let fetched = await ctx.gerrit.getChangeWithMessages(change);
+  if (!fetched) return void result.errors.push({ ...where, message: NOT_SHOWN });
+  const now = ctx.now();
+  const claimant: ReportClaimant = { pid: process.pid, host: os.hostname(), at: now.toISOString() };
+  const request: ClaimRequest = {
+    key,
+    config,
+    policies: ctx.settings.templates,
+    claimant,
+    knownReviews: ownReviews(fetched.messages, who, config.patchSet),
+    label: ctx.settings.label,
+    message: { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir },
+    isAlive: (c) => claimantAlive(c, now),
+  };
+  const claim = await ctx.store.update((state) => claimInState(state, request, now));
+  if (claim.kind === 'reported') return;
+  if (claim.kind === 'changed') return void result.waiting.push({ ...where, reason: claim.reason });
+  if (claim.kind === 'busy') {
+    return void result.waiting.push({ ...where, reason: `another bellows comment (pid ${claim.claimant.pid} on ${claim.claimant.host}) is posting it` });
+  }
+  const settle = (vote: Vote) => ctx.store.update((state) => settleVote(state, key, vote));
+  try {
+    if (claim.previous) {
+      // A run that claimed this report is gone: whether its review reached Gerrit, only Gerrit knows.
+      fetched = await ctx.gerrit.getChangeWithMessages(change);
+      if (!fetched) throw new InfraError(NOT_SHOWN);
+      const landed = landedReview(fetched.messages, claim.previous, who);
+      if (landed) {
+        const vote: Vote = { ...claim.previous, postedAt: landed.date ?? ctx.now().toISOString() };
+        delete vote.intent;
+        await settle(vote);
+        result.recovered.push(postedReview(config, vote));
+        ctx.logger.info(`${config.project} ${config.number},${config.patchSet}: already on Gerrit (posted by a run that stopped before recording it)`);
+        return;
+      }
+    }
+    await postClaimed(ctx, config, claim.vote, fetched.change, settle, result);
+  } catch (err) {
+    await ctx.store.update((state) => releaseClaim(state, key, claimant)).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function postClaimed(
+  ctx: BellowsContext,
+  config: TestConfig,
+  intent: Vote,
+  current: Change,
+  settle: (vote: Vote) => Promise<void>,
+  result: CommentResult,
+): Promise<void> {
+  const where = { configId: config.id, patchSet: config.patchSet };
+  const final: Vote = { ...intent };
+  delete final.intent;
+  const skip = async (skipped: string, reason: string) => {
+    await settle({ ...final, vote: null, label: undefined, message: '', postedAt: ctx.now().toISOString(), skipped });
+    result.skipped.push({ ...where, reason });
+  };
+  const delivery = decideDelivery(config, current);
+  if (delivery.kind === 'skip') return skip(delivery.skipped, delivery.reason);
+  const input: ReviewInput = { message: intent.message, tag: ctx.settings.tag, notify: 'OWNER' };
+  if (intent.vote !== null) input.labels = { [ctx.settings.label]: intent.vote };
+  try {
+    await ctx.gerrit.postReview({ project: config.project, number: config.number }, config.revision, input);
+  } catch (err) {
+    if (err instanceof GerritHttpError && err.status === 409) return skip('closed', 'Gerrit refused the review (change closed)');
+    throw err;
+  }
+  await settle({ ...final, postedAt: ctx.now().toISOString() });
+  result.posted.push(postedReview(config, final));
+  ctx.logger.info(`posted ${config.project} ${config.number},${config.patchSet}: ${describeVote(intent.vote, ctx.settings.label)}`);
 }

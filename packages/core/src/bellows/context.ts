@@ -3,12 +3,12 @@ import { gerritHttpPassword, type CredentialSources } from '../config/credential
 import { GerritRestClient } from '../gerrit/rest.js';
 import type { BackoffOptions } from '../gerrit/backoff.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { bellowsSettings, requireGerrit, type BellowsSettings } from './settings.js';
 
 /** Everything a bellows service works with; passed in, never global. */
 export interface BellowsContext {
-  store: StateStore;
+  store: Store;
   gerrit: GerritRestClient;
   settings: BellowsSettings;
   logger: Logger;
@@ -17,7 +17,7 @@ export interface BellowsContext {
 
 export interface ContextOptions {
   loaded: LoadedConfig;
-  store: StateStore;
+  store: Store;
   logger?: Logger;
   credentials?: CredentialSources;
   /** Overrides the HTTP password lookup (GERRIT_HTTP_PASSWORD, ~/.netrc, credential store). */

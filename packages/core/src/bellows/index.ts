@@ -6,6 +6,7 @@ export * from './sync.js';
 export * from './fire.js';
 export * from './purge.js';
 export * from './comment.js';
+export * from './delivery.js';
 export * from './stream.js';
 export * from './job-actions.js';
 export * from './login.js';

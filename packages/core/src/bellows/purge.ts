@@ -4,21 +4,19 @@ import type { StateData } from '../store/schema.js';
 import { configIdFor, listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { selectTargets } from './settings.js';
-import { applySyncPlan, type SyncPlan } from './sync.js';
-import { indexJobs, isActive, jobsOfConfig } from './patchsets.js';
+import { applySyncPlan, emptySyncPlan, planClosed, type SyncPlan } from './sync.js';
+import { indexJobs } from './patchsets.js';
 
-/** Configs of closed changes to remove, and their queued/running jobs to cancel. Pure. */
-export function planPurge(state: StateData, closed: Array<Pick<Change, 'project' | 'number' | 'status'>>): SyncPlan {
-  const plan: SyncPlan = { create: [], update: [], purge: [], supersede: [], cancel: [], enqueue: [], ignored: [] };
+/**
+ * Configs of closed changes to remove, and their queued/running jobs to cancel, unless a config rests on
+ * an answer newer than `observedAt` (when Gerrit was asked) that showed the change open. Pure.
+ */
+export function planPurge(state: StateData, closed: Array<Pick<Change, 'project' | 'number' | 'status'>>, observedAt: Date): SyncPlan {
+  const plan = emptySyncPlan(observedAt);
   const index = indexJobs(state);
   for (const change of closed) {
     if (change.status === 'NEW') continue;
-    const id = configIdFor(change.project, change.number);
-    if (!state.configs[id]) continue;
-    plan.purge.push({ configId: id, status: change.status });
-    for (const job of jobsOfConfig(state, id, index)) {
-      if (isActive(job)) plan.cancel.push({ jobId: job.id, reason: `cancelled: the change was ${change.status.toLowerCase()}` });
-    }
+    planClosed(state, plan, configIdFor(change.project, change.number), change.status, index);
   }
   return plan;
 }
@@ -42,6 +40,7 @@ export async function purgeChanges(ctx: BellowsContext, options: PurgeOptions = 
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
   const configs = listConfigs(await ctx.store.read(), { project: targets.map((t) => t.name) });
+  const observedAt = ctx.now();
   const closed: Change[] = [];
   const batch = options.batchSize ?? 50;
   for (let i = 0; i < configs.length; i += batch) {
@@ -50,7 +49,7 @@ export async function purgeChanges(ctx: BellowsContext, options: PurgeOptions = 
     closed.push(...found.filter((c) => c.status !== 'NEW'));
   }
   const apply = (state: StateData): PurgeResult => {
-    const plan = planPurge(state, [...closed].sort((a, b) => a.number - b.number));
+    const plan = planPurge(state, [...closed].sort((a, b) => a.number - b.number), observedAt);
     const outcome = applySyncPlan(state, plan, ctx.now());
     return { purged: plan.purge.filter((p) => outcome.purged.includes(p.configId)), cancelled: outcome.cancelled, requests: 0, dryRun: Boolean(options.dryRun) };
   };

@@ -85,7 +85,11 @@ export interface EventResult {
 }
 
 /** Acts on one stream event (once: a key already seen is skipped). */
-export async function handleEvent(ctx: BellowsContext, event: SshStreamEvent, options: { fire?: boolean; lagRetryMs?: number } = {}): Promise<EventResult> {
+export async function handleEvent(
+  ctx: BellowsContext,
+  event: SshStreamEvent,
+  options: { fire?: boolean; lagRetryMs?: number; receivedAt?: Date } = {},
+): Promise<EventResult> {
   const key = eventKey(event);
   const action = decideEvent(event, ctx.settings);
   const result: EventResult = { type: event.type, key, action, duplicate: false, outcome: emptyOutcome() };
@@ -108,7 +112,8 @@ export async function handleEvent(ctx: BellowsContext, event: SshStreamEvent, op
       break;
     }
     case 'purge':
-      result.outcome = await ctx.store.update((state) => applySyncPlan(state, planPurge(state, [action]), ctx.now()));
+      // The event is the fact, as of when it arrived (the settle delay came after).
+      result.outcome = await ctx.store.update((state) => applySyncPlan(state, planPurge(state, [action], options.receivedAt ?? ctx.now()), ctx.now()));
       break;
     case 'recheck': {
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
@@ -171,7 +176,7 @@ export async function runStream(ctx: BellowsContext, source: EventSource, option
         // Gerrit's REST data can lag its events; act a little later.
         await sleep(receivedAt.getTime() + settleMs - Date.now(), options.signal);
         if (options.signal.aborted) return;
-        const handled = await handleEvent(ctx, event, options);
+        const handled = await handleEvent(ctx, event, { ...options, receivedAt });
         if (handled.duplicate) result.duplicates++;
         else if (handled.action.kind === 'ignore') result.ignored++;
         else result.handled++;

@@ -1,13 +1,14 @@
 import pLimit from 'p-limit';
 import { errorMessage, isUserError } from '../errors.js';
 import { sleep } from '../gerrit/backoff.js';
-import { accountLabel, hasPatchSet } from '../gerrit/map.js';
+import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
+import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
-import { indexJobs, isActive, jobsOfConfig, jobsToQueue } from './patchsets.js';
+import { indexJobs, isActive, jobsOfConfig, jobsToQueue, type JobIndex } from './patchsets.js';
 import { findTarget, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
 /** The test config a change should have. */
@@ -42,17 +43,36 @@ function canonicalJson(value: unknown): string {
 }
 
 function sameConfig(a: TestConfig, b: TestConfig): boolean {
-  return canonicalJson({ ...a, updatedAt: undefined }) === canonicalJson({ ...b, updatedAt: undefined });
+  return canonicalJson({ ...a, updatedAt: undefined, seenAt: undefined }) === canonicalJson({ ...b, updatedAt: undefined, seenAt: undefined });
+}
+
+/** How long a purged change is remembered: far longer than any sync can take between asking Gerrit and applying. */
+export const PURGE_MEMORY_MS = 2 * 86_400_000;
+
+/**
+ * Of two facts about a change, Gerrit showing it closed (asked at `closedAt`) and showing it open
+ * (asked at `openAt`), whether the closure is the newer one. Merged is final; an abandoned change can be restored. Pure.
+ */
+export function closureIsNewer(status: ChangeStatus, closedAt: string, openAt: string | undefined): boolean {
+  return status === 'MERGED' || openAt === undefined || Date.parse(closedAt) >= Date.parse(openAt);
 }
 
 export interface SyncPlan {
+  /** When Gerrit was asked for what this plan rests on. */
+  observedAt: string;
   create: TestConfig[];
   update: TestConfig[];
+  /** Configs seen open, unchanged or not: their seenAt moves to observedAt. */
+  seen: string[];
   purge: Array<{ configId: string; status: ChangeStatus }>;
+  /** Every change seen closed, with a config or not: remembered, so an older answer cannot bring it back. */
+  closed: Array<{ configId: string; status: ChangeStatus }>;
   supersede: Array<{ jobId: string; configId: string; template: string; patchSet: number }>;
   cancel: Array<{ jobId: string; reason: string }>;
   enqueue: NewJob[];
   ignored: Array<{ project: string; number: number; reason: string }>;
+  /** Changes whose Gerrit data cannot be trusted (see malformedChange): skipped, each worth a warning. */
+  rejected: Array<{ project: string; number: number; reason: string }>;
 }
 
 export interface SyncPlanOptions {
@@ -60,6 +80,12 @@ export interface SyncPlanOptions {
   policies: Record<string, TemplatePolicy>;
   /** Queue the jobs each open, ready patch set still needs. */
   fire?: boolean;
+  /** When Gerrit was asked for these changes (default: now). */
+  observedAt?: Date;
+}
+
+export function emptySyncPlan(observedAt: Date): SyncPlan {
+  return { observedAt: observedAt.toISOString(), create: [], update: [], seen: [], purge: [], closed: [], supersede: [], cancel: [], enqueue: [], ignored: [], rejected: [] };
 }
 
 /** Of several copies of one change (paging overlap, repeated events), the newest. */
@@ -84,9 +110,14 @@ function newestPerChange(changes: Change[]): Change[] {
  * jobs of older patch sets to supersede, jobs to queue, closed changes to purge. Pure.
  */
 export function planSync(state: StateData, changes: Change[], options: SyncPlanOptions, now: Date): SyncPlan {
-  const plan: SyncPlan = { create: [], update: [], purge: [], supersede: [], cancel: [], enqueue: [], ignored: [] };
+  const plan = emptySyncPlan(options.observedAt ?? now);
   const index = indexJobs(state);
   for (const change of newestPerChange(changes)) {
+    const malformed = malformedChange(change);
+    if (malformed) {
+      plan.rejected.push({ project: change.project, number: change.number, reason: malformed });
+      continue;
+    }
     const target = findTarget(options.targets, change.project, change.branch);
     if (!target) {
       plan.ignored.push({ project: change.project, number: change.number, reason: `${change.project} ${change.branch} is not configured` });
@@ -95,21 +126,23 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
     const id = configIdFor(change.project, change.number);
     const existing = state.configs[id];
     if (change.status !== 'NEW') {
-      if (existing) plan.purge.push(...planPurgeOf(jobsOfConfig(state, id, index), id, change.status, plan.cancel));
+      planClosed(state, plan, id, change.status, index);
       continue;
     }
-    if (!hasPatchSet(change)) {
-      plan.ignored.push({ project: change.project, number: change.number, reason: 'no current patch set in the Gerrit data' });
+    const purged = state.purged[id];
+    if (purged && closureIsNewer(purged.status, purged.observedAt, plan.observedAt)) {
+      plan.ignored.push({ project: change.project, number: change.number, reason: `seen ${purged.status.toLowerCase()} after this answer was asked for` });
       continue;
     }
     if (existing && existing.patchSet > change.currentPatchSet.number) {
       plan.ignored.push({ project: change.project, number: change.number, reason: `patch set ${change.currentPatchSet.number} is older than the stored ${existing.patchSet}` });
       continue;
     }
-    let config = configFromChange(change, target, now);
+    let config: TestConfig = { ...configFromChange(change, target, now), seenAt: plan.observedAt };
     if (!existing) plan.create.push(config);
     else if (!sameConfig(existing, config)) plan.update.push(config);
     else config = existing;
+    plan.seen.push(id);
 
     for (const job of jobsOfConfig(state, id, index)) {
       if (!isActive(job)) continue;
@@ -125,12 +158,19 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
   return plan;
 }
 
-/** Marks a config for removal and its queued/running jobs for cancellation. */
-function planPurgeOf(jobs: Job[], configId: string, status: ChangeStatus, cancel: SyncPlan['cancel']): SyncPlan['purge'] {
-  for (const job of jobs) {
-    if (isActive(job)) cancel.push({ jobId: job.id, reason: `cancelled: the change was ${status.toLowerCase()}` });
+/**
+ * A change seen closed: remembered, and unless its config rests on a newer answer that showed it open,
+ * the config is marked for removal and its queued/running jobs for cancellation.
+ */
+export function planClosed(state: StateData, plan: SyncPlan, configId: string, status: ChangeStatus, index?: JobIndex): void {
+  const existing = state.configs[configId];
+  if (existing && !closureIsNewer(status, plan.observedAt, existing.seenAt ?? existing.updatedAt)) return;
+  plan.closed.push({ configId, status });
+  if (!existing) return;
+  plan.purge.push({ configId, status });
+  for (const job of jobsOfConfig(state, configId, index)) {
+    if (isActive(job)) plan.cancel.push({ jobId: job.id, reason: `cancelled: the change was ${status.toLowerCase()}` });
   }
-  return [{ configId, status }];
 }
 
 export interface SyncOutcome {
@@ -152,11 +192,16 @@ export function applySyncPlan(state: StateData, plan: SyncPlan, now: Date): Sync
   const at = now.toISOString();
   for (const c of plan.create) {
     state.configs[c.id] = c;
+    delete state.purged[c.id];
     out.created.push(c.id);
   }
   for (const c of plan.update) {
     state.configs[c.id] = c;
     out.updated.push(c.id);
+  }
+  for (const id of plan.seen) {
+    const config = state.configs[id];
+    if (config && !(config.seenAt && config.seenAt > plan.observedAt)) config.seenAt = plan.observedAt;
   }
   for (const j of plan.enqueue) out.queued.push(enqueueJob(state, j, now));
   for (const s of plan.supersede) {
@@ -182,7 +227,18 @@ export function applySyncPlan(state: StateData, plan: SyncPlan, now: Date): Sync
     delete state.configs[p.configId];
     out.purged.push(p.configId);
   }
+  for (const c of plan.closed) {
+    const mark = state.purged[c.configId];
+    if (!mark || mark.observedAt < plan.observedAt) state.purged[c.configId] = { status: c.status, observedAt: plan.observedAt };
+  }
+  forgetOldPurges(state, now);
   return out;
+}
+
+/** Drops purge marks older than PURGE_MEMORY_MS: no answer asked for that long ago is still being applied. */
+function forgetOldPurges(state: StateData, now: Date): void {
+  const cutoff = now.getTime() - PURGE_MEMORY_MS;
+  for (const [id, mark] of Object.entries(state.purged)) if (Date.parse(mark.observedAt) < cutoff) delete state.purged[id];
 }
 
 export function mergeOutcome(into: SyncOutcome, from: SyncOutcome): SyncOutcome {
@@ -215,6 +271,8 @@ export interface SweepReport {
 
 export interface SyncResult extends SyncOutcome {
   sweeps: SweepReport[];
+  /** Changes of Gerrit's answers skipped because their data cannot be trusted. */
+  skipped: Array<{ project: string; branch: string; number: number; reason: string }>;
   errors: Array<{ project: string; branch: string; message: string }>;
   /** HTTP requests sent to Gerrit, retries included. */
   requests: number;
@@ -236,7 +294,7 @@ interface FetchedSweep {
 export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {}): Promise<SyncResult> {
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
-  const result: SyncResult = { ...emptyOutcome(), sweeps: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
+  const result: SyncResult = { ...emptyOutcome(), sweeps: [], skipped: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
   const snapshot = options.dryRun ? structuredClone(await ctx.store.read()) : await ctx.store.read();
   const limit = pLimit(options.concurrency ?? 8);
   const fetched = await Promise.all(
@@ -254,12 +312,16 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
     ),
   );
   const sweeps = fetched.filter((f): f is FetchedSweep => f !== undefined);
-  const applyAll = (state: StateData): SyncOutcome[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
-  const outcomes = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
+  const applyAll = (state: StateData): AppliedSweep[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
+  const applied = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
   for (const [i, sweep] of sweeps.entries()) {
-    const outcome = outcomes[i]!;
+    const { outcome, rejected } = applied[i]!;
     const { target, since, changes } = sweep;
     mergeOutcome(result, outcome);
+    for (const r of rejected) {
+      ctx.logger.warn(`sync ${target.name} ${target.branch}: change ${r.number} skipped: ${r.reason}`);
+      result.skipped.push({ ...r, branch: target.branch });
+    }
     result.sweeps.push({ project: target.name, branch: target.branch, mode: since ? 'incremental' : 'full', since: since?.toISOString(), changes: changes.length });
     ctx.logger.info(
       `${target.name} ${target.branch}: ${changes.length} change(s) ${since ? 'updated since the last sweep' : 'open'}; ` +
@@ -281,12 +343,17 @@ async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, mark: Sync
   return { target, sweepStart, since, changes };
 }
 
-function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): SyncOutcome {
+interface AppliedSweep {
+  outcome: SyncOutcome;
+  rejected: SyncPlan['rejected'];
+}
+
+function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): AppliedSweep {
   const now = ctx.now();
-  const plan = planSync(state, sweep.changes, { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire }, now);
+  const plan = planSync(state, sweep.changes, { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire, observedAt: sweep.sweepStart }, now);
   const outcome = applySyncPlan(state, plan, now);
   state.sync[targetKey(sweep.target)] = { lastSweepAt: sweep.sweepStart.toISOString(), lastSweepChanges: sweep.changes.length };
-  return outcome;
+  return { outcome, rejected: plan.rejected };
 }
 
 /** Re-reads one change from Gerrit and applies it (for stream events); undefined when Gerrit does not know it. */
@@ -297,6 +364,7 @@ export async function syncChange(
   options: { fire?: boolean; minPatchSet?: number; lagRetries?: number; lagRetryMs?: number } = {},
 ): Promise<SyncOutcome | undefined> {
   for (let attempt = 0; ; attempt++) {
+    const observedAt = ctx.now();
     const change = await ctx.gerrit.getChange({ project, number });
     if (!change) return undefined;
     // The event announced a patch set Gerrit's REST view does not show yet: give it a moment.
@@ -304,9 +372,12 @@ export async function syncChange(
       await sleep(options.lagRetryMs ?? 2000);
       continue;
     }
-    return ctx.store.update((state) => {
+    const { outcome, rejected } = await ctx.store.update((state) => {
       const now = ctx.now();
-      return applySyncPlan(state, planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire }, now), now);
+      const plan = planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire, observedAt }, now);
+      return { outcome: applySyncPlan(state, plan, now), rejected: plan.rejected };
     });
+    for (const r of rejected) ctx.logger.warn(`sync: change ${r.number} skipped: ${r.reason}`);
+    return outcome;
   }
 }

@@ -71,6 +71,21 @@ export abstract class SmokestackCommand extends Command {
     return this.logger;
   }
 
+  /**
+   * Writes `{"KEY": [item, …]}` to stdout as the items arrive, so a long list costs the memory of
+   * one item (the return value of the command is then undefined: nothing else is printed).
+   */
+  protected async streamJsonList(key: string, items: AsyncIterable<unknown>): Promise<void> {
+    const write = (text: string) => (process.stdout.write(text) ? Promise.resolve() : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())));
+    await write(`{\n  ${JSON.stringify(key)}: [`);
+    let first = true;
+    for await (const item of items) {
+      await write(`${first ? '' : ','}\n    ${JSON.stringify(item)}`);
+      first = false;
+    }
+    await write(`${first ? '' : '\n  '}]\n}\n`);
+  }
+
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
     return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, images: imageSettings(this.settings.config, process.env), ...extra };

@@ -8,14 +8,14 @@ import type { ProviderMap } from '../providers/registry.js';
 import type { ExecResult, HostConnection, ProviderContext } from '../providers/types.js';
 import { TemplateRenderer } from '../render/render.js';
 import type { FailureKind, StageName, StageOutcome } from '../results/classify.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { sourceKey } from './bundle.js';
 import type { SourceRevision } from './judge.js';
 import type { JobPlan } from './plan.js';
 import { StageLogs } from './stage-log.js';
 
 export interface PipelineOptions {
-  store: StateStore;
+  store: Store;
   logger: Logger;
   now?: () => Date;
   env?: Record<string, string | undefined>;

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { isFinished, getJob } from '../queue/jobs.js';
-import type { StateStore } from '../store/store.js';
+import { isFinished } from '../queue/jobs.js';
+import { findJob } from '../queue/queue.js';
+import type { Store } from '../store/types.js';
 import { listStageLogs } from './stage-log.js';
 
 export interface JobLogs {
@@ -12,8 +13,8 @@ export interface JobLogs {
 }
 
 /** The stage logs of a job (one stage with `stage`), as stored in jobs/<id>/logs. */
-export async function readJobLogs(store: StateStore, id: string, stage?: string): Promise<JobLogs> {
-  getJob(await store.read(), id);
+export async function readJobLogs(store: Store, id: string, stage?: string): Promise<JobLogs> {
+  await findJob(store, id);
   const dir = store.jobDir(id);
   const all = listStageLogs(dir);
   const chosen = stage ? all.filter((l) => l.stage === stage) : all;
@@ -28,7 +29,7 @@ export async function readJobLogs(store: StateStore, id: string, stage?: string)
  * `tail -f` over every stage log of the job.
  */
 export async function followJobLogs(
-  store: StateStore,
+  store: Store,
   id: string,
   options: { stage?: string; onText: (stage: string, text: string) => void; pollMs?: number; signal?: AbortSignal },
 ): Promise<void> {
@@ -54,8 +55,7 @@ export async function followJobLogs(
   };
   for (;;) {
     drain();
-    const job = (await store.read()).jobs[id];
-    if (!job) throw new UserError(`job ${id}: not found in the state store`);
+    const job = await findJob(store, id);
     if (isFinished(job.status) || options.signal?.aborted) {
       drain();
       return;
@@ -64,6 +64,6 @@ export async function followJobLogs(
   }
 }
 
-export function jobSummaryFile(store: StateStore, id: string): string {
+export function jobSummaryFile(store: Store, id: string): string {
   return path.join(store.jobDir(id), 'summary.json');
 }

@@ -11,13 +11,13 @@ import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
 
 export interface WorkerOptions {
-  store: StateStore;
+  store: Store;
   /** The job queue (default: the store's). */
   queue?: JobQueue;
   loaded: LoadedConfig;

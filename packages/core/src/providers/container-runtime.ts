@@ -26,6 +26,7 @@ export interface ContainerFile {
 export interface ContainerStart {
   id: string;
   store: string;
+  storeDir: string;
   group: string;
   host: string;
   image: { name: string; key: string; rootfs: string };
@@ -86,7 +87,7 @@ export class NspawnRuntime implements ContainerRuntime {
       const used = (await this.list()).flatMap((c) => ('address' in c ? [c.address] : []));
       const address = pickAddress(used);
       if (!address) throw new InfraError(`no free address left in ${CONTAINER_SUBNET.prefix}.0/${CONTAINER_SUBNET.bits}: delete unused groups (firestack group sweep)`);
-      const made: ContainerRecord = { id: spec.id, store: spec.store, group: spec.group, host: spec.host, address, image: spec.image, runtime: 'nspawn', createdAt: spec.createdAt };
+      const made: ContainerRecord = { id: spec.id, store: spec.store, storeDir: spec.storeDir, group: spec.group, host: spec.host, address, image: spec.image, runtime: 'nspawn', createdAt: spec.createdAt };
       writeContainerRecord(made, this.root);
       await ensureBridge();
       return made;

@@ -18,8 +18,9 @@ export const CONTAINER_BRIDGE = 'smokestack0';
 /** What `container.json` records about one container host. */
 export interface ContainerRecord {
   id: string;
-  /** The store file, group and host it belongs to. */
+  /** The store it belongs to (its location: a file or a database URL), and the store's directory on this machine. */
   store: string;
+  storeDir: string;
   group: string;
   host: string;
   address: string;

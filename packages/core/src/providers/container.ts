@@ -86,7 +86,8 @@ export class ContainerProvider implements ServerGroupProvider {
         const image = images.get(spec.image ?? DEFAULT_IMAGE)!;
         const record = await this.runtime.start({
           id,
-          store: ctx.store.file,
+          store: ctx.store.location,
+          storeDir: ctx.store.dataDir,
           group: name,
           host: spec.name,
           image: { name: image.spec.name, key: image.spec.key, rootfs: image.rootfs },
@@ -144,14 +145,14 @@ export class ContainerProvider implements ServerGroupProvider {
     if (errors.length > 0) throw new InfraError(`removing containers failed: ${errors.join('; ')}`);
   }
 
-  /** This store's containers on the machine, those of stores that no longer exist, and an unused bridge. */
+  /** This store's containers on the machine, those of stores whose directory is gone, and an unused bridge. */
   async listOwned(ctx: ProviderContext): Promise<OwnedResource[]> {
     if (process.getuid?.() !== 0) return [];
     const owned: OwnedResource[] = [];
     for (const c of await this.runtime.list()) {
       if ('broken' in c) owned.push({ kind: CONTAINER_KIND, id: c.id, createdAt: c.createdAt });
-      else if (c.store === ctx.store.file) owned.push({ kind: CONTAINER_KIND, id: c.id, name: c.host, group: c.group, createdAt: c.createdAt });
-      else if (!fs.existsSync(c.store)) owned.push({ kind: CONTAINER_KIND, id: c.id, name: `${c.host} (store ${c.store} is gone)`, createdAt: c.createdAt });
+      else if (c.store === ctx.store.location) owned.push({ kind: CONTAINER_KIND, id: c.id, name: c.host, group: c.group, createdAt: c.createdAt });
+      else if (!fs.existsSync(c.storeDir)) owned.push({ kind: CONTAINER_KIND, id: c.id, name: `${c.host} (store ${c.store} is gone)`, createdAt: c.createdAt });
     }
     const bridge = await this.runtime.strayBridge();
     // An unused bridge is never in anybody's way; its age is unknown, so any sweep may take it.

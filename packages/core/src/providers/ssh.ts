@@ -184,7 +184,7 @@ export class SshProvider implements ServerGroupProvider {
         }
       }
       const group = state.groups[name];
-      if (!group) throw new InfraError(`server group "${name}" is not in the store ${ctx.store.file}`);
+      if (!group) throw new InfraError(`server group "${name}" is not in the store ${ctx.store.location}`);
       group.resources ??= [];
       for (const host of hosts) group.resources.push({ kind: SSH_CLAIM_KIND, id: claimId(host), name: host.name, createdAt: now });
       group.hosts = hosts;

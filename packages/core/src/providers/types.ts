@@ -2,7 +2,7 @@ import type { GroupDefinition } from '../config/schema.js';
 import type { ImageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, ServerGroup } from '../model.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import type { SshPool } from '../ssh/pool.js';
 import type { HostConnection } from '../ssh/exec.js';
 
@@ -16,7 +16,7 @@ export function reachableTimeout(group: ServerGroup, ctx: ProviderContext): numb
 }
 
 export interface ProviderContext {
-  store: StateStore;
+  store: Store;
   logger: Logger;
   now: () => Date;
   env: Record<string, string | undefined>;

@@ -35,17 +35,19 @@ export function olderFirst(a: Job, b: Job): number {
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : jobNumber(a) - jobNumber(b);
 }
 
-/** Jobs matching the filter, newest first. */
+export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
+  if (filter.status && !filter.status.includes(job.status)) return false;
+  if (filter.project && !filter.project.includes(job.project)) return false;
+  if (filter.configId && job.configId !== filter.configId) return false;
+  if (filter.number !== undefined && job.number !== filter.number) return false;
+  return true;
+}
+
+/** Jobs of the live state matching the filter, newest first. */
 export function filterJobs(state: StateData, filter: JobFilter = {}): Job[] {
-  const out: Job[] = [];
-  for (const job of Object.values(state.jobs)) {
-    if (filter.status && !filter.status.includes(job.status)) continue;
-    if (filter.project && !filter.project.includes(job.project)) continue;
-    if (filter.configId && job.configId !== filter.configId) continue;
-    if (filter.number !== undefined && job.number !== filter.number) continue;
-    out.push(job);
-  }
-  return out.sort((a, b) => olderFirst(b, a));
+  return Object.values(state.jobs)
+    .filter((job) => matchesJobFilter(job, filter))
+    .sort((a, b) => olderFirst(b, a));
 }
 
 /** How long a job ran (start to finish, or to now while running); undefined before it started. */
@@ -75,6 +77,8 @@ export interface NewJob {
 
 /** Adds a queued job to the state and returns it; ids are short and monotonic (`j42`). */
 export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
+  // The counter is derived from the stored jobs on read; skipping a taken id still guards a hand-edited store.
+  while (state.jobs[`j${state.nextJobId}`]) state.nextJobId++;
   const id = `j${state.nextJobId++}`;
   const job: Job = {
     id,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Job } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { isFinished } from './jobs.js';
 
 export interface PrunePlan {
@@ -12,7 +12,7 @@ export interface PrunePlan {
 }
 
 /** When a job stopped mattering: when it finished (or, if it never ran, when it was created). */
-function endOf(job: Job): number {
+export function endOf(job: Job): number {
   return Date.parse(job.finishedAt ?? job.createdAt);
 }
 
@@ -44,13 +44,15 @@ export interface PruneResult extends PrunePlan {
  * Removes old finished jobs from the store, then their log directories. The store goes first: a
  * crash in between leaves only orphaned directories, never a job pointing at missing logs.
  */
-export async function pruneJobs(store: StateStore, options: { olderThanMs: number; now: Date; dryRun?: boolean }): Promise<PruneResult> {
+export async function pruneJobs(store: Store, options: { olderThanMs: number; now: Date; dryRun?: boolean }): Promise<PruneResult> {
   const apply = (state: StateData): PrunePlan => {
     const plan = planPrune(state, options.olderThanMs, options.now);
     if (!options.dryRun) for (const id of plan.remove) delete state.jobs[id];
     return plan;
   };
   const plan = options.dryRun ? apply(await store.read()) : await store.update(apply);
+  const cutoff = new Date(options.now.getTime() - options.olderThanMs);
+  plan.remove.push(...(await store.pruneHistory(cutoff, { dryRun: Boolean(options.dryRun) })));
   const logDirs = plan.remove.map((id) => store.jobDir(id)).filter((dir) => fs.existsSync(dir));
   if (!options.dryRun) for (const dir of logDirs) fs.rmSync(dir, { recursive: true, force: true });
   return { ...plan, dryRun: Boolean(options.dryRun), logDirs };

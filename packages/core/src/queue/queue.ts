@@ -1,5 +1,6 @@
+import { UserError } from '../errors.js';
 import type { Job, JobStatus } from '../model.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { enqueueJob, type NewJob } from './jobs.js';
 import {
   applyResult,
@@ -40,9 +41,9 @@ export interface JobQueue {
   finishAdHoc(id: string, result: Pick<JobResult, 'status' | 'message'> & Partial<JobResult>, now: Date): Promise<Job>;
 }
 
-/** The queue over the JSON state store: each step is one locked update with a pure transition. */
+/** The queue over a store's serialized updates (the JSON file's): each step is one update with a pure transition. */
 export class StoreJobQueue implements JobQueue {
-  constructor(private readonly store: StateStore) {}
+  constructor(private readonly store: Store) {}
 
   claim(workerId: string, now: Date): Promise<Job | undefined> {
     return this.store.update((state) => claimNextJob(state, workerId, now));
@@ -98,6 +99,13 @@ export class StoreJobQueue implements JobQueue {
 }
 
 /** The queue of a store. */
-export function queueOf(store: StateStore): JobQueue {
-  return new StoreJobQueue(store);
+export function queueOf(store: Store): JobQueue {
+  return store.queue;
+}
+
+/** Any job by id, live or from history, or a one-line error saying how to find one. */
+export async function findJob(store: Store, id: string): Promise<Job> {
+  const job = await store.getJob(id);
+  if (!job) throw new UserError(`job ${id}: not found in the state store`, { hint: 'list jobs with: bellows jobs list' });
+  return job;
 }

@@ -16,7 +16,7 @@ import type { Env } from '../paths.js';
 import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities.js';
 import type { Logger } from '../log/logger.js';
 import type { TemplateRenderer } from '../render/render.js';
-import type { StateStore } from '../store/store.js';
+import type { Store } from '../store/types.js';
 import { buildReport, linksOf, type ReportProject } from './report.js';
 import { renderReport } from './render.js';
 import { KNOWN_CAUSES, resolveScores } from './score.js';
@@ -99,7 +99,7 @@ export interface GenerateReportOptions {
   changes: ChangeSource;
   /** Undefined: Launchpad is not consulted at all and every linked priority is unknown. */
   launchpad?: LaunchpadClient;
-  store: StateStore;
+  store: Store;
   outDir: string;
   now?: Date;
   scores?: Readonly<Record<string, number>>;
@@ -222,7 +222,7 @@ export function gerritChangeSource(client: GerritRestClient): ChangeSource {
 
 export interface ReportRequest {
   loaded: LoadedConfig;
-  store: StateStore;
+  store: Store;
   /** --out; else config `report.out` (relative to the config file), else ./out_report. */
   out?: string;
   /** --project: only these projects. */

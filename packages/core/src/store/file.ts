@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Adapter } from 'lowdb';
 import { UserError } from '../errors.js';
-import { MIGRATIONS, SCHEMA_VERSION, type StateData } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION, nextFreeJobId, type StateData } from './schema.js';
 
 /**
  * lowdb adapter for the state file: validates what it reads and writes through
@@ -95,7 +95,15 @@ export function parseState(text: string, file: string): { data: StateData; versi
       throw new UserError(`${file}: corrupt state store: "${key}" is not an object`, { hint: REFUSE_HINT });
     }
   }
+  const archive = migrated.archive as Record<string, unknown> | undefined;
+  for (const name of ['jobs', 'votes'] as const) {
+    const mark = archive?.[name] as Record<string, unknown> | undefined;
+    if (!mark || typeof mark.file !== 'string' || !/^[a-z]+-archive\.\d+\.ndjson$/.test(mark.file) || typeof mark.size !== 'number' || typeof mark.count !== 'number') {
+      throw new UserError(`${file}: corrupt state store: "archive.${name}" is not an archive mark`, { hint: REFUSE_HINT });
+    }
+  }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
-  if (typeof migrated.nextJobId !== 'number') migrated.nextJobId = 1;
+  if (!migrated.purged || typeof migrated.purged !== 'object' || Array.isArray(migrated.purged)) migrated.purged = {};
+  migrated.nextJobId = nextFreeJobId(migrated as { nextJobId?: unknown; jobs: Record<string, unknown> });
   return { data: migrated as unknown as StateData, version };
 }

@@ -76,7 +76,8 @@ function readOwner(lockDir: string): LockOwner | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this machine still runs (EPERM: it does, as another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

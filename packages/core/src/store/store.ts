@@ -2,17 +2,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { UserError } from '../errors.js';
+import type { Job } from '../model.js';
 import { defaultStatePath, type Env } from '../paths.js';
+import { filterJobs, isFinished, matchesJobFilter, type JobFilter } from '../queue/jobs.js';
+import { StoreJobQueue, type JobQueue } from '../queue/queue.js';
+import { appendToArchive, readArchive, removeOldGenerations, rewriteArchive } from './archive.js';
 import { AtomicJsonFile } from './file.js';
+import { retiredRecords } from './live-set.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { SCHEMA_VERSION, emptyState, type StateData } from './schema.js';
+import type { Store } from './types.js';
 
 /**
- * The JSON state store shared by bellows, firestack and reviewday.
+ * The JSON state store: the embedded default for laptops and small sites.
  * Every mutation goes through `update`, which locks across processes, re-reads,
- * applies the change and writes atomically. Reads need no lock.
+ * applies the change and writes atomically. Reads need no lock. Finished history leaves the
+ * document for append-only archives beside it (see live-set.ts), so an update costs the same
+ * with ten jobs in history or a hundred thousand.
  */
-export class StateStore {
+export class StateStore implements Store {
+  readonly queue: JobQueue = new StoreJobQueue(this);
   private readonly adapter: AtomicJsonFile;
   private readonly db: Low<StateData>;
   private sweptTemps = false;
@@ -25,9 +34,20 @@ export class StateStore {
     this.db = new Low(this.adapter, emptyState());
   }
 
+  get location(): string {
+    return this.file;
+  }
+
+  async close(): Promise<void> {}
+
+  /** The directory of the state file: logs and group files live beside it. */
+  get dataDir(): string {
+    return path.dirname(this.file);
+  }
+
   /** Directory beside the store where job logs and artifacts live. */
   get jobsDir(): string {
-    return path.join(path.dirname(this.file), 'jobs');
+    return path.join(this.dataDir, 'jobs');
   }
 
   jobDir(jobId: string): string {
@@ -61,12 +81,75 @@ export class StateStore {
       const fromVersion = this.adapter.lastReadVersion;
       if (fromVersion !== undefined && fromVersion < SCHEMA_VERSION) this.backupBeforeMigration(fromVersion);
       const result = await fn(this.db.data);
+      await this.retireHistory(this.db.data);
       this.db.data.schemaVersion = SCHEMA_VERSION;
       await this.db.write();
       return result;
     } finally {
       release();
     }
+  }
+
+  /**
+   * Appends history the live document no longer needs to the archives (synced) before the document
+   * that leaves it out is written: a crash in between leaves it in both, and the next writer cuts
+   * the archive back to the committed mark.
+   */
+  private async retireHistory(state: StateData): Promise<void> {
+    const retired = retiredRecords(state);
+    if (retired.jobs.length > 0) {
+      state.archive.jobs = await appendToArchive(this.dataDir, state.archive.jobs, retired.jobs);
+      for (const job of retired.jobs) delete state.jobs[job.id];
+    }
+    if (retired.votes.length > 0) {
+      state.archive.votes = await appendToArchive(this.dataDir, state.archive.votes, retired.votes.map(([, vote]) => vote));
+      for (const [key] of retired.votes) delete state.votes[key];
+    }
+  }
+
+  /** Any job by id: from the live document, else from history. */
+  async getJob(id: string): Promise<Job | undefined> {
+    const state = await this.read();
+    if (state.jobs[id]) return state.jobs[id];
+    const needle = `"id":${JSON.stringify(id)},`;
+    for await (const job of readArchive<Job>(this.dataDir, state.archive.jobs, 'newest-first', (line) => line.includes(needle))) {
+      if (job.id === id) return job;
+    }
+    return undefined;
+  }
+
+  /** Jobs matching the filter: the live ones newest first, then history, most recently finished first. */
+  async *listJobs(filter: JobFilter = {}, options: { limit?: number } = {}): AsyncGenerator<Job> {
+    const state = await this.read();
+    let left = options.limit ?? Number.POSITIVE_INFINITY;
+    for (const job of filterJobs(state, filter)) {
+      if (left-- <= 0) return;
+      yield job;
+    }
+    // History holds only finished jobs.
+    if (filter.status && filter.status.every((s) => !isFinished(s))) return;
+    const prefilter = archiveLineFilter(filter);
+    for await (const job of readArchive<Job>(this.dataDir, state.archive.jobs, 'newest-first', prefilter)) {
+      if (!matchesJobFilter(job, filter) || state.jobs[job.id]) continue;
+      if (left-- <= 0) return;
+      yield job;
+    }
+  }
+
+  async pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]> {
+    const old = (job: Job) => Date.parse(job.finishedAt ?? job.createdAt) < cutoff.getTime();
+    if (options.dryRun) {
+      const ids: string[] = [];
+      for await (const job of readArchive<Job>(this.dataDir, (await this.read()).archive.jobs)) if (old(job)) ids.push(job.id);
+      return ids;
+    }
+    const removed = await this.update(async (state) => {
+      const rewritten = await rewriteArchive<Job>(this.dataDir, state.archive.jobs, (job) => !old(job));
+      state.archive.jobs = rewritten.mark;
+      return rewritten.removed.map((j) => j.id);
+    });
+    removeOldGenerations(this.dataDir, (await this.read()).archive.jobs);
+    return removed;
   }
 
   private backupBeforeMigration(version: number): void {
@@ -105,4 +188,14 @@ export function resolveStatePath(options: { flag?: string; env?: Env; configStat
   if (env.SMOKESTACK_STATE) return path.resolve(cwd, env.SMOKESTACK_STATE);
   if (options.configState) return path.resolve(options.configDir ?? cwd, options.configState);
   return defaultStatePath(env);
+}
+
+/** A cheap test on a raw archive line before it is parsed: a line that cannot match is skipped unparsed. */
+function archiveLineFilter(filter: JobFilter): ((line: string) => boolean) | undefined {
+  const needles: string[][] = [];
+  if (filter.status) needles.push(filter.status.map((s) => `"status":${JSON.stringify(s)}`));
+  if (filter.project) needles.push(filter.project.map((p) => `"project":${JSON.stringify(p)}`));
+  if (filter.configId) needles.push([`"configId":${JSON.stringify(filter.configId)}`]);
+  if (needles.length === 0) return undefined;
+  return (line) => needles.every((any) => any.some((n) => line.includes(n)));
 }

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { commentResults } from '../../src/bellows/comment.js';
 import { approveJob } from '../../src/bellows/job-actions.js';
+import { fireJobs } from '../../src/bellows/fire.js';
+import { handleEvent } from '../../src/bellows/stream.js';
 import { syncProjects } from '../../src/bellows/sync.js';
 import { GerritRestClient } from '../../src/gerrit/rest.js';
 import { finishJobs, startHarness, type Harness } from './harness.js';
@@ -80,6 +82,51 @@ describe('bellows comment against the Gerrit simulator', function () {
     await approveJob(h.store, failed!, 'carol', new Date());
     expect((await commentResults(h.ctx)).posted[0]!.vote).to.equal(-1);
     expect(h.sim.reviews(c.number)[0]!.message).to.include('failure approved by carol');
+  });
+
+  it('a recheck reports the same patch set again: a second review', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'flaky test' });
+    await syncProjects(h.ctx, { fire: true });
+    await finishJobs(h.store, 'test_failed');
+    expect((await commentResults(h.ctx)).posted.map((p) => p.vote)).to.deep.equal([-1]);
+    const recheck = {
+      type: 'comment-added',
+      change: { project: 'nova', branch: 'master', number: c.number },
+      patchSet: { number: 1 },
+      author: { username: 'alice' },
+      comment: 'Patch Set 1:\n\nrecheck',
+      eventCreatedOn: Math.floor(Date.now() / 1000),
+    };
+    const handled = await handleEvent(h.ctx, recheck, { fire: true });
+    expect(handled.outcome.queued.map((j) => [j.patchSet, j.reason])).to.deep.equal([
+      [1, 'recheck'],
+      [1, 'recheck'],
+    ]);
+    await finishJobs(h.store, 'success');
+    expect((await commentResults(h.ctx)).posted.map((p) => p.vote)).to.deep.equal([1]);
+    expect(h.sim.reviews(c.number).map((r) => [r.patchSet, r.labels.Verified])).to.deep.equal([
+      [1, -1],
+      [1, 1],
+    ]);
+    expect((await commentResults(h.ctx)).posted).to.deep.equal([]);
+  });
+
+  it('waits for the last allowed attempt after an infrastructure failure, then votes +1 when the retry succeeds', async () => {
+    h = await startHarness({ projects: [{ name: 'nova', templates: ['smoke'] }], templates: { smoke: { maxInfraRetries: 2 } } });
+    const c = h.sim.createChange({ project: 'nova', subject: 'unlucky' });
+    await syncProjects(h.ctx, { fire: true });
+    for (const attempt of [1, 2]) {
+      await finishJobs(h.store, 'infra_failed', undefined, { message: 'provider error: no capacity' });
+      const result = await commentResults(h.ctx);
+      expect(result.posted, `after attempt ${attempt}`).to.deep.equal([]);
+      expect(result.waiting[0]!.reason).to.match(new RegExp(`attempt ${attempt + 1} is due$`));
+      expect((await fireJobs(h.ctx)).queued.map((j) => j.attempt)).to.deep.equal([attempt + 1]);
+    }
+    expect(h.sim.reviews(c.number)).to.deep.equal([]);
+    await finishJobs(h.store, 'success');
+    expect((await commentResults(h.ctx)).posted.map((p) => p.vote)).to.deep.equal([1]);
+    expect(h.sim.reviews(c.number).map((r) => r.labels)).to.deep.equal([{ Verified: 1 }]);
   });
 
   it('--dry-run asks Gerrit but posts and records nothing', async () => {

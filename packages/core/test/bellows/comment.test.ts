@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES } from '../../src/bellows/comment.js';
+import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest } from '../../src/bellows/comment.js';
 import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
 import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
@@ -80,6 +80,58 @@ describe('bellows/comment', () => {
       expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
       s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString() };
       expect(planComment(s, TARGETS, POLICIES)).to.deep.equal([]);
+    });
+
+    it('plans again a patch set whose record is an unfinished intent (a run stopped while posting)', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString(), intent: { knownReviews: [] } };
+      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+    });
+  });
+
+  describe('claimInState', () => {
+    const request = (s: StateData, fields: Partial<ClaimRequest> = {}): ClaimRequest => ({
+      key: 'nova~1~1',
+      config: structuredClone(s.configs['nova~1']!),
+      policies: POLICIES,
+      claimant: { pid: 7, host: 'ci1', at: NOW.toISOString() },
+      knownReviews: ['m1'],
+      label: 'Verified',
+      message: {},
+      isAlive: () => true,
+      ...fields,
+    });
+
+    it('records the intent with the vote and message it is about to post', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'test_failed');
+      const claim = claimInState(s, request(s), NOW);
+      expect(claim.kind).to.equal('claimed');
+      expect(s.votes['nova~1~1']).to.deep.include({ vote: -1, label: 'Verified', intent: { claimant: { pid: 7, host: 'ci1', at: NOW.toISOString() }, knownReviews: ['m1'] } });
+      expect(s.votes['nova~1~1']!.message).to.match(/^SmokeStack: build failed for patch set 1\./);
+      expect(claimInState(s, request(s, { claimant: { pid: 8, host: 'ci1', at: NOW.toISOString() } }), NOW)).to.deep.include({ kind: 'busy' });
+    });
+
+    it('decides again on the stored jobs: a retry queued since the plan was read makes it wait', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      const failed = addJob(s, 'nova', 1, 1, 'full', 'test_failed');
+      const stale = request(s);
+      const retry = addJob(s, 'nova', 1, 1, 'full', 'queued', { attempt: 2, retryOf: failed.id });
+      expect(claimInState(s, stale, NOW)).to.deep.equal({ kind: 'changed', reason: `full: ${retry.id} is queued` });
+      expect(s.votes).to.deep.equal({});
+    });
+
+    it('never claims for a patch set that is no longer the config’s', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      const stale = request(s);
+      applySyncPlan(s, planSync(s, [change(1, 2)], { targets: TARGETS, policies: POLICIES }, NOW), NOW);
+      expect(claimInState(s, stale, NOW).kind).to.equal('changed');
     });
   });
 

@@ -30,7 +30,7 @@ describe('bellows/fire and purge planners', () => {
       { project: 'nova', number: 2, status: 'ABANDONED' },
       { project: 'nova', number: 1, status: 'NEW' },
       { project: 'nova', number: 7, status: 'MERGED' },
-    ]);
+    ], NOW);
     expect(plan.purge).to.deep.equal([{ configId: 'nova~2', status: 'ABANDONED' }]);
     expect(plan.cancel).to.deep.equal([{ jobId: running.id, reason: 'cancelled: the change was abandoned' }]);
   });

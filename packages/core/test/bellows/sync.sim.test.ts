@@ -1,11 +1,14 @@
 import { expect } from 'chai';
+import { createBellowsContext } from '../../src/bellows/context.js';
+import { purgeChanges } from '../../src/bellows/purge.js';
+import { Logger } from '../../src/log/logger.js';
 import { syncProjects } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
 import { startHarness, type Harness } from './harness.js';
 
 /** The store content a sync is judged by: configs without timestamps, and jobs as patch set + template. */
 function essence(state: StateData) {
-  const configs = Object.fromEntries(Object.entries(state.configs).map(([id, c]) => [id, { ...c, updatedAt: undefined }]));
+  const configs = Object.fromEntries(Object.entries(state.configs).map(([id, c]) => [id, { ...c, updatedAt: undefined, seenAt: undefined }]));
   const jobs = Object.values(state.jobs)
     .map((j) => `${j.configId}#${j.patchSet}:${j.template}:${j.status}`)
     .sort();
@@ -80,6 +83,89 @@ describe('bellows sync against the Gerrit simulator', function () {
     const state = await h.store.read();
     expect(Object.keys(state.configs)).to.deep.equal([`nova~${wip.number}`]);
     expect(state.configs[`nova~${wip.number}`]!.wip).to.equal(true);
+  });
+
+  it('a sync that asked Gerrit before a change was merged and purged does not bring it back when it finishes after', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'merged while the sync is slow' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.uploadPatchSet(c.number);
+    // The sync's answer (patch set 2, open) is computed; before it arrives the change is merged and purged.
+    const unsubscribe = h.sim.beforeAnswer(async () => {
+      unsubscribe();
+      h.sim.merge(c.number);
+      expect((await purgeChanges(h.ctx)).purged).to.deep.equal([{ configId: `nova~${c.number}`, status: 'MERGED' }]);
+    });
+    const late = await syncProjects(h.ctx, { fire: true, full: true });
+    expect(late.created).to.deep.equal([]);
+    expect(late.queued).to.deep.equal([]);
+    const state = await h.store.read();
+    expect(state.configs).to.deep.equal({});
+    expect(Object.values(state.jobs).map((j) => [j.patchSet, j.status])).to.deep.equal([
+      [1, 'cancelled'],
+      [1, 'cancelled'],
+    ]);
+  });
+
+  it('a purge that asked Gerrit before an abandoned change was restored and synced leaves the change alone', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'abandoned, then restored' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.abandon(c.number);
+    const unsubscribe = h.sim.beforeAnswer(async () => {
+      unsubscribe();
+      h.sim.restore(c.number);
+      await syncProjects(h.ctx, { fire: true, full: true });
+    });
+    expect((await purgeChanges(h.ctx)).purged).to.deep.equal([]);
+    const state = await h.store.read();
+    expect(Object.keys(state.configs)).to.deep.equal([`nova~${c.number}`]);
+    expect(Object.values(state.jobs).map((j) => j.status)).to.deep.equal(['queued', 'queued']);
+  });
+
+  it('a change abandoned and purged comes back with the first sync that sees it restored', async () => {
+    h = await startHarness();
+    const c = h.sim.createChange({ project: 'nova', subject: 'back again' });
+    await syncProjects(h.ctx, { fire: true });
+    h.sim.abandon(c.number);
+    await purgeChanges(h.ctx);
+    h.sim.restore(c.number);
+    const back = await syncProjects(h.ctx, { fire: true });
+    expect(back.created).to.deep.equal([`nova~${c.number}`]);
+    expect(back.queued.map((j) => j.attempt)).to.deep.equal([2, 2]);
+  });
+
+  it('skips each malformed change of Gerrit’s answer with one warning naming it, and syncs the rest', async () => {
+    h = await startHarness();
+    const lines: string[] = [];
+    const logger = new Logger({ stream: { write: (line: string) => lines.push(line) } as never, tty: true });
+    const ctx = createBellowsContext({ loaded: h.loaded, store: h.store, password: 'secret', backoff: { baseMs: 2, maxMs: 20 }, logger });
+    const numbers = Array.from({ length: 7 }, (_, i) => h.sim.createChange({ project: 'nova', subject: `c${i}` }).number);
+    const [good1, isNull, noPatchSet, hugeNumber, badRef, badProject, good2] = numbers as [number, number, number, number, number, number, number];
+    h.sim.corruptChangeInfo(isNull, () => null);
+    h.sim.corruptChangeInfo(noPatchSet, ({ current_revision: _sha, revisions: _revs, ...info }) => info);
+    h.sim.corruptChangeInfo(hugeNumber, (info) => ({ ...info, _number: 2 ** 40 }));
+    h.sim.corruptChangeInfo(badRef, (info) => {
+      const revisions = info.revisions as Record<string, { ref: string }>;
+      for (const rev of Object.values(revisions)) rev.ref = 'refs/heads/master';
+      return info;
+    });
+    h.sim.corruptChangeInfo(badProject, (info) => ({ ...info, project: 'nova/../../etc' }));
+
+    const result = await syncProjects(ctx, { fire: true });
+    expect(result.errors).to.deep.equal([]);
+    expect(result.created.sort()).to.deep.equal([`nova~${good1}`, `nova~${good2}`].sort());
+    expect(result.queued).to.have.length(4);
+    const warnings = lines.filter((l) => l.startsWith('warn: '));
+    expect(warnings, warnings.join('')).to.have.length(5);
+    const about = (pattern: RegExp) => warnings.filter((w) => pattern.test(w));
+    expect(about(/null/)).to.have.length(1);
+    expect(about(new RegExp(`change ${noPatchSet}\\b.*no current patch set`))).to.have.length(1);
+    expect(about(new RegExp(`change ${2 ** 40}\\b.*out of range`))).to.have.length(1);
+    expect(about(new RegExp(`change ${badRef}\\b.*"refs/heads/master" of patch set 1 is not refs/changes/${String(badRef).padStart(2, '0')}/${badRef}/1`))).to.have.length(1);
+    expect(about(/"nova\/\.\.\/\.\.\/etc"/)).to.have.length(1);
+    expect(result.skipped.map((s) => s.number).sort((a, b) => a - b)).to.deep.equal([noPatchSet, badRef, badProject, 2 ** 40].sort((a, b) => a - b));
+    expect(Object.keys((await h.store.read()).configs).sort()).to.deep.equal([`nova~${good1}`, `nova~${good2}`].sort());
   });
 
   it('--dry-run reports what it would do and changes nothing', async () => {

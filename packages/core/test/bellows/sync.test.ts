@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { applySyncPlan, configFromChange, planSync } from '../../src/bellows/sync.js';
+import { PURGE_MEMORY_MS, applySyncPlan, configFromChange, planSync } from '../../src/bellows/sync.js';
 import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
 
 const opts = { targets: TARGETS, policies: POLICIES };
@@ -109,10 +109,63 @@ describe('bellows/sync planSync', () => {
     expect(renamed.update[0]).to.deep.include({ description: 'Alice: Better subject', topic: 'bug/1' });
   });
 
-  it('ignores a change without a current patch set', () => {
-    const plan = planSync(state(), [change(1, 0, { currentPatchSet: { number: 0, revision: '', ref: '' } })], opts, NOW);
-    expect(plan.create).to.deep.equal([]);
-    expect(plan.ignored[0]!.reason).to.match(/no current patch set/);
+  it('rejects a change whose data cannot be trusted, and plans the rest', () => {
+    const plan = planSync(state(), [change(1, 0, { currentPatchSet: { number: 0, revision: '', ref: '' } }), change(2), change(3, 1, { project: 'nova/../x' })], opts, NOW);
+    expect(plan.create.map((c) => c.id)).to.deep.equal(['nova~2']);
+    expect(plan.rejected.map((r) => [r.number, r.reason])).to.deep.equal([
+      [1, "no current patch set in Gerrit's answer"],
+      [3, 'project name "nova/../x" has an empty, "." or ".." path segment'],
+    ]);
+  });
+
+  describe('a change seen closed against an older answer that shows it open', () => {
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+
+    it('an answer asked for before the change was seen merged brings back neither its config nor its jobs', () => {
+      const s = state();
+      applySyncPlan(s, planSync(s, [change(1)], { ...opts, fire: true }, at(0)), at(0));
+      applySyncPlan(s, planSync(s, [change(1, 1, { status: 'MERGED' })], { ...opts, observedAt: at(2) }, at(2)), at(2));
+      expect(s.purged['nova~1']).to.deep.equal({ status: 'MERGED', observedAt: at(2).toISOString() });
+      const late = planSync(s, [change(1, 2)], { ...opts, fire: true, observedAt: at(1) }, at(3));
+      expect(late.create).to.deep.equal([]);
+      expect(late.enqueue).to.deep.equal([]);
+      expect(late.ignored[0]!.reason).to.equal('seen merged after this answer was asked for');
+    });
+
+    it('merged is final; an abandoned change seen open by a later answer comes back and is forgotten as purged', () => {
+      const s = state();
+      applySyncPlan(s, planSync(s, [change(1, 1, { status: 'MERGED' }), change(2, 1, { status: 'ABANDONED' })], { ...opts, observedAt: at(0) }, at(0)), at(0));
+      const later = planSync(s, [change(1), change(2)], { ...opts, fire: true, observedAt: at(1) }, at(1));
+      expect(later.create.map((c) => c.id)).to.deep.equal(['nova~2']);
+      applySyncPlan(s, later, at(1));
+      expect(Object.keys(s.purged)).to.deep.equal(['nova~1']);
+      expect(s.configs['nova~2']!.seenAt).to.equal(at(1).toISOString());
+    });
+
+    it('a closed answer older than the config’s last open one leaves an abandoned change alone, never a merged one', () => {
+      const s = state();
+      applySyncPlan(s, planSync(s, [change(1), change(2)], { ...opts, fire: true, observedAt: at(5) }, at(5)), at(5));
+      const stale = planSync(s, [change(1, 1, { status: 'ABANDONED' }), change(2, 1, { status: 'MERGED' })], { ...opts, observedAt: at(4) }, at(6));
+      expect(stale.purge).to.deep.equal([{ configId: 'nova~2', status: 'MERGED' }]);
+      expect(stale.cancel.map((c) => s.jobs[c.jobId]!.configId)).to.deep.equal(['nova~2', 'nova~2']);
+    });
+
+    it('an unchanged config still records when it was last seen open', () => {
+      const s = state();
+      applySyncPlan(s, planSync(s, [change(1)], { ...opts, observedAt: at(0) }, at(0)), at(0));
+      const again = applySyncPlan(s, planSync(s, [change(1)], { ...opts, observedAt: at(9) }, at(9)), at(9));
+      expect(again.updated).to.deep.equal([]);
+      expect(s.configs['nova~1']!.seenAt).to.equal(at(9).toISOString());
+    });
+
+    it('forgets purged changes after PURGE_MEMORY_MS', () => {
+      const s = state();
+      applySyncPlan(s, planSync(s, [change(1, 1, { status: 'ABANDONED' })], { ...opts, observedAt: at(0) }, at(0)), at(0));
+      applySyncPlan(s, planSync(s, [], opts, new Date(at(0).getTime() + PURGE_MEMORY_MS - 1)), new Date(at(0).getTime() + PURGE_MEMORY_MS - 1));
+      expect(Object.keys(s.purged)).to.deep.equal(['nova~1']);
+      applySyncPlan(s, planSync(s, [], opts, at(1)), new Date(at(1).getTime() + PURGE_MEMORY_MS));
+      expect(s.purged).to.deep.equal({});
+    });
   });
 
   it('configFromChange names an unknown owner', () => {

@@ -26,6 +26,7 @@ describe('container records and addresses', () => {
       const record: ContainerRecord = {
         id: newContainerId(),
         store: '/s/state.json',
+        storeDir: '/s',
         group: 'g',
         host: 'h1',
         address: '10.213.0.2',

@@ -67,7 +67,7 @@ describe('container provider (real containers on this machine)', function () {
   after(async () => {
     if (!ctx) return;
     for (const name of ['alpha', 'beta']) await deleteGroup(name, ctx).catch(() => undefined);
-    await removeContainersOfStore(ctx.store.file);
+    await removeContainersOfStore(ctx.store.location);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -138,7 +138,7 @@ describe('container provider (real containers on this machine)', function () {
     expect(bridgeExists(), 'beta still uses the bridge').to.equal(true);
     await deleteGroup('beta', ctx);
     expect(await containerLeftovers(betaIds)).to.deep.equal([]);
-    expect(containerIdsOfStore(ctx.store.file)).to.deep.equal([]);
+    expect(containerIdsOfStore(ctx.store.location)).to.deep.equal([]);
     // Containers of another store (a demo running beside the tests) would rightly keep it.
     if (listContainerRecords().length === 0) expect(bridgeExists(), 'bridge after the last group').to.equal(false);
   });
@@ -150,6 +150,7 @@ describe('container provider: what a sweep may take', () => {
   const record = (id: string, store: string, group: string): ContainerRecord => ({
     id,
     store,
+    storeDir: path.dirname(store),
     group,
     host: 'h1',
     address: '10.213.0.9',

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { StateStore, parseState, SCHEMA_VERSION, isUserError } from '@smokestack/core';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, type Job, type StateData } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 
 const updater = fileURLToPath(new URL('./fixtures/updater.mjs', import.meta.url));
@@ -21,8 +21,8 @@ interface Child {
   kill(): void;
 }
 
-function runUpdater(file: string, prefix: string, count: number, delayMs = 0): Child {
-  const child = spawn(process.execPath, [updater, file, prefix, String(count), String(delayMs)], {
+function runUpdater(file: string, prefix: string, count: number, delayMs = 0, mode = 'sync'): Child {
+  const child = spawn(process.execPath, [updater, file, prefix, String(count), String(delayMs), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const acked: number[] = [];
@@ -142,6 +142,27 @@ describe('StateStore', () => {
     expect(fs.readFileSync(`${file}.schema-v0.bak`, 'utf8')).to.equal(original);
   });
 
+  describe('job ids in stores of every older shape: never reused, never overwritten', () => {
+    const job = (id: string) => ({ id, configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't', status: 'success', attempt: 1, createdAt: '2026-01-01T00:00:00Z', message: `result of ${id}`, logDir: `jobs/${id}` });
+    const shapes: Array<[string, Record<string, unknown>, string]> = [
+      ['unversioned, before votes and nextJobId', { jobs: { j1: job('j1'), j7: job('j7') }, configs: {} }, 'j8'],
+      ['version 1 without nextJobId', { schemaVersion: 1, jobs: { j1: job('j1'), j2: job('j2'), j3: job('j3') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j4'],
+      ['version 1 whose nextJobId lags its jobs', { schemaVersion: 1, nextJobId: 2, jobs: { j1: job('j1'), j5: job('j5') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j6'],
+      ['version 1 whose jobs were pruned', { schemaVersion: 1, nextJobId: 40, jobs: { j12: job('j12') }, configs: {}, votes: {}, groups: {}, sync: {} }, 'j40'],
+    ];
+    for (const [shape, doc, next] of shapes) {
+      it(`${shape}: the next job is ${next} and every stored job is kept`, async () => {
+        fs.writeFileSync(file, JSON.stringify(doc));
+        const store = new StateStore(file);
+        const queued = await store.update((s) => enqueueJob(s, { configId: 'p~2', project: 'p', number: 2, patchSet: 1, revision: 'r2', template: 't' }, new Date()));
+        expect(queued.id).to.equal(next);
+        const after = await store.read();
+        for (const [id, stored] of Object.entries(doc.jobs as Record<string, { message: string }>)) expect(after.jobs[id]!.message).to.equal(stored.message);
+        expect(Object.keys(after.jobs)).to.have.length(Object.keys(doc.jobs as object).length + 1);
+      });
+    }
+  });
+
   it('takes over a lock left by a process that died, without waiting for it to go stale', async () => {
     fs.mkdirSync(`${file}.lock`);
     // A pid that is certainly not running: a child that has already exited.
@@ -188,5 +209,112 @@ describe('StateStore', () => {
     await new StateStore(file, { timeoutMs: 5000 }).update((s) => void (s.sync.final = {}));
     // and temp files of writers killed mid-write were cleaned up by that update
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).to.deep.equal([]);
+  });
+});
+
+/** A finished job of a change that is no longer open (history once it is not among the most recent). */
+function finished(id: string, minute: number): Job {
+  const at = new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+  return {
+    id, configId: 'gone~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't', status: 'success', attempt: 1,
+    createdAt: at, finishedAt: at, summary: { tests: 1, failures: 0, errors: 0, skipped: 0, durationMs: 1 }, skipped: [], message: 'passed', logDir: `jobs/${id}`,
+  };
+}
+
+async function allJobIds(store: StateStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const job of store.listJobs()) ids.push(job.id);
+  return ids;
+}
+
+describe('StateStore history', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => ({ dir, file } = tempStore()));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps the document the size of the open changes: older finished jobs move to history and stay findable', async () => {
+    const store = new StateStore(file);
+    const total = RECENT_FINISHED_KEPT + 50;
+    await store.update((s: StateData) => {
+      for (let i = 0; i < total; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
+      s.configs['p~2'] = { id: 'p~2', project: 'p', branch: 'master', number: 2, description: 'd', branches: {}, templates: ['t'], patchSet: 1, revision: 'r', ref: 'refs/changes/02/2/1', updatedAt: 'x' };
+      s.jobs.current = { ...finished('current', 0), configId: 'p~2', number: 2 };
+      s.jobs.running = { ...finished('running', 0), status: 'running' };
+    });
+    const live = await store.read();
+    // The current patch set's result and the running job stay, with the most recent finished ones.
+    expect(Object.keys(live.jobs)).to.include.members(['current', 'running', `j${total - 1}`]);
+    expect(Object.keys(live.jobs)).to.have.length(RECENT_FINISHED_KEPT + 2);
+    expect(live.jobs.j0).to.equal(undefined);
+    expect(live.archive.jobs.count).to.equal(50);
+    // History is still there for show, list and logs.
+    expect((await store.getJob('j0'))?.id).to.equal('j0');
+    expect((await store.getJob('j49'))?.finishedAt).to.equal(finished('j49', 49).finishedAt);
+    expect(await store.getJob('nope')).to.equal(undefined);
+    const ids = await allJobIds(store);
+    expect(ids).to.have.length(total + 2);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(ids.slice(-3)).to.deep.equal(['j2', 'j1', 'j0']);
+    const firstPage: string[] = [];
+    for await (const job of store.listJobs({ status: ['running'] }, { limit: 5 })) firstPage.push(job.id);
+    expect(firstPage).to.deep.equal(['running']);
+  });
+
+  it('cuts off what a writer killed between archiving and writing the document appended: nothing appears twice', async () => {
+    const store = new StateStore(file);
+    await store.update((s: StateData) => {
+      for (let i = 0; i < RECENT_FINISHED_KEPT + 1; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
+    });
+    const { archive } = await store.read();
+    // A dead writer's append: records past the committed mark (one of them still live in the document).
+    fs.appendFileSync(path.join(dir, archive.jobs.file), `${JSON.stringify(finished('j150', 150))}\n{"id":"half-writ`);
+    expect(await allJobIds(store)).to.have.length(RECENT_FINISHED_KEPT + 1);
+    await store.update((s: StateData) => void (s.jobs.next = finished('next', 999)));
+    const ids = await allJobIds(store);
+    expect(ids).to.have.length(RECENT_FINISHED_KEPT + 2);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(fs.readFileSync(path.join(dir, (await store.read()).archive.jobs.file), 'utf8')).to.not.contain('half-writ');
+  });
+
+  it('survives SIGKILL while history is archived 60 times: every acknowledged job is found exactly once', async function () {
+    this.timeout(300_000);
+    const seeded = Array.from({ length: RECENT_FINISHED_KEPT }, (_, i) => `seed${i}`);
+    // With the most recent history full, every new finished job pushes an older one into the archive.
+    await new StateStore(file).update((s: StateData) => {
+      for (const [i, id] of seeded.entries()) s.jobs[id] = finished(id, -1000 + i);
+    });
+    let totalAcked = 0;
+    const acked: string[] = [...seeded];
+    for (let round = 0; round < 60; round++) {
+      const child = runUpdater(file, `r${round}`, 10_000, 0, 'jobs');
+      await waitFor('the updater', () => child.acked.length > 0, 10_000, 2);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 60));
+      child.kill();
+      await child.done.catch(() => undefined);
+      acked.push(...child.acked.map((i) => `r${round}-${i}`));
+      totalAcked += child.acked.length;
+    }
+    const store = new StateStore(file);
+    const ids = await allJobIds(store);
+    expect(new Set(ids).size, 'no job twice').to.equal(ids.length);
+    expect(ids).to.include.members(acked);
+    expect(totalAcked, 'the kills should land while jobs are being archived').to.be.greaterThan(60);
+    expect((await store.read()).archive.jobs.count).to.be.greaterThan(60);
+  });
+
+  it('prunes history that ended before the cutoff, and nothing newer', async () => {
+    const store = new StateStore(file);
+    await store.update((s: StateData) => {
+      for (let i = 0; i < RECENT_FINISHED_KEPT + 10; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
+    });
+    const cutoff = new Date(Date.UTC(2026, 0, 1, 0, 5));
+    expect(await store.pruneHistory(cutoff, { dryRun: true })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
+    expect(await allJobIds(store)).to.have.length(RECENT_FINISHED_KEPT + 10);
+    expect(await store.pruneHistory(cutoff, { dryRun: false })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
+    const ids = await allJobIds(store);
+    expect(ids).to.have.length(RECENT_FINISHED_KEPT + 5);
+    expect(ids).to.not.include('j0');
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('jobs-archive'))).to.deep.equal([(await store.read()).archive.jobs.file]);
   });
 });

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, getJob, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
+import { findJob, formatRunReport, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
 
 export default class Reproduce extends SmokestackCommand {
   static override summary = 'Print the exact `firestack run` command that re-creates a job\'s environment from a laptop (--run runs it).';
@@ -18,7 +18,7 @@ export default class Reproduce extends SmokestackCommand {
 
   async run(): Promise<Reproduction & { run?: RunTemplateResult }> {
     const { args, flags } = await this.parse(Reproduce);
-    const job = getJob(await this.store.read(), args.job);
+    const job = await findJob(this.store, args.job);
     let defaults;
     try {
       defaults = planTemplateRun(this.settings, job.template).sources;

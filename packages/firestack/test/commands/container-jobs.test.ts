@@ -88,7 +88,7 @@ describe('jobs on container groups (real containers on this machine)', function 
     expect(as < be && bs < ae, 'the two jobs overlapped in time').to.equal(true);
     expect(ja.summary).to.include({ tests: 8, failures: 0, skipped: 1 });
     expect(state.groups, 'both groups are deleted').to.deep.equal({});
-    expect(containerIdsOfStore(store.file)).to.deep.equal([]);
+    expect(containerIdsOfStore(store.location)).to.deep.equal([]);
     // Other tests may install demoapp on this machine with the local provider; never a version these jobs built.
     const built = jobs.flatMap((j) => fs.readdirSync(path.join(store.jobDir(j.id), 'packages', 'gw')).map((f) => f.split('_')[1]!));
     expect(built).to.have.length(2);
@@ -122,6 +122,6 @@ describe('jobs on container groups (real containers on this machine)', function 
     const swept = await ws.firestack(['group', 'sweep', '--older-than', '0s', '--json'], 5 * 60_000);
     expect(swept.code, swept.stderr).to.equal(0);
     expect(await containerLeftovers(ids)).to.deep.equal([]);
-    expect(containerIdsOfStore(store.file)).to.deep.equal([]);
+    expect(containerIdsOfStore(store.location)).to.deep.equal([]);
   });
 });

@@ -66,15 +66,15 @@ export function bridgeExists(): boolean {
   return fs.existsSync(path.join('/sys/class/net', CONTAINER_BRIDGE));
 }
 
-/** Containers on this machine that belong to the given store file. */
-export function containerIdsOfStore(storeFile: string): string[] {
-  return listContainerRecords(CONTAINER_ROOT).flatMap((c) => ('store' in c && c.store === storeFile ? [c.id] : []));
+/** Containers on this machine that belong to the given store (its location: the state file's path). */
+export function containerIdsOfStore(store: string): string[] {
+  return listContainerRecords(CONTAINER_ROOT).flatMap((c) => ('store' in c && c.store === store ? [c.id] : []));
 }
 
 /** Removes every container of a store (an after hook's last resort, also when a test failed midway). */
-export async function removeContainersOfStore(storeFile: string): Promise<void> {
+export async function removeContainersOfStore(store: string): Promise<void> {
   const runtime = new NspawnRuntime();
-  for (const id of containerIdsOfStore(storeFile)) await runtime.remove(id);
+  for (const id of containerIdsOfStore(store)) await runtime.remove(id);
   await runtime.removeBridgeIfUnused();
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { generateSshKeyPair } from '@smokestack/core';
+import { generateSshKeyPair, type StateData } from '@smokestack/core';
 import { runCli, repoRoot, type CliName, type CliResult } from '../cli.js';
 import { GerritSim } from '../gerrit/sim.js';
 import type { GerritUser } from '../gerrit/types.js';
@@ -9,6 +9,7 @@ import { LaunchpadSim } from '../launchpad/sim.js';
 import { removeContainersOfStore } from '../containers/index.js';
 import { sshGroupDefinition, startSshHosts, type SshTestHosts } from '../sshd/index.js';
 import { DEMO_APP, DEMO_LAUNCHPAD, DEMO_PUPPET, seedDemo, type DemoChange } from './scenario.js';
+import { demoOutcomes, judgeDemo, type DemoVerdict } from './verdict.js';
 
 export const DEMO_TEMPLATE = 'demo';
 
@@ -217,6 +218,8 @@ export interface CycleSummary {
   reviews: number;
   reportIndex: string;
   seconds: number;
+  /** Whether the jobs showed SmokeStack at work, or only this machine failing. */
+  verdict: DemoVerdict;
 }
 
 /** One full SmokeStack cycle: sync and fire, work the queue empty, comment, report. */
@@ -235,15 +238,15 @@ export async function runDemoCycle(env: DemoEnvironment, log: (line: string) => 
     (r) => `${r.created.length} test configs created, ${r.queued.length} jobs queued`,
   );
   // Without --json the worker prints its progress (one line per stage of every job) as it goes.
-  const worked = await step(
+  const state = await step(
     'firestack worker --once',
     async () => {
       await env.run('firestack', ['worker', '--once']);
-      const state = JSON.parse(fs.readFileSync(env.stateFile, 'utf8')) as { jobs: Record<string, { status: string }> };
-      return Object.values(state.jobs).filter((j) => j.status !== 'superseded' && j.status !== 'cancelled');
+      return JSON.parse(fs.readFileSync(env.stateFile, 'utf8')) as StateData;
     },
-    (jobs) => `${jobs.length} jobs run`,
+    (s) => `${Object.values(s.jobs).filter((j) => j.status !== 'superseded' && j.status !== 'cancelled').length} jobs run`,
   );
+  const worked = Object.values(state.jobs).filter((j) => j.status !== 'superseded' && j.status !== 'cancelled');
   const commented = await step(
     'bellows comment',
     async () => (await env.run('bellows', ['comment', '--json'])).json<{ posted: unknown[] }>(),
@@ -262,5 +265,6 @@ export async function runDemoCycle(env: DemoEnvironment, log: (line: string) => 
     reviews: commented.posted.length,
     reportIndex: report.indexPath,
     seconds: (Date.now() - started) / 1000,
+    verdict: judgeDemo(demoOutcomes(env.changes, state)),
   };
 }

@@ -1,2 +1,3 @@
 export * from './scenario.js';
 export * from './cycle.js';
+export * from './verdict.js';

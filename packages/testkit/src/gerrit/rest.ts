@@ -5,9 +5,9 @@ import { SimRequestError } from './errors.js';
 import { decideFault } from './faults.js';
 import type { GitRepos } from './git.js';
 import { accountInfo, changeInfo, LIST_CHANGES_OPTIONS } from './json.js';
-import { QueryError } from './query.js';
+import { QueryError, sortKey } from './query.js';
 import type { ReviewInput, SimState } from './state.js';
-import type { GerritFaults, SimAccount } from './types.js';
+import type { GerritFaults, SimAccount, SimReview } from './types.js';
 
 export const GERRIT_VERSION = '3.9.1';
 const JSON_PREFIX = ")]}'\n";
@@ -18,7 +18,15 @@ export interface RestDeps {
   faults(): GerritFaults;
   random(): number;
   countRequest(): void;
+  /** how /changes/ pages (GerritSimOptions.paging) */
+  paging?: 'offset' | 'sortkey' | 'first-page-only';
   git?: GitRepos;
+  /** awaited after a review was accepted and before Gerrit answers (tests crash the client there) */
+  reviewAccepted?: (review: SimReview) => Promise<void>;
+  /** awaited after the answer to a change query or change GET was computed and before it is sent */
+  beforeAnswer?: (path: string) => Promise<void>;
+  /** what the REST API shows for a change instead of its ChangeInfo (tests of malformed answers) */
+  corruptedInfo?: (number: number, info: Record<string, unknown>) => unknown;
   /** scenario control under /_sim/ (not counted, never faulted); resolves true when it answered */
   control?: (req: IncomingMessage, res: ServerResponse, path: string, body: () => Promise<string>) => Promise<boolean>;
 }
@@ -140,14 +148,19 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     const params = url.searchParams;
     const options = parseOptions(params);
     const limit = nonNegativeInt(params, 'n', 'limit');
-    const start = nonNegativeInt(params, 'S', 'start') ?? 0;
+    const paging = deps.paging ?? 'offset';
+    // Servers before 2.9 ignore S and resume after the sort key given as N.
+    const start = paging === 'offset' ? (nonNegativeInt(params, 'S', 'start') ?? 0) : 0;
+    const after = paging === 'sortkey' ? (params.get('N') ?? undefined) : undefined;
     const queries = params.getAll('q');
     const lists = (queries.length ? queries : ['status:open']).map((q) => {
-      const { changes, more } = state.search(q, { limit: limit || undefined, start, self: user?.username });
-      const infos = changes.map((c) => changeInfo(c, options, ctx));
-      if (more && infos.length) infos[infos.length - 1]!._more_changes = true;
+      const { changes, more } = state.search(q, { limit: limit || undefined, start, after, self: user?.username });
+      const infos: unknown[] = changes.map((c) => shown(deps, c.number, { ...changeInfo(c, options, ctx), ...(paging === 'sortkey' ? { _sortkey: sortKey(c) } : {}) }));
+      const last = infos[infos.length - 1];
+      if (more && last && typeof last === 'object') (last as Record<string, unknown>)._more_changes = true;
       return infos;
     });
+    await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
     sendJson(res, 200, queries.length > 1 ? lists : lists[0], pretty);
     return;
   }
@@ -157,7 +170,12 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
   const rest = segments.slice(2);
 
   if (method === 'GET') {
-    if (rest.length === 0) { sendJson(res, 200, changeInfo(change, parseOptions(url.searchParams), ctx), pretty); return; }
+    if (rest.length === 0) {
+      const info = shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx));
+      await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
+      sendJson(res, 200, info, pretty);
+      return;
+    }
     if (rest.length === 1 && rest[0] === 'detail') {
       sendJson(res, 200, changeInfo(change, parseOptions(url.searchParams, DETAIL_OPTIONS), ctx), pretty);
       return;
@@ -183,6 +201,7 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     const ps = state.findPatchSet(change, rest[1]!);
     if (!ps) throw new SimRequestError(404, `Not found: ${rest[1]}`);
     const labels = state.postReview(change, ps, user.username, validateReviewInput(input), 'rest');
+    await deps.reviewAccepted?.(state.reviewLog[state.reviewLog.length - 1]!);
     sendJson(res, 200, { labels }, pretty);
     return;
   }
@@ -205,6 +224,11 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     return;
   }
   throw new SimRequestError(404, 'Not found');
+}
+
+/** A change's ChangeInfo as served: corrupted when a test asked for it. */
+function shown(deps: RestDeps, number: number, info: Record<string, unknown>): unknown {
+  return deps.corruptedInfo ? deps.corruptedInfo(number, info) : info;
 }
 
 export function validateReviewInput(input: Record<string, unknown>): ReviewInput {

@@ -55,6 +55,9 @@ export class GerritSim {
   private faults: GerritFaults;
   private readonly random: () => number;
   private readonly streams = new Set<StreamSession>();
+  private readonly corruptions = new Map<number, (info: Record<string, unknown>) => unknown>();
+  private readonly reviewListeners = new Set<(review: SimReview) => void | Promise<void>>();
+  private readonly answerListeners = new Set<(path: string) => void | Promise<void>>();
   private readonly state: SimState;
   private readonly git?: GitRepos;
   private readonly httpServer: http.Server;
@@ -82,7 +85,18 @@ export class GerritSim {
       faults: () => this.faults,
       random: () => this.random(),
       countRequest: () => { this.served++; },
+      paging: options.paging,
       git: this.git,
+      reviewAccepted: async (review) => {
+        for (const listener of [...this.reviewListeners]) await listener(review);
+      },
+      beforeAnswer: async (p) => {
+        for (const listener of [...this.answerListeners]) await listener(p);
+      },
+      corruptedInfo: (number, info) => {
+        const corrupt = this.corruptions.get(number);
+        return corrupt ? corrupt(info) : info;
+      },
       control: options.controlApi ? (req, res, p, body) => this.control(req, res, p, body) : undefined,
     }));
     this.httpServer.keepAliveTimeout = 1000;
@@ -202,6 +216,34 @@ export class GerritSim {
   /** Changes, newest number first. */
   listChanges(): SimChange[] {
     return [...this.state.changes.values()].reverse();
+  }
+
+  /**
+   * Serves change `number` over REST as `corrupt` rewrites its ChangeInfo (anything, `null` included),
+   * as a broken or hostile server would; `undefined` serves it normally again.
+   */
+  corruptChangeInfo(number: number, corrupt: ((info: Record<string, unknown>) => unknown) | undefined): void {
+    if (corrupt) this.corruptions.set(number, corrupt);
+    else this.corruptions.delete(number);
+  }
+
+  /**
+   * Calls `listener` each time a REST review was accepted, before Gerrit answers the client, and
+   * answers only once it resolves: a test can kill the client right there. Returns the unsubscribe.
+   */
+  onReview(listener: (review: SimReview) => void | Promise<void>): () => void {
+    this.reviewListeners.add(listener);
+    return () => this.reviewListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with the path of each change query or change GET once its answer is computed,
+   * and sends that answer only when it resolves: what Gerrit said can go stale in between, as on a
+   * slow network. Returns the unsubscribe.
+   */
+  beforeAnswer(listener: (path: string) => void | Promise<void>): () => void {
+    this.answerListeners.add(listener);
+    return () => this.answerListeners.delete(listener);
   }
 
   /** Reviews posted by clients over REST or SSH, oldest first. */

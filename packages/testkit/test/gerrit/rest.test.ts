@@ -229,6 +229,19 @@ describe('GerritSim REST', () => {
       expect(c.labels.Verified.approved).to.deep.equal({ _account_id: 1000000 });
     });
 
+    it('tells onReview listeners of an accepted review and answers the client only once they are done', async () => {
+      const order: string[] = [];
+      const unsubscribe = sim.onReview(async (review) => {
+        order.push(`accepted ${review.patchSet} ${sim.reviews(1).length}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        order.push('listener done');
+      });
+      await rest(sim, '/a/changes/1/revisions/current/review', { body: { labels: { Verified: 1 } } }).then(() => order.push('answered'));
+      unsubscribe();
+      await rest(sim, '/a/changes/1/revisions/current/review', { body: { message: 'again' } });
+      expect(order).to.deep.equal(['accepted 1 1', 'listener done', 'answered']);
+    });
+
     it('accepts current and patch-set numbers as revision ids', async () => {
       expect((await rest(sim, '/a/changes/1/revisions/current/review', { body: { labels: { Verified: -1 } } })).status).to.equal(200);
       expect((await rest(sim, '/a/changes/1/revisions/1/review', { body: { message: 'again' } })).status).to.equal(200);
@@ -291,6 +304,17 @@ describe('GerritSim REST', () => {
       const started = Date.now();
       expect((await rest(sim, '/a/changes/')).status).to.equal(200);
       expect(Date.now() - started).to.be.at.least(140);
+    });
+
+    it('serves a corrupted ChangeInfo in lists and single GETs, as asked, until told to stop', async () => {
+      sim.createChange({ project: 'openstack/nova', subject: 'Two' });
+      sim.createChange({ project: 'openstack/nova', subject: 'Three' });
+      sim.corruptChangeInfo(1, () => null);
+      sim.corruptChangeInfo(2, (info) => ({ ...info, _number: 1e12 }));
+      expect((await rest(sim, '/changes/?q=status:open')).json.map((c: { _number: number } | null) => c?._number ?? null)).to.deep.equal([3, 1e12, null]);
+      expect((await rest(sim, '/changes/1')).json).to.equal(null);
+      sim.corruptChangeInfo(1, undefined);
+      expect((await rest(sim, '/changes/1')).json._number).to.equal(1);
     });
 
     it('makes the same fault decisions for the same seed', async () => {

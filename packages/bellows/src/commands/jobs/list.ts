@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { filterJobs, jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
+import { jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -16,35 +16,44 @@ export default class JobsList extends SmokestackCommand {
     limit: Flags.integer({ char: 'n', description: 'show at most this many jobs (tables only; --json lists all)', default: 50 }),
   };
 
-  async run(): Promise<{ jobs: Job[] }> {
+  async run(): Promise<{ jobs: Job[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const jobs = filterJobs(await this.store.read(), { status, project: flags.project, number: flags.change });
-    if (!this.jsonEnabled()) {
-      const now = new Date();
-      const shown = jobs.slice(0, flags.limit);
-      this.log(
-        jobs.length === 0
-          ? 'No jobs match.'
-          : renderTable(
-              ['id', 'project', 'change', 'template', 'status', 'tests', 'fail', 'skip', 'duration', 'created'],
-              shown.map((j) => [
-                j.id,
-                j.project,
-                `${j.number},${j.patchSet}`,
-                j.template,
-                j.status,
-                j.summary.tests,
-                j.summary.failures + j.summary.errors,
-                j.summary.skipped,
-                formatDuration(jobDurationMs(j)),
-                formatAge(j.createdAt, now),
-              ]),
-              { color: this.globals.color },
-            ),
-      );
-      if (jobs.length > shown.length) this.log(`(${jobs.length - shown.length} more; use --limit or --json)`);
+    const filter = { status, project: flags.project, number: flags.change };
+    // --json streams every job (history included) without holding them all.
+    if (this.jsonEnabled()) return void (await this.streamJsonList('jobs', this.store.listJobs(filter)));
+    const shown: Job[] = [];
+    let more = 0;
+    for await (const job of this.store.listJobs(filter)) {
+      if (shown.length < flags.limit) shown.push(job);
+      else more++;
     }
-    return { jobs };
+    this.printTable(shown, more);
+    return { jobs: shown };
+  }
+
+  private printTable(shown: Job[], more: number): void {
+    const now = new Date();
+    this.log(
+      shown.length === 0
+        ? 'No jobs match.'
+        : renderTable(
+            ['id', 'project', 'change', 'template', 'status', 'tests', 'fail', 'skip', 'duration', 'created'],
+            shown.map((j) => [
+              j.id,
+              j.project,
+              `${j.number},${j.patchSet}`,
+              j.template,
+              j.status,
+              j.summary.tests,
+              j.summary.failures + j.summary.errors,
+              j.summary.skipped,
+              formatDuration(jobDurationMs(j)),
+              formatAge(j.createdAt, now),
+            ]),
+            { color: this.globals.color },
+          ),
+    );
+    if (more > 0) this.log(`(${more} more; use --limit or --json)`);
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { getJob, jobDurationMs, type Job } from '@smokestack/core';
+import { findJob, jobDurationMs, type Job } from '@smokestack/core';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
@@ -10,8 +10,8 @@ export default class JobsShow extends SmokestackCommand {
 
   async run(): Promise<{ job: Job; logDir: string }> {
     const { args } = await this.parse(JobsShow);
-    const job = getJob(await this.store.read(), args.id);
-    const logDir = path.join(path.dirname(this.store.file), job.logDir);
+    const job = await findJob(this.store, args.id);
+    const logDir = path.join(this.store.dataDir, job.logDir);
     const s = job.summary;
     const took = jobDurationMs(job);
     const lines = [

@@ -115,6 +115,8 @@ export const ImageDefinitionSchema = z.strictObject({
   /** Archive to install from (default: the one apt on this machine is configured with). */
   mirror: nonEmpty.regex(/^(https?|file):\/\/\S+$/, 'expected an http(s):// or file:// archive URL').optional(),
   components: z.array(nonEmpty).default(['main']),
+  /** OpenPGP keyring the archive's Release file is checked with (default: the mirror's Signed-By, else debootstrap's own). */
+  keyring: nonEmpty.optional(),
   /** Packages the templates need (Puppet, build tools…), on top of what every container needs (systemd, sshd). */
   packages: z.array(packageName).default([]),
 });

@@ -120,7 +120,7 @@ function debootstrapArgs(spec: ImageSpec, rootfs: string, cache: string): string
     '--variant=minbase',
     `--components=${spec.components.join(',')}`,
     `--cache-dir=${cache}`,
-    ...(spec.keyring && fs.existsSync(spec.keyring) ? [`--keyring=${spec.keyring}`] : []),
+    ...(spec.keyring ? [`--keyring=${spec.keyring}`] : []),
     spec.suite,
     rootfs,
     spec.mirror,

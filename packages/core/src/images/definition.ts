@@ -63,7 +63,8 @@ export function resolveImage(name: string, configured: Readonly<Record<string, I
   const packages = [...new Set([...CONTAINER_PACKAGES, ...def.packages])].sort();
   const components = def.components.length > 0 ? [...def.components] : ['main'];
   const key = imageKey({ suite, components, packages, setupScript: env.setupScript });
-  return { name, suite, mirror: mirror.replace(/\/+$/, ''), components, packages, ...(source?.signedBy ? { keyring: source.signedBy } : {}), key };
+  const keyring = def.keyring ?? source?.signedBy;
+  return { name, suite, mirror: mirror.replace(/\/+$/, ''), components, packages, ...(keyring ? { keyring } : {}), key };
 }
 
 /** Twelve hex digits of a hash over everything that decides an image's content. */

@@ -70,7 +70,7 @@ export class NspawnRuntime implements ContainerRuntime {
   constructor(private readonly root = CONTAINER_ROOT) {}
 
   async unavailable(): Promise<string | undefined> {
-    if (process.getuid?.() !== 0) return 'the container provider runs systemd-nspawn, which needs root: run firestack as root (rootless podman is not supported yet)';
+    if (process.getuid?.() !== 0) return 'systemd-nspawn needs root: run firestack as root (rootless podman is not supported yet)';
     for (const [tool, pkg] of [
       ['systemd-nspawn', 'systemd-container'],
       ['ip', 'iproute2'],

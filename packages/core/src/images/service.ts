@@ -8,17 +8,10 @@ import { TemplateRenderer } from '../render/render.js';
 import { hostCodename, readAptSources } from './apt-sources.js';
 import { IMAGE_SETUP_TEMPLATE, ensureImage, type EnsuredImage } from './build.js';
 import { imageDefinitions, resolveImage, type ImageEnvironment, type ImageSpec } from './definition.js';
-import { ImageStore, defaultImageDir, type ImageRecord } from './store.js';
+import type { ImageSettings } from './settings.js';
+import { ImageStore, type ImageRecord } from './store.js';
 
-/** The config's image definitions and where images are kept: what container groups and `firestack image` use. */
-export interface ImageSettings {
-  definitions: Record<string, ImageDefinition>;
-  dir: string;
-}
-
-export function imageSettings(config: Pick<SmokestackConfig, 'images' | 'containers'> | undefined, env: Env = process.env): ImageSettings {
-  return { definitions: config?.images ?? {}, dir: defaultImageDir(config?.containers?.imageDir, env) };
-}
+export { imageSettings, type ImageSettings } from './settings.js';
 
 /** This machine as image builds see it: its release, apt's sources, and the setup script's text. */
 export function imageEnvironment(renderer: TemplateRenderer = new TemplateRenderer()): ImageEnvironment {

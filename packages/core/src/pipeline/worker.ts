@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
-import { imageSettings } from '../images/service.js';
+import { imageSettings } from '../images/settings.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStatus } from '../model.js';
 import { withPool } from '../providers/group-exec.js';

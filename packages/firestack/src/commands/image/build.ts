@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { buildImages, imageSettings, type EnsuredImage } from '@smokestack/core';
+import { buildImages, imageSettings } from '@smokestack/core/images/service';
+import type { EnsuredImage } from '@smokestack/core/images/build';
 
 export default class ImageBuild extends SmokestackCommand {
   static override summary = 'Build base images for container groups from Debian packages (debootstrap); an image whose definition has not changed is kept.';

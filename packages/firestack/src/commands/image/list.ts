@@ -1,5 +1,6 @@
 import { SmokestackCommand, formatAge, renderTable } from '@smokestack/core/cli';
-import { imageRootfsInUse, imageSettings, listImages, type ImageListEntry } from '@smokestack/core';
+import { imageSettings, listImages, type ImageListEntry } from '@smokestack/core/images/service';
+import { imageRootfsInUse } from '@smokestack/core/providers/container-state';
 
 export default class ImageList extends SmokestackCommand {
   static override summary = 'List built container images: whether each matches its current definition, its size and the containers using it.';

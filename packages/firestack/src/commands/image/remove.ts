@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { imageRootfsInUse, imageSettings, removeImages } from '@smokestack/core';
+import { imageSettings, removeImages } from '@smokestack/core/images/service';
+import { imageRootfsInUse } from '@smokestack/core/providers/container-state';
 
 export default class ImageRemove extends SmokestackCommand {
   static override summary = 'Remove built container images by name, name-key or key; --stale removes every image its definition no longer produces.';

@@ -28,14 +28,14 @@ import {
   containerGroupDefinition,
   containerIdsOfStore,
   containerLeftovers,
-  containerRuntimeMissing,
   ensureDefaultImage,
+  requireContainers,
   removeContainersOfStore,
 } from '@smokestack/testkit';
 
 // Real containers: systemd-nspawn hosts booted from the shared default image (built once per
 // machine, with progress, by the first test that needs it). Needs root.
-describe('container provider (real containers on this machine)', function () {
+describe('container provider (real containers on this machine: needs root, systemd-container, debootstrap)', function () {
   this.timeout(40 * 60_000);
   let dir: string;
   let ctx: ProviderContext;
@@ -51,9 +51,7 @@ describe('container provider (real containers on this machine)', function () {
   const ids = (group: ServerGroup) => group.hosts.map((h) => h.resourceId!);
 
   before(async function () {
-    if (!canRunContainers()) this.skip();
-    const missing = await containerRuntimeMissing();
-    if (missing) throw new Error(missing);
+    await requireContainers(this);
     await ensureDefaultImage(new Logger({ tty: false }));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-container-'));
     ctx = { store: new StateStore(path.join(dir, 'state.json')), logger: silentLogger(), now: () => new Date(), env: process.env };

@@ -4,12 +4,11 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Logger, StateStore, enqueueJob, type Job, type WorkerReport } from '@smokestack/core';
 import {
-  canRunContainers,
   cliBin,
   containerIdsOfStore,
   containerLeftovers,
-  containerRuntimeMissing,
   ensureDefaultImage,
+  requireContainers,
   removeContainersOfStore,
   repoRoot,
   waitFor,
@@ -49,7 +48,7 @@ function machineDemoapp(): string {
   }
 }
 
-describe('jobs on container groups (real containers on this machine)', function () {
+describe('jobs on container groups (real containers on this machine: needs root, systemd-container, debootstrap)', function () {
   this.timeout(40 * 60_000);
   let ws: CliWorkspace;
   let store: StateStore;
@@ -58,9 +57,7 @@ describe('jobs on container groups (real containers on this machine)', function 
     store.update((state) => enqueueJob(state, { configId: `c${number}`, project: 'demoapp', number, patchSet: 1, revision: 'abc', template: 'cluster' }, new Date()));
 
   before(async function () {
-    if (!canRunContainers()) this.skip();
-    const missing = await containerRuntimeMissing();
-    if (missing) throw new Error(missing);
+    await requireContainers(this);
     await ensureDefaultImage(new Logger({ tty: false }));
     ws = new CliWorkspace({});
     const config = { templates: { cluster: clusterTemplate(ws.repo) }, worker: { concurrency: 2, heartbeatSeconds: 1, staleSeconds: 60 } };

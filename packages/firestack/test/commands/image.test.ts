@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Logger } from '@smokestack/core';
-import { canRunContainers, ensureDefaultImage, runCli } from '@smokestack/testkit';
+import { ensureDefaultImage, requireContainers, runCli } from '@smokestack/testkit';
 
 describe('firestack image', function () {
   this.timeout(60_000);
@@ -34,9 +34,9 @@ describe('firestack image', function () {
     expect(fs.existsSync(env.SMOKESTACK_IMAGE_DIR!)).to.equal(false);
   });
 
-  it('build keeps an image whose definition has not changed, and list shows it current', async function () {
-    if (!canRunContainers()) this.skip();
+  it('build keeps an image whose definition has not changed, and list shows it current (needs root, debootstrap)', async function () {
     this.timeout(40 * 60_000);
+    await requireContainers(this);
     await ensureDefaultImage(new Logger({ tty: false }));
     const shared = { ...env, SMOKESTACK_IMAGE_DIR: '' };
     const build = await runCli('firestack', ['image', 'build', 'default', '--json'], { env: shared, cwd: dir });

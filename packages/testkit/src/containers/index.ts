@@ -14,6 +14,9 @@ import {
   type Logger,
 } from '@smokestack/core';
 
+/** What tests on real containers need, in the words their skip or failure uses. */
+export const CONTAINER_TEST_NEEDS = 'root, systemd-container (systemd-nspawn) and debootstrap';
+
 /**
  * Why container groups cannot run here, or undefined. Not being root is the only reason a test may
  * skip for; a root machine without the runtime fails the test with the one-line install hint.
@@ -24,6 +27,19 @@ export async function containerRuntimeMissing(): Promise<string | undefined> {
 
 export function canRunContainers(): boolean {
   return process.getuid?.() === 0;
+}
+
+/**
+ * A before hook's gate for tests on real containers: without root they are skipped, saying so on
+ * stderr (they are pending, never passed); as root a missing runtime fails them with its install line.
+ */
+export async function requireContainers(context: { skip(): never; test?: { parent?: { fullTitle(): string } } }): Promise<void> {
+  if (!canRunContainers()) {
+    process.stderr.write(`skipped: "${context.test?.parent?.fullTitle() ?? 'container tests'}" needs ${CONTAINER_TEST_NEEDS}\n`);
+    context.skip();
+  }
+  const missing = await containerRuntimeMissing();
+  if (missing) throw new Error(`${missing} (scripts/install-system-packages.sh installs what these tests need)`);
 }
 
 /**

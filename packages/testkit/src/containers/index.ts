@@ -33,9 +33,10 @@ export function canRunContainers(): boolean {
  * A before hook's gate for tests on real containers: without root they are skipped, saying so on
  * stderr (they are pending, never passed); as root a missing runtime fails them with its install line.
  */
-export async function requireContainers(context: { skip(): never; test?: { parent?: { fullTitle(): string } } }): Promise<void> {
+export async function requireContainers(context: { skip(): never; test?: { type?: string; fullTitle(): string; parent?: { fullTitle(): string } } }): Promise<void> {
   if (!canRunContainers()) {
-    process.stderr.write(`skipped: "${context.test?.parent?.fullTitle() ?? 'container tests'}" needs ${CONTAINER_TEST_NEEDS}\n`);
+    const what = context.test?.type === 'test' ? context.test.fullTitle() : (context.test?.parent?.fullTitle() ?? 'container tests');
+    process.stderr.write(`skipped: "${what}" needs ${CONTAINER_TEST_NEEDS}\n`);
     context.skip();
   }
   const missing = await containerRuntimeMissing();

@@ -1,9 +1,25 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Logger } from '@smokestack/core';
-import { ensureDefaultImage, requireContainers, runCli } from '@smokestack/testkit';
+import { cliBin, ensureDefaultImage, requireContainers, runCli, waitFor } from '@smokestack/testkit';
+
+/** Processes whose command line names a path under `dir` (a build's debootstrap, chroot, apt, dpkg). */
+function processesUnder(dir: string): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+        return argv.includes(dir) ? [`${p}: ${argv}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
 
 describe('firestack image', function () {
   this.timeout(60_000);
@@ -47,5 +63,28 @@ describe('firestack image', function () {
     expect(told.stderr).to.contain(`image default (${image.key}) is up to date: its definition has not changed`);
     const listed = (await runCli('firestack', ['image', 'list', '--json'], { env: shared, cwd: dir })).json<{ images: Array<{ key: string; current: boolean }> }>();
     expect(listed.images.find((i) => i.key === image.key)?.current).to.equal(true);
+  });
+
+  it('a build stopped by SIGINT ends every process it started and leaves no image, its output going to a file (needs root, debootstrap)', async function () {
+    this.timeout(5 * 60_000);
+    await requireContainers(this);
+    const images = path.join(dir, 'interrupted');
+    // Written to a file, as from cron or a service: no closed pipe ends the build's processes for it.
+    const log = fs.openSync(path.join(dir, 'interrupted.log'), 'a');
+    const child = spawn(process.execPath, [cliBin('firestack'), 'image', 'build', 'default'], { cwd: dir, env: { ...process.env, ...env, SMOKESTACK_IMAGE_DIR: images }, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('debootstrap to run', async () => processesUnder(images).some((p) => p.includes('debootstrap')) || undefined, 120_000, 100);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited, 'firestack exits with a failure').to.not.equal(0);
+    await waitFor('the build\'s processes to end', async () => processesUnder(images).length === 0 || undefined, 30_000, 100).catch(() => undefined);
+    const left = processesUnder(images);
+    for (const p of left) process.kill(Number(p.split(':')[0]), 'SIGKILL');
+    expect(left).to.deep.equal([]);
+    const listed = await runCli('firestack', ['image', 'list', '--json'], { env: { ...env, SMOKESTACK_IMAGE_DIR: images }, cwd: dir });
+    expect(listed.json<{ images: unknown[] }>().images).to.deep.equal([]);
   });
 });

@@ -9,6 +9,7 @@ import {
   CONTAINER_SUBNET,
   containerNames,
   listContainerRecords,
+  overlappingDevices,
   pickAddress,
   readContainerRecord,
   withNetworkLock,
@@ -86,7 +87,7 @@ export class NspawnRuntime implements ContainerRuntime {
     const record = await withNetworkLock(async () => {
       const used = (await this.list()).flatMap((c) => ('address' in c ? [c.address] : []));
       const address = pickAddress(used);
-      if (!address) throw new InfraError(`no free address left in ${CONTAINER_SUBNET.prefix}.0/${CONTAINER_SUBNET.bits}: delete unused groups (firestack group sweep)`);
+      if (!address) throw new InfraError(`no free address left in ${CONTAINER_SUBNET.network}/${CONTAINER_SUBNET.bits}: delete unused groups (firestack group sweep)`);
       const made: ContainerRecord = { id: spec.id, store: spec.store, storeDir: spec.storeDir, group: spec.group, host: spec.host, address, image: spec.image, runtime: 'nspawn', createdAt: spec.createdAt };
       writeContainerRecord(made, this.root);
       await ensureBridge();
@@ -154,16 +155,17 @@ function readOr(file: string): string {
 
 /** The machine's side of the container network: one bridge holding the range's first address. */
 async function ensureBridge(): Promise<void> {
-  const range = `${CONTAINER_SUBNET.prefix}.0/${CONTAINER_SUBNET.bits}`;
-  const shown = (await runChecked(['ip', '-4', '-o', 'addr', 'show', 'to', range])).split('\n').filter(Boolean);
-  const devices = shown.map((l) => l.split(/\s+/)[1]!.split('@')[0]!);
-  const taken = [...new Set(devices.filter((d) => d !== CONTAINER_BRIDGE))];
+  const range = `${CONTAINER_SUBNET.network}/${CONTAINER_SUBNET.bits}`;
+  const shown = (await runChecked(['ip', '-4', '-o', 'addr', 'show'])).split('\n').filter(Boolean);
+  const taken = overlappingDevices(shown);
   if (taken.length > 0) throw new UserError(`${range} is already in use on this machine by ${taken.join(', ')}`, { hint: 'container groups need that range to themselves' });
-  const ready = shown.some((l) => l.includes(` ${CONTAINER_BRIDGE} `) && l.includes(` ${CONTAINER_SUBNET.bridgeAddress}/`));
+  const ready = shown.some((l) => l.includes(` ${CONTAINER_BRIDGE} `) && l.includes(` ${CONTAINER_SUBNET.bridgeAddress}/${CONTAINER_SUBNET.bits} `));
   if (ready && readOr(path.join('/sys/class/net', CONTAINER_BRIDGE, 'operstate')).trim() !== 'down') return;
   const exists = fs.existsSync(path.join('/sys/class/net', CONTAINER_BRIDGE));
   await ipBatch([], [
     ...(exists ? [] : [['link', 'add', CONTAINER_BRIDGE, 'type', 'bridge']]),
+    // A bridge an older version left with the whole /24 is given the range's address anew.
+    ...(exists && !ready ? [['addr', 'flush', 'dev', CONTAINER_BRIDGE]] : []),
     ...(ready ? [] : [['addr', 'add', `${CONTAINER_SUBNET.bridgeAddress}/${CONTAINER_SUBNET.bits}`, 'dev', CONTAINER_BRIDGE]]),
     ['link', 'set', CONTAINER_BRIDGE, 'up'],
   ]);

@@ -11,8 +11,11 @@ import { acquireLock } from '../store/lock.js';
  */
 export const CONTAINER_ROOT = '/var/lib/smokestack/containers';
 
-/** The one range container hosts may use; the machine keeps .1 on the bridge. */
-export const CONTAINER_SUBNET = { prefix: '10.213.0', bits: 24, bridgeAddress: '10.213.0.1', first: 2, last: 254 } as const;
+/**
+ * The lower half of 10.213.0.0/24, the one range these machines may use: the machine keeps .1 on
+ * the bridge, hosts get .2-.126. The upper half stays free for other test networks on the machine.
+ */
+export const CONTAINER_SUBNET = { prefix: '10.213.0', network: '10.213.0.0', bits: 25, bridgeAddress: '10.213.0.1', first: 2, last: 126 } as const;
 export const CONTAINER_BRIDGE = 'smokestack0';
 
 /** What `container.json` records about one container host. */
@@ -76,6 +79,29 @@ export function pickAddress(used: Iterable<string>): string | undefined {
     if (!taken.has(address)) return address;
   }
   return undefined;
+}
+
+/** Pure: the devices other than the bridge whose IPv4 networks overlap the containers' range, from `ip -4 -o addr show` lines. */
+export function overlappingDevices(lines: readonly string[]): string[] {
+  const ours = { start: ipv4(CONTAINER_SUBNET.network), bits: CONTAINER_SUBNET.bits };
+  const found = new Set<string>();
+  for (const line of lines) {
+    const m = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(line);
+    if (!m || m[1] === CONTAINER_BRIDGE) continue;
+    const bits = Number(m[3]);
+    // Two CIDR blocks overlap exactly when the shorter prefix contains the other's network address.
+    const shorter = Math.min(bits, ours.bits);
+    if (network(ipv4(m[2]!), shorter) === network(ours.start, shorter)) found.add(`${m[1]} (${m[2]}/${bits})`);
+  }
+  return [...found];
+}
+
+function ipv4(address: string): number {
+  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+function network(address: number, bits: number): number {
+  return bits === 0 ? 0 : Math.floor(address / 2 ** (32 - bits));
 }
 
 /** The container records on this machine (directories without a readable record are listed with what is known). */

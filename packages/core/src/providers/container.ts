@@ -26,7 +26,7 @@ export function containerKeyFile(ctx: Pick<ProviderContext, 'store'>, group: str
 /**
  * Container groups: every host a booted Linux container on this machine (systemd-nspawn) with its
  * own copy-on-write root over a cached base image, its own processes, hostname and network
- * namespace with an address on the provider's bridge in 10.213.0.0/24, and its own sshd whose
+ * namespace with an address on the provider's bridge in 10.213.0.0/25, and its own sshd whose
  * host key is generated here and pinned before the container boots. Reached over SSH like any host.
  */
 export class ContainerProvider implements ServerGroupProvider {

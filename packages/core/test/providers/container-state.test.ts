@@ -2,14 +2,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { containerNames, listContainerRecords, newContainerId, pickAddress, writeContainerRecord, type ContainerRecord } from '@smokestack/core';
+import { containerNames, listContainerRecords, newContainerId, overlappingDevices, pickAddress, writeContainerRecord, type ContainerRecord } from '@smokestack/core';
 
 describe('container records and addresses', () => {
-  it('hands out the lowest free address of 10.213.0.2-254 and none when all are taken', () => {
+  it('hands out the lowest free address of 10.213.0.2-126 (the lower half of 10.213.0.0/24) and none when all are taken', () => {
     expect(pickAddress([])).to.equal('10.213.0.2');
     expect(pickAddress(['10.213.0.2', '10.213.0.4'])).to.equal('10.213.0.3');
-    const all = Array.from({ length: 253 }, (_, i) => `10.213.0.${i + 2}`);
+    const all = Array.from({ length: 125 }, (_, i) => `10.213.0.${i + 2}`);
     expect(pickAddress(all)).to.equal(undefined);
+  });
+
+  it('another network in the upper half of 10.213.0.0/24 is no conflict; one overlapping the containers\' half is, named', () => {
+    // `ip -4 -o addr show` lines, as iproute2 prints them.
+    const line = (n: number, dev: string, cidr: string) => `${n}: ${dev}    inet ${cidr} brd 10.213.0.255 scope global ${dev}\\       valid_lft forever preferred_lft forever`;
+    const machine = [line(1, 'lo', '127.0.0.1/8'), line(2, 'eth0', '192.168.1.5/24'), line(7, 'smokestack0', '10.213.0.1/25')];
+    expect(overlappingDevices([...machine, line(289, 'ssfacef61e8', '10.213.0.225/28')])).to.deep.equal([]);
+    expect(overlappingDevices([...machine, line(12, 'br-lab', '10.213.0.100/30')])).to.deep.equal(['br-lab (10.213.0.100/30)']);
+    expect(overlappingDevices([...machine, line(13, 'wide0', '10.213.0.200/24'), line(14, 'wide1@if3', '10.0.0.1/8')])).to.deep.equal(['wide0 (10.213.0.200/24)', 'wide1 (10.0.0.1/8)']);
   });
 
   it('names every piece of a container after its id, within the kernel\'s 15-character interface names', () => {

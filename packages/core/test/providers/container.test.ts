@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +33,9 @@ import {
   removeContainersOfStore,
 } from '@smokestack/testkit';
 
+/** A bridge standing for another test network on the machine. */
+const OTHER_NETWORK = 'ss-test-other';
+
 // Real containers: systemd-nspawn hosts booted from the shared default image (built once per
 // machine, with progress, by the first test that needs it). Needs root.
 describe('container provider (real containers on this machine: needs root, systemd-container, debootstrap)', function () {
@@ -55,6 +58,9 @@ describe('container provider (real containers on this machine: needs root, syste
     await ensureDefaultImage(new Logger({ tty: false }));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-container-'));
     ctx = { store: new StateStore(path.join(dir, 'state.json')), logger: silentLogger(), now: () => new Date(), env: process.env };
+    // Another test network in the upper half of 10.213.0.0/24, as other test suites on the machine make.
+    execFileSync('ip', ['link', 'add', OTHER_NETWORK, 'type', 'bridge']);
+    execFileSync('ip', ['addr', 'add', '10.213.0.193/28', 'dev', OTHER_NETWORK]);
     // Two groups at once, from two "jobs": they share the bridge, nothing else.
     [alpha, beta] = await Promise.all([
       createGroup(GroupDefinitionSchema.parse(containerGroupDefinition('alpha', [{ name: 'gw', roles: ['build'] }, { name: 'web1', roles: ['web'] }, { name: 'db1', roles: ['db'] }])), {}, ctx),
@@ -64,6 +70,7 @@ describe('container provider (real containers on this machine: needs root, syste
 
   after(async () => {
     if (!ctx) return;
+    spawnSync('ip', ['link', 'del', OTHER_NETWORK]);
     for (const name of ['alpha', 'beta']) await deleteGroup(name, ctx).catch(() => undefined);
     await removeContainersOfStore(ctx.store.location);
     fs.rmSync(dir, { recursive: true, force: true });

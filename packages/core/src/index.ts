@@ -13,6 +13,7 @@ export * from './net/index.js';
 export * from './launchpad/index.js';
 export * from './ssh/index.js';
 export * from './providers/index.js';
+export * from './images/index.js';
 export * from './pipeline/index.js';
 export * from './results/index.js';
 export * from './review/index.js';

@@ -3,6 +3,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isInfraError, isUserError } from '../errors.js';
 import { defaultConfig, hasConfigFile } from '../config/find.js';
 import type { LoadedConfig } from '../config/load.js';
+import { imageSettings } from '../images/settings.js';
 import { Logger } from '../log/logger.js';
 import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
 import { printable } from '../log/terminal.js';
@@ -108,7 +109,7 @@ export abstract class SmokestackCommand extends Command {
 
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
-    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
+    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, images: imageSettings(this.settings.config, process.env), ...extra };
   }
 
   /** Text for the terminal: secrets masked, escape sequences and control characters gone. */

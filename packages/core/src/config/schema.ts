@@ -92,7 +92,7 @@ export const KytoonServerSchema = z.looseObject({
 
 export const GroupDefinitionSchema = z.strictObject({
   name: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a group name (letters, digits, _ . -)').optional(),
-  provider: z.enum(['local', 'ssh', 'openstack']).default('local'),
+  provider: z.enum(['local', 'ssh', 'openstack', 'container']).default('local'),
   description: z.string().optional(),
   hosts: z.array(HostDefinitionSchema).min(1, 'expected at least one host').optional(),
   servers: z.array(KytoonServerSchema).min(1, 'expected at least one server').optional(),
@@ -110,6 +110,26 @@ export const GroupDefinitionSchema = z.strictObject({
   insecureAcceptHostKeys: z.boolean().default(false),
   /** How long to wait for every host to accept SSH (booting VMs, restarting hosts). */
   reachableTimeoutSeconds: z.number().positive().max(86_400).optional(),
+});
+
+const packageName = nonEmpty.regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name');
+
+/** A base image for container groups: a Debian (or Ubuntu) release bootstrapped from its own packages. */
+export const ImageDefinitionSchema = z.strictObject({
+  /** Release to bootstrap (default: this machine's own, from /etc/os-release). */
+  suite: nonEmpty.regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a release codename such as bookworm').optional(),
+  /** Archive to install from (default: the one apt on this machine is configured with). */
+  mirror: nonEmpty.regex(/^(https?|file):\/\/\S+$/, 'expected an http(s):// or file:// archive URL').optional(),
+  components: z.array(nonEmpty).default(['main']),
+  /** OpenPGP keyring the archive's Release file is checked with (default: the mirror's Signed-By, else debootstrap's own). */
+  keyring: nonEmpty.optional(),
+  /** Packages the templates need (Puppet, build tools…), on top of what every container needs (systemd, sshd). */
+  packages: z.array(packageName).default([]),
+});
+
+export const ContainersSchema = z.strictObject({
+  /** Where built images are kept (default: /var/cache/smokestack/images). */
+  imageDir: nonEmpty.optional(),
 });
 
 export const BuildSchema = z.strictObject({
@@ -240,6 +260,9 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   logHost: LogHostSchema.optional(),
   logsUrl: plainUrl.optional(),
+  /** Base images for container groups, by the name a group's `image:` uses. */
+  images: z.record(nonEmpty.regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected an image name (lower-case letters, digits, _ . -)'), ImageDefinitionSchema).default({}),
+  containers: ContainersSchema.optional(),
 });
 
 export type GerritConfig = z.infer<typeof GerritSchema>;
@@ -250,5 +273,7 @@ export type BuildDefinition = z.infer<typeof BuildSchema>;
 export type PuppetDefinition = z.infer<typeof PuppetSchema>;
 export type SuiteDefinition = z.infer<typeof SuiteSchema>;
 export type TemplateDefinition = z.infer<typeof TemplateSchema>;
+export type ImageDefinition = z.infer<typeof ImageDefinitionSchema>;
+export type ContainersConfig = z.infer<typeof ContainersSchema>;
 export type LogHostConfig = z.infer<typeof LogHostSchema>;
 export type SmokestackConfig = z.infer<typeof ConfigSchema>;

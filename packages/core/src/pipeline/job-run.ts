@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InfraError, UserError, errorMessage } from '../errors.js';
+import type { ImageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, JobSource } from '../model.js';
 import type { ProviderMap } from '../providers/registry.js';
@@ -33,6 +34,8 @@ export interface PipelineOptions {
   workspaceKey?: string;
   insecureAcceptHostKeys?: boolean;
   reachableTimeoutMs?: number;
+  /** Container images the config defines (for groups on the container provider). */
+  images?: ImageSettings;
   /** Called before each stage (the worker checks for superseded/cancelled jobs here). */
   beforeStage?: (stage: StageName) => Promise<void> | void;
   /** Called the moment the job's group name is chosen, before anything exists. */
@@ -152,6 +155,7 @@ export class JobRun {
       ...(o.providers ? { providers: o.providers } : {}),
       ...(o.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
       ...(o.reachableTimeoutMs ? { reachableTimeoutMs: o.reachableTimeoutMs } : {}),
+      ...(o.images ? { images: o.images } : {}),
     };
   }
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
+import { imageSettings } from '../images/settings.js';
 import type { Logger } from '../log/logger.js';
 import type { Job, JobSource } from '../model.js';
 import { defaultConfigPath } from '../paths.js';
@@ -105,7 +106,11 @@ async function runPlanned(options: RunTemplateOptions, plan: JobPlan): Promise<R
   const job = await startAdHocJob(options, 'manual');
   let result: PipelineResult;
   try {
-    result = await runPipeline(job, plan, { ...options, onGroup: (name) => queueOf(options.store).recordGroup(job.id, name) });
+    result = await runPipeline(job, plan, {
+      ...options,
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
+      onGroup: (name) => queueOf(options.store).recordGroup(job.id, name),
+    });
   } catch (err) {
     await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
     throw err;
@@ -145,6 +150,7 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
     const job = await startAdHocJob(options, 'manual', options.group);
     const result = await runPipeline(job, shipped, {
       ...options,
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
       group: options.group,
       stages: [...STEPWISE_STAGES[options.step]],
       workspaceKey: 'interactive',

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
+import { imageSettings } from '../images/settings.js';
 import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStatus } from '../model.js';
@@ -92,6 +93,7 @@ function providerContext(w: Worker): ProviderContext {
     env: w.env,
     ...(w.providers ? { providers: w.providers } : {}),
     ...(w.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
+    images: imageSettings(w.loaded.config, w.env),
   };
 }
 

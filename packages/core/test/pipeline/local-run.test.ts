@@ -26,7 +26,7 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(result.status, result.message).to.equal('success');
     expect(job.status).to.equal('success');
     expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
-    expect(result.skipped).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    expect(result.skipped).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'the port is checked from another host by the network suite' }]);
     expect(result.sources[0]).to.include({ localPath: ws.repo, revision: ws.head(), changed: true });
     const summary = JSON.parse(fs.readFileSync(path.join(ws.store.jobDir(job.id), 'summary.json'), 'utf8'));
     expect(summary).to.include({ status: 'success', jobId: job.id });

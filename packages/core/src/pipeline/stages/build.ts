@@ -20,12 +20,14 @@ function buildItems(run: JobRun, bundle: BundleLayout | undefined, indexes: numb
   return indexes.map((index) => {
     const b = run.plan.definition.builds[index]!;
     const source = run.plan.sources.find((s) => s.kind === 'build' && s.index === index)!;
+    // A source fetched here and shipped is fetched from its bundle under the bundle's own refs.
+    const shipped = bundle?.shippedRefs[sourceKey(source)];
     return {
       index,
       name: b.name,
       url: source.url,
-      ref: source.ref,
-      mergeTarget: source.mergeTarget ?? '',
+      ref: shipped?.ref ?? source.ref,
+      mergeTarget: (source.mergeTarget && shipped?.mergeTarget) ?? source.mergeTarget ?? '',
       method: b.method,
       command: b.command ?? '',
       subdir: b.subdir ?? '',

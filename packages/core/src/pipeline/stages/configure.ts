@@ -13,7 +13,7 @@ export async function configure(run: JobRun, bundle: BundleLayout | undefined): 
   if (targets.length === 0) return 'skipped: no manifest applies to any host';
   const gitModules = run.plan.sources
     .filter((s) => s.kind === 'module')
-    .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: s.ref, bundled: bundle?.sourceBundles[sourceKey(s)] ?? '' }));
+    .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: bundle?.shippedRefs[sourceKey(s)]?.ref ?? s.ref, bundled: bundle?.sourceBundles[sourceKey(s)] ?? '' }));
   const packages = puppet.modules.flatMap((m) => (m.package ? [m.package] : []));
   const judgements = await Promise.all(
     targets.map(async (h) => {

@@ -4,7 +4,7 @@
 # As non-root it prints the exact command to run instead.
 set -euo pipefail
 
-packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone)
+packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone postgresql-15)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,7 +28,7 @@ echo "smokestack: installing system packages: ${missing[*]}" >&2
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian postinst starts services we do not want running system-wide.
-for svc in redis-server ssh; do
+for svc in redis-server ssh postgresql; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" >/dev/null 2>&1 || true
   fi

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { Job, JobSource, JobStageRecord, SkippedTest, TestSummary } from '../model.js';
+import { poolOf, type Job, type JobSource, type JobStageRecord, type SkippedTest, type TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
 import { enqueueJob, getJob, isActive, olderFirst } from './jobs.js';
 
@@ -22,10 +22,10 @@ export interface JobResult {
   timing: { wallMs: number; remoteMs: number; overheadMs: number };
 }
 
-/** Pure: the oldest queued job, marked running for this worker (or undefined when none is queued). */
-export function claimNextJob(state: StateData, workerId: string, now: Date): Job | undefined {
+/** Pure: the oldest queued job (of these pools, when given), marked running for this worker (or undefined when none is queued). */
+export function claimNextJob(state: StateData, workerId: string, now: Date, pools?: readonly string[]): Job | undefined {
   const queued = Object.values(state.jobs)
-    .filter((j) => j.status === 'queued')
+    .filter((j) => j.status === 'queued' && (!pools || pools.includes(poolOf(j))))
     .sort(olderFirst);
   const job = queued[0];
   if (!job) return undefined;
@@ -90,6 +90,8 @@ export interface FinishOutcome {
   retry?: Job;
   /** The job went back to the queue (its worker shut down). */
   requeued?: boolean;
+  /** Nothing was recorded: the job was no longer this run's (already finished, or taken back and requeued). */
+  stale?: boolean;
 }
 
 /**
@@ -97,9 +99,11 @@ export interface FinishOutcome {
  * run stopped for a worker shutdown goes back to the queue; infra_failed queues a new attempt
  * (a new job, so the first attempt's logs stay where they are) up to maxInfraRetries.
  */
-export function finishJobRecord(state: StateData, id: string, result: JobResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean }): FinishOutcome {
+export function finishJobRecord(state: StateData, id: string, result: JobResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean; worker?: string }): FinishOutcome {
   const job = state.jobs[id];
   if (!job) throw new Error(`job ${id} vanished from the store`);
+  // A result arriving again, or after the job was taken back from its worker, is not recorded a second time.
+  if (!job.worker || (options.worker !== undefined && job.worker !== options.worker)) return { job: structuredClone(job), stale: true };
   if (job.status === 'superseded' || job.status === 'cancelled') {
     applyResult(job, result, now);
     job.message = `${job.status}: stopped while running (${result.message})`;
@@ -128,6 +132,7 @@ export function finishJobRecord(state: StateData, id: string, result: JobResult,
         patchSet: job.patchSet,
         revision: job.revision,
         template: job.template,
+        ...(job.pool ? { pool: job.pool } : {}),
         reason: 'retry',
         attempt: job.attempt + 1,
       },
@@ -166,7 +171,7 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${previous.template}`);
   const job = enqueueJob(
     state,
-    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
+    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, ...(previous.pool ? { pool: previous.pool } : {}), reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
     now,
   );
   return { job, previous };

@@ -5,3 +5,8 @@ export * from './lock.js';
 export * from './archive.js';
 export * from './live-set.js';
 export * from './store.js';
+export * from './open.js';
+export { isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/connection.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
+export { PostgresJobQueue } from './postgres/queue.js';
+export { knownSchemaVersion, listMigrations, MIGRATIONS_DIR } from './postgres/migrate.js';

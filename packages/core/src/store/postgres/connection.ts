@@ -92,9 +92,25 @@ export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
 
+/**
+ * A pooled connection for a transaction. A connection that breaks while it is checked out but not
+ * in a query (the server restarting) emits 'error'; the next query fails instead of the process.
+ */
+export async function checkout(pool: Pool): Promise<PoolClient & { done(broken: boolean): void }> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  return Object.assign(client, {
+    done(broken: boolean) {
+      client.off('error', ignore);
+      client.release(broken);
+    },
+  });
+}
+
 /** Runs `fn` in a transaction on one pooled connection; rolls back on any error. */
 export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   let broken = false;
   try {
     await client.query(begin);
@@ -106,7 +122,7 @@ export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: P
     if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
     throw err;
   } finally {
-    client.release(broken);
+    client.done(broken);
   }
 }
 

@@ -8,7 +8,7 @@ import type { JobFilter } from '../../queue/jobs.js';
 import { emptyArchiveMark } from '../archive.js';
 import { SCHEMA_VERSION, nextFreeJobId, type PurgeMark, type StateData, type SyncMark } from '../schema.js';
 import type { Store } from '../types.js';
-import { ConflictError, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
+import { ConflictError, checkout, createPool, inTransaction, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
 import { migrate } from './migrate.js';
 import { PostgresJobQueue } from './queue.js';
 import {
@@ -115,19 +115,7 @@ export class PostgresStore implements Store {
 
   async read(): Promise<StateData> {
     const pool = await this.pool();
-    return retryConnection(async () => {
-      const client = await pool.connect();
-      try {
-        const loaded = await this.loadLive(client, undefined);
-        await client.query('COMMIT');
-        return loaded.state;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    });
+    return retryConnection(() => inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => (await this.loadLive(client, undefined)).state));
   }
 
   async update<T>(fn: (state: StateData) => T | Promise<T>): Promise<T> {
@@ -142,7 +130,7 @@ export class PostgresStore implements Store {
   }
 
   private async tryUpdate<T>(pool: Pool, fn: (state: StateData) => T | Promise<T>): Promise<T> {
-    const client = await pool.connect();
+    const client = await checkout(pool);
     let committing = false;
     let broken = false;
     try {
@@ -159,14 +147,14 @@ export class PostgresStore implements Store {
       if (broken && committing) throw new Error(`${this.location}: the connection was lost while an update was committed; it may or may not have been applied`, { cause: err });
       throw err;
     } finally {
-      client.release(broken);
+      client.done(broken);
     }
   }
 
   /** The live state in one round trip (see liveSetQuery); leaves the transaction open. */
   private async loadLive(client: PoolClient, lock: number | undefined): Promise<Loaded> {
     const results = (await client.query(liveSetQuery(lock))) as unknown as QueryResult[];
-    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers] = results.slice(lock === undefined ? 1 : 2);
+    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers] = results.slice(lock === undefined ? 0 : 2);
     const jobVersions = new Map<string, number>();
     const jobTable = loadTable<Job>(jobs!.rows, (j, row) => (jobVersions.set(j.id, Number(row.version)), j.id));
     const tables: Loaded['tables'] = {

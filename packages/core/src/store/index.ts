@@ -10,3 +10,4 @@ export { isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/connectio
 export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
 export { PostgresJobQueue } from './postgres/queue.js';
 export { knownSchemaVersion, listMigrations, MIGRATIONS_DIR } from './postgres/migrate.js';
+export * from './transfer.js';

@@ -215,6 +215,12 @@ export class PostgresStore implements Store {
     }
   }
 
+  async *listVotes(): AsyncGenerator<Vote> {
+    const pool = await this.pool();
+    const { rows } = await pool.query<{ doc: Vote }>('SELECT doc FROM votes ORDER BY posted_at');
+    for (const row of rows) yield row.doc;
+  }
+
   /** Removes finished jobs that ended before the cutoff and are not a current patch set's result; answers their ids. */
   async pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]> {
     const pool = await this.pool();

@@ -30,6 +30,10 @@ export interface TestPostgres {
 export interface StartPostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. `{ fsync: 'off' }` for throwaway test clusters. */
   settings?: Record<string, string>;
+  /** Addresses to listen on besides 127.0.0.1 (e.g. a test bridge's 10.213.0.1), for workers in network namespaces. */
+  listen?: string[];
+  /** Networks whose connections are trusted like loopback's (CIDR, e.g. 10.213.0.0/24). */
+  trustNetworks?: string[];
 }
 
 /** Debian's server refuses to run as root: as root the cluster belongs to the `postgres` system user. */
@@ -68,9 +72,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const exec: ExecFileOptions = { cwd: dir, ...(account ?? {}), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' } };
   if (account) fs.chownSync(dir, account.uid, account.gid);
   await run(path.join(POSTGRES_BIN, 'initdb'), ['-D', data, '-U', 'smokestack', '--auth=trust', '-E', 'UTF8', '--no-instructions', '--no-sync'], exec);
+  for (const network of options.trustNetworks ?? []) {
+    if (!/^[0-9a-f.:]+\/\d+$/i.test(network)) throw new Error(`startPostgres: "${network}" is not a CIDR network`);
+    fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${network} trust\n`);
+  }
   const port = await freePort();
   const settings: Record<string, string> = {
-    listen_addresses: '127.0.0.1',
+    listen_addresses: ['127.0.0.1', ...(options.listen ?? [])].join(','),
     port: String(port),
     unix_socket_directories: dir,
     max_connections: '100',

@@ -118,7 +118,7 @@ async function measure(kind, jobs, location, store) {
   const claim = median(timeProcess(process.execPath, [fixture('one-claim.mjs'), location]));
   const list = median(timeProcess(process.execPath, [bellows, 'jobs', 'list', '--status', 'running', '--json'], { env }));
   const claims = await claimsPerSecond(location, store);
-  return { kind, jobs, update, updateInProcess, claim, list, claims };
+  return { kind, jobs, update, updateInProcess, claim, list, claims, load: os.loadavg()[0] };
 }
 
 const rows = [];
@@ -152,8 +152,8 @@ try {
 
 const ms = (v) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 console.log('\n== state stores side by side (whole processes include node start-up; median of 5)');
-console.log('| jobs | store | one state change | in process | one claim | jobs list --status running --json | 8 workers: claims/s |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| jobs | store | one state change | in process | one claim | jobs list --status running --json | 8 workers: claims/s | load average |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.jobs.toLocaleString('en')} | ${r.kind} | ${ms(r.update)} | ${ms(r.updateInProcess)} | ${ms(r.claim)} | ${ms(r.list)} | ${r.claims.perSecond.toFixed(0)} (${r.claims.claims} claims) |`);
+  console.log(`| ${r.jobs.toLocaleString('en')} | ${r.kind} | ${ms(r.update)} | ${ms(r.updateInProcess)} | ${ms(r.claim)} | ${ms(r.list)} | ${r.claims.perSecond.toFixed(0)} (${r.claims.claims} claims) | ${r.load.toFixed(1)} |`);
 }

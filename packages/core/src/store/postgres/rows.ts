@@ -39,15 +39,17 @@ export function unnestOf(columns: string[], types: string[], first = 1): string 
   return `unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')}) AS u(${columns.join(', ')})`;
 }
 
-/** The simple-query text that loads the live state; `lock` makes it begin an update's transaction. */
+/**
+ * The simple-query text that loads the live state in one round trip: a read is a whole READ ONLY
+ * REPEATABLE READ transaction (one snapshot); with `lock` it begins an update's transaction.
+ */
 export function liveSetQuery(lock: number | undefined): string {
   const finished = `status NOT IN ('queued', 'running')`;
   const current = `EXISTS (SELECT 1 FROM configs c WHERE c.id = j.config_id AND c.patch_set = j.patch_set)`;
   const currentVote = `EXISTS (SELECT 1 FROM configs c WHERE c.project = v.project AND c.number = v.number AND c.patch_set = v.patch_set)`;
   return [
-    // A read runs in a transaction its caller began (REPEATABLE READ: one snapshot); an update begins
-    // here and reads after it holds the lock, so each statement sees every earlier update (READ COMMITTED).
-    ...(lock === undefined ? [] : ['BEGIN']),
+    // An update reads after it holds the lock, so each statement sees every earlier update (READ COMMITTED).
+    lock === undefined ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN',
     ...(lock === undefined ? [] : [`SELECT pg_advisory_xact_lock(${lock})`]),
     `SELECT value FROM meta WHERE key = 'next_job_id'`,
     `SELECT doc::text AS doc FROM configs`,
@@ -61,6 +63,7 @@ export function liveSetQuery(lock: number | undefined): string {
     `SELECT key FROM seen_events ORDER BY seq`,
     `SELECT config_id AS key, doc::text AS doc FROM purged`,
     `SELECT doc::text AS doc FROM workers`,
+    ...(lock === undefined ? ['COMMIT'] : []),
   ].join(';\n');
 }
 

@@ -8,7 +8,7 @@ import type { JobFilter } from '../../queue/jobs.js';
 import { emptyArchiveMark } from '../archive.js';
 import { SCHEMA_VERSION, nextFreeJobId, type PurgeMark, type StateData, type SyncMark } from '../schema.js';
 import type { Store } from '../types.js';
-import { ConflictError, checkout, createPool, inTransaction, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
+import { ConflictError, checkout, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
 import { migrate } from './migrate.js';
 import { PostgresJobQueue } from './queue.js';
 import {
@@ -115,7 +115,17 @@ export class PostgresStore implements Store {
 
   async read(): Promise<StateData> {
     const pool = await this.pool();
-    return retryConnection(() => inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => (await this.loadLive(client, undefined)).state));
+    return retryConnection(async () => {
+      const client = await checkout(pool);
+      let broken = true;
+      try {
+        const { state } = await this.loadLive(client, undefined);
+        broken = false;
+        return state;
+      } finally {
+        client.done(broken);
+      }
+    });
   }
 
   async update<T>(fn: (state: StateData) => T | Promise<T>): Promise<T> {
@@ -151,10 +161,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The live state in one round trip (see liveSetQuery); leaves the transaction open. */
+  /** The live state in one round trip (see liveSetQuery); an update's transaction stays open. */
   private async loadLive(client: PoolClient, lock: number | undefined): Promise<Loaded> {
     const results = (await client.query(liveSetQuery(lock))) as unknown as QueryResult[];
-    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers] = results.slice(lock === undefined ? 0 : 2);
+    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers] = results.slice(lock === undefined ? 1 : 2);
     const jobVersions = new Map<string, number>();
     const jobTable = loadTable<Job>(jobs!.rows, (j, row) => (jobVersions.set(j.id, Number(row.version)), j.id));
     const tables: Loaded['tables'] = {

@@ -1,5 +1,5 @@
 import { SmokestackCommand, formatAge, renderTable } from '@smokestack/core/cli';
-import { listWorkers, type WorkerListing } from '@smokestack/core';
+import { listWorkers, type WorkerListing } from '@smokestack/core/queue/workers';
 
 export default class Workers extends SmokestackCommand {
   static override summary = 'List the registered job workers: name, pools, host, when they started and were last heard of.';

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, parseJobStatus, withPoolService, type ListedJob } from '@smokestack/core';
+import { jobDurationMs, parseJobStatus } from '@smokestack/core/queue/jobs';
+import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { copyStore, openStore, type CopyReport } from '@smokestack/core';
+import { openStore } from '@smokestack/core/store/open';
+import { copyStore, type CopyReport } from '@smokestack/core/store/transfer';
 
 export default class StoreMigrate extends SmokestackCommand {
   static override summary = 'Copy the state store (history included) into another, empty store: a JSON file into PostgreSQL, or back.';

@@ -37,6 +37,16 @@ describe('PostgreSQL store: where it is and what it says', () => {
     expect(openStore({ flag: 'state.json', cwd: '/tmp', env: {} })).to.be.instanceOf(StateStore);
   });
 
+  it('a database that does not answer stops the command with one line naming it', async function () {
+    this.timeout(60_000);
+    const store = new PostgresStore('postgresql://smokestack@127.0.0.1:1/smokestack');
+    const err = await store.read().then(() => undefined, (e: unknown) => e);
+    await store.close();
+    expect(isUserError(err), String(err)).to.equal(true);
+    expect((err as Error).message).to.match(/^postgresql:\/\/smokestack@127\.0\.0\.1:1\/smokestack: cannot use the PostgreSQL store: /);
+    expect((err as Error).message.split('\n')).to.have.length(1);
+  });
+
   it('commands on the file store never load node-postgres', () => {
     const script = `
       import { createRequire } from 'node:module';

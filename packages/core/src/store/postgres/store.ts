@@ -31,6 +31,7 @@ import {
 // Held by every update for its transaction: updates serialize like the file store's lock.
 export const UPDATE_LOCK = 0x736d6b30;
 const MAX_CONFLICT_RETRIES = 50;
+const FIRST_CONNECT_WAIT_MS = 10_000;
 const LIST_PAGE = 500;
 
 /** The live state as loaded, with what each record was, to write back only what an update changed. */
@@ -60,6 +61,7 @@ export class PostgresStore implements Store {
   readonly location: string;
   readonly dataDir: string;
   private readonly url: URL;
+  private readonly env: Env;
   private poolInstance?: Pool;
   private migrated?: Promise<number>;
 
@@ -70,8 +72,6 @@ export class PostgresStore implements Store {
     this.queue = new PostgresJobQueue(this);
     this.env = options.env ?? process.env;
   }
-
-  private readonly env: Env;
 
   get jobsDir(): string {
     return path.join(this.dataDir, 'jobs');
@@ -86,9 +86,10 @@ export class PostgresStore implements Store {
   async pool(): Promise<Pool> {
     this.poolInstance ??= createPool(poolConfig(this.url, this.env));
     const pool = this.poolInstance;
-    this.migrated ??= retryConnection(() => migrate(pool, this.location)).catch((err) => {
+    // A database that does not answer at first is a wrong URL more often than a restart: give up sooner.
+    this.migrated ??= retryConnection(() => migrate(pool, this.location), FIRST_CONNECT_WAIT_MS).catch((err) => {
       this.migrated = undefined;
-      throw this.describe(err);
+      throw this.asUserError(err);
     });
     await this.migrated;
     return pool;
@@ -100,7 +101,7 @@ export class PostgresStore implements Store {
   }
 
   /** A connection failure names the store (without a password), in one line. */
-  describe(err: unknown): unknown {
+  private asUserError(err: unknown): unknown {
     if (!isConnectionError(err) && (err as { code?: string }).code !== '28P01' && (err as { code?: string }).code !== '3D000') return err;
     return new UserError(`${this.location}: cannot use the PostgreSQL store: ${(err as Error).message}`, { cause: err });
   }

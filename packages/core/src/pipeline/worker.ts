@@ -113,28 +113,34 @@ function providerContext(w: Worker): ProviderContext {
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const w = resolveWorker(options);
   const report: WorkerReport = { worker: w.id, pools: w.pools, jobs: [], recovered: [] };
-  const running = new Set<Promise<void>>();
-  let started = 0;
+  const progress: Progress = { running: new Set(), started: 0 };
   const registration = await register(w);
   w.logger.info(`worker ${w.id}: started (pools ${w.pools.join(', ')}; concurrency ${w.concurrency})`);
-  const mayStart = () => running.size < w.concurrency && !w.signal?.aborted && (w.maxJobs === undefined || started < w.maxJobs);
   try {
-    await workLoop(w, report, running, mayStart, () => started++, () => started);
+    await workLoop(w, report, progress);
   } finally {
-    await Promise.all([...running]);
+    await Promise.all([...progress.running]);
     await registration.stop();
   }
   w.logger.info(`worker ${w.id}: stopped after ${report.jobs.length} job(s)`);
   return report;
 }
 
-async function workLoop(w: Worker, report: WorkerReport, running: Set<Promise<void>>, mayStart: () => boolean, countStart: () => void, startedCount: () => number): Promise<void> {
+/** The jobs a worker runs now and how many it started. */
+interface Progress {
+  running: Set<Promise<void>>;
+  started: number;
+}
+
+async function workLoop(w: Worker, report: WorkerReport, progress: Progress): Promise<void> {
+  const { running } = progress;
+  const mayStart = () => running.size < w.concurrency && !w.signal?.aborted && (w.maxJobs === undefined || progress.started < w.maxJobs);
   while (!w.signal?.aborted) {
     report.recovered.push(...(await recoverStale(w)));
     while (mayStart()) {
       const job = await w.queue.claim(w.id, w.now(), w.pools);
       if (!job) break;
-      countStart();
+      progress.started++;
       w.logger.info(`job ${job.id}: claimed (${job.template}, attempt ${job.attempt})`);
       const p = runOneJob(job, w)
         .then((entry) => void report.jobs.push(entry))
@@ -142,7 +148,7 @@ async function workLoop(w: Worker, report: WorkerReport, running: Set<Promise<vo
         .finally(() => running.delete(p));
       running.add(p);
     }
-    if (running.size === 0 && (await nothingMoreToDo(w, startedCount()))) break;
+    if (running.size === 0 && (await nothingMoreToDo(w, progress.started))) break;
     await Promise.race([...running, sleep(w.pollMs, w.signal)]);
   }
 }

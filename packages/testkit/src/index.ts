@@ -8,3 +8,4 @@ export * from './proxy.js';
 export * from './uncaught.js';
 export * from './wait.js';
 export * from './postgres.js';
+export * from './apt/mirror.js';

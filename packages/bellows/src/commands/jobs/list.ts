@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, parseJobStatus } from '@smokestack/core/queue/jobs';
+import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
 import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';
+import type { JobKind } from '@smokestack/core/model';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -9,8 +10,10 @@ export default class JobsList extends SmokestackCommand {
     '<%= config.bin %> jobs list',
     '<%= config.bin %> jobs list --status running --json',
     '<%= config.bin %> jobs list --status test_failed --status build_failed --project openstack/nova',
+    '<%= config.bin %> jobs list --kind adhoc',
   ];
   static override flags = {
+    kind: Flags.string({ description: 'queue: jobs of Gerrit changes; adhoc: runs started by hand (firestack run); all', default: 'queue', options: ['queue', 'adhoc', 'all'] }),
     status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
     project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
     change: Flags.integer({ description: 'only jobs of this change number' }),
@@ -20,7 +23,8 @@ export default class JobsList extends SmokestackCommand {
   async run(): Promise<{ jobs: ListedJob[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const filter = { status, project: flags.project, number: flags.change };
+    const kind = flags.kind === 'all' ? undefined : parseJobKind(flags.kind);
+    const filter = { kind, status, project: flags.project, number: flags.change };
     const staleMs = (this.settings.config.worker?.staleSeconds ?? 60) * 1000;
     const jobs = withPoolService(this.store.listJobs(filter), await this.store.queue.listWorkers(), new Date(), staleMs);
     // --json streams every job (history included) without holding them all.
@@ -32,12 +36,13 @@ export default class JobsList extends SmokestackCommand {
       else more++;
     }
     this.printTable(shown, more);
+    await this.noteAdHocRuns(kind);
     return { jobs: shown };
   }
 
   private printTable(shown: ListedJob[], more: number): void {
     const now = new Date();
-    this.log(
+    this.logTable(
       shown.length === 0
         ? 'No jobs match.'
         : renderTable(
@@ -45,7 +50,7 @@ export default class JobsList extends SmokestackCommand {
             shown.map((j) => [
               j.id,
               j.project,
-              `${j.number},${j.patchSet}`,
+              jobKind(j) === 'adhoc' ? 'ad hoc' : `${j.number},${j.patchSet}`,
               j.template,
               j.unserved ? `queued (no live worker serves pool ${j.pool})` : j.status,
               j.summary.tests,
@@ -60,5 +65,12 @@ export default class JobsList extends SmokestackCommand {
     if (more > 0) this.log(`(${more} more; use --limit or --json)`);
     const unserved = [...new Set(shown.filter((j) => j.unserved).map((j) => j.pool))];
     if (unserved.length > 0) this.log(`No live worker serves pool(s) ${unserved.join(', ')}: start one with firestack worker --pool NAME`);
+  }
+
+  /** Ad-hoc runs are left out of the queue's list; say that they exist and how to see them. */
+  private async noteAdHocRuns(kind: JobKind | undefined): Promise<void> {
+    if (kind !== 'queue') return;
+    const adhoc = filterJobs(await this.store.read(), { kind: 'adhoc' }).length;
+    if (adhoc > 0) this.log(`(${adhoc} ad-hoc run(s) of firestack run not listed; see them with --kind adhoc)`);
   }
 }

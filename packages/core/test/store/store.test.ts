@@ -347,6 +347,23 @@ describeBackends('the state store', (backend) => {
     expect(await allJobIds(store)).to.have.length(total + 2);
   });
 
+  it('lists queue jobs and ad-hoc runs apart, also those stored before jobs carried their kind', async () => {
+    const store = backend.open();
+    await store.update((s: StateData) => {
+      s.jobs.q = finished('q', 1);
+      s.jobs.a = { ...finished('a', 2), kind: 'adhoc', configId: 'adhoc' };
+      s.jobs.old = { ...finished('old', 3), configId: 'adhoc' };
+    });
+    const ids = async (kind?: 'queue' | 'adhoc') => {
+      const found: string[] = [];
+      for await (const job of backend.open().listJobs({ kind })) found.push(job.id);
+      return found;
+    };
+    expect(await ids('queue')).to.deep.equal(['q']);
+    expect(await ids('adhoc')).to.deep.equal(['old', 'a']);
+    expect(await ids()).to.deep.equal(['old', 'a', 'q']);
+  });
+
   it('prunes history that ended before the cutoff, and nothing newer', async () => {
     const store = backend.open();
     await store.update((s: StateData) => {

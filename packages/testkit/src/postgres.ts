@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { cleanUpOnExit } from './exit.js';
 
 const run = promisify(execFile);
 
@@ -98,7 +99,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     spawnSync(path.join(POSTGRES_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop'], { ...(account ?? {}), stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', onExit);
+  const cancelCleanup = cleanUpOnExit(onExit);
   const url = `postgresql://smokestack@127.0.0.1:${port}/smokestack`;
   let databases = 0;
   const psql = (sql: string) => run(path.join(POSTGRES_BIN, 'psql'), ['-X', '-q', '-h', '127.0.0.1', '-p', String(port), '-U', 'smokestack', '-d', 'postgres', '-c', sql], exec);
@@ -118,7 +119,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       await start();
     },
     async stop() {
-      process.off('exit', onExit);
+      cancelCleanup();
       await stopNow().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     },

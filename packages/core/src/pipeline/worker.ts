@@ -175,12 +175,19 @@ async function register(w: Worker): Promise<{ stop: () => Promise<void> }> {
   };
 }
 
-/** Requeues jobs whose worker stopped heartbeating and cleans up what they left on their hosts. */
+/**
+ * Takes over jobs whose worker stopped heartbeating, cleans up what they left on their hosts, then
+ * requeues them: the next run of a job never meets the server group of the run that died.
+ */
 async function recoverStale(w: Worker): Promise<string[]> {
-  const stale = await w.queue.recoverStale(w.now(), w.staleMs);
+  const stale = await w.queue.recoverStale(w.now(), w.staleMs, w.id);
   for (const job of stale) {
     w.logger.warn(`job ${job.id}: worker ${job.worker ?? '?'} stopped sending heartbeats; cleaning up and requeueing`);
-    await cleanUpAbandonedGroups(job, providerContext(w));
+    try {
+      await cleanUpAbandonedGroups(job, providerContext(w));
+    } finally {
+      await w.queue.requeueTaken(job.id, w.id);
+    }
   }
   return stale.map((j) => j.id);
 }

@@ -7,7 +7,8 @@ import {
   claimNextJob,
   finishJobRecord,
   heartbeatJob,
-  recoverStaleJobs,
+  requeueTakenJob,
+  takeStaleJobs,
   type FinishOutcome,
   type JobResult,
 } from './transitions.js';
@@ -35,8 +36,13 @@ export interface JobQueue {
   /** Records a heartbeat of the job's worker; answers the stored status, so a stop request is seen. */
   heartbeat(id: string, workerId: string, now: Date): Promise<JobStatus | undefined>;
   statusOf(id: string): Promise<JobStatus | undefined>;
-  /** Running jobs whose worker stopped heartbeating go back to the queue; answers them as they were. */
-  recoverStale(now: Date, staleMs: number): Promise<Job[]>;
+  /**
+   * Running jobs whose worker stopped heartbeating are taken over by `recoverer` (one statement: two
+   * recoverers never take the same job); answers them as they were. It cleans up, then calls requeueTaken.
+   */
+  recoverStale(now: Date, staleMs: number, recoverer: string): Promise<Job[]>;
+  /** A job taken over by `recoverer` goes back to the queue; false when it no longer holds it. */
+  requeueTaken(id: string, recoverer: string): Promise<boolean>;
   /** Stores a run's result with its transition (and a retry attempt) at once. */
   finish(id: string, result: JobResult, now: Date, options: FinishOptions): Promise<FinishOutcome>;
   hasQueued(pools?: readonly string[]): Promise<boolean>;
@@ -76,8 +82,12 @@ export class StoreJobQueue implements JobQueue {
     return (await this.store.read()).jobs[id]?.status;
   }
 
-  recoverStale(now: Date, staleMs: number): Promise<Job[]> {
-    return this.store.update((state) => recoverStaleJobs(state, now, staleMs));
+  recoverStale(now: Date, staleMs: number, recoverer: string): Promise<Job[]> {
+    return this.store.update((state) => takeStaleJobs(state, now, staleMs, recoverer));
+  }
+
+  requeueTaken(id: string, recoverer: string): Promise<boolean> {
+    return this.store.update((state) => requeueTakenJob(state, id, recoverer));
   }
 
   finish(id: string, result: JobResult, now: Date, options: FinishOptions): Promise<FinishOutcome> {

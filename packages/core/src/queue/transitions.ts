@@ -37,22 +37,35 @@ export function claimNextJob(state: StateData, workerId: string, now: Date, pool
   return structuredClone(job);
 }
 
-/** Pure: running jobs whose worker stopped heartbeating are queued again; returns them as they were. */
-export function recoverStaleJobs(state: StateData, now: Date, staleMs: number): Job[] {
-  const recovered: Job[] = [];
+/**
+ * Pure: running jobs whose worker stopped heartbeating are taken over by `recoverer` (still running, now
+ * under its name and heartbeat), which cleans up what the dead run left and then requeues them
+ * (requeueTakenJob): no new run can start before that. Returns them as they were.
+ */
+export function takeStaleJobs(state: StateData, now: Date, staleMs: number, recoverer: string): Job[] {
+  const taken: Job[] = [];
   for (const job of Object.values(state.jobs)) {
     // An ad-hoc run belongs to the command that started it, which sends no heartbeats: never requeue it.
     if (job.status !== 'running' || jobKind(job) === 'adhoc') continue;
     const beat = Date.parse(job.heartbeatAt ?? job.startedAt ?? job.createdAt);
     if (Number.isFinite(beat) && now.getTime() - beat <= staleMs) continue;
-    recovered.push(structuredClone(job));
-    job.status = 'queued';
+    taken.push(structuredClone(job));
     job.message = `requeued: worker ${job.worker ?? '(unknown)'} stopped sending heartbeats`;
-    delete job.worker;
-    delete job.heartbeatAt;
-    delete job.startedAt;
+    job.worker = recoverer;
+    job.heartbeatAt = now.toISOString();
   }
-  return recovered;
+  return taken;
+}
+
+/** Pure: a job the recoverer took over goes back to the queue; false when it no longer holds it. */
+export function requeueTakenJob(state: StateData, id: string, recoverer: string): boolean {
+  const job = state.jobs[id];
+  if (!job || job.status !== 'running' || job.worker !== recoverer) return false;
+  job.status = 'queued';
+  delete job.worker;
+  delete job.heartbeatAt;
+  delete job.startedAt;
+  return true;
 }
 
 /** Pure: records a heartbeat; returns the job's stored status so the worker can see a stop request. */

@@ -71,21 +71,35 @@ describeBackends('the job queue', (backend) => {
     expect(jobs.map((j) => `${j.id}:${j.status}`).sort()).to.deep.equal([`${id}:infra_failed`, `${first.retry!.id}:queued`].sort());
   });
 
-  it('requeues the jobs of a worker that stopped heartbeating; its late result is not recorded', async () => {
+  it('requeues the jobs of a worker that stopped heartbeating once the recoverer has cleaned up; its late result is not recorded', async () => {
     const store = backend.open();
     const [id] = await queueJobs(store, 1);
     const t0 = new Date(Date.UTC(2026, 5, 1, 12));
     await store.queue.claim('dead', t0);
-    expect(await store.queue.recoverStale(new Date(t0.getTime() + 30_000), 60_000)).to.deep.equal([]);
-    const recovered = await store.queue.recoverStale(new Date(t0.getTime() + 61_000), 60_000);
+    expect(await store.queue.recoverStale(new Date(t0.getTime() + 30_000), 60_000, 'rescuer')).to.deep.equal([]);
+    const at = new Date(t0.getTime() + 61_000);
+    const recovered = await store.queue.recoverStale(at, 60_000, 'rescuer');
     expect(recovered.map((j) => [j.id, j.worker])).to.deep.equal([[id, 'dead']]);
-    const requeued = await store.getJob(id!);
-    expect(requeued).to.include({ status: 'queued' });
-    expect(requeued!.message).to.match(/worker dead stopped sending heartbeats/);
+    // While the recoverer cleans up, nobody else takes the job, claims it or records the dead worker's result.
+    expect(await store.queue.recoverStale(new Date(at.getTime() + 1000), 60_000, 'other')).to.deep.equal([]);
+    expect(await store.queue.claim('alive', at)).to.equal(undefined);
     const late = await store.queue.finish(id!, result('success'), new Date(), { maxInfraRetries: 0, worker: 'dead' });
     expect(late.stale).to.equal(true);
-    expect((await store.getJob(id!))?.status).to.equal('queued');
+    expect(await store.queue.requeueTaken(id!, 'other')).to.equal(false);
+    expect(await store.queue.requeueTaken(id!, 'rescuer')).to.equal(true);
+    const requeued = await store.getJob(id!);
+    expect(requeued).to.include({ status: 'queued' });
+    expect(requeued!.worker).to.equal(undefined);
+    expect(requeued!.message).to.match(/worker dead stopped sending heartbeats/);
     expect((await store.queue.claim('alive', new Date()))?.id).to.equal(id);
+  });
+
+  it('never takes back an ad-hoc run: it belongs to the firestack run that started it, which sends no heartbeats', async () => {
+    const store = backend.open();
+    const t0 = new Date(Date.UTC(2026, 5, 1, 12));
+    const run = await store.queue.startAdHoc({ configId: 'laptop', project: 'p', number: 0, patchSet: 0, revision: '', template: 't', reason: 'manual', worker: 'cli:4242' }, t0);
+    expect(await store.queue.recoverStale(new Date(t0.getTime() + 3600_000), 60_000, 'rescuer')).to.deep.equal([]);
+    expect(await store.getJob(run.id)).to.include({ kind: 'adhoc', status: 'running', worker: 'cli:4242' });
   });
 
   it('workers register with name, pools and host, beat, and leave', async () => {

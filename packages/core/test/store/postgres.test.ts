@@ -108,7 +108,7 @@ describeBackends(
       for (const job of jobs.filter((j) => j.retryOf)) expect(byId.get(job.retryOf!)?.status, `${job.id} retries a finished job`).to.equal('infra_failed');
       expect(jobs.filter((j) => j.status === 'infra_failed').length, 'results were recorded while processes were killed').to.be.greaterThan(20);
       // Nothing is left locked: the rest of the queue can be claimed and finished.
-      const recovered = await store.queue.recoverStale(new Date(Date.now() + 3600_000), 60_000);
+      const recovered = await store.queue.recoverStale(new Date(Date.now() + 3600_000), 60_000, 'rescuer');
       expect(recovered.map((j) => j.id).sort()).to.deep.equal(running.map((j) => j.id).sort());
     });
 

@@ -82,20 +82,32 @@ export class PostgresJobQueue implements JobQueue {
     return (await this.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1', [id]))[0]?.status;
   }
 
-  async recoverStale(now: Date, staleMs: number): Promise<Job[]> {
+  async recoverStale(now: Date, staleMs: number, recoverer: string): Promise<Job[]> {
+    const at = now.toISOString();
     const rows = await this.query<{ doc: Job }>(
       `WITH stale AS (
          SELECT id, doc FROM jobs
          WHERE status = 'running' AND coalesce(heartbeat_at, (doc->>'startedAt')::timestamptz, created_at) < $1
+           AND coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) <> 'adhoc'
          FOR UPDATE SKIP LOCKED)
-       UPDATE jobs j SET status = 'queued', worker = NULL, heartbeat_at = NULL, version = j.version + 1,
-         doc = (j.doc - 'worker' - 'heartbeatAt' - 'startedAt')
-           || jsonb_build_object('status', 'queued', 'message', 'requeued: worker ' || coalesce(j.worker, '(unknown)') || ' stopped sending heartbeats')
+       UPDATE jobs j SET worker = $2, heartbeat_at = $3::timestamptz, version = j.version + 1,
+         doc = j.doc || jsonb_build_object('worker', $2::text, 'heartbeatAt', $4::text,
+           'message', 'requeued: worker ' || coalesce(j.worker, '(unknown)') || ' stopped sending heartbeats')
        FROM stale WHERE j.id = stale.id
        RETURNING stale.doc`,
-      [new Date(now.getTime() - staleMs).toISOString()],
+      [new Date(now.getTime() - staleMs).toISOString(), recoverer, at, at],
     );
     return rows.map((r) => r.doc);
+  }
+
+  async requeueTaken(id: string, recoverer: string): Promise<boolean> {
+    const rows = await this.query(
+      `UPDATE jobs SET status = 'queued', worker = NULL, heartbeat_at = NULL, version = version + 1,
+         doc = (doc - 'worker' - 'heartbeatAt' - 'startedAt') || jsonb_build_object('status', 'queued')
+       WHERE id = $1 AND status = 'running' AND worker = $2 RETURNING id`,
+      [id, recoverer],
+    );
+    return rows.length > 0;
   }
 
   async finish(id: string, result: JobResult, now: Date, options: FinishOptions): Promise<FinishOutcome> {
@@ -128,7 +140,7 @@ export class PostgresJobQueue implements JobQueue {
     const pool = await this.store.pool();
     return inTransaction(pool, 'BEGIN', async (client) => {
       const job = enqueueJob(stateOf([], await allocateJobNumber(client)), fields, now);
-      Object.assign(job, { status: 'running', startedAt: now.toISOString(), worker: fields.worker });
+      Object.assign(job, { kind: 'adhoc', status: 'running', startedAt: now.toISOString(), worker: fields.worker });
       if (fields.group) job.group = fields.group;
       if (fields.changes?.length) job.changes = [...fields.changes];
       await insertJob(client, job);

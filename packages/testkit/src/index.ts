@@ -9,3 +9,5 @@ export * from './uncaught.js';
 export * from './wait.js';
 export * from './postgres.js';
 export * from './apt/mirror.js';
+export * from './netns.js';
+export * from './exit.js';

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import {
   GerritSim,
   canCreateTestNetwork,
+  cleanUpOnExit,
   cliBin,
   createTestNetwork,
   runCli,
@@ -62,12 +63,15 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
   let sim: GerritSim | undefined;
   let dir = '';
   const workers: Worker[] = [];
+  // A test stopped by a signal takes its workers with it (the network and the cluster clean up after themselves).
+  const cancelCleanup = cleanUpOnExit(() => workers.forEach((w) => w.child.kill('SIGKILL')));
 
   before(function () {
     if (!canCreateTestNetwork()) this.skip();
   });
 
   after(async () => {
+    cancelCleanup();
     await Promise.all(workers.map((w) => stopWorker(w)));
     await sim?.stop();
     await cluster?.stop();

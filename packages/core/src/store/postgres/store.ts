@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { UserError } from '../../errors.js';
+import { InfraError, UserError } from '../../errors.js';
 import type { Job, ServerGroup, TestConfig, Vote, WorkerRecord } from '../../model.js';
 import { xdgStateHome, type Env } from '../../paths.js';
 import { FINISHED_STATUSES } from '../../model.js';
@@ -155,7 +155,7 @@ export class PostgresStore implements Store {
       broken = isConnectionError(err);
       if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
       // The commit may have landed: running fn again could apply it twice, so the caller is told instead.
-      if (broken && committing) throw new Error(`${this.location}: the connection was lost while an update was committed; it may or may not have been applied`, { cause: err });
+      if (broken && committing) throw new InfraError(`${this.location}: the connection was lost while an update was committed; it may or may not have been applied`, { cause: err });
       throw err;
     } finally {
       client.done(broken);

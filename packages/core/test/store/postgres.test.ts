@@ -129,6 +129,38 @@ describeBackends(
       const lost = child.acked.filter((i) => !stored.has(`r-${i}`));
       expect(lost, 'acknowledged updates lost').to.deep.equal([]);
     });
+
+    it('a job watched for stop requests across a PostgreSQL restart: the watcher reconnects and a stop sent afterwards reaches it', async function () {
+      this.timeout(300_000);
+      const store = backend.open();
+      const [id] = await queueJobs(store, 1);
+      await store.queue.claim('w', new Date());
+      const stops: string[] = [];
+      const unwatch = await store.queue.watchStop(id!, (status) => stops.push(status), 60_000);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        await backend.cluster().kill();
+        // The listener loses its connection and tries again while the server is down.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await backend.cluster().start();
+        await waitFor('the listener to be back', async () => {
+          const client = new pg.Client(backend.location());
+          await client.connect();
+          const { rows } = await client.query("SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN smokestack_job_stop'");
+          await client.end();
+          return rows.length > 0;
+        }, 120_000, 200);
+        await backend.open().update((s) => void Object.assign(s.jobs[id!]!, { status: 'superseded', finishedAt: new Date().toISOString() }));
+        await waitFor('the stop request', () => stops.length > 0, 60_000);
+        expect(stops).to.deep.equal(['superseded']);
+        expect(unhandled.map(String)).to.deep.equal([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await unwatch();
+      }
+    });
   },
   'postgresql',
 );

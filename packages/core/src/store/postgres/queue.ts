@@ -248,38 +248,48 @@ class StopListener {
 
   private async connect(): Promise<Client> {
     await this.store.pool(); // the schema (and its trigger) exists before we listen
-    const client = createClient(this.store.connectionConfig());
-    client.on('notification', (message) => {
-      if (message.channel === STOP_CHANNEL && message.payload) void this.check(message.payload);
+    // A pg Client connects once: every attempt (a restart may take several) is a new one.
+    return retryConnection(async () => {
+      const client = createClient(this.store.connectionConfig());
+      client.on('error', () => this.reconnect(client));
+      try {
+        await client.connect();
+        client.on('notification', (message) => {
+          if (message.channel === STOP_CHANNEL && message.payload) void this.check(message.payload);
+        });
+        client.on('end', () => this.reconnect(client));
+        await client.query(`LISTEN ${STOP_CHANNEL}`);
+        return client;
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
     });
-    client.on('error', () => this.reconnect(client));
-    client.on('end', () => this.reconnect(client));
-    await retryConnection(() => client.connect());
-    await client.query(`LISTEN ${STOP_CHANNEL}`);
-    return client;
   }
 
   private reconnect(lost: Client): void {
     if (this.closed) return;
-    void this.client?.then((current) => {
-      if (current !== lost || this.closed) return;
-      this.client = undefined;
-      setTimeout(() => {
-        if (this.closed) return;
-        void this.connected()
-          .then(() => Promise.all([...this.watchers.keys()].map((id) => this.check(id))))
-          .catch(() => this.reconnectLater());
-      }, 200).unref();
-    });
+    // A connection attempt that failed has already been dropped (connected() forgets it): nothing to do.
+    void this.client?.then(
+      (current) => {
+        if (current !== lost || this.closed) return;
+        this.client = undefined;
+        setTimeout(() => this.recheckAfterReconnect(), 200).unref();
+      },
+      () => undefined,
+    );
+  }
+
+  /** Connects again and reads the watched jobs' statuses once: a stop sent while the connection was down is not missed. */
+  private recheckAfterReconnect(): void {
+    if (this.closed || this.client) return;
+    void this.connected()
+      .then(() => Promise.all([...this.watchers.keys()].map((id) => this.check(id))))
+      .catch(() => this.reconnectLater());
   }
 
   private reconnectLater(): void {
-    setTimeout(() => {
-      if (this.closed || this.client) return;
-      void this.connected()
-        .then(() => Promise.all([...this.watchers.keys()].map((id) => this.check(id))))
-        .catch(() => this.reconnectLater());
-    }, 1000).unref();
+    setTimeout(() => this.recheckAfterReconnect(), 1000).unref();
   }
 
   async close(): Promise<void> {

@@ -23,7 +23,7 @@ import {
 // The Proof of a worker fleet: jobs of Gerrit patch sets run by six worker "machines" (network and UTS
 // namespaces, working directories of their own) against one PostgreSQL, with two workers SIGKILLed
 // mid-job and the database restarted once. SMOKESTACK_FLEET_JOBS=300 runs the full size.
-const JOBS = Number(process.env.SMOKESTACK_FLEET_JOBS ?? 60);
+const JOBS = Number(process.env.SMOKESTACK_FLEET_JOBS ?? 40);
 const PASSWORD = 'pw-fleet';
 const FINAL = ['success', 'test_failed', 'build_failed', 'infra_failed', 'cancelled', 'superseded'];
 const POOLS = { libvirt: 'libvirt-smoke', unit: 'unit' } as const;
@@ -64,7 +64,10 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
   let dir = '';
   const workers: Worker[] = [];
   // A test stopped by a signal takes its workers with it (the network and the cluster clean up after themselves).
-  const cancelCleanup = cleanUpOnExit(() => workers.forEach((w) => w.child.kill('SIGKILL')));
+  const cancelCleanup = cleanUpOnExit(() => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   before(function () {
     if (!canCreateTestNetwork()) this.skip();
@@ -206,7 +209,8 @@ function machineEnv(home: string, state: string, gerritUrl: string): Record<stri
       [POOLS.libvirt]: { group: local, pool: 'libvirt', suites: [{ name: 'smoke', command: 'sleep 0.2' }] },
       [POOLS.unit]: { group: local, pool: 'unit', suites: [{ name: 'unit', command: 'true' }] },
     },
-    worker: { heartbeatSeconds: 1, staleSeconds: 10 },
+    // Far above a heartbeat's delay on a loaded machine: only the killed workers' jobs are taken back.
+    worker: { heartbeatSeconds: 1, staleSeconds: 30 },
   };
   fs.writeFileSync(path.join(home, 'smokestack.yaml'), YAML.stringify(config));
   return {

@@ -115,6 +115,8 @@ export interface Job {
   patchSet: number;
   revision: string;
   template: string;
+  /** The pool of workers that may run it (the template's `pool:`); absent on records older than pools: `default`. */
+  pool?: string;
   status: JobStatus;
   attempt: number;
   createdAt: string;
@@ -186,6 +188,24 @@ export interface VoteIntent {
   claimant?: ReportClaimant;
   /** Ids of our own review messages on the patch set before this one was posted: one more means it landed. */
   knownReviews: string[];
+}
+
+/** The pool of a template that names none, and of jobs recorded before pools existed. */
+export const DEFAULT_POOL = 'default';
+
+export function poolOf(job: Pick<Job, 'pool'>): string {
+  return job.pool ?? DEFAULT_POOL;
+}
+
+/** A `firestack worker` as it registered itself: which pools it serves, where it runs, when it was last heard of. */
+export interface WorkerRecord {
+  name: string;
+  pools: string[];
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  concurrency: number;
 }
 
 export interface Vote {

@@ -8,4 +8,7 @@ export * from './proxy.js';
 export * from './uncaught.js';
 export * from './wait.js';
 export * from './containers/index.js';
+export * from './postgres.js';
 export * from './apt/mirror.js';
+export * from './netns.js';
+export * from './exit.js';

@@ -40,8 +40,8 @@ export function latestByTemplate(jobs: Job[]): Map<string, Job> {
   return latest;
 }
 
-export function newJobFor(config: TestConfig, template: string, reason: Job['reason'], attempt = 1): NewJob {
-  return { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template, reason, attempt };
+export function newJobFor(config: TestConfig, template: string, reason: Job['reason'], attempt = 1, pool?: string): NewJob {
+  return { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template, ...(pool ? { pool } : {}), reason, attempt };
 }
 
 /**
@@ -61,9 +61,9 @@ export function jobsToQueue(
   for (const template of config.templates) {
     const job = latest.get(template);
     const policy = policies[template] ?? DEFAULT_TEMPLATE_POLICY;
-    if (!job) out.push(newJobFor(config, template, 'new'));
-    else if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) out.push(newJobFor(config, template, 'retry', job.attempt + 1));
-    else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, template, 'new', job.attempt + 1));
+    if (!job) out.push(newJobFor(config, template, 'new', 1, policy.pool));
+    else if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) out.push(newJobFor(config, template, 'retry', job.attempt + 1, policy.pool));
+    else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, template, 'new', job.attempt + 1, policy.pool));
   }
   return out;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import type { GerritConfig } from '../config/schema.js';
+import { DEFAULT_POOL } from '../model.js';
 
 /** One configured project branch and the templates its changes run. */
 export interface ProjectTarget {
@@ -18,6 +19,8 @@ export interface TemplatePolicy {
   autoApprove: boolean;
   /** infra_failed jobs are re-queued until this many retries were made. */
   maxInfraRetries: number;
+  /** The pool of workers that runs it (absent: the default pool). */
+  pool?: string;
 }
 
 export const DEFAULT_TEMPLATE_POLICY: TemplatePolicy = { autoApprove: true, maxInfraRetries: 2 };
@@ -62,7 +65,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     for (const name of project.templates) {
       if (templates[name]) continue;
       const t = resolveTemplate(loaded, name);
-      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries };
+      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries, ...(t.pool !== DEFAULT_POOL ? { pool: t.pool } : {}) };
     }
   }
   return {

@@ -14,6 +14,7 @@ import type { StateData } from '../store/schema.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { isActive, jobsOfPatchSet, latestByTemplate, newJobFor, voteKey } from './patchsets.js';
+import type { TemplatePolicy } from './settings.js';
 import { planPurge } from './purge.js';
 import { findTarget, type BellowsSettings } from './settings.js';
 import { applySyncPlan, emptyOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
@@ -56,7 +57,7 @@ export function decideEvent(event: SshStreamEvent, settings: Pick<BellowsSetting
 }
 
 /** New attempts of every template of the current patch set that is not already queued or running. Pure. */
-export function planRecheck(state: StateData, configId: string): NewJob[] {
+export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy> = {}): NewJob[] {
   const config = state.configs[configId];
   if (!config || config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
   const latest = latestByTemplate(jobsOfPatchSet(state, configId, config.patchSet));
@@ -64,7 +65,7 @@ export function planRecheck(state: StateData, configId: string): NewJob[] {
   for (const template of config.templates) {
     const job = latest.get(template);
     if (job && isActive(job)) continue;
-    out.push(newJobFor(config, template, 'recheck', job ? job.attempt + 1 : 1));
+    out.push(newJobFor(config, template, 'recheck', job ? job.attempt + 1 : 1, policies[template]?.pool));
   }
   return out;
 }
@@ -119,7 +120,7 @@ export async function handleEvent(
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
       const queued = await ctx.store.update((state): Job[] => {
         const id = configIdFor(action.project, action.number);
-        const jobs = planRecheck(state, id).map((j) => enqueueJob(state, j, ctx.now()));
+        const jobs = planRecheck(state, id, ctx.settings.templates).map((j) => enqueueJob(state, j, ctx.now()));
         const config = state.configs[id];
         // A recheck asks for a new report of the patch set.
         if (jobs.length && config) delete state.votes[voteKey(config.project, config.number, config.patchSet)];

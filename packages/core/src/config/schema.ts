@@ -207,6 +207,8 @@ export const TemplateSchema = z.strictObject({
   maxInfraRetries: z.number().int().min(0).max(10).default(2),
   autoApprove: z.boolean().default(true),
   timeoutSeconds: z.number().positive().default(7200),
+  /** The pool of workers that can run this template (libvirt, xenserver, unit…). */
+  pool: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a pool name (letters, digits, dots, dashes, underscores)').default('default'),
 });
 
 /** Where workers on other machines send each finished job's directory: the control host's jobs directory, over SFTP. */
@@ -233,6 +235,8 @@ export const ScoresSchema = z.record(z.string(), z.number());
 export const ConfigSchema = z.strictObject({
   gerrit: GerritSchema.optional(),
   state: nonEmpty.optional(),
+  /** Where job logs and group keys live on this machine when the store is a database (a file store keeps them beside it). */
+  dataDir: nonEmpty.optional(),
   projects: z.array(ProjectSchema).default([]),
   templates: z.record(z.string(), z.union([nonEmpty, TemplateSchema])).default({}),
   launchpad: z
@@ -256,6 +260,8 @@ export const ConfigSchema = z.strictObject({
       concurrency: z.number().int().min(1).max(64).default(1),
       heartbeatSeconds: z.number().positive().default(10),
       staleSeconds: z.number().positive().default(60),
+      /** The pools a `firestack worker` serves when no --pool is given. */
+      pools: z.array(nonEmpty).min(1).default(['default']),
     })
     .optional(),
   logHost: LogHostSchema.optional(),

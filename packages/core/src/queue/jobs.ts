@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
+import { DEFAULT_POOL, FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
 
 export interface JobFilter {
@@ -84,6 +84,8 @@ export interface NewJob {
   patchSet: number;
   revision: string;
   template: string;
+  /** The template's pool (absent: the default pool). */
+  pool?: string;
   reason?: Job['reason'];
   attempt?: number;
 }
@@ -101,6 +103,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     patchSet: fields.patchSet,
     revision: fields.revision,
     template: fields.template,
+    ...(fields.pool && fields.pool !== DEFAULT_POOL ? { pool: fields.pool } : {}),
     status: 'queued',
     attempt: fields.attempt ?? 1,
     createdAt: now.toISOString(),

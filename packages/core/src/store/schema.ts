@@ -1,4 +1,4 @@
-import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote } from '../model.js';
+import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote, WorkerRecord } from '../model.js';
 import { jobNumber } from '../queue/jobs.js';
 import { emptyArchiveMark, type ArchiveMark } from './archive.js';
 
@@ -28,6 +28,8 @@ export interface StateData {
   seenEvents: string[];
   /** Changes recently seen closed, by config id. */
   purged: Record<string, PurgeMark>;
+  /** Registered workers by name (live or not: `isLiveWorker` tells). */
+  workers: Record<string, WorkerRecord>;
   /** Monotonic counter for job ids. */
   nextJobId: number;
   /** How much of each archive (history that left this document) is committed. */
@@ -44,6 +46,7 @@ export function emptyState(): StateData {
     sync: {},
     seenEvents: [],
     purged: {},
+    workers: {},
     nextJobId: 1,
     archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
   };

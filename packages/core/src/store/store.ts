@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { UserError } from '../errors.js';
-import type { Job } from '../model.js';
+import type { Job, Vote } from '../model.js';
 import { defaultStatePath, type Env } from '../paths.js';
 import { filterJobs, isFinished, matchesJobFilter, type JobFilter } from '../queue/jobs.js';
 import { StoreJobQueue, type JobQueue } from '../queue/queue.js';
@@ -134,6 +134,13 @@ export class StateStore implements Store {
       if (left-- <= 0) return;
       yield job;
     }
+  }
+
+  async *listVotes(): AsyncGenerator<Vote> {
+    const state = await this.read();
+    yield* Object.values(state.votes);
+    const live = new Set(Object.values(state.votes).map((v) => `${v.project}~${v.number}~${v.patchSet}`));
+    for await (const vote of readArchive<Vote>(this.dataDir, state.archive.votes)) if (!live.has(`${vote.project}~${vote.number}~${vote.patchSet}`)) yield vote;
   }
 
   async pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]> {

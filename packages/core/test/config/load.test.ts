@@ -66,6 +66,8 @@ templates:
     ['a suite without a command', 'templates:\n  t:\n    suites: [{name: s}]\n', /^smokestack\.yaml: templates\.t\.suites\[0\]\.command: expected a string$/],
     ['a build with an unknown method', 'templates:\n  t:\n    builds: [{name: b, url: u, method: cmake}]\n', /^smokestack\.yaml: templates\.t\.builds\[0\]\.method: expected one of "dpkg", "command", "rpm"$/],
     ['a group with an unknown provider', 'templates:\n  t:\n    group: {provider: aws, hosts: [{name: a}]}\n', /^smokestack\.yaml: templates\.t\.group\.provider: expected one of "local", "ssh", "openstack", "container"$/],
+    ['a template pool with a space in its name', 'templates:\n  t:\n    pool: "lib virt"\n', /^smokestack\.yaml: templates\.t\.pool: expected a pool name \(letters, digits, dots, dashes, underscores\)$/],
+    ['a worker serving no pool', 'worker:\n  pools: []\n', /^smokestack\.yaml: worker\.pools: expected at least 1 item\(s\)$/],
     ['invalid YAML', 'projects:\n  - name: a\n   branch: b\n', /^smokestack\.yaml:\d+:\d+: invalid YAML: /],
     ['a duplicated key', 'state: a\nstate: b\n', /^smokestack\.yaml:\d+:\d+: invalid YAML: .*[Uu]nique/],
     ['a list at the top level', '- a\n- b\n', /^smokestack\.yaml: \(top level\): expected a mapping/],

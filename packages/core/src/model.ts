@@ -1,4 +1,5 @@
 /** The domain model shared by bellows, firestack and reviewday. Names are the contract. */
+import type { Configuration } from './config/axes.js';
 
 export type ChangeStatus = 'NEW' | 'MERGED' | 'ABANDONED';
 
@@ -111,6 +112,8 @@ export interface Job {
   patchSet: number;
   revision: string;
   template: string;
+  /** The template's axis values this job runs with (absent for a template without axes). */
+  configuration?: Configuration;
   status: JobStatus;
   attempt: number;
   createdAt: string;

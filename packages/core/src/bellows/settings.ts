@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { combinations, type Configuration } from '../config/axes.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import type { GerritConfig } from '../config/schema.js';
 
@@ -18,9 +19,16 @@ export interface TemplatePolicy {
   autoApprove: boolean;
   /** infra_failed jobs are re-queued until this many retries were made. */
   maxInfraRetries: number;
+  /** The combinations of the template's axes, one job each (absent: one job without axes). */
+  configurations?: Configuration[];
 }
 
 export const DEFAULT_TEMPLATE_POLICY: TemplatePolicy = { autoApprove: true, maxInfraRetries: 2 };
+
+/** The combinations a template runs: those of its axes, or one without axes. */
+export function configurationsOf(policy: TemplatePolicy): Configuration[] {
+  return policy.configurations?.length ? policy.configurations : [{}];
+}
 
 /** The parts of smokestack.yaml that bellows acts on, resolved once. */
 export interface BellowsSettings {
@@ -62,7 +70,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     for (const name of project.templates) {
       if (templates[name]) continue;
       const t = resolveTemplate(loaded, name);
-      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries };
+      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries, configurations: combinations(t.axes, t.exclude) };
     }
   }
   return {

@@ -13,9 +13,9 @@ import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
-import { isActive, jobsOfPatchSet, latestByTemplate, newJobFor, voteKey } from './patchsets.js';
+import { expectedJobs, isActive, jobsOfPatchSet, latestByKey, newJobFor, voteKey } from './patchsets.js';
 import { planPurge } from './purge.js';
-import { findTarget, type BellowsSettings } from './settings.js';
+import { findTarget, type BellowsSettings, type TemplatePolicy } from './settings.js';
 import { applySyncPlan, emptyOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
 
 /** How many handled event keys the store remembers for deduplication. */
@@ -55,16 +55,16 @@ export function decideEvent(event: SshStreamEvent, settings: Pick<BellowsSetting
   }
 }
 
-/** New attempts of every template of the current patch set that is not already queued or running. Pure. */
-export function planRecheck(state: StateData, configId: string): NewJob[] {
+/** New attempts of every template and combination of the current patch set that is not already queued or running. Pure. */
+export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy>): NewJob[] {
   const config = state.configs[configId];
   if (!config || config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
-  const latest = latestByTemplate(jobsOfPatchSet(state, configId, config.patchSet));
+  const latest = latestByKey(jobsOfPatchSet(state, configId, config.patchSet));
   const out: NewJob[] = [];
-  for (const template of config.templates) {
-    const job = latest.get(template);
+  for (const expected of expectedJobs(config, policies)) {
+    const job = latest.get(expected.key);
     if (job && isActive(job)) continue;
-    out.push(newJobFor(config, template, 'recheck', job ? job.attempt + 1 : 1));
+    out.push(newJobFor(config, expected, 'recheck', job ? job.attempt + 1 : 1));
   }
   return out;
 }
@@ -119,7 +119,7 @@ export async function handleEvent(
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
       const queued = await ctx.store.update((state): Job[] => {
         const id = configIdFor(action.project, action.number);
-        const jobs = planRecheck(state, id).map((j) => enqueueJob(state, j, ctx.now()));
+        const jobs = planRecheck(state, id, ctx.settings.templates).map((j) => enqueueJob(state, j, ctx.now()));
         const config = state.configs[id];
         // A recheck asks for a new report of the patch set.
         if (jobs.length && config) delete state.votes[voteKey(config.project, config.number, config.patchSet)];

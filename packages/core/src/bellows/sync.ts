@@ -3,7 +3,7 @@ import { errorMessage, isUserError } from '../errors.js';
 import { sleep } from '../gerrit/backoff.js';
 import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
-import { enqueueJob, type NewJob } from '../queue/jobs.js';
+import { enqueueJob, keyOfJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
 import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
@@ -67,7 +67,8 @@ export interface SyncPlan {
   purge: Array<{ configId: string; status: ChangeStatus }>;
   /** Every change seen closed, with a config or not: remembered, so an older answer cannot bring it back. */
   closed: Array<{ configId: string; status: ChangeStatus }>;
-  supersede: Array<{ jobId: string; configId: string; template: string; patchSet: number }>;
+  /** `key`: the job's template and combination (see jobKey), so the job that replaces it can be named. */
+  supersede: Array<{ jobId: string; configId: string; key: string; patchSet: number; reason?: string }>;
   cancel: Array<{ jobId: string; reason: string }>;
   enqueue: NewJob[];
   ignored: Array<{ project: string; number: number; reason: string }>;
@@ -146,7 +147,7 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
 
     for (const job of jobsOfConfig(state, id, index)) {
       if (!isActive(job)) continue;
-      if (job.patchSet < config.patchSet) plan.supersede.push({ jobId: job.id, configId: id, template: job.template, patchSet: config.patchSet });
+      if (job.patchSet < config.patchSet) plan.supersede.push({ jobId: job.id, configId: id, key: keyOfJob(job), patchSet: config.patchSet });
       else if (config.wip && job.status === 'queued') plan.cancel.push({ jobId: job.id, reason: 'cancelled: the change is work in progress' });
     }
     if (options.fire) {
@@ -207,10 +208,10 @@ export function applySyncPlan(state: StateData, plan: SyncPlan, now: Date): Sync
   for (const s of plan.supersede) {
     const job = state.jobs[s.jobId];
     if (!job || !isActive(job)) continue;
-    const next = out.queued.find((q) => q.configId === s.configId && q.template === s.template);
+    const next = out.queued.find((q) => q.configId === s.configId && keyOfJob(q) === s.key);
     job.status = 'superseded';
     job.supersededBy = next?.id ?? `patch set ${s.patchSet}`;
-    job.message = `superseded by patch set ${s.patchSet}`;
+    job.message = s.reason ?? `superseded by patch set ${s.patchSet}`;
     job.finishedAt = at;
     out.superseded.push(job.id);
   }

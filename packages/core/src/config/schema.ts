@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AXIS_NAME, AXIS_VALUE, MAX_COMBINATIONS, combinations } from './axes.js';
 
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
 
@@ -159,8 +160,40 @@ export const LogSpecSchema = z.strictObject({
   paths: z.array(nonEmpty).min(1),
 });
 
+const axisName = z.string().regex(AXIS_NAME, 'expected an axis name (lower-case letters, digits, _)');
+// YAML reads `port: [8080, 9090]` as numbers: they are values like any other.
+const axisValue = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().regex(AXIS_VALUE, 'expected an axis value (letters, digits, . _ + -)'));
+
+/** Configuration axes: each name lists its values; a job runs per combination. */
+const AxesSchema = z.record(
+  axisName,
+  z
+    .array(axisValue)
+    .min(1)
+    .refine((values) => new Set(values).size === values.length, { message: 'expected each value once' }),
+);
+
+/** Exclusions name declared axes and values; at least one combination must remain, and not too many. */
+function checkAxes(t: { axes: Record<string, string[]>; exclude: Array<Record<string, string>> }, ctx: z.RefinementCtx): void {
+  for (const [i, exclusion] of t.exclude.entries()) {
+    for (const [axis, value] of Object.entries(exclusion)) {
+      const values = t.axes[axis];
+      if (!values) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `no axis "${axis}" is declared under axes` });
+      else if (!values.includes(value)) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `"${value}" is not a value of axis ${axis} (${values.join(', ')})` });
+    }
+  }
+  const count = Object.values(t.axes).reduce((n, values) => n * values.length, 1);
+  if (count === 0) return; // an axis without values is reported where it is
+  if (count > MAX_COMBINATIONS) ctx.addIssue({ code: 'custom', path: ['axes'], message: `${count} combinations; at most ${MAX_COMBINATIONS}` });
+  else if (combinations(t.axes, t.exclude).length === 0) ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'excludes every combination of the axes' });
+}
+
 export const TemplateSchema = z.strictObject({
   description: z.string().optional(),
+  /** e.g. { database: [mysql, postgresql] }: one job per combination of values per patch set. */
+  axes: AxesSchema.default({}),
+  /** Combinations not to run: each names some axes' values ({ database: mysql, hypervisor: qemu }). */
+  exclude: z.array(z.record(axisName, axisValue)).default([]),
   group: z.union([nonEmpty, GroupDefinitionSchema]).optional(),
   builds: z.array(BuildSchema).default([]),
   puppet: PuppetSchema.optional(),
@@ -170,7 +203,7 @@ export const TemplateSchema = z.strictObject({
   maxInfraRetries: z.number().int().min(0).max(10).default(2),
   autoApprove: z.boolean().default(true),
   timeoutSeconds: z.number().positive().default(7200),
-});
+}).superRefine(checkAxes);
 
 export const ScoresSchema = z.record(z.string(), z.number());
 

@@ -47,6 +47,8 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
   fs.mkdirSync(path.join(dir, 'modules'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'sources'), { recursive: true });
   const layout: BundleLayout = { dir, archive: `${dir}.tgz`, manifests: {}, sourceBundles: {}, localRevisions: {} };
+  // The combination of the template's axes this job runs with, as the hosts and its artifacts keep it.
+  fs.writeFileSync(path.join(dir, 'configuration.json'), `${JSON.stringify(plan.configuration, null, 2)}\n`);
 
   const puppet = plan.definition.puppet;
   if (puppet) {

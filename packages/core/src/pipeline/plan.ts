@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { chooseConfiguration, type Configuration } from '../config/axes.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
 import type { BranchSource } from '../model.js';
@@ -37,6 +38,8 @@ export interface JobPlan {
   /** The template's server group (absent when the template names none; runs then need an existing group). */
   group?: GroupDefinition;
   sources: SourcePlan[];
+  /** The combination of the template's axes the job runs with (empty without axes). */
+  configuration: Configuration;
   /** Directory relative paths in the template resolve against (the config file's directory). */
   baseDir: string;
 }
@@ -154,6 +157,8 @@ export interface PlanInputs {
   changes?: readonly ChangeSpec[];
   /** The template's server group, already loaded (a file named by the template is read at the edge). */
   group?: GroupDefinition;
+  /** Axis values (a queued job's combination, or `--axis`); axes not named take their first allowed value. */
+  configuration?: Configuration;
 }
 
 /** Pure: names the template uses as directories and package names must be safe (the schema cannot check them). */
@@ -189,7 +194,18 @@ export function assembleJobPlan(name: string, definition: TemplateDefinition, in
   const sources = applyChanges(templateSources(definition), { branches: inputs.branches, changes: inputs.changes, template: name }).map((s) =>
     /^\.\.?\//.test(s.url) ? { ...s, url: path.resolve(inputs.baseDir, s.url) } : s,
   );
-  return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, baseDir: inputs.baseDir };
+  const configuration = chooseConfiguration(name, definition, inputs.configuration ?? {});
+  return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, configuration, baseDir: inputs.baseDir };
+}
+
+/** A job's axis values as Puppet facts (`$facts['smokestack_database']`), set through FACTER_ variables. */
+export function configurationFacts(configuration: Configuration): Array<{ name: string; value: string }> {
+  return Object.entries(configuration).map(([axis, value]) => ({ name: `FACTER_smokestack_${axis}`, value }));
+}
+
+/** A job's axis values as its suites see them: `SMOKESTACK_AXIS_DATABASE=postgresql`. */
+export function configurationEnv(configuration: Configuration): Array<{ name: string; value: string }> {
+  return Object.entries(configuration).map(([axis, value]) => ({ name: `SMOKESTACK_AXIS_${axis.toUpperCase()}`, value }));
 }
 
 /** Plans a job at the edge: checks the files the template names and loads its group file, then assembles the plan. */

@@ -1,10 +1,11 @@
+import { jobKey } from '../queue/jobs.js';
 import type { PipelineResult } from './runner.js';
 
 const seconds = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`);
 
 /** The human summary of a finished run: verdict, stages, tests, sources and where the logs are. */
 export function formatRunReport(result: PipelineResult): string[] {
-  const lines = [`Job ${result.jobId} (${result.template}): ${result.status} — ${result.message}`];
+  const lines = [`Job ${result.jobId} (${jobKey(result.template, result.configuration)}): ${result.status} — ${result.message}`];
   for (const s of result.stages) {
     lines.push(`  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${seconds(s.durationMs).padStart(7)}  ${s.message ?? ''}`.trimEnd());
   }

@@ -9,12 +9,14 @@ export interface Reproduction {
   command: string;
   /** The --change values, one per project. */
   changes: string[];
+  /** The --axis values: the job's combination of the template's axes. */
+  axes: string[];
   notes: string[];
 }
 
 /**
  * Pure: the `firestack run` command that re-creates a job's environment from a laptop — its
- * template, and every source pinned to the revision the job recorded. `templateDefaults` are the
+ * template and combination of axes, and every source pinned to the revision the job recorded. `templateDefaults` are the
  * template's own sources (planned, so URLs are resolved): a source fetched from there needs no URL.
  */
 export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<SourcePlan, 'kind' | 'name' | 'url'>>): Reproduction {
@@ -46,8 +48,14 @@ export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<Sou
     notes.push('the job recorded no revisions; its --change arguments are repeated as given');
   }
   const changes = [...byProject.values()].map(formatChangeSpec);
-  const argv = ['firestack', 'run', '--template', job.template, ...changes.flatMap((c) => ['--change', c])];
+  const axes = Object.entries(job.configuration ?? {}).map(([axis, value]) => `${axis}=${value}`);
+  const argv = ['firestack', 'run', '--template', job.template, ...axes.flatMap((a) => ['--axis', a]), ...changes.flatMap((c) => ['--change', c])];
   // Flags are literal words; only values are quoted (a quoted `--change` would still work, but reads badly).
-  const command = ['firestack run --template', shellQuote(job.template), ...changes.map((c) => `--change ${shellQuote(c)}`)].join(' ');
-  return { argv, command, changes, notes };
+  const command = [
+    'firestack run --template',
+    shellQuote(job.template),
+    ...axes.map((a) => `--axis ${shellQuote(a)}`),
+    ...changes.map((c) => `--change ${shellQuote(c)}`),
+  ].join(' ');
+  return { argv, command, changes, axes, notes };
 }

@@ -1,3 +1,4 @@
+import { configurationLabel, type Configuration } from '../config/axes.js';
 import { UserError } from '../errors.js';
 import { FINISHED_STATUSES, JOB_STATUSES, emptySummary, type Job, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
@@ -64,6 +65,20 @@ export function getJob(state: StateData, id: string): Job {
   return job;
 }
 
+/**
+ * What a job tests of its patch set: the template, and the combination of its axes
+ * (`nova-smoke [database=postgresql]`). The latest job of each key is the one that counts.
+ */
+export function jobKey(template: string, configuration?: Configuration): string {
+  const label = configurationLabel(configuration);
+  return label ? `${template} [${label}]` : template;
+}
+
+/** A job's key (see jobKey). */
+export function keyOfJob(job: Pick<Job, 'template' | 'configuration'>): string {
+  return jobKey(job.template, job.configuration);
+}
+
 export interface NewJob {
   configId: string;
   project: string;
@@ -71,6 +86,7 @@ export interface NewJob {
   patchSet: number;
   revision: string;
   template: string;
+  configuration?: Configuration;
   reason?: Job['reason'];
   attempt?: number;
 }
@@ -88,6 +104,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     patchSet: fields.patchSet,
     revision: fields.revision,
     template: fields.template,
+    ...(fields.configuration && Object.keys(fields.configuration).length ? { configuration: { ...fields.configuration } } : {}),
     status: 'queued',
     attempt: fields.attempt ?? 1,
     createdAt: now.toISOString(),

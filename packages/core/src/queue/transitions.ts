@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { Job, JobSource, JobStageRecord, SkippedTest, TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, getJob, isActive, olderFirst } from './jobs.js';
+import { enqueueJob, getJob, isActive, keyOfJob, olderFirst } from './jobs.js';
 
 /**
  * The job state machine as pure transitions over the store's state:
@@ -128,6 +128,7 @@ export function finishJobRecord(state: StateData, id: string, result: JobResult,
         patchSet: job.patchSet,
         revision: job.revision,
         template: job.template,
+        ...(job.configuration ? { configuration: job.configuration } : {}),
         reason: 'retry',
         attempt: job.attempt + 1,
       },
@@ -161,12 +162,23 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   if (config.patchSet !== previous.patchSet) {
     throw new UserError(`job ${id}: patch set ${previous.patchSet} is outdated (current: ${config.patchSet})`, { hint: 'retry a job of the current patch set' });
   }
-  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && j.template === previous.template);
+  const key = keyOfJob(previous);
+  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && keyOfJob(j) === key);
   const active = attempts.find(isActive);
-  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${previous.template}`);
+  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${key}`);
   const job = enqueueJob(
     state,
-    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
+    {
+      configId: config.id,
+      project: config.project,
+      number: config.number,
+      patchSet: config.patchSet,
+      revision: config.revision,
+      template: previous.template,
+      ...(previous.configuration ? { configuration: previous.configuration } : {}),
+      reason: 'retry',
+      attempt: Math.max(...attempts.map((j) => j.attempt)) + 1,
+    },
     now,
   );
   return { job, previous };

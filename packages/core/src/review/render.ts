@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { configurationLabel } from '../config/axes.js';
 import { InfraError, errorMessage } from '../errors.js';
 import type { JobStatus } from '../model.js';
 import { TemplateRenderer } from '../render/render.js';
@@ -52,6 +53,7 @@ function resultView(result: TemplateResult | undefined, template: string) {
     skippedUnnamed: result.skippedTests.length === 0 && result.skipped > 0,
     link: result.link,
     jobId: result.jobId,
+    configuration: configurationLabel(result.configuration) || undefined,
     attempt: result.attempt > 1 ? result.attempt : undefined,
     message: result.message,
   };

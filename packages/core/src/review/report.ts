@@ -1,4 +1,6 @@
+import type { Configuration } from '../config/axes.js';
 import type { Change, Job, JobStatus, SkippedTest } from '../model.js';
+import { keyOfJob } from '../queue/jobs.js';
 import type { BlueprintPriority, BugPriority, PriorityAnswers } from '../launchpad/priorities.js';
 import {
   changeFeedback,
@@ -19,9 +21,11 @@ export interface ReportProject {
   templates: string[];
 }
 
-/** The latest attempt of one template's job for a change's current patch set. */
+/** The latest attempt of one template's job (in one combination of its axes) for a change's current patch set. */
 export interface TemplateResult {
   template: string;
+  /** The combination of the template's axes the job ran with (absent without axes). */
+  configuration?: Configuration;
   jobId: string;
   status: JobStatus;
   attempt: number;
@@ -151,6 +155,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
   const skippedTests = Array.isArray(job.skipped) ? job.skipped : [];
   return {
     template: job.template,
+    ...(job.configuration ? { configuration: job.configuration } : {}),
     jobId: job.id,
     status: job.status,
     attempt: job.attempt,
@@ -199,13 +204,14 @@ export function buildReport(input: BuildReportInput): Report {
       const latest = new Map<string, Job>();
       for (const job of jobsByChange.get(jobKey(change.project, change.number)) ?? []) {
         if (!jobMatches(job, change)) continue;
-        const seen = latest.get(job.template);
-        if (!seen || newer(job, seen)) latest.set(job.template, job);
+        const seen = latest.get(keyOfJob(job));
+        if (!seen || newer(job, seen)) latest.set(keyOfJob(job), job);
       }
       const results: Record<string, TemplateResult> = {};
-      for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) {
-        results[template] = resultOf(job, logsBase);
-        templates.add(template);
+      // One column per template, or per template and combination of its axes ("nova-smoke [database=mysql]").
+      for (const [key, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) {
+        results[key] = resultOf(job, logsBase);
+        templates.add(key);
       }
       const fb = changeFeedback(change);
       const url = changeUrl(change, input.gerritUrl);
@@ -234,7 +240,7 @@ export function buildReport(input: BuildReportInput): Report {
       });
     }
     rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
-    return { ...project, templates: [...templates], count: rows.length, excluded, rows };
+    return { ...project, templates: reportColumns([...templates]), count: rows.length, excluded, rows };
   });
   return {
     title: input.title ?? 'Review priorities',
@@ -242,6 +248,11 @@ export function buildReport(input: BuildReportInput): Report {
     sections,
     warnings: [...(input.warnings ?? [])],
   };
+}
+
+/** The result columns: a template whose jobs ran per combination of its axes shows those columns instead of its own. */
+function reportColumns(keys: string[]): string[] {
+  return keys.filter((key) => !keys.some((other) => other.startsWith(`${key} [`)));
 }
 
 /** reviewday.json: the original's shape, plus our fields. */
@@ -270,6 +281,8 @@ export function reportJson(report: Report): unknown {
           Object.entries(row.results).map(([template, r]) => [
             template,
             {
+              template: r.template,
+              ...(r.configuration ? { configuration: r.configuration } : {}),
               status: r.status,
               jobId: r.jobId,
               attempt: r.attempt,

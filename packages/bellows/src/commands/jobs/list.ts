@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
+import { jobDurationMs, keyOfJob, parseJobStatus, type Job } from '@smokestack/core';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -43,7 +43,7 @@ export default class JobsList extends SmokestackCommand {
               j.id,
               j.project,
               `${j.number},${j.patchSet}`,
-              j.template,
+              keyOfJob(j),
               j.status,
               j.summary.tests,
               j.summary.failures + j.summary.errors,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { findJob, jobDurationMs, type Job } from '@smokestack/core';
+import { configurationLabel, findJob, jobDurationMs, type Job } from '@smokestack/core';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
@@ -18,6 +18,7 @@ export default class JobsShow extends SmokestackCommand {
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
       `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
+      ...(job.configuration ? [`axes:      ${configurationLabel(job.configuration)}`] : []),
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
     ];

@@ -1,6 +1,7 @@
 import { sourceKey, type BundleLayout } from '../bundle.js';
 import { StageFailure, type JobRun } from '../job-run.js';
 import { judgePuppet, stageFault } from '../judge.js';
+import { configurationFacts } from '../plan.js';
 
 /**
  * configure: Puppet modules fetched, then each host's manifest applied with --detailed-exitcodes,
@@ -26,6 +27,7 @@ export async function configure(run: JobRun, bundle: BundleLayout | undefined): 
         manifest: bundle!.manifests[h.host.name],
         noop: puppet.noop,
         idempotence: puppet.idempotence && !puppet.noop,
+        facts: configurationFacts(run.plan.configuration),
       });
       const r = await run.exec(h, 'configure', 'configure', script, { timeoutMs: puppet.timeoutSeconds * 2000 + 600_000 });
       const judged = judgePuppet(h.host.name, gitModules.map((m) => m.index), r);

@@ -46,7 +46,19 @@ export interface Change {
 export interface BranchSource {
   url: string;
   ref: string;
+  /** Merged onto the tip of this branch before building (merge with trunk); absent: built as it is. */
   mergeTarget?: string;
+  /** The change itself (absent means this too), the project's default in smokestack.yaml, or set by hand (`bellows configs set`). */
+  origin?: 'change' | 'project' | 'custom';
+}
+
+/** A test configuration's source as set by hand: it survives syncs until `bellows configs reset`. */
+export interface CustomSource {
+  /** Absent for the change's own project, whose URL and ref follow its patch sets. */
+  url?: string;
+  ref?: string;
+  /** Merge onto the tip of the change's branch before building; absent: as before it was customised. */
+  mergeTrunk?: boolean;
 }
 
 export interface TestConfig {
@@ -55,7 +67,10 @@ export interface TestConfig {
   branch: string;
   number: number;
   description: string;
+  /** Every source its jobs take from elsewhere than their templates: the change's own, the project's defaults, those set by hand. */
   branches: Record<string, BranchSource>;
+  /** Sources set by hand (`bellows configs set`), by project: they survive syncs until `configs reset`. */
+  custom?: Record<string, CustomSource>;
   templates: string[];
   patchSet: number;
   revision: string;
@@ -150,7 +165,11 @@ export interface JobSource {
   url: string;
   ref: string;
   revision?: string;
+  /** Other changes merged in after `ref` (Depends-On), in order, each with the revision it resolved to. */
+  merges?: Array<{ name: string; url: string; ref: string; revision?: string }>;
   mergeTarget?: string;
+  /** Where the target branch was fetched from, when not `url`. */
+  mergeUrl?: string;
   mergeTargetRevision?: string;
   /** A developer's local checkout shipped in the job bundle. */
   localPath?: string;

@@ -11,6 +11,10 @@ export interface ProjectTarget {
   templates: string[];
   /** Git URL to fetch the project's patch sets from. */
   url: string;
+  /** Whether a change is merged onto the tip of its branch before building (default true). */
+  mergeTrunk?: boolean;
+  /** Other projects' branches every test config of this project starts with (URLs resolved). */
+  sources?: Record<string, { url: string; ref: string; mergeTrunk: boolean }>;
 }
 
 /** What bellows needs to know about a template to queue and report its jobs. */
@@ -33,6 +37,8 @@ export function configurationsOf(policy: TemplatePolicy): Configuration[] {
 /** The parts of smokestack.yaml that bellows acts on, resolved once. */
 export interface BellowsSettings {
   projects: ProjectTarget[];
+  /** Where any project's changes are fetched from (Depends-On may name a project that is not configured). */
+  gerrit?: Pick<GerritConfig, 'url' | 'gitUrl'>;
   templates: Record<string, TemplatePolicy>;
   label: string;
   tag: string;
@@ -74,7 +80,15 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     }
   }
   return {
-    projects: loaded.config.projects.map((p) => ({ name: p.name, branch: p.branch, templates: [...p.templates], url: projectGitUrl(gerrit, p.name, p.url) })),
+    projects: loaded.config.projects.map((p) => ({
+      name: p.name,
+      branch: p.branch,
+      templates: [...p.templates],
+      url: projectGitUrl(gerrit, p.name, p.url),
+      mergeTrunk: p.mergeTrunk,
+      sources: Object.fromEntries(Object.entries(p.sources).map(([name, s]) => [name, { url: projectGitUrl(gerrit, name, s.url), ref: s.ref, mergeTrunk: s.mergeTrunk }])),
+    })),
+    gerrit: { url: gerrit.url, ...(gerrit.gitUrl ? { gitUrl: gerrit.gitUrl } : {}) },
     templates,
     label: gerrit.label,
     tag: gerrit.tag,

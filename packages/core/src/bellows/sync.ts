@@ -7,12 +7,13 @@ import { enqueueJob, keyOfJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
 import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
+import { effectiveBranches } from './sources.js';
 import type { BellowsContext } from './context.js';
 import { indexJobs, isActive, jobsOfConfig, jobsToQueue, type JobIndex } from './patchsets.js';
 import { findTarget, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
-/** The test config a change should have. */
-export function configFromChange(change: Change, target: ProjectTarget, now: Date): TestConfig {
+/** The test config a change should have; sources set by hand (`custom`) are kept over the change's and the project's. */
+export function configFromChange(change: Change, target: ProjectTarget, now: Date, custom?: TestConfig['custom']): TestConfig {
   const ps = change.currentPatchSet;
   const config: TestConfig = {
     id: configIdFor(change.project, change.number),
@@ -20,7 +21,7 @@ export function configFromChange(change: Change, target: ProjectTarget, now: Dat
     branch: change.branch,
     number: change.number,
     description: `${accountLabel(change.owner)}: ${change.subject}`,
-    branches: { [change.project]: { url: target.url, ref: ps.ref, mergeTarget: change.branch } },
+    branches: effectiveBranches({ project: change.project, branch: change.branch, ref: ps.ref }, target, custom),
     templates: [...target.templates],
     patchSet: ps.number,
     revision: ps.revision,
@@ -32,6 +33,7 @@ export function configFromChange(change: Change, target: ProjectTarget, now: Dat
     updatedAt: now.toISOString(),
   };
   if (change.topic) config.topic = change.topic;
+  if (custom && Object.keys(custom).length) config.custom = structuredClone(custom);
   return config;
 }
 
@@ -139,7 +141,7 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
       plan.ignored.push({ project: change.project, number: change.number, reason: `patch set ${change.currentPatchSet.number} is older than the stored ${existing.patchSet}` });
       continue;
     }
-    let config: TestConfig = { ...configFromChange(change, target, now), seenAt: plan.observedAt };
+    let config: TestConfig = { ...configFromChange(change, target, now, existing?.custom), seenAt: plan.observedAt };
     if (!existing) plan.create.push(config);
     else if (!sameConfig(existing, config)) plan.update.push(config);
     else config = existing;

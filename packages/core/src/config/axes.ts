@@ -28,7 +28,7 @@ export function combinations(axes: Readonly<Record<string, readonly string[]>>, 
 }
 
 /** The axis pairs sorted by name: a stored record reads the same whatever order its keys come back in. */
-function sortedPairs(configuration: Configuration | undefined): Array<[string, string]> {
+export function sortedPairs(configuration: Configuration | undefined): Array<[string, string]> {
   return Object.entries(configuration ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 

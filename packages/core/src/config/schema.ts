@@ -51,6 +51,21 @@ export const ProjectSchema = z.strictObject({
   launchpad: nonEmpty.optional(),
   /** Git URL to fetch the project's sources from, when not the Gerrit default. */
   url: nonEmpty.optional(),
+  /** Merge each change onto the tip of its branch before building (merge with trunk). */
+  mergeTrunk: z.boolean().default(true),
+  /** Branches of other projects every test config of this project starts with (customise one with `bellows configs set`). */
+  sources: z
+    .record(
+      nonEmpty,
+      z.strictObject({
+        /** Default: the project's Gerrit git URL. */
+        url: nonEmpty.optional(),
+        ref: nonEmpty,
+        /** Merge onto the tip of the change's branch before building. */
+        mergeTrunk: z.boolean().default(false),
+      }),
+    )
+    .default({}),
 });
 
 /** A host as our own group definition writes it. */

@@ -15,6 +15,14 @@ export interface ChangeSpec {
   path?: string;
 }
 
+/** Another change merged into a source after its ref: a Depends-On change of the same project, or a second --change. */
+export interface SourceMerge {
+  /** How messages name it, e.g. "demo/demoapp change 12,3". */
+  name: string;
+  url: string;
+  ref: string;
+}
+
 /** Where one source of a job comes from: a package build or a Puppet module fetched from git. */
 export interface SourcePlan {
   kind: 'build' | 'module';
@@ -25,7 +33,12 @@ export interface SourcePlan {
   project: string;
   url: string;
   ref: string;
+  /** Changes merged in after `ref`, in dependency order. */
+  merges?: SourceMerge[];
+  /** The branch whose tip is merged in last (merge with trunk). */
   mergeTarget?: string;
+  /** Where that branch is fetched from when not `url` (a custom branch merges the project's own trunk). */
+  mergeUrl?: string;
   /** A local checkout shipped in the job bundle instead of fetching `url`. */
   localPath?: string;
   /** Replaced by a --change or by the test config (the branch under test). */
@@ -96,21 +109,18 @@ export function templateSources(template: TemplateDefinition): SourcePlan[] {
 /**
  * Puts the branches under test in place of the template's defaults: first the test config's
  * branches (projects the template does not use are ignored), then each --change, which must
- * name a project the template builds or fetches.
+ * name a project the template builds or fetches; a second --change of a project is merged in after the first.
  */
 export function applyChanges(
   sources: readonly SourcePlan[],
   options: { branches?: Record<string, BranchSource>; changes?: readonly ChangeSpec[]; template?: string },
 ): SourcePlan[] {
   const out = sources.map((s) => ({ ...s }));
+  const templateUrl = new Map(out.map((s) => [s, s.url] as const));
   for (const [project, branch] of Object.entries(options.branches ?? {})) {
-    for (const s of out.filter((x) => x.project === project)) {
-      s.url = branch.url || s.url;
-      s.ref = branch.ref || s.ref;
-      if (branch.mergeTarget) s.mergeTarget = branch.mergeTarget;
-      s.changed = true;
-    }
+    for (const s of out.filter((x) => x.project === project)) applyBranch(s, branch);
   }
+  const replaced = new Set<SourcePlan>();
   for (const change of options.changes ?? []) {
     const matches = out.filter((x) => x.project === change.project);
     if (matches.length === 0) {
@@ -121,19 +131,54 @@ export function applyChanges(
       );
     }
     for (const s of matches) {
-      if (change.path) {
-        s.localPath = change.path;
-        s.url = change.path;
-        s.ref = 'HEAD';
-      } else {
-        if (change.url) s.url = change.url;
-        if (change.ref) s.ref = change.ref;
-        delete s.localPath;
-      }
-      s.changed = true;
+      if (replaced.has(s)) mergeChange(s, change, templateUrl.get(s)!);
+      else applyChange(s, change);
+      replaced.add(s);
     }
   }
   return out;
+}
+
+/** A test config's branch in place of a template source; a custom branch merges the project's own trunk, not its fork's. */
+function applyBranch(s: SourcePlan, branch: BranchSource): void {
+  const trunkUrl = s.url;
+  s.url = branch.url || s.url;
+  s.ref = branch.ref || s.ref;
+  if (branch.mergeTarget) {
+    s.mergeTarget = branch.mergeTarget;
+    s.mergeUrl = branch.origin === 'custom' || branch.origin === 'project' ? trunkUrl : s.url;
+  } else if (branch.origin) {
+    // The config says whether to merge: no target means built as it is.
+    delete s.mergeTarget;
+    delete s.mergeUrl;
+  }
+  s.changed = true;
+}
+
+function applyChange(s: SourcePlan, change: ChangeSpec): void {
+  const trunkUrl = s.mergeUrl ?? s.url;
+  if (change.path) {
+    s.localPath = change.path;
+    s.url = change.path;
+    s.ref = 'HEAD';
+  } else {
+    if (change.url) s.url = change.url;
+    if (change.ref) s.ref = change.ref;
+    delete s.localPath;
+  }
+  if (s.mergeTarget && s.url !== trunkUrl) s.mergeUrl = trunkUrl;
+  s.changed = true;
+}
+
+function mergeChange(s: SourcePlan, change: ChangeSpec, templateUrl: string): void {
+  if (change.path) {
+    throw new UserError(`--change ${change.project}=${change.path}: a second --change of a project is merged in, so it must be a ref or URL#REF`, {
+      hint: 'give the local checkout first, or commit and name its branch',
+    });
+  }
+  // A ref alone names a commit of the project's repository (not of a local checkout shipped in the bundle).
+  const url = change.url ?? (s.localPath ? templateUrl : s.url);
+  s.merges = [...(s.merges ?? []), { name: `${change.project} ${change.ref ?? 'HEAD'}`, url, ref: change.ref ?? 'HEAD' }];
 }
 
 const MODULE_NAME = /^[a-z][a-z0-9_]*$/;

@@ -1,3 +1,4 @@
+import type { JobSource } from '../model.js';
 import { jobKey } from '../queue/jobs.js';
 import type { PipelineResult } from './runner.js';
 
@@ -13,8 +14,21 @@ export function formatRunReport(result: PipelineResult): string[] {
   if (t.tests > 0) lines.push(`Tests: ${t.tests} run, ${t.failures} failed, ${t.errors} errors, ${t.skipped} skipped`);
   for (const name of result.failedTests) lines.push(`  failed:  ${name}`);
   for (const s of result.skipped) lines.push(`  skipped: ${s.id}${s.reason ? ` (${s.reason})` : ''}`);
-  for (const s of result.sources) lines.push(`Source ${s.project}: ${s.ref} at ${s.revision ?? '(not fetched)'}${s.changed ? ' (under test)' : ''}`);
+  lines.push(...formatSources(result.sources).map((l) => `Source ${l}`));
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);
+  return lines;
+}
+
+const short = (revision: string | undefined) => (revision ? revision.slice(0, 12) : '(not fetched)');
+
+/** Each source of a job with the revision it resolved to, the changes merged into it and its merge with trunk. */
+export function formatSources(sources: readonly JobSource[]): string[] {
+  const lines: string[] = [];
+  for (const s of sources) {
+    const merged = s.mergeTarget ? `, merged onto ${s.mergeTarget} at ${short(s.mergeTargetRevision)}` : '';
+    lines.push(`${s.project} (${s.kind} ${s.name}): ${s.ref} at ${short(s.revision)}${s.changed ? ' (under test)' : ''}${merged}`);
+    for (const m of s.merges ?? []) lines.push(`  + ${m.name}: ${m.ref} at ${short(m.revision)}`);
+  }
   return lines;
 }

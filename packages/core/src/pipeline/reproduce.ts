@@ -1,3 +1,4 @@
+import { sortedPairs } from '../config/axes.js';
 import { shellQuote } from '../render/quote.js';
 import type { Job, JobSource } from '../model.js';
 import { formatChangeSpec, type ChangeSpec, type SourcePlan } from './plan.js';
@@ -22,33 +23,22 @@ export interface Reproduction {
 export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<SourcePlan, 'kind' | 'name' | 'url'>>): Reproduction {
   const defaults = new Map((templateDefaults ?? []).map((s) => [`${s.kind}:${s.name}`, s.url]));
   const notes: string[] = [];
-  const byProject = new Map<string, ChangeSpec>();
+  const byProject = new Map<string, ChangeSpec[]>();
   const sources: JobSource[] = job.sources ?? [];
   for (const s of sources) {
     if (byProject.has(s.project)) continue;
-    if (s.localPath) {
-      byProject.set(s.project, { project: s.project, path: s.localPath });
-      notes.push(`${s.project} came from the local checkout ${s.localPath} at ${s.revision ?? 'an unrecorded revision'}; check that revision out there first`);
-      continue;
-    }
-    if (!s.revision) {
-      byProject.set(s.project, { project: s.project, ...(s.url !== defaults.get(`${s.kind}:${s.name}`) ? { url: s.url } : {}), ref: s.ref });
-      notes.push(`${s.project}: no revision was recorded (the job stopped before fetching it); using ${s.ref}`);
-      continue;
-    }
-    const sameUrl = s.url === defaults.get(`${s.kind}:${s.name}`);
-    byProject.set(s.project, { project: s.project, ...(sameUrl ? {} : { url: s.url }), ref: s.revision });
+    byProject.set(s.project, [sourceSpec(s, defaults, notes), ...mergedSpecs(s, notes)]);
     if (s.mergeTarget) notes.push(`${s.project} was merged onto ${s.mergeTarget} at ${s.mergeTargetRevision ?? '(unrecorded)'}; the run merges onto that branch as it is now`);
   }
   if (!job.sources && job.changes) {
     for (const c of job.changes) {
       const project = c.slice(0, c.indexOf('='));
-      byProject.set(project, { project, ref: c.slice(c.indexOf('=') + 1) });
+      byProject.set(project, [...(byProject.get(project) ?? []), { project, ref: c.slice(c.indexOf('=') + 1) }]);
     }
     notes.push('the job recorded no revisions; its --change arguments are repeated as given');
   }
-  const changes = [...byProject.values()].map(formatChangeSpec);
-  const axes = Object.entries(job.configuration ?? {}).map(([axis, value]) => `${axis}=${value}`);
+  const changes = [...byProject.values()].flat().map(formatChangeSpec);
+  const axes = sortedPairs(job.configuration).map(([axis, value]) => `${axis}=${value}`);
   const argv = ['firestack', 'run', '--template', job.template, ...axes.flatMap((a) => ['--axis', a]), ...changes.flatMap((c) => ['--change', c])];
   // Flags are literal words; only values are quoted (a quoted `--change` would still work, but reads badly).
   const command = [
@@ -58,4 +48,26 @@ export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<Sou
     ...changes.map((c) => `--change ${shellQuote(c)}`),
   ].join(' ');
   return { argv, command, changes, axes, notes };
+}
+
+/** A source as one --change: at its recorded revision where there is one. */
+function sourceSpec(s: JobSource, defaults: ReadonlyMap<string, string>, notes: string[]): ChangeSpec {
+  if (s.localPath) {
+    notes.push(`${s.project} came from the local checkout ${s.localPath} at ${s.revision ?? 'an unrecorded revision'}; check that revision out there first`);
+    return { project: s.project, path: s.localPath };
+  }
+  const sameUrl = s.url === defaults.get(`${s.kind}:${s.name}`);
+  if (!s.revision) {
+    notes.push(`${s.project}: no revision was recorded (the job stopped before fetching it); using ${s.ref}`);
+    return { project: s.project, ...(sameUrl ? {} : { url: s.url }), ref: s.ref };
+  }
+  return { project: s.project, ...(sameUrl ? {} : { url: s.url }), ref: s.revision };
+}
+
+/** The changes merged into a source after its ref (Depends-On): each a further --change of the project, which the run merges in. */
+function mergedSpecs(s: JobSource, notes: string[]): ChangeSpec[] {
+  return (s.merges ?? []).map((m) => {
+    if (!m.revision) notes.push(`${s.project}: ${m.name} was not fetched (the job stopped first); using ${m.ref}`);
+    return { project: s.project, url: m.url, ref: m.revision ?? m.ref };
+  });
 }

@@ -11,7 +11,7 @@ describe('bellows/sync planSync', () => {
     expect(plan.create.map((c) => c.id)).to.deep.equal(['nova~1', 'glance~2']);
     expect(plan.ignored).to.deep.equal([{ project: 'nova', number: 3, reason: 'nova stable/x is not configured' }]);
     expect(plan.create[1]).to.deep.include({ description: 'bob: Change 2', patchSet: 3, revision: 'rev-2-3', ref: 'refs/changes/02/2/3', templates: ['smoke'] });
-    expect(plan.create[1]!.branches).to.deep.equal({ glance: { url: 'https://git.example.org/glance', ref: 'refs/changes/02/2/3', mergeTarget: 'master' } });
+    expect(plan.create[1]!.branches).to.deep.equal({ glance: { url: 'https://git.example.org/glance', ref: 'refs/changes/02/2/3', mergeTarget: 'master', origin: 'change' } });
     expect(plan.enqueue).to.deep.equal([]);
   });
 

@@ -30,10 +30,35 @@ describe('pipeline/judge: the build stage', () => {
     expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
   });
 
-  it('a ref that cannot be fetched names the ref, and no revision', () => {
+  it('a ref that cannot be fetched is not the change’s fault: it names the ref, and no revision', () => {
     const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'refs/changes/99/99/9' }], captured('build-fetch-unknown-ref'));
-    expect(judged.failures).to.deep.equal(['fetch of demoapp failed on gw (exit 128) for ref "refs/changes/99/99/9"']);
+    expect(judged.failures).to.deep.equal([]);
+    expect(judged.infra).to.deep.equal(['demoapp: refs/changes/99/99/9 could not be fetched on gw']);
     expect(judged.revisions[0]!.revision).to.equal(undefined);
+    expect(stageFault([judged], 'build')?.kind).to.equal('infra');
+  });
+
+  it('a target branch that cannot be fetched for the merge with trunk is the machinery’s, with the source’s revision kept', () => {
+    const judged = judgeBuild('gw', DEMO, captured('build-merge-target-unreachable'));
+    expect(judged.failures).to.deep.equal([]);
+    expect(judged.infra).to.deep.equal(['demoapp: stable/nowhere could not be fetched on gw']);
+    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
+  });
+
+  it('a merge with trunk that conflicts is the change’s fault and names the files in conflict', () => {
+    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'feature' }], captured('build-merge-conflict'));
+    expect(judged.infra).to.deep.equal([]);
+    expect(judged.failures).to.deep.equal(['merging master into demoapp failed on gw: conflict in README.md']);
+    expect(judged.revisions[0]).to.include.keys('revision', 'mergeTargetRevision');
+    expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'merging master into demoapp failed on gw: conflict in README.md' });
+  });
+
+  it('records the revision of a change merged in before the trunk (Depends-On), in order', () => {
+    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'feature' }], captured('build-depends-on'));
+    expect(judged.failures).to.deep.equal([]);
+    expect(judged.infra).to.deep.equal([]);
+    expect(judged.revisions[0]!.mergedRevisions).to.have.length(1);
+    expect(judged.revisions[0]!.mergedRevisions![0]).to.match(/^[0-9a-f]{40}$/);
   });
 
   it('a build script killed from outside before any build reported is the machinery’s, not the change’s', () => {
@@ -86,8 +111,13 @@ describe('pipeline/judge: Puppet, applied twice', () => {
   });
 
   it('records the revision of each Puppet module fetched from git', () => {
-    const run = { code: 0, stdout: `::smokestack:: module-revision 1 ${'a'.repeat(40)}\n${captured('configure-idempotent').stdout}`, stderr: '' };
-    expect(judgePuppet('web1', [1], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
+    const run = { code: 0, stdout: `::smokestack:: revision module:1 ${'a'.repeat(40)}\n${captured('configure-idempotent').stdout}`, stderr: '' };
+    expect(judgePuppet('web1', [{ index: 1, name: 'demoapp' }], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
+  });
+
+  it('a Puppet module whose branch cannot be fetched stops configure as the machinery’s fault, before Puppet runs', () => {
+    const judged = judgePuppet('web1', [{ index: 0, name: 'demoapp' }], captured('configure-module-unreachable'));
+    expect(judged).to.deep.equal({ revisions: [], failures: [], infra: ['demoapp: refs/heads/no-such-branch could not be fetched on web1'] });
   });
 });
 

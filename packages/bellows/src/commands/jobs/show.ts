@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { configurationLabel, findJob, jobDurationMs, type Job } from '@smokestack/core';
+import { configurationLabel, findJob, formatSources, jobDurationMs, type Job } from '@smokestack/core';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
@@ -26,6 +26,7 @@ export default class JobsShow extends SmokestackCommand {
     if (job.supersededBy) lines.push(`superseded by: ${job.supersededBy}`);
     if (job.failedTests?.length) lines.push('failed tests:', ...job.failedTests.map((t) => `  - ${t}`));
     if (job.skipped.length) lines.push('skipped tests:', ...job.skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
+    if (job.sources?.length) lines.push('sources:', ...formatSources(job.sources).map((l) => `  ${l}`));
     lines.push(`logs:      ${logDir}`);
     this.log(lines.join('\n'));
     return { job, logDir };

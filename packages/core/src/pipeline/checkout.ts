@@ -1,0 +1,32 @@
+import path from 'node:path';
+import type { TemplateRenderer } from '../render/render.js';
+import { sourceKey, type BundleLayout } from './bundle.js';
+import type { SourcePlan } from './plan.js';
+
+/** What source-checkout.sh.hbs needs to check out one source on one host. */
+export interface CheckoutItem {
+  key: string;
+  url: string;
+  ref: string;
+  merges: Array<{ name: string; url: string; ref: string }>;
+  mergeTarget: string;
+  mergeUrl: string;
+}
+
+/** One source's checkout on a host whose job workspace is `workspace`: a source shipped in the bundle is fetched from there. */
+export function checkoutItem(source: SourcePlan, bundle: BundleLayout | undefined, workspace: string): CheckoutItem {
+  const bundled = bundle?.sourceBundles[sourceKey(source)];
+  return {
+    key: sourceKey(source),
+    url: bundled ? path.posix.join(workspace, 'bundle', bundled) : source.url,
+    ref: source.ref,
+    merges: (source.merges ?? []).map((m) => ({ name: m.name, url: m.url, ref: m.ref })),
+    mergeTarget: source.mergeTarget ?? '',
+    mergeUrl: source.mergeUrl ?? source.url,
+  };
+}
+
+/** The checkout script of one source (run with `sh -c` inside a stage script). */
+export function renderCheckout(renderer: TemplateRenderer, source: SourcePlan, bundle: BundleLayout | undefined, workspace: string): string {
+  return renderer.render('source-checkout.sh.hbs', checkoutItem(source, bundle, workspace));
+}

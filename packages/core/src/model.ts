@@ -41,6 +41,8 @@ export interface Change {
   updated?: string;
   currentPatchSet: PatchSet;
   approvals: Approval[];
+  /** The current patch set's `Depends-On:` footers; absent when Gerrit did not send the commit message. */
+  dependsOn?: string[];
 }
 
 export interface BranchSource {
@@ -59,6 +61,24 @@ export interface CustomSource {
   ref?: string;
   /** Merge onto the tip of the change's branch before building; absent: as before it was customised. */
   mergeTrunk?: boolean;
+}
+
+/**
+ * A change another depends on (`Depends-On:`), as its jobs fetch it: an open change's current patch
+ * set, or a merged change's branch.
+ */
+export interface Dependency {
+  project: string;
+  number: number;
+  changeId?: string;
+  branch: string;
+  status: 'NEW' | 'MERGED';
+  patchSet: number;
+  revision: string;
+  /** refs/changes/NN/N/P for an open change; refs/heads/BRANCH for a merged one. */
+  ref: string;
+  /** Git URL of its project. */
+  url: string;
 }
 
 export interface TestConfig {
@@ -83,6 +103,12 @@ export interface TestConfig {
   updatedAt: string;
   /** When Gerrit was last asked and showed the change open (decides against a purge seen earlier). */
   seenAt?: string;
+  /** The current patch set's `Depends-On:` footers, as written. */
+  dependsOn?: string[];
+  /** The changes it depends on, transitively, in dependency order (each before those that need it). */
+  dependencies?: Dependency[];
+  /** Why it cannot be tested now (a dependency abandoned or unknown, a cycle): reported in one line, without a vote. */
+  dependencyProblem?: string;
 }
 
 export const JOB_STATUSES = [
@@ -144,7 +170,10 @@ export interface Job {
   approvedBy?: string;
   approvedAt?: string;
   supersededBy?: string;
-  reason?: 'new' | 'recheck' | 'retry' | 'manual';
+  /** `dependency`: a change it depends on got a new patch set. */
+  reason?: 'new' | 'recheck' | 'retry' | 'manual' | 'dependency';
+  /** The Depends-On changes it tests with its patch set, in dependency order. */
+  dependencies?: Dependency[];
   /** Every source the job built or fetched, with the revision it resolved to (for reproduce). */
   sources?: JobSource[];
   /** The `--change` arguments of an ad hoc run, as given. */
@@ -214,6 +243,8 @@ export interface Vote {
   label?: string;
   /** Present while the review is being posted and not yet known to be on Gerrit. */
   intent?: VoteIntent;
+  /** The patch set could not be tested (a Depends-On problem) and this said so: forgotten once the problem clears. */
+  problem?: string;
 }
 
 export interface Host {

@@ -10,6 +10,7 @@ import { pidAlive } from '../store/lock.js';
 import type { StateData } from '../store/schema.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
+import { outdatedDependency } from './dependencies.js';
 import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
 import { keyOfJob } from '../queue/jobs.js';
 import { expectedJobs, indexJobs, isActive, jobsOfPatchSet, latestByKey, voteKey } from './patchsets.js';
@@ -20,8 +21,8 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export type ReportDecision =
   | { kind: 'wait'; reason: string }
-  /** `vote` null: report without a label (infrastructure failure with no retries left). */
-  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[] };
+  /** `vote` null: report without a label (infrastructure failure with no retries left, or `problem`: it cannot be tested). */
+  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; problem?: string };
 
 /**
  * Whether a patch set's jobs (the latest attempt of each template in each combination of its axes) are
@@ -29,12 +30,15 @@ export type ReportDecision =
  */
 export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>): ReportDecision {
   if (config.templates.length === 0) return { kind: 'wait', reason: 'no templates configured' };
+  if (config.dependencyProblem) return { kind: 'report', vote: null, jobs: [], problem: config.dependencyProblem };
   const latest = latestByKey(jobs.filter((j) => j.patchSet === config.patchSet));
   const results: Job[] = [];
   for (const { key, policy } of expectedJobs(config, policies)) {
     const job = latest.get(key);
     if (!job) return { kind: 'wait', reason: `${key}: no job yet` };
     if (isActive(job)) return { kind: 'wait', reason: `${key}: ${job.id} is ${job.status}` };
+    const outdated = outdatedDependency(job, config);
+    if (outdated) return { kind: 'wait', reason: `${key}: ${job.id} tested an older patch set of Depends-On ${outdated.project} ${outdated.number}` };
     if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${key}: ${job.id} was ${job.status}` };
     if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
       return { kind: 'wait', reason: `${key}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
@@ -82,6 +86,7 @@ export function truncateMessage(message: string, maxBytes = MAX_MESSAGE_BYTES): 
 
 /** The Zuul-like review message: a header, then one line per template, skipped tests named. */
 export function formatReviewMessage(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>, options: MessageOptions = {}): string {
+  if (decision.problem) return truncateMessage(`SmokeStack: cannot test patch set ${config.patchSet}, no vote: ${decision.problem}.`);
   const header =
     decision.vote === 1
       ? `SmokeStack: build succeeded for patch set ${config.patchSet}.`
@@ -164,6 +169,7 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
     intent: { claimant, knownReviews: claim.previous?.intent?.knownReviews ?? request.knownReviews },
   };
   if (decision.vote !== null) vote.label = request.label;
+  if (decision.problem) vote.problem = decision.problem;
   state.votes[key] = vote;
   return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
 }

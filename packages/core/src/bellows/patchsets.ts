@@ -1,8 +1,9 @@
 import type { Configuration } from '../config/axes.js';
 import type { Job, TestConfig } from '../model.js';
-import { jobKey, jobNumber, keyOfJob, type NewJob } from '../queue/jobs.js';
+import { enqueueJob, isActive, jobKey, jobNumber, keyOfJob, type NewJob } from '../queue/jobs.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import type { StateData } from '../store/schema.js';
+import { outdatedDependency } from './dependencies.js';
 import { DEFAULT_TEMPLATE_POLICY, configurationsOf, type TemplatePolicy } from './settings.js';
 
 export { ACTIVE_STATUSES, isActive } from '../queue/jobs.js';
@@ -66,6 +67,7 @@ export function newJobFor(config: TestConfig, expected: Pick<ExpectedJob, 'templ
     revision: config.revision,
     template: expected.template,
     ...(Object.keys(expected.configuration).length ? { configuration: expected.configuration } : {}),
+    ...(config.dependencies?.length ? { dependencies: structuredClone(config.dependencies) } : {}),
     reason,
     attempt,
   };
@@ -74,7 +76,8 @@ export function newJobFor(config: TestConfig, expected: Pick<ExpectedJob, 'templ
 /**
  * The jobs a config's current patch set still needs: a first job per template and combination that has none, and
  * a new attempt where the latest one failed for infrastructure reasons and retries remain.
- * `resumed` (the change just left work in progress) re-queues templates whose latest job was cancelled.
+ * A job that tested an older patch set of a change it depends on gets a new one. `resumed` (the change
+ * just left work in progress or a Depends-On problem) re-queues templates whose latest job was cancelled.
  */
 export function jobsToQueue(
   state: StateData,
@@ -82,16 +85,26 @@ export function jobsToQueue(
   policies: Record<string, TemplatePolicy>,
   options: { resumed?: boolean; index?: JobIndex } = {},
 ): NewJob[] {
-  if (config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
+  if (config.wip || config.dependencyProblem || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
   const latest = latestByKey(jobsOfPatchSet(state, config.id, config.patchSet, options.index));
   const out: NewJob[] = [];
   for (const expected of expectedJobs(config, policies)) {
     const job = latest.get(expected.key);
     if (!job) out.push(newJobFor(config, expected, 'new'));
+    else if (!isActive(job) && outdatedDependency(job, config)) out.push(newJobFor(config, expected, 'dependency', job.attempt + 1));
     else if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, expected.policy.maxInfraRetries)) out.push(newJobFor(config, expected, 'retry', job.attempt + 1));
     else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, expected, 'new', job.attempt + 1));
   }
   return out;
+}
+
+/** Queues jobs; one queued because a dependency moved on makes its patch set's result reported again. */
+export function queueJobs(state: StateData, jobs: readonly NewJob[], now: Date): Job[] {
+  return jobs.map((fields) => {
+    const job = enqueueJob(state, fields, now);
+    if (job.reason === 'dependency') delete state.votes[voteKey(job.project, job.number, job.patchSet)];
+    return job;
+  });
 }
 
 /** The store key of a patch set's Vote record. */

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { BranchSource, CustomSource, TestConfig } from '../model.js';
-import { applyChanges, type SourcePlan } from '../pipeline/plan.js';
+import { applyChanges, applyDependencies, type SourcePlan } from '../pipeline/plan.js';
 import type { ProjectTarget } from './settings.js';
 
 /** What a test config's sources rest on: its change (project, branch, patch set ref) and its project's settings. */
@@ -110,24 +110,27 @@ export interface ConfigSourceRow {
   uses: string[];
   url: string;
   ref: string;
+  /** Depends-On changes merged in after `ref`, in order. */
+  merges: string[];
   /** The branch merged in before building, or null when built as it is. */
   mergeTrunk: string | null;
-  from: 'change' | 'project' | 'custom' | 'template';
+  from: 'change' | 'project' | 'custom' | 'depends-on' | 'template';
 }
 
 /** Every source the config's jobs build or fetch, with where its branch comes from. Pure. */
-export function describeSources(config: Pick<TestConfig, 'branches'>, templates: Record<string, readonly SourcePlan[]>): ConfigSourceRow[] {
+export function describeSources(config: Pick<TestConfig, 'branches' | 'dependencies'>, templates: Record<string, readonly SourcePlan[]>): ConfigSourceRow[] {
   const rows = new Map<string, ConfigSourceRow>();
   for (const sources of Object.values(templates)) {
-    for (const s of applyChanges(sources, { branches: config.branches })) {
+    for (const s of applyDependencies(applyChanges(sources, { branches: config.branches }), config.dependencies ?? [])) {
       const branch = config.branches[s.project];
       const row = rows.get(s.project) ?? {
         project: s.project,
         uses: [],
         url: s.url,
         ref: s.ref,
+        merges: (s.merges ?? []).map((m) => m.name),
         mergeTrunk: s.mergeTarget ?? null,
-        from: branch ? (branch.origin ?? 'change') : 'template',
+        from: branch ? (branch.origin ?? 'change') : s.changed ? 'depends-on' : 'template',
       };
       const use = `${s.kind} ${s.name}`;
       if (!row.uses.includes(use)) row.uses.push(use);
@@ -135,7 +138,7 @@ export function describeSources(config: Pick<TestConfig, 'branches'>, templates:
     }
   }
   for (const [project, branch] of Object.entries(config.branches)) {
-    if (!rows.has(project)) rows.set(project, { project, uses: [], url: branch.url, ref: branch.ref, mergeTrunk: branch.mergeTarget ?? null, from: branch.origin ?? 'change' });
+    if (!rows.has(project)) rows.set(project, { project, uses: [], url: branch.url, ref: branch.ref, merges: [], mergeTrunk: branch.mergeTarget ?? null, from: branch.origin ?? 'change' });
   }
   return [...rows.values()];
 }

@@ -16,7 +16,7 @@ import type { BellowsContext } from './context.js';
 import { expectedJobs, isActive, jobsOfPatchSet, latestByKey, newJobFor, voteKey } from './patchsets.js';
 import { planPurge } from './purge.js';
 import { findTarget, type BellowsSettings, type TemplatePolicy } from './settings.js';
-import { applySyncPlan, emptyOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
+import { applySyncPlan, emptyOutcome, mergeOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
 
 /** How many handled event keys the store remembers for deduplication. */
 export const SEEN_EVENTS_LIMIT = 5000;
@@ -111,10 +111,14 @@ export async function handleEvent(
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire, minPatchSet, lagRetryMs: options.lagRetryMs })) ?? emptyOutcome();
       break;
     }
-    case 'purge':
+    case 'purge': {
       // The event is the fact, as of when it arrived (the settle delay came after).
       result.outcome = await ctx.store.update((state) => applySyncPlan(state, planPurge(state, [action], options.receivedAt ?? ctx.now()), ctx.now()));
+      // Changes that depend on it learn that it merged (taken from its branch now) or was abandoned (cannot be tested).
+      const dependents = Object.values((await ctx.store.read()).configs).some((c) => c.dependencies?.some((d) => d.project === action.project && d.number === action.number));
+      if (dependents) mergeOutcome(result.outcome, (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome());
       break;
+    }
     case 'recheck': {
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
       const queued = await ctx.store.update((state): Job[] => {

@@ -3,14 +3,15 @@ import { errorMessage, isUserError } from '../errors.js';
 import { sleep } from '../gerrit/backoff.js';
 import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
-import { enqueueJob, keyOfJob, type NewJob } from '../queue/jobs.js';
+import { keyOfJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
 import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
 import { effectiveBranches } from './sources.js';
 import type { BellowsContext } from './context.js';
-import { indexJobs, isActive, jobsOfConfig, jobsToQueue, type JobIndex } from './patchsets.js';
-import { findTarget, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
+import { outdatedDependency, resolveDependencies, rootsToResolve, type DependencyResolution, type WalkOptions } from './dependencies.js';
+import { indexJobs, isActive, jobsOfConfig, jobsToQueue, queueJobs, voteKey, type JobIndex } from './patchsets.js';
+import { findTarget, projectGitUrl, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
 /** The test config a change should have; sources set by hand (`custom`) are kept over the change's and the project's. */
 export function configFromChange(change: Change, target: ProjectTarget, now: Date, custom?: TestConfig['custom']): TestConfig {
@@ -76,6 +77,8 @@ export interface SyncPlan {
   ignored: Array<{ project: string; number: number; reason: string }>;
   /** Changes whose Gerrit data cannot be trusted (see malformedChange): skipped, each worth a warning. */
   rejected: Array<{ project: string; number: number; reason: string }>;
+  /** Vote keys of Depends-On problems that cleared: what is tested now gets reported. */
+  unreport: string[];
 }
 
 export interface SyncPlanOptions {
@@ -85,10 +88,15 @@ export interface SyncPlanOptions {
   fire?: boolean;
   /** When Gerrit was asked for these changes (default: now). */
   observedAt?: Date;
+  /**
+   * Resolved Depends-On chains by config id: of the changes given, and of stored configs that depend on
+   * one of them (those are updated here too). A change with footers and no entry keeps what its config had.
+   */
+  dependencies?: ReadonlyMap<string, DependencyResolution>;
 }
 
 export function emptySyncPlan(observedAt: Date): SyncPlan {
-  return { observedAt: observedAt.toISOString(), create: [], update: [], seen: [], purge: [], closed: [], supersede: [], cancel: [], enqueue: [], ignored: [], rejected: [] };
+  return { observedAt: observedAt.toISOString(), create: [], update: [], seen: [], purge: [], closed: [], supersede: [], cancel: [], enqueue: [], ignored: [], rejected: [], unreport: [] };
 }
 
 /** Of several copies of one change (paging overlap, repeated events), the newest. */
@@ -142,23 +150,67 @@ export function planSync(state: StateData, changes: Change[], options: SyncPlanO
       continue;
     }
     let config: TestConfig = { ...configFromChange(change, target, now, existing?.custom), seenAt: plan.observedAt };
+    withDependencies(config, change.dependsOn, options.dependencies?.get(id), existing);
     if (!existing) plan.create.push(config);
     else if (!sameConfig(existing, config)) plan.update.push(config);
     else config = existing;
     plan.seen.push(id);
-
-    for (const job of jobsOfConfig(state, id, index)) {
-      if (!isActive(job)) continue;
-      if (job.patchSet < config.patchSet) plan.supersede.push({ jobId: job.id, configId: id, key: keyOfJob(job), patchSet: config.patchSet });
-      else if (config.wip && job.status === 'queued') plan.cancel.push({ jobId: job.id, reason: 'cancelled: the change is work in progress' });
-    }
-    if (options.fire) {
-      // A change back from WIP or from closed gets again what was cancelled then.
-      const resumed = !existing || (existing.wip === true && !config.wip);
-      plan.enqueue.push(...jobsToQueue(state, config, options.policies, { resumed, index }));
-    }
+    planJobsOfConfig(state, plan, existing, config, options, index);
   }
+  planDependents(state, plan, changes, options, index, now);
   return plan;
+}
+
+/** Puts a change's Depends-On footers and their resolution on its config; unresolved footers keep what the config had. */
+function withDependencies(config: TestConfig, dependsOn: string[] | undefined, resolution: DependencyResolution | undefined, existing: TestConfig | undefined): void {
+  const footers = dependsOn ?? existing?.dependsOn;
+  if (footers?.length) config.dependsOn = [...footers];
+  const resolved = resolution ?? (footers?.length && existing ? { dependencies: existing.dependencies ?? [], problem: existing.dependencyProblem } : undefined);
+  if (resolved?.dependencies.length) config.dependencies = resolved.dependencies;
+  if (resolved?.problem) config.dependencyProblem = resolved.problem;
+}
+
+/**
+ * What a config's (new) state means for its jobs: those of older patch sets are superseded, and so are
+ * those that tested an older patch set of a change it depends on; a Depends-On problem or WIP cancels;
+ * with --fire, what the patch set still needs is queued.
+ */
+function planJobsOfConfig(state: StateData, plan: SyncPlan, existing: TestConfig | undefined, config: TestConfig, options: SyncPlanOptions, index: JobIndex): void {
+  const id = config.id;
+  for (const job of jobsOfConfig(state, id, index)) {
+    if (!isActive(job)) continue;
+    const outdated = outdatedDependency(job, config);
+    if (job.patchSet < config.patchSet) plan.supersede.push({ jobId: job.id, configId: id, key: keyOfJob(job), patchSet: config.patchSet });
+    else if (config.dependencyProblem) plan.cancel.push({ jobId: job.id, reason: `cancelled: ${config.dependencyProblem}` });
+    else if (outdated) {
+      const reason = `superseded: Depends-On ${outdated.project} ${outdated.number} has patch set ${outdated.patchSet}`;
+      plan.supersede.push({ jobId: job.id, configId: id, key: keyOfJob(job), patchSet: config.patchSet, reason });
+    } else if (config.wip && job.status === 'queued') plan.cancel.push({ jobId: job.id, reason: 'cancelled: the change is work in progress' });
+  }
+  const cleared = existing?.dependencyProblem !== undefined && config.dependencyProblem === undefined;
+  const key = voteKey(config.project, config.number, config.patchSet);
+  if (cleared && state.votes[key]?.problem) plan.unreport.push(key);
+  if (options.fire) {
+    // A change back from WIP, from closed or from a Depends-On problem gets again what was cancelled then.
+    const resumed = !existing || (existing.wip === true && !config.wip) || cleared;
+    plan.enqueue.push(...jobsToQueue(state, config, options.policies, { resumed, index }));
+  }
+}
+
+/** Stored configs that depend on one of the changes given: their resolution is renewed, their jobs follow. */
+function planDependents(state: StateData, plan: SyncPlan, changes: Change[], options: SyncPlanOptions, index: JobIndex, now: Date): void {
+  const given = new Set(changes.map((c) => configIdFor(c.project, c.number)));
+  for (const [id, resolution] of options.dependencies ?? []) {
+    const existing = state.configs[id];
+    if (given.has(id) || !existing) continue;
+    let config: TestConfig = { ...existing };
+    delete config.dependencies;
+    delete config.dependencyProblem;
+    withDependencies(config, existing.dependsOn, resolution, existing);
+    if (!sameConfig(existing, config)) plan.update.push({ ...config, updatedAt: now.toISOString() });
+    else config = existing;
+    planJobsOfConfig(state, plan, existing, config, options, index);
+  }
 }
 
 /**
@@ -206,7 +258,8 @@ export function applySyncPlan(state: StateData, plan: SyncPlan, now: Date): Sync
     const config = state.configs[id];
     if (config && !(config.seenAt && config.seenAt > plan.observedAt)) config.seenAt = plan.observedAt;
   }
-  for (const j of plan.enqueue) out.queued.push(enqueueJob(state, j, now));
+  out.queued.push(...queueJobs(state, plan.enqueue, now));
+  for (const key of plan.unreport) if (state.votes[key]?.problem) delete state.votes[key];
   for (const s of plan.supersede) {
     const job = state.jobs[s.jobId];
     if (!job || !isActive(job)) continue;
@@ -287,6 +340,22 @@ interface FetchedSweep {
   sweepStart: Date;
   since?: Date;
   changes: Change[];
+  /** Depends-On chains the sweep's changes moved, by config id. */
+  dependencies: Map<string, DependencyResolution>;
+}
+
+/** Where Depends-On changes are fetched from and which URLs are ours. */
+function walkOptions(ctx: BellowsContext): WalkOptions {
+  const gerrit = ctx.settings.gerrit ?? { url: ctx.gerrit.baseUrl };
+  return { gerritUrl: gerrit.url, gitUrl: (project) => ctx.settings.projects.find((p) => p.name === project)?.url ?? projectGitUrl(gerrit, project) };
+}
+
+/** Resolves (asking Gerrit) the Depends-On chains that these changes may have moved. */
+export async function resolveFor(ctx: BellowsContext, state: StateData, changes: Change[], targets: ProjectTarget[]): Promise<Map<string, DependencyResolution>> {
+  const roots = rootsToResolve(state, changes, targets);
+  if (roots.length === 0) return new Map();
+  const resolutions = await resolveDependencies(ctx.gerrit, roots.map((r) => r.root), { ...walkOptions(ctx), known: changes });
+  return new Map(roots.map((r, i) => [r.configId, resolutions[i]!]));
 }
 
 /**
@@ -304,7 +373,7 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
     targets.map((target) =>
       limit(async (): Promise<FetchedSweep | undefined> => {
         try {
-          return await fetchSweep(ctx, target, snapshot.sync[targetKey(target)], options);
+          return await fetchSweep(ctx, target, snapshot, options);
         } catch (err) {
           if (isUserError(err)) throw err;
           ctx.logger.warn(`sync ${target.name} ${target.branch}: ${errorMessage(err)}`);
@@ -335,15 +404,18 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
   return result;
 }
 
-async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, mark: SyncMark | undefined, options: SyncOptions): Promise<FetchedSweep> {
+async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, snapshot: StateData, options: SyncOptions): Promise<FetchedSweep> {
   const sweepStart = ctx.now();
+  const mark: SyncMark | undefined = snapshot.sync[targetKey(target)];
   const lastSweep = mark?.lastSweepAt ? new Date(mark.lastSweepAt) : undefined;
   const incremental = !options.full && lastSweep !== undefined && !Number.isNaN(lastSweep.getTime());
   const since = incremental ? new Date(lastSweep!.getTime() - ctx.settings.overlapSeconds * 1000) : undefined;
   const changes = since
     ? await ctx.gerrit.fetchChangesUpdatedSince(target.name, target.branch, since)
     : await ctx.gerrit.fetchOpenChanges(target.name, target.branch);
-  return { target, sweepStart, since, changes };
+  // Asked before the store update, like the changes: a Gerrit error fails this sweep, which the next sync repeats.
+  const dependencies = await resolveFor(ctx, snapshot, changes, [target]);
+  return { target, sweepStart, since, changes, dependencies };
 }
 
 interface AppliedSweep {
@@ -353,7 +425,12 @@ interface AppliedSweep {
 
 function applySweep(ctx: BellowsContext, state: StateData, sweep: FetchedSweep, options: SyncOptions): AppliedSweep {
   const now = ctx.now();
-  const plan = planSync(state, sweep.changes, { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire, observedAt: sweep.sweepStart }, now);
+  const plan = planSync(
+    state,
+    sweep.changes,
+    { targets: [sweep.target], policies: ctx.settings.templates, fire: options.fire, observedAt: sweep.sweepStart, dependencies: sweep.dependencies },
+    now,
+  );
   const outcome = applySyncPlan(state, plan, now);
   state.sync[targetKey(sweep.target)] = { lastSweepAt: sweep.sweepStart.toISOString(), lastSweepChanges: sweep.changes.length };
   return { outcome, rejected: plan.rejected };
@@ -375,9 +452,10 @@ export async function syncChange(
       await sleep(options.lagRetryMs ?? 2000);
       continue;
     }
+    const dependencies = await resolveFor(ctx, await ctx.store.read(), [change], ctx.settings.projects);
     const { outcome, rejected } = await ctx.store.update((state) => {
       const now = ctx.now();
-      const plan = planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire, observedAt }, now);
+      const plan = planSync(state, [change], { targets: ctx.settings.projects, policies: ctx.settings.templates, fire: options.fire, observedAt, dependencies }, now);
       return { outcome: applySyncPlan(state, plan, now), rejected: plan.rejected };
     });
     for (const r of rejected) ctx.logger.warn(`sync: change ${r.number} skipped: ${r.reason}`);

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { chooseConfiguration, type Configuration } from '../config/axes.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
-import type { BranchSource } from '../model.js';
+import type { BranchSource, Dependency } from '../model.js';
 
 /** `--change project=REF`, `--change project=PATH` (a local checkout) or `--change project=URL#REF`. */
 export interface ChangeSpec {
@@ -204,6 +204,8 @@ export interface PlanInputs {
   group?: GroupDefinition;
   /** Axis values (a queued job's combination, or `--axis`); axes not named take their first allowed value. */
   configuration?: Configuration;
+  /** The job's Depends-On changes, in dependency order. */
+  dependencies?: readonly Dependency[];
 }
 
 /** Pure: names the template uses as directories and package names must be safe (the schema cannot check them). */
@@ -232,13 +234,39 @@ export function checkTemplateFiles(name: string, definition: TemplateDefinition,
   }
 }
 
+/**
+ * Depends-On changes in their projects' sources, in dependency order: a source still at the template's
+ * default takes the first open one (merged with its branch), a source that already holds a change gets
+ * each further one merged in; a merged dependency is taken from its branch. Pure.
+ */
+export function applyDependencies(sources: readonly SourcePlan[], dependencies: readonly Dependency[]): SourcePlan[] {
+  const out = sources.map((s) => ({ ...s }));
+  for (const d of dependencies) {
+    for (const s of out.filter((x) => x.project === d.project)) {
+      if (d.status === 'MERGED') {
+        if (!s.changed) Object.assign(s, { url: d.url, ref: d.ref });
+      } else if (!s.changed) {
+        Object.assign(s, { url: d.url, ref: d.ref, mergeTarget: d.branch, mergeUrl: d.url, changed: true });
+      } else {
+        s.merges = [...(s.merges ?? []), { name: `${d.project} change ${d.number},${d.patchSet}`, url: d.url, ref: d.ref }];
+      }
+    }
+  }
+  return out;
+}
+
 /** Pure: the job's plan, with the branches under test in place of the template's sources. */
 export function assembleJobPlan(name: string, definition: TemplateDefinition, inputs: PlanInputs): JobPlan {
   checkTemplateNames(name, definition);
+  const configured = applyDependencies(applyChanges(templateSources(definition), { branches: inputs.branches }), inputs.dependencies ?? []);
   // Relative git URLs (./repo) name directories beside the config file.
-  const sources = applyChanges(templateSources(definition), { branches: inputs.branches, changes: inputs.changes, template: name }).map((s) =>
-    /^\.\.?\//.test(s.url) ? { ...s, url: path.resolve(inputs.baseDir, s.url) } : s,
-  );
+  const resolve = (url: string) => (/^\.\.?\//.test(url) ? path.resolve(inputs.baseDir, url) : url);
+  const sources = applyChanges(configured, { changes: inputs.changes, template: name }).map((s) => ({
+    ...s,
+    url: resolve(s.url),
+    ...(s.mergeUrl ? { mergeUrl: resolve(s.mergeUrl) } : {}),
+    ...(s.merges ? { merges: s.merges.map((m) => ({ ...m, url: resolve(m.url) })) } : {}),
+  }));
   const configuration = chooseConfiguration(name, definition, inputs.configuration ?? {});
   return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, configuration, baseDir: inputs.baseDir };
 }

@@ -202,6 +202,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
       ...(branches ? { branches } : {}),
       changes: (job.changes ?? []).map((c) => parseChangeSpec(c)),
       ...(job.configuration ? { configuration: job.configuration } : {}),
+      ...(job.dependencies ? { dependencies: job.dependencies } : {}),
     });
     outcome = await runPipeline(job, plan, {
       ...providerContext(w),

@@ -87,6 +87,8 @@ export interface NewJob {
   revision: string;
   template: string;
   configuration?: Configuration;
+  /** The Depends-On changes the job tests with its patch set. */
+  dependencies?: Job['dependencies'];
   reason?: Job['reason'];
   attempt?: number;
 }
@@ -114,6 +116,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     logDir: `jobs/${id}`,
     reason: fields.reason ?? 'new',
   };
+  if (fields.dependencies?.length) job.dependencies = structuredClone(fields.dependencies);
   state.jobs[id] = job;
   return job;
 }

@@ -80,9 +80,9 @@ describe('bellows/sources: a test configuration’s branches', () => {
   it('lists every source of the config’s templates with where its branch comes from', () => {
     const branches = effectiveBranches(basis, NOVA, { glance: { url: 'https://github.com/alice/glance', ref: 'quota-fix', mergeTrunk: false } });
     expect(describeSources({ branches }, { smoke: TEMPLATE })).to.deep.equal([
-      { project: 'nova', uses: ['build nova'], url: 'https://git.example.org/nova', ref: 'refs/changes/01/1/1', mergeTrunk: 'master', from: 'change' },
-      { project: 'glance', uses: ['build glance'], url: 'https://github.com/alice/glance', ref: 'quota-fix', mergeTrunk: null, from: 'custom' },
-      { project: 'puppet-nova', uses: ['module nova'], url: 'https://git.example.org/puppet-nova', ref: 'stable/next', mergeTrunk: 'master', from: 'project' },
+      { project: 'nova', uses: ['build nova'], url: 'https://git.example.org/nova', ref: 'refs/changes/01/1/1', merges: [], mergeTrunk: 'master', from: 'change' },
+      { project: 'glance', uses: ['build glance'], url: 'https://github.com/alice/glance', ref: 'quota-fix', merges: [], mergeTrunk: null, from: 'custom' },
+      { project: 'puppet-nova', uses: ['module nova'], url: 'https://git.example.org/puppet-nova', ref: 'stable/next', merges: [], mergeTrunk: 'master', from: 'project' },
     ]);
     expect(describeSources({ branches: effectiveBranches(basis, { ...NOVA, sources: {} }) }, { smoke: TEMPLATE })[2]).to.deep.include({ project: 'puppet-nova', ref: 'master', from: 'template' });
   });

@@ -77,13 +77,14 @@ export function newJobFor(config: TestConfig, expected: Pick<ExpectedJob, 'templ
  * The jobs a config's current patch set still needs: a first job per template and combination that has none, and
  * a new attempt where the latest one failed for infrastructure reasons and retries remain.
  * A job that tested an older patch set of a change it depends on gets a new one. `resumed` (the change
- * just left work in progress or a Depends-On problem) re-queues templates whose latest job was cancelled.
+ * just left work in progress or a Depends-On problem) re-queues templates whose latest job was cancelled;
+ * `superseding` names jobs the same plan stops, which count as stopped.
  */
 export function jobsToQueue(
   state: StateData,
   config: TestConfig,
   policies: Record<string, TemplatePolicy>,
-  options: { resumed?: boolean; index?: JobIndex } = {},
+  options: { resumed?: boolean; index?: JobIndex; superseding?: ReadonlySet<string> } = {},
 ): NewJob[] {
   if (config.wip || config.dependencyProblem || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
   const latest = latestByKey(jobsOfPatchSet(state, config.id, config.patchSet, options.index));
@@ -91,7 +92,7 @@ export function jobsToQueue(
   for (const expected of expectedJobs(config, policies)) {
     const job = latest.get(expected.key);
     if (!job) out.push(newJobFor(config, expected, 'new'));
-    else if (!isActive(job) && outdatedDependency(job, config)) out.push(newJobFor(config, expected, 'dependency', job.attempt + 1));
+    else if ((!isActive(job) || options.superseding?.has(job.id)) && outdatedDependency(job, config)) out.push(newJobFor(config, expected, 'dependency', job.attempt + 1));
     else if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, expected.policy.maxInfraRetries)) out.push(newJobFor(config, expected, 'retry', job.attempt + 1));
     else if (job.status === 'cancelled' && options.resumed) out.push(newJobFor(config, expected, 'new', job.attempt + 1));
   }

@@ -193,7 +193,8 @@ function planJobsOfConfig(state: StateData, plan: SyncPlan, existing: TestConfig
   if (options.fire) {
     // A change back from WIP, from closed or from a Depends-On problem gets again what was cancelled then.
     const resumed = !existing || (existing.wip === true && !config.wip) || cleared;
-    plan.enqueue.push(...jobsToQueue(state, config, options.policies, { resumed, index }));
+    const superseding = new Set(plan.supersede.filter((x) => x.configId === id).map((x) => x.jobId));
+    plan.enqueue.push(...jobsToQueue(state, config, options.policies, { resumed, index, superseding }));
   }
 }
 

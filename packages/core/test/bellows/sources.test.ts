@@ -4,6 +4,11 @@ import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import { UserError } from '../../src/errors.js';
 import type { ProjectTarget } from '../../src/bellows/settings.js';
 import type { SourcePlan } from '../../src/pipeline/plan.js';
+import path from 'node:path';
+import { loadConfigFile, resolveTemplate } from '../../src/config/load.js';
+import { bellowsSettings } from '../../src/bellows/settings.js';
+import { templateSources } from '../../src/pipeline/plan.js';
+import { EXAMPLES } from '../pipeline/helpers.js';
 import { NOW, POLICIES, change, state } from './fixtures.js';
 
 const NOVA: ProjectTarget = {
@@ -85,5 +90,19 @@ describe('bellows/sources: a test configuration’s branches', () => {
       { project: 'puppet-nova', uses: ['module nova'], url: 'https://git.example.org/puppet-nova', ref: 'stable/next', merges: [], mergeTrunk: 'master', from: 'project' },
     ]);
     expect(describeSources({ branches: effectiveBranches(basis, { ...NOVA, sources: {} }) }, { smoke: TEMPLATE })[2]).to.deep.include({ project: 'puppet-nova', ref: 'master', from: 'template' });
+  });
+
+  it('examples/smokestack.yaml: a demoapp change’s configuration takes the module from its custom branch, merged with trunk', () => {
+    const loaded = loadConfigFile(path.join(EXAMPLES, 'smokestack.yaml'));
+    const settings = bellowsSettings(loaded);
+    const s = state();
+    const demo = change(7, 1, { project: 'demo/demoapp' });
+    applySyncPlan(s, planSync(s, [demo], { targets: settings.projects, policies: settings.templates }, NOW), NOW);
+    const config = s.configs['demo/demoapp~7']!;
+    const rows = describeSources(config, { 'demo-review': templateSources(resolveTemplate(loaded, 'demo-review')) });
+    expect(rows.map((r) => [r.project, r.url, r.ref, r.mergeTrunk, r.from])).to.deep.equal([
+      ['demo/demoapp', 'https://review.example.org/demo/demoapp', 'refs/changes/07/7/1', 'master', 'change'],
+      ['demo/demoapp-puppet', 'https://review.example.org/demo/demoapp-puppet', 'feature/colour', 'master', 'project'],
+    ]);
   });
 });

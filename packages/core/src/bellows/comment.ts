@@ -94,6 +94,8 @@ export function formatReviewMessage(config: TestConfig, decision: Extract<Report
         ? `SmokeStack: build failed for patch set ${config.patchSet}.`
         : `SmokeStack: build could not finish for patch set ${config.patchSet}: infrastructure failure, no vote (comment "recheck" to run it again).`;
   const lines = [header, ''];
+  const together = (config.dependencies ?? []).map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`);
+  if (together.length) lines.push(`Tested together with (Depends-On): ${together.join(', ')}`, '');
   for (const job of decision.jobs) {
     const s = job.summary;
     lines.push(

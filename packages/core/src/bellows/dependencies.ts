@@ -151,26 +151,37 @@ export interface RootToResolve {
 }
 
 /**
- * The configs whose Depends-On chains a batch of changes may have moved: open changes of the targets
- * with footers; stored configs that depend on one of the changes at another patch set or status; and
- * the targets' configs whose problem is worth another look (a missing change may exist by now). Pure.
+ * The configs whose Depends-On chains a batch of changes may have moved: open changes of the targets with
+ * footers, unless their config already rests on the same patch set and footers; stored configs depending
+ * on one of the changes at another patch set or status; and, of the targets' configs, those whose problem
+ * deserves another look (a missing change may exist by now) or that depend on a project no sweep watches
+ * (`watched`: the configured projects), whose moves only show when asked. Pure.
  */
-export function rootsToResolve(state: { configs: Record<string, TestConfig> }, changes: readonly Change[], targets: ReadonlyArray<{ name: string; branch: string }>): RootToResolve[] {
+export function rootsToResolve(
+  state: { configs: Record<string, TestConfig> },
+  changes: readonly Change[],
+  targets: ReadonlyArray<{ name: string; branch: string }>,
+  watched: ReadonlyArray<{ name: string }> = targets,
+): RootToResolve[] {
   const out = new Map<string, RootToResolve>();
   const isTarget = (project: string, branch: string) => targets.some((t) => t.name === project && t.branch === branch);
+  const rootOf = (c: { project: string; number: number; branch: string; dependsOn?: string[] }, id: string) =>
+    out.set(id, { configId: id, root: { project: c.project, number: c.number, branch: c.branch, dependsOn: c.dependsOn! } });
   for (const c of changes) {
-    if (c.status === 'NEW' && c.dependsOn?.length && isTarget(c.project, c.branch)) {
-      out.set(`${c.project}~${c.number}`, { configId: `${c.project}~${c.number}`, root: { project: c.project, number: c.number, branch: c.branch, dependsOn: c.dependsOn } });
-    }
+    const id = `${c.project}~${c.number}`;
+    if (c.status !== 'NEW' || !c.dependsOn?.length || !isTarget(c.project, c.branch)) continue;
+    const known = state.configs[id];
+    const same = known && known.revision === c.currentPatchSet.revision && JSON.stringify(known.dependsOn ?? []) === JSON.stringify(c.dependsOn);
+    if (!same) rootOf(c, id);
   }
-  const given = new Set(changes.map((c) => `${c.project}~${c.number}`));
   for (const config of Object.values(state.configs)) {
-    if (given.has(config.id) || !config.dependsOn?.length) continue;
+    if (out.has(config.id) || !config.dependsOn?.length) continue;
     const moved = (config.dependencies ?? []).some((d) =>
       changes.some((c) => c.project === d.project && c.number === d.number && (c.currentPatchSet.number !== d.patchSet || c.status !== d.status)),
     );
-    const retry = config.dependencyProblem !== undefined && isTarget(config.project, config.branch);
-    if (moved || retry) out.set(config.id, { configId: config.id, root: { project: config.project, number: config.number, branch: config.branch, dependsOn: config.dependsOn } });
+    const ours = isTarget(config.project, config.branch);
+    const unwatched = (config.dependencies ?? []).some((d) => d.status === 'NEW' && !watched.some((w) => w.name === d.project));
+    if (moved || (ours && (config.dependencyProblem !== undefined || unwatched))) rootOf(config, config.id);
   }
   return [...out.values()];
 }

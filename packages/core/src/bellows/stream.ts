@@ -58,7 +58,7 @@ export function decideEvent(event: SshStreamEvent, settings: Pick<BellowsSetting
 /** New attempts of every template and combination of the current patch set that is not already queued or running. Pure. */
 export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy>): NewJob[] {
   const config = state.configs[configId];
-  if (!config || config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
+  if (!config || config.wip || config.dependencyProblem || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
   const latest = latestByKey(jobsOfPatchSet(state, configId, config.patchSet));
   const out: NewJob[] = [];
   for (const expected of expectedJobs(config, policies)) {

@@ -9,7 +9,7 @@ import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
 import { effectiveBranches } from './sources.js';
 import type { BellowsContext } from './context.js';
-import { outdatedDependency, resolveDependencies, rootsToResolve, type DependencyResolution, type WalkOptions } from './dependencies.js';
+import { outdatedDependency, resolveDependencies, rootsToResolve, type DependencyResolution, type RootToResolve, type WalkOptions } from './dependencies.js';
 import { indexJobs, isActive, jobsOfConfig, jobsToQueue, queueJobs, voteKey, type JobIndex } from './patchsets.js';
 import { findTarget, projectGitUrl, selectTargets, targetKey, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
@@ -353,7 +353,7 @@ function walkOptions(ctx: BellowsContext): WalkOptions {
 
 /** Resolves (asking Gerrit) the Depends-On chains that these changes may have moved. */
 export async function resolveFor(ctx: BellowsContext, state: StateData, changes: Change[], targets: ProjectTarget[]): Promise<Map<string, DependencyResolution>> {
-  const roots = rootsToResolve(state, changes, targets);
+  const roots = rootsToResolve(state, changes, targets, ctx.settings.projects);
   if (roots.length === 0) return new Map();
   const resolutions = await resolveDependencies(ctx.gerrit, roots.map((r) => r.root), { ...walkOptions(ctx), known: changes });
   return new Map(roots.map((r, i) => [r.configId, resolutions[i]!]));
@@ -384,7 +384,7 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
       }),
     ),
   );
-  const sweeps = fetched.filter((f): f is FetchedSweep => f !== undefined);
+  const sweeps = await resolveSweeps(ctx, snapshot, fetched.filter((f): f is FetchedSweep => f !== undefined), result);
   const applyAll = (state: StateData): AppliedSweep[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
   const applied = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
   for (const [i, sweep] of sweeps.entries()) {
@@ -414,9 +414,34 @@ async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, snapshot: 
   const changes = since
     ? await ctx.gerrit.fetchChangesUpdatedSince(target.name, target.branch, since)
     : await ctx.gerrit.fetchOpenChanges(target.name, target.branch);
-  // Asked before the store update, like the changes: a Gerrit error fails this sweep, which the next sync repeats.
-  const dependencies = await resolveFor(ctx, snapshot, changes, [target]);
-  return { target, sweepStart, since, changes, dependencies };
+  return { target, sweepStart, since, changes, dependencies: new Map() };
+}
+
+/**
+ * Resolves the Depends-On chains the sweeps moved, all at once (every sweep's changes known, each question
+ * asked once), before the store update like the changes themselves: if Gerrit fails, the sweeps that needed
+ * an answer fail and the next sync repeats them.
+ */
+async function resolveSweeps(ctx: BellowsContext, snapshot: StateData, sweeps: FetchedSweep[], result: SyncResult): Promise<FetchedSweep[]> {
+  const owner = new Map<string, { sweep: FetchedSweep; root: RootToResolve['root'] }>();
+  for (const sweep of sweeps) {
+    for (const r of rootsToResolve(snapshot, sweep.changes, [sweep.target], ctx.settings.projects)) if (!owner.has(r.configId)) owner.set(r.configId, { sweep, root: r.root });
+  }
+  if (owner.size === 0) return sweeps;
+  try {
+    const known = sweeps.flatMap((s) => s.changes);
+    const resolutions = await resolveDependencies(ctx.gerrit, [...owner.values()].map((o) => o.root), { ...walkOptions(ctx), known });
+    [...owner].forEach(([configId, { sweep }], i) => sweep.dependencies.set(configId, resolutions[i]!));
+    return sweeps;
+  } catch (err) {
+    if (isUserError(err)) throw err;
+    const failed = new Set([...owner.values()].map((o) => o.sweep));
+    for (const { target } of failed) {
+      ctx.logger.warn(`sync ${target.name} ${target.branch}: Depends-On: ${errorMessage(err)}`);
+      result.errors.push({ project: target.name, branch: target.branch, message: `Depends-On: ${errorMessage(err)}` });
+    }
+    return sweeps.filter((s) => !failed.has(s));
+  }
 }
 
 interface AppliedSweep {

@@ -163,6 +163,7 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   if (config.patchSet !== previous.patchSet) {
     throw new UserError(`job ${id}: patch set ${previous.patchSet} is outdated (current: ${config.patchSet})`, { hint: 'retry a job of the current patch set' });
   }
+  if (config.dependencyProblem) throw new UserError(`job ${id}: change ${config.number} cannot be tested now: ${config.dependencyProblem}`);
   const key = keyOfJob(previous);
   const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && keyOfJob(j) === key);
   const active = attempts.find(isActive);

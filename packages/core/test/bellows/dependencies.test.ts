@@ -90,7 +90,7 @@ describe('bellows/dependencies: following Depends-On', () => {
     expect(outdatedDependency({}, { dependencies: [{ ...config.dependencies[0]!, status: 'MERGED' }] })).to.equal(undefined);
   });
 
-  it('resolves again the configs a batch of changes may have moved, and those whose problem deserves another look', () => {
+  it('resolves again the configs a batch of changes may have moved, those whose problem deserves another look, and those depending on a project no sweep watches', () => {
     const d = { project: 'glance', number: 20, branch: 'master', status: 'NEW' as const, patchSet: 1, revision: 'r', ref: 'x', url: 'u' };
     const configs = {
       'nova~5': { id: 'nova~5', project: 'nova', branch: 'master', number: 5, dependsOn: ['I20'], dependencies: [d] },
@@ -99,7 +99,19 @@ describe('bellows/dependencies: following Depends-On', () => {
     } as never;
     const glance20 = change(20, 2, { project: 'glance' });
     const nova8 = change(8, 1, { dependsOn: ['I20'] });
-    expect(rootsToResolve({ configs }, [glance20, nova8], [{ name: 'nova', branch: 'master' }]).map((r) => r.configId)).to.deep.equal(['nova~8', 'nova~5', 'nova~6']);
-    expect(rootsToResolve({ configs }, [glance20], [{ name: 'glance', branch: 'master' }]).map((r) => r.configId)).to.deep.equal(['nova~5']);
+    const nova = [{ name: 'nova', branch: 'master' }];
+    const both = [...nova, { name: 'glance', branch: 'master' }];
+    expect(rootsToResolve({ configs }, [glance20, nova8], nova, both).map((r) => r.configId)).to.deep.equal(['nova~8', 'nova~5', 'nova~6']);
+    expect(rootsToResolve({ configs }, [glance20], [both[1]!], both).map((r) => r.configId)).to.deep.equal(['nova~5']);
+    // glance not synced by anyone: its moves only show when nova's configs that depend on it are asked again.
+    expect(rootsToResolve({ configs }, [], nova, nova).map((r) => r.configId)).to.deep.equal(['nova~5', 'nova~6', 'nova~7']);
+  });
+
+  it('does not ask again for a change whose config rests on the same patch set and footers', () => {
+    const configs = { 'nova~8': { id: 'nova~8', project: 'nova', branch: 'master', number: 8, revision: 'rev-8-1', dependsOn: ['I20'], dependencies: [] } } as never;
+    const nova = [{ name: 'nova', branch: 'master' }];
+    expect(rootsToResolve({ configs }, [change(8, 1, { dependsOn: ['I20'] })], nova)).to.deep.equal([]);
+    expect(rootsToResolve({ configs }, [change(8, 1, { dependsOn: ['I21'] })], nova).map((r) => r.configId)).to.deep.equal(['nova~8']);
+    expect(rootsToResolve({ configs }, [change(8, 2, { dependsOn: ['I20'] })], nova).map((r) => r.configId)).to.deep.equal(['nova~8']);
   });
 });

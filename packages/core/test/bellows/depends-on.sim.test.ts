@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { commentResults } from '../../src/bellows/comment.js';
+import { retryJob } from '../../src/bellows/job-actions.js';
 import { handleEvent } from '../../src/bellows/stream.js';
 import { syncProjects } from '../../src/bellows/sync.js';
 import type { Job } from '../../src/model.js';
@@ -72,6 +73,10 @@ describe('bellows and Depends-On against the Gerrit simulator', function () {
     }
     await commentResults(h.ctx);
     expect(h.sim.reviews(c3.number)).to.have.length(1);
+    const [cancelled] = await jobsOf(c3.number);
+    let refusal = '';
+    await retryJob(h.store, cancelled!.id, new Date()).catch((err: Error) => (refusal = err.message));
+    expect(refusal).to.equal(`job ${cancelled!.id}: change ${c3.number} cannot be tested now: Depends-On nova ${c1.number} (Add the quota API) is abandoned`);
 
     h.sim.restore(c1.number);
     const restored = await syncProjects(h.ctx, { fire: true });
@@ -79,6 +84,7 @@ describe('bellows and Depends-On against the Gerrit simulator', function () {
     await finishJobs(h.store, 'success');
     await commentResults(h.ctx);
     expect(h.sim.reviews(c3.number).map((r) => r.labels.Verified ?? null)).to.deep.equal([null, 1]);
+    expect(h.sim.reviews(c3.number)[1]!.message).to.contain(`Tested together with (Depends-On): nova ${c1.number},1, glance ${c2.number},1`);
   });
 
   it('a cycle is reported once, not followed; an unknown change is reported; other servers’ changes are left alone', async () => {
@@ -96,6 +102,20 @@ describe('bellows and Depends-On against the Gerrit simulator', function () {
     expect((await jobsOf(a.number)).concat(await jobsOf(lonely.number))).to.deep.equal([]);
     await commentResults(h.ctx);
     expect(h.sim.reviews(a.number)[0]!.message).to.match(/^SmokeStack: cannot test patch set 2, no vote: Depends-On cycle: /);
+  });
+
+  it('an answer about a dependency that cannot be read fails the sweep that needed it; the next sync repeats it', async () => {
+    h = await start();
+    const lib = h.sim.createChange({ project: 'glance', subject: 'Library' });
+    const app = h.sim.createChange({ project: 'nova', subject: 'App', message: `Depends-On: ${h.sim.httpUrl}/c/glance/+/${lib.number}` });
+    h.sim.corruptChangeInfo(lib.number, () => null);
+    const failed = await syncProjects(h.ctx, { fire: true, projects: ['nova'] });
+    expect(failed.errors).to.deep.equal([{ project: 'nova', branch: 'master', message: `Depends-On: gerrit: change: expected a ChangeInfo object` }]);
+    expect((await h.store.read()).configs).to.not.have.property(`nova~${app.number}`);
+    h.sim.corruptChangeInfo(lib.number, undefined);
+    const repeated = await syncProjects(h.ctx, { fire: true, projects: ['nova'] });
+    expect(repeated.errors).to.deep.equal([]);
+    expect((await jobsOf(app.number)).map(tested)).to.deep.equal([[`glance ${lib.number},1`]]);
   });
 
   it('the event stream: a dependency’s new patch set re-queues its dependents; its merge leaves their results alone', async () => {

@@ -47,13 +47,13 @@ describe('jobs of custom branches and Depends-On chains, built for real (local p
     demo.puppet.modules[0]!.url = h.sim.gitUrl(DEMO_PUPPET);
   }
 
-  /** Runs the queued jobs of one change only (the others are cancelled) through the worker. */
-  async function runJobsOf(number: number): Promise<Job[]> {
+  /** Runs the queued jobs of these changes only (the others are cancelled) through the worker; answers the first change's. */
+  async function runJobsOf(...numbers: number[]): Promise<Job[]> {
     await h.store.update((s) => {
-      for (const j of Object.values(s.jobs)) if (j.status === 'queued' && j.number !== number) j.status = 'cancelled';
+      for (const j of Object.values(s.jobs)) if (j.status === 'queued' && !numbers.includes(j.number)) j.status = 'cancelled';
     });
     await runWorker({ store: h.store, loaded: h.loaded, logger: h.ctx.logger, once: true, pollMs: 200 });
-    return Object.values((await h.store.read()).jobs).filter((j) => j.number === number && j.status !== 'cancelled');
+    return Object.values((await h.store.read()).jobs).filter((j) => j.number === numbers[0] && j.status !== 'cancelled');
   }
 
   afterEach(async () => {
@@ -121,10 +121,10 @@ describe('jobs of custom branches and Depends-On chains, built for real (local p
     await syncProjects(h.ctx, { fire: true });
     await setConfigSources({ store: h.store, loaded: h.loaded, now: () => new Date() }, `${DEMO_APP}~${other.number}`, { sources: [`${DEMO_PUPPET}=refs/heads/no-such-branch`] });
 
-    const [conflict] = await runJobsOf(conflicting.number);
+    const [conflict] = await runJobsOf(conflicting.number, other.number);
     expect(conflict!.status).to.equal('build_failed');
     expect(conflict!.message).to.contain('merging master into demoapp failed on web1: conflict in README.md');
-    const [missing] = await runJobsOf(other.number);
+    const [missing] = Object.values((await h.store.read()).jobs).filter((j) => j.number === other.number);
     expect(missing!.status).to.equal('infra_failed');
     expect(missing!.message).to.contain('demoapp: refs/heads/no-such-branch could not be fetched on web1');
 

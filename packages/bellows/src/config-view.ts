@@ -1,5 +1,5 @@
 import { renderTable } from '@smokestack/core/cli';
-import type { ConfigView } from '@smokestack/core';
+import type { ConfigView } from '@smokestack/core/bellows/configs';
 
 /** A test configuration and its sources as people read them (configs show, set and reset print the same). */
 export function formatConfigView(view: ConfigView, color: boolean): string[] {

@@ -1,9 +1,19 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isUserError } from '../errors.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { defaultConfig, hasConfigFile } from '../config/find.js';
+import type { LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
 import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
+
+/** JSON as oclif pretty-prints it; undefined for what only oclif's serializer handles (cycles). */
+function plainJson(json: unknown): string | undefined {
+  try {
+    return JSON.stringify(json, null, 2) ?? '';
+  } catch {
+    return undefined;
+  }
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
 
@@ -32,6 +42,7 @@ export abstract class SmokestackCommand extends Command {
   };
 
   private loadedConfig?: LoadedConfig;
+  private configLoader?: typeof import('../config/load.js');
   private stateStore?: StateStore;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
@@ -48,11 +59,13 @@ export abstract class SmokestackCommand extends Command {
       color: Boolean(f.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     };
     if (!this.globals.color) process.env.FORCE_COLOR = '0';
+    // Only a config file needs the YAML parser and the validator: without one, a command never loads them.
+    if (hasConfigFile({ flag: this.globals.config })) this.configLoader = await import('../config/load.js');
   }
 
   /** The validated config (the embedded empty default when there is no file). */
   protected get settings(): LoadedConfig {
-    this.loadedConfig ??= loadConfig({ flag: this.globals.config });
+    this.loadedConfig ??= this.configLoader?.loadConfig({ flag: this.globals.config }) ?? defaultConfig();
     return this.loadedConfig;
   }
 
@@ -88,6 +101,16 @@ export abstract class SmokestackCommand extends Command {
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
     return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
+  }
+
+  /**
+   * --json for a program (stdout not a terminal): the same pretty-printed JSON, written straight out,
+   * without oclif's colouring pass over the whole text. Terminals keep oclif's output.
+   */
+  override logJson(json: unknown): void {
+    const text = process.stdout.isTTY ? undefined : plainJson(json);
+    if (text === undefined) super.logJson(json);
+    else process.stdout.write(`${text}\n`);
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

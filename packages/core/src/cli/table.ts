@@ -1,8 +1,13 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { lazyRequire } from '../lazy.js';
+
+// Only tables for people need it: --json and the comment text never load the table library.
+const cliTable = lazyRequire<typeof Table>('cli-table3');
 
 /** A plain table for people; `--json` callers get the data instead. */
 export function renderTable(head: string[], rows: Array<Array<string | number | undefined>>, options: { color?: boolean } = {}): string {
-  const table = new Table({
+  const CliTable = cliTable();
+  const table = new CliTable({
     head,
     style: { head: options.color === false ? [] : ['cyan'], border: options.color === false ? [] : ['grey'], compact: true },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },

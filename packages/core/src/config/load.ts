@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
-import { defaultConfigPath, type Env } from '../paths.js';
+import { defaultConfig, findConfigPath, type ConfigSearch } from './find.js';
 import {
   ConfigSchema,
   GroupDefinitionSchema,
@@ -18,26 +18,6 @@ export interface LoadedConfig {
   path?: string;
   dir: string;
   config: SmokestackConfig;
-}
-
-/** Finds the config: --config, then SMOKESTACK_CONFIG, then ./smokestack.yaml, then XDG. */
-export function findConfigPath(options: { flag?: string; env?: Env; cwd?: string } = {}): string | undefined {
-  const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
-  const explicit = options.flag ?? env.SMOKESTACK_CONFIG;
-  if (explicit) {
-    const resolved = path.resolve(cwd, explicit);
-    if (!fs.existsSync(resolved)) {
-      throw new UserError(`${explicit}: config file not found`, { hint: 'check --config or SMOKESTACK_CONFIG' });
-    }
-    return resolved;
-  }
-  for (const name of ['smokestack.yaml', 'smokestack.yml', 'smokestack.json']) {
-    const candidate = path.join(cwd, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  const xdg = defaultConfigPath(env);
-  return fs.existsSync(xdg) ? xdg : undefined;
 }
 
 /** Reads a YAML or JSON file into plain data; errors name the file and line. */
@@ -67,12 +47,9 @@ export function readDataFile(file: string, label = file): unknown {
 }
 
 /** Loads and validates the config; with no file at all, returns the embedded empty default. */
-export function loadConfig(options: { flag?: string; env?: Env; cwd?: string } = {}): LoadedConfig {
+export function loadConfig(options: ConfigSearch = {}): LoadedConfig {
   const file = findConfigPath(options);
-  if (!file) {
-    return { dir: options.cwd ?? process.cwd(), config: ConfigSchema.parse({}) };
-  }
-  return loadConfigFile(file);
+  return file ? loadConfigFile(file) : defaultConfig(options.cwd);
 }
 
 export function loadConfigFile(file: string): LoadedConfig {

@@ -24,6 +24,22 @@ class Mistake extends SmokestackCommand {
   }
 }
 
+/** A result with what JSON must escape: quotes, colons, newlines, control characters, non-ASCII, big and small numbers. */
+const listing = {
+  jobs: [
+    { id: 'j1', message: 'said "no": exit 1\nthen\ttabs \u0007 and ünïcödé ✓', summary: { tests: 1e21, failures: -0.5, skipped: 0 }, skipped: [] },
+    { id: 'j2', message: '', approvedBy: null, wip: false, nested: { a: [1, [2, {}]] } },
+  ],
+};
+
+class Listing extends SmokestackCommand {
+  static override summary = 'lists something';
+  async run(): Promise<typeof listing> {
+    await this.parse(Listing);
+    return listing;
+  }
+}
+
 async function run(command: typeof SmokestackCommand, argv: string[]): Promise<{ stderr: string; stdout: string; exitCode: number | undefined }> {
   const write = { out: process.stdout.write, err: process.stderr.write };
   let stderr = '';
@@ -66,5 +82,14 @@ describe('SmokestackCommand errors', () => {
     const result = await run(Mistake, ['--json']);
     expect(JSON.parse(result.stdout)).to.deep.equal({ error: { message: 'smokestack.yaml: projects[0].name: expected a string (name the Gerrit project)' } });
     expect(result.exitCode).to.equal(1);
+  });
+});
+
+describe('SmokestackCommand --json', () => {
+  it('prints the result to a program as pretty-printed JSON and nothing else', async () => {
+    const result = await run(Listing, ['--json']);
+    expect(result.stdout).to.equal(`${JSON.stringify(listing, null, 2)}\n`);
+    expect(JSON.parse(result.stdout)).to.deep.equal(listing);
+    expect(result.exitCode).to.equal(undefined);
   });
 });

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core';
+import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core/pipeline/logs';
 
 export default class Logs extends SmokestackCommand {
   static override summary = 'Print a job\'s stage logs (one stage with --stage; keep printing with --follow until it finishes).';

@@ -1,6 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { findJob, formatRunReport, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
+import { findJob } from '@smokestack/core/queue/queue';
+import { formatRunReport } from '@smokestack/core/pipeline/report';
+import { planTemplateRun, runTemplate, type RunTemplateResult } from '@smokestack/core/pipeline/service';
+import { reproduceJob, type Reproduction } from '@smokestack/core/pipeline/reproduce';
 
 export default class Reproduce extends SmokestackCommand {
   static override summary = 'Print the exact `firestack run` command that re-creates a job\'s environment from a laptop (--run runs it).';

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { STAGES, formatRunReport, runTemplate, type RunTemplateResult } from '@smokestack/core';
+import { STAGES } from '@smokestack/core/results/classify';
+import { formatRunReport } from '@smokestack/core/pipeline/report';
+import { runTemplate, type RunTemplateResult } from '@smokestack/core/pipeline/service';
 import { withStageBoard } from '../stage-board.js';
 
 export default class Run extends SmokestackCommand {

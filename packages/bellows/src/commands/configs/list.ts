@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
-import { listConfigs, type TestConfig } from '@smokestack/core';
+import { listConfigs } from '@smokestack/core/bellows/configs';
+import type { TestConfig } from '@smokestack/core/model';
 
 export default class ConfigsList extends SmokestackCommand {
   static override summary = 'List test configurations, one per open change.';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { resetConfigSources, type ConfigView } from '@smokestack/core';
+import { resetConfigSources, type ConfigView } from '@smokestack/core/bellows/configs';
 import { formatConfigView } from '../../config-view.js';
 
 export default class ConfigsReset extends SmokestackCommand {

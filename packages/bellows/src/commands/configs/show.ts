@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { showConfig, type ConfigView } from '@smokestack/core';
+import { showConfig, type ConfigView } from '@smokestack/core/bellows/configs';
 import { formatConfigView } from '../../config-view.js';
 
 export default class ConfigsShow extends SmokestackCommand {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, keyOfJob, parseJobStatus, type Job } from '@smokestack/core';
+import { jobDurationMs, keyOfJob, parseJobStatus } from '@smokestack/core/queue/jobs';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';

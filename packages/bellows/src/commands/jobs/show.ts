@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { configurationLabel, findJob, formatSources, jobDurationMs, type Job } from '@smokestack/core';
+import { configurationLabel } from '@smokestack/core/config/axes';
+import { findJob } from '@smokestack/core/queue/queue';
+import { jobDurationMs } from '@smokestack/core/queue/jobs';
+import { formatSources } from '@smokestack/core/pipeline/report';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, skipped tests and where its logs are.';

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { createGroupFromFile, type ServerGroup } from '@smokestack/core';
+import { createGroupFromFile } from '@smokestack/core/providers/group-create';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupCreate extends SmokestackCommand {
   static override summary = 'Create a server group from a group definition file (YAML or JSON, ours or Kytoon\'s).';

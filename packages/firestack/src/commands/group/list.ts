@@ -1,5 +1,5 @@
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
-import type { ServerGroup } from '@smokestack/core';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupList extends SmokestackCommand {
   static override summary = 'List server groups: provider, hosts, age and the job that owns each.';

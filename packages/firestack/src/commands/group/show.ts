@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatAge, renderTable } from '@smokestack/core/cli';
-import { showGroup, type ServerGroup } from '@smokestack/core';
+import { showGroup } from '@smokestack/core/providers/group-records';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupShow extends SmokestackCommand {
   static override summary = 'Show a server group: its hosts, addresses, roles, working directories and resources.';

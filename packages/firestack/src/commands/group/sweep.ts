@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { parseAge, sweepGroups, type SweepItem } from '@smokestack/core';
+import { parseAge } from '@smokestack/core/age';
+import { sweepGroups, type SweepItem } from '@smokestack/core/providers/group-sweep';
 
 export default class GroupSweep extends SmokestackCommand {
   static override summary = 'Delete server groups and provider resources this tool created that are older than an age.';

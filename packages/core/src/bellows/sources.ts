@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { GIT_SECRETS_HINT, urlCarriesCredentials } from '../config/url-credentials.js';
 import type { BranchSource, CustomSource, TestConfig } from '../model.js';
 import { applyChanges, applyDependencies, type SourcePlan } from '../pipeline/plan.js';
 import type { ProjectTarget } from './settings.js';
@@ -57,7 +58,12 @@ export function parseSourceSpec(text: string): SourceSpec {
     });
   }
   const hash = value.lastIndexOf('#');
-  if (hash > 0 && hash < value.length - 1) return { project, url: value.slice(0, hash), ref: value.slice(hash + 1) };
+  if (hash > 0 && hash < value.length - 1) {
+    const url = value.slice(0, hash);
+    // The message leaves the URL out: it holds the secret.
+    if (urlCarriesCredentials(url)) throw new UserError(`--source ${project}=URL#REF: ${GIT_SECRETS_HINT}`);
+    return { project, url, ref: value.slice(hash + 1) };
+  }
   if (hash >= 0) throw new UserError(`--source ${project}=${value}: expected URL#REF with both parts`);
   return { project, ref: value };
 }

@@ -1,6 +1,7 @@
 import { classifyJob, type Classification, type FailureKind, type StageOutcome } from '../results/classify.js';
 import type { ResultsRollup } from '../results/types.js';
-import { changedResources, firstPuppetError, markerValue, parseMarkers, sectionBetween, type Marker } from './markers.js';
+import { changedResources, firstPuppetError, markerValue, parseMarkers, sectionBetween } from './markers.js';
+import { checkoutRevision, judgeCheckout, type CheckedOutSource, type SourceRevision } from './checkout-judge.js';
 
 /**
  * The verdicts of the pipeline's stages: pure functions over what a stage script printed (its
@@ -43,75 +44,7 @@ export function lastLine(text: string): string {
   );
 }
 
-// -- checkout -------------------------------------------------------------------------------------
-
-export interface SourceRevision {
-  /** `build:N` or `module:N`. */
-  key: string;
-  revision?: string;
-  /** Revisions of the changes merged in after the ref (Depends-On), in order. */
-  mergedRevisions?: string[];
-  mergeTargetRevision?: string;
-}
-
-export interface CheckoutJudgement {
-  revision: SourceRevision;
-  /** A merge that did not go through: the change's fault, naming the files in conflict. */
-  failure?: string;
-  /** A ref that could not be fetched (an unreachable server or branch): not the change's fault. */
-  infra?: string;
-}
-
-/** What one source's checkout (source-checkout.sh.hbs) printed on a host: its revisions, and whether a fetch or a merge failed. */
-export function judgeCheckout(key: string, name: string, host: string, markers: readonly Marker[]): CheckoutJudgement {
-  const revision = markerValue(markers, 'revision', key)?.[0];
-  const mergeTargetRevision = markerValue(markers, 'merge-target', key)?.[0];
-  const merged = markers.filter((m) => m.key === 'merged-revision' && m.args[0] === key).map((m) => m.args[2] ?? '');
-  const out: CheckoutJudgement = {
-    revision: { key, ...(revision ? { revision } : {}), ...(merged.length ? { mergedRevisions: merged } : {}), ...(mergeTargetRevision ? { mergeTargetRevision } : {}) },
-  };
-  const unreachable = markerValue(markers, 'unreachable', key);
-  if (unreachable) out.infra = `${name}: ${unreachable.join(' ')} could not be fetched on ${host}`;
-  const mergeFailed = markerValue(markers, 'merge-failed', key);
-  if (mergeFailed) {
-    const files = markers.filter((m) => m.key === 'conflict' && m.args[0] === key).map((m) => m.args.slice(1).join(' '));
-    out.failure = `merging ${mergeFailed.join(' ')} into ${name} failed on ${host}: ${files.length ? `conflict in ${files.join(', ')}` : 'the merge did not go through'}`;
-  }
-  return out;
-}
-
-// -- build ----------------------------------------------------------------------------------------
-
-export interface BuildItem {
-  index: number;
-  name: string;
-  ref: string;
-}
-
-export interface BuildJudgement extends HostJudgement {
-  revisions: SourceRevision[];
-}
-
-/** One host's build script: the revision of every source it checked out, and which builds failed and how. */
-export function judgeBuild(host: string, items: readonly BuildItem[], run: ScriptRun): BuildJudgement {
-  const markers = parseMarkers(run.stdout);
-  const out: BuildJudgement = { revisions: [], failures: [], infra: [] };
-  for (const item of items) {
-    const checkout = judgeCheckout(`build:${item.index}`, item.name, host, markers);
-    out.revisions.push(checkout.revision);
-    if (checkout.infra) out.infra.push(checkout.infra);
-    else if (checkout.failure) out.failures.push(checkout.failure);
-    const failedRc = markerValue(markers, 'build-failed', item.index)?.[0];
-    if (failedRc === undefined || checkout.infra || checkout.failure) continue;
-    if (checkout.revision.revision) out.failures.push(`build of ${item.name} failed on ${host} (exit ${failedRc})`);
-    else out.infra.push(`checking out ${item.name} (${item.ref}) failed on ${host} (exit ${failedRc}) before git said why`);
-  }
-  if (run.code !== 0 && !markers.some((m) => m.key === 'build-failed')) {
-    if (killedScript(run.code)) out.infra.push(`build script on ${host} was killed (exit ${run.code}) before a build finished`);
-    else out.failures.push(`build script on ${host} exited ${run.code}: ${lastLine(run.stderr)}`);
-  }
-  return out;
-}
+export type { SourceRevision } from './checkout-judge.js';
 
 // -- configure ------------------------------------------------------------------------------------
 
@@ -124,14 +57,15 @@ export interface PuppetJudgement extends HostJudgement {
  * One host's configure script: the first `puppet apply --detailed-exitcodes` must exit 0 or 2, the
  * second (idempotence) only 0; a second run that changed something names the resources.
  */
-export function judgePuppet(host: string, modules: ReadonlyArray<{ index: number; name: string }>, run: ScriptRun): PuppetJudgement {
+export function judgePuppet(host: string, modules: readonly CheckedOutSource[], run: ScriptRun): PuppetJudgement {
   const markers = parseMarkers(run.stdout);
   const out: PuppetJudgement = { revisions: [], failures: [], infra: [] };
+  const said = `${run.stdout}\n${run.stderr}`.split('\n');
   for (const m of modules) {
-    const checkout = judgeCheckout(`module:${m.index}`, m.name, host, markers);
-    if (checkout.revision.revision) out.revisions.push(checkout.revision);
-    if (checkout.infra) out.infra.push(checkout.infra);
-    if (checkout.failure) out.failures.push(checkout.failure);
+    const revision = checkoutRevision(m.key, markers);
+    if (revision.revision) out.revisions.push(revision);
+    const verdict = judgeCheckout(m, host, markers, said);
+    if (verdict) (verdict.kind === 'change' ? out.failures : out.infra).push(verdict.message);
   }
   // A module that could not be checked out stopped the script before Puppet ran.
   if (out.infra.length || out.failures.length) return out;

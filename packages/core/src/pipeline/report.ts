@@ -14,21 +14,29 @@ export function formatRunReport(result: PipelineResult): string[] {
   if (t.tests > 0) lines.push(`Tests: ${t.tests} run, ${t.failures} failed, ${t.errors} errors, ${t.skipped} skipped`);
   for (const name of result.failedTests) lines.push(`  failed:  ${name}`);
   for (const s of result.skipped) lines.push(`  skipped: ${s.id}${s.reason ? ` (${s.reason})` : ''}`);
-  lines.push(...formatSources(result.sources).map((l) => `Source ${l}`));
+  lines.push(...formatSources(result.sources, 'Source '));
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);
   return lines;
 }
 
-const short = (revision: string | undefined) => (revision ? revision.slice(0, 12) : '(not fetched)');
-
-/** Each source of a job with the revision it resolved to, the changes merged into it and its merge with trunk. */
-export function formatSources(sources: readonly JobSource[]): string[] {
-  const lines: string[] = [];
-  for (const s of sources) {
-    const merged = s.mergeTarget ? `, merged onto ${s.mergeTarget} at ${short(s.mergeTargetRevision)}` : '';
-    lines.push(`${s.project} (${s.kind} ${s.name}): ${s.ref} at ${short(s.revision)}${s.changed ? ' (under test)' : ''}${merged}`);
-    for (const m of s.merges ?? []) lines.push(`  + ${m.name}: ${m.ref} at ${short(m.revision)}`);
+/** Pure: what one source was; a local checkout by its HEAD and uncommitted files, not by the throwaway commit built from them. */
+export function sourceLine(s: JobSource): string {
+  const tested = s.changed ? ' (under test)' : '';
+  const built = s.revision ? `, built as ${s.revision.slice(0, 12)}` : '';
+  if (s.localPath && s.localHead) {
+    const edits = s.uncommitted?.length ? ` with ${s.uncommitted.length} uncommitted file(s)` : '';
+    return `Source ${s.project}: ${s.localPath} at ${s.localHead.slice(0, 12)}${edits}${built}${tested}`;
   }
-  return lines;
+  if (s.localPath) return `Source ${s.project}: the directory ${s.localPath} as it is${built}${tested}`;
+  const merged = s.mergeTarget ? `, merged onto ${s.mergeTarget} at ${s.mergeTargetRevision ?? '(not fetched)'}` : '';
+  return `Source ${s.project}: ${s.ref} at ${s.revision ?? '(not fetched)'}${tested}${merged}`;
+}
+
+/** Each source of a job (`prefix` and its line), then the changes merged into it (Depends-On) with the revision each resolved to. */
+export function formatSources(sources: readonly JobSource[], prefix = ''): string[] {
+  return sources.flatMap((s) => [
+    `${prefix}${sourceLine(s).slice('Source '.length)}`,
+    ...(s.merges ?? []).map((m) => `  + ${m.name}: ${m.ref} at ${m.revision ? m.revision.slice(0, 12) : '(not fetched)'}`),
+  ]);
 }

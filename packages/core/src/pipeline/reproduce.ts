@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { sortedPairs } from '../config/axes.js';
 import { shellQuote } from '../render/quote.js';
 import type { Job, JobSource } from '../model.js';
@@ -17,17 +18,23 @@ export interface Reproduction {
 
 /**
  * Pure: the `firestack run` command that re-creates a job's environment from a laptop — its
- * template and combination of axes, and every source pinned to the revision the job recorded. `templateDefaults` are the
- * template's own sources (planned, so URLs are resolved): a source fetched from there needs no URL.
+ * config file (absolute, so the line works wherever it is pasted), its template and combination of axes,
+ * and every source pinned to the revision the job recorded. `templateDefaults` are the template's own
+ * sources (planned, so URLs are resolved): a source fetched from there needs no URL.
  */
-export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<SourcePlan, 'kind' | 'name' | 'url'>>): Reproduction {
+export function reproduceJob(
+  job: Job,
+  templateDefaults?: ReadonlyArray<Pick<SourcePlan, 'kind' | 'name' | 'url'>>,
+  options: { configPath?: string } = {},
+): Reproduction {
   const defaults = new Map((templateDefaults ?? []).map((s) => [`${s.kind}:${s.name}`, s.url]));
   const notes: string[] = [];
   const byProject = new Map<string, ChangeSpec[]>();
   const sources: JobSource[] = job.sources ?? [];
   for (const s of sources) {
     if (byProject.has(s.project)) continue;
-    byProject.set(s.project, [sourceSpec(s, defaults, notes), ...mergedSpecs(s, notes)]);
+    const spec = sourceSpec(s, defaults, notes);
+    if (spec) byProject.set(s.project, [spec, ...mergedSpecs(s, notes)]);
     if (s.mergeTarget) notes.push(`${s.project} was merged onto ${s.mergeTarget} at ${s.mergeTargetRevision ?? '(unrecorded)'}; the run merges onto that branch as it is now`);
   }
   if (!job.sources && job.changes) {
@@ -39,21 +46,29 @@ export function reproduceJob(job: Job, templateDefaults?: ReadonlyArray<Pick<Sou
   }
   const changes = [...byProject.values()].flat().map(formatChangeSpec);
   const axes = sortedPairs(job.configuration).map(([axis, value]) => `${axis}=${value}`);
-  const argv = ['firestack', 'run', '--template', job.template, ...axes.flatMap((a) => ['--axis', a]), ...changes.flatMap((c) => ['--change', c])];
+  const config = options.configPath ? ['--config', path.resolve(options.configPath)] : [];
+  const argv = ['firestack', 'run', ...config, '--template', job.template, ...axes.flatMap((a) => ['--axis', a]), ...changes.flatMap((c) => ['--change', c])];
   // Flags are literal words; only values are quoted (a quoted `--change` would still work, but reads badly).
   const command = [
-    'firestack run --template',
-    shellQuote(job.template),
+    'firestack run',
+    ...(config.length ? [`--config ${shellQuote(config[1]!)}`] : []),
+    `--template ${shellQuote(job.template)}`,
     ...axes.map((a) => `--axis ${shellQuote(a)}`),
     ...changes.map((c) => `--change ${shellQuote(c)}`),
   ].join(' ');
   return { argv, command, changes, axes, notes };
 }
 
-/** A source as one --change: at its recorded revision where there is one. */
-function sourceSpec(s: JobSource, defaults: ReadonlyMap<string, string>, notes: string[]): ChangeSpec {
+/** A source as one --change: at its recorded revision where there is one; none for a plain directory shipped as it is. */
+function sourceSpec(s: JobSource, defaults: ReadonlyMap<string, string>, notes: string[]): ChangeSpec | undefined {
+  if (s.localPath && !s.localHead && !s.changed) {
+    notes.push(`${s.project} is the directory ${s.localPath}, shipped as it is when the run starts`);
+    return undefined;
+  }
   if (s.localPath) {
-    notes.push(`${s.project} came from the local checkout ${s.localPath} at ${s.revision ?? 'an unrecorded revision'}; check that revision out there first`);
+    const at = s.localHead ?? s.revision ?? 'an unrecorded revision';
+    const edits = s.uncommitted?.length ? ` with uncommitted changes to ${s.uncommitted.join(', ')}` : '';
+    notes.push(`${s.project} came from the local checkout ${s.localPath} at ${at}${edits}; the run ships that checkout as it is then`);
     return { project: s.project, path: s.localPath };
   }
   const sameUrl = s.url === defaults.get(`${s.kind}:${s.name}`);

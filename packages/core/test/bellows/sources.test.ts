@@ -70,6 +70,11 @@ describe('bellows/sources: a test configuration’s branches', () => {
     expect(() => parseSourceSpec('=x')).to.throw(UserError, /expected PROJECT=URL#REF/);
   });
 
+  it('refuses a source URL carrying credentials, which the store, scripts and logs would keep', () => {
+    expect(() => parseSourceSpec('glance=https://alice:s3cret@git.example.org/glance#quota-fix')).to.throw(UserError, /^--source glance=URL#REF: a URL must not carry credentials/);
+    expect(parseSourceSpec('glance=ssh://alice@git.example.org/glance#quota-fix')).to.deep.include({ url: 'ssh://alice@git.example.org/glance' });
+  });
+
   it('a hand-set source must be a project a template of the config builds or fetches', () => {
     const config = { id: 'nova~1', project: 'nova', templates: ['smoke'], branches: effectiveBranches(basis, NOVA) };
     const edit = (spec: string, mergeTrunk?: boolean) => editCustomSources(config, TEMPLATE, { specs: [parseSourceSpec(spec)], ...(mergeTrunk === undefined ? {} : { mergeTrunk }) });

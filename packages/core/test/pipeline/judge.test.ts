@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { decideTeardown, judgeBuild, judgeJob, judgePuppet, judgeSuites, stageFault, testStageFault, type ScriptRun } from '../../src/pipeline/judge.js';
+import { decideTeardown, judgeJob, judgePuppet, judgeSuites, testStageFault, type ScriptRun } from '../../src/pipeline/judge.js';
 import { emptySummary } from '../../src/model.js';
 
 // What the real stage scripts printed (see fixtures/capture-stage-output.ts, which made these files).
@@ -10,77 +10,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const captured = (name: string): ScriptRun => JSON.parse(fs.readFileSync(path.join(here, 'fixtures', 'stage-output', `${name}.json`), 'utf8')) as ScriptRun;
 /** A script's real output cut where a SIGKILL from outside (the OOM killer, a dying host) ended it. */
 const killedAfter = (run: ScriptRun, lastMarker: string): ScriptRun => ({ code: 137, stdout: run.stdout.slice(0, run.stdout.indexOf(lastMarker) + lastMarker.length), stderr: 'Killed' });
-
-const DEMO = [{ index: 0, name: 'demoapp', ref: 'master' }];
-
-describe('pipeline/judge: the build stage', () => {
-  it('records the revision of a source that built, and finds nothing wrong', () => {
-    const judged = judgeBuild('gw', DEMO, captured('build-ok'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal([]);
-    expect(judged.revisions).to.have.length(1);
-    expect(judged.revisions[0]!.key).to.equal('build:0');
-    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
-  });
-
-  it('a package that does not build is the change’s fault, with its revision still recorded', () => {
-    const judged = judgeBuild('gw', DEMO, captured('build-broken-rules'));
-    expect(judged.failures).to.deep.equal(['build of demoapp failed on gw (exit 2)']);
-    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
-    expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
-  });
-
-  it('a ref that cannot be fetched is not the change’s fault: it names the ref, and no revision', () => {
-    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'refs/changes/99/99/9' }], captured('build-fetch-unknown-ref'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal(['demoapp: refs/changes/99/99/9 could not be fetched on gw']);
-    expect(judged.revisions[0]!.revision).to.equal(undefined);
-    expect(stageFault([judged], 'build')?.kind).to.equal('infra');
-  });
-
-  it('a target branch that cannot be fetched for the merge with trunk is the machinery’s, with the source’s revision kept', () => {
-    const judged = judgeBuild('gw', DEMO, captured('build-merge-target-unreachable'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal(['demoapp: stable/nowhere could not be fetched on gw']);
-    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
-  });
-
-  it('a merge with trunk that conflicts is the change’s fault and names the files in conflict', () => {
-    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'feature' }], captured('build-merge-conflict'));
-    expect(judged.infra).to.deep.equal([]);
-    expect(judged.failures).to.deep.equal(['merging master into demoapp failed on gw: conflict in README.md']);
-    expect(judged.revisions[0]).to.include.keys('revision', 'mergeTargetRevision');
-    expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'merging master into demoapp failed on gw: conflict in README.md' });
-  });
-
-  it('records the revision of a change merged in before the trunk (Depends-On), in order', () => {
-    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'feature' }], captured('build-depends-on'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal([]);
-    expect(judged.revisions[0]!.mergedRevisions).to.have.length(1);
-    expect(judged.revisions[0]!.mergedRevisions![0]).to.match(/^[0-9a-f]{40}$/);
-  });
-
-  it('a build script killed from outside before any build reported is the machinery’s, not the change’s', () => {
-    const judged = judgeBuild('gw', DEMO, killedAfter(captured('build-ok'), 'build-start 0'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal(['build script on gw was killed (exit 137) before a build finished']);
-    expect(stageFault([judged], 'build')?.kind).to.equal('infra');
-  });
-
-  it('a build script failing outside any build is the change’s, naming its last line', () => {
-    const judged = judgeBuild('gw', DEMO, { code: 2, stdout: '', stderr: 'sh: 4: cd: can\'t cd to /w\n' });
-    expect(judged.failures).to.deep.equal(["build script on gw exited 2: sh: 4: cd: can't cd to /w"]);
-  });
-
-  it('across hosts, a change’s failure on one host outweighs the machinery failing on another', () => {
-    const broken = judgeBuild('gw', DEMO, captured('build-broken-rules'));
-    const killed = judgeBuild('web1', DEMO, killedAfter(captured('build-ok'), 'build-start 0'));
-    expect(stageFault([killed, broken], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
-    expect(stageFault([killed], 'build')?.kind).to.equal('infra');
-    expect(stageFault([judgeBuild('gw', DEMO, captured('build-ok'))], 'build')).to.equal(undefined);
-  });
-});
 
 describe('pipeline/judge: Puppet, applied twice', () => {
   it('accepts changes on the first apply and none on the second', () => {
@@ -110,14 +39,28 @@ describe('pipeline/judge: Puppet, applied twice', () => {
     expect(judged.infra).to.deep.equal(['configure script on web1 was killed (exit 143) before Puppet ran']);
   });
 
+  const MODULE = { key: 'module:0', name: 'demoapp', url: 'https://git.example.org/puppet-demoapp', ref: 'refs/heads/no-such-branch', underTest: false };
+
   it('records the revision of each Puppet module fetched from git', () => {
     const run = { code: 0, stdout: `::smokestack:: revision module:1 ${'a'.repeat(40)}\n${captured('configure-idempotent').stdout}`, stderr: '' };
-    expect(judgePuppet('web1', [{ index: 1, name: 'demoapp' }], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
+    expect(judgePuppet('web1', [{ ...MODULE, key: 'module:1', ref: 'master' }], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
   });
 
-  it('a Puppet module whose branch cannot be fetched stops configure as the machinery’s fault, before Puppet runs', () => {
-    const judged = judgePuppet('web1', [{ index: 0, name: 'demoapp' }], captured('configure-module-unreachable'));
-    expect(judged).to.deep.equal({ revisions: [], failures: [], infra: ['demoapp: refs/heads/no-such-branch could not be fetched on web1'] });
+  it('a Puppet module branch the configuration names but its server lacks stops configure as the machinery’s fault, before Puppet runs', () => {
+    const judged = judgePuppet('web1', [MODULE], captured('configure-module-unreachable'));
+    expect(judged.failures).to.deep.equal([]);
+    expect(judged.revisions).to.deep.equal([]);
+    expect(judged.infra).to.have.length(1);
+    expect(judged.infra[0]).to.match(
+      /^fetching demoapp \(refs\/heads\/no-such-branch\) from https:\/\/git\.example\.org\/puppet-demoapp on web1 failed: the repository has no refs\/heads\/no-such-branch \(couldn't find remote ref refs\/heads\/no-such-branch\)$/,
+    );
+    expect(captured('configure-module-unreachable').stdout).not.to.contain('puppet-begin');
+  });
+
+  it('a module under test whose own ref its server lacks is the change’s fault', () => {
+    const judged = judgePuppet('web1', [{ ...MODULE, underTest: true }], captured('configure-module-unreachable'));
+    expect(judged.infra).to.deep.equal([]);
+    expect(judged.failures[0]).to.match(/^fetching demoapp \(refs\/heads\/no-such-branch\) .* the repository has no refs\/heads\/no-such-branch/);
   });
 });
 

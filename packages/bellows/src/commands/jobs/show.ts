@@ -3,7 +3,7 @@ import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
 import { configurationLabel } from '@smokestack/core/config/axes';
 import { findJob } from '@smokestack/core/queue/queue';
-import { jobDurationMs } from '@smokestack/core/queue/jobs';
+import { jobDurationMs, jobKind } from '@smokestack/core/queue/jobs';
 import { formatSources } from '@smokestack/core/pipeline/report';
 import type { Job } from '@smokestack/core/model';
 
@@ -20,7 +20,9 @@ export default class JobsShow extends SmokestackCommand {
     const took = jobDurationMs(job);
     const lines = [
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
-      `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
+      jobKind(job) === 'adhoc'
+        ? `change:    none, an ad-hoc run of firestack run${job.project ? ` (${job.project} at ${job.revision.slice(0, 12) || 'an unrecorded revision'})` : ''}`
+        : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
       ...(job.configuration ? [`axes:      ${configurationLabel(job.configuration)}`] : []),
       ...(job.dependencies?.length ? [`depends on: ${job.dependencies.map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`).join(', ')}`] : []),

@@ -1,5 +1,5 @@
 import type { BundleLayout } from '../bundle.js';
-import { renderCheckout } from '../checkout.js';
+import { checkedOut, renderCheckout } from '../source-checkout.js';
 import { StageFailure, type JobRun } from '../job-run.js';
 import { judgePuppet, stageFault } from '../judge.js';
 import { configurationFacts } from '../plan.js';
@@ -30,7 +30,7 @@ export async function configure(run: JobRun, bundle: BundleLayout | undefined): 
         facts: configurationFacts(run.plan.configuration),
       });
       const r = await run.exec(h, 'configure', 'configure', script, { timeoutMs: puppet.timeoutSeconds * 2000 + 600_000 });
-      const judged = judgePuppet(h.host.name, modules.map((m) => ({ index: m.index, name: m.name })), r);
+      const judged = judgePuppet(h.host.name, modules.map((m) => checkedOut(m)), r);
       run.recordRevisions(judged.revisions);
       return judged;
     }),

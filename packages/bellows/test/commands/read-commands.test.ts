@@ -122,7 +122,7 @@ describe('bellows read commands over the store', () => {
     expect(result.stdout).to.contain('axes:      database=postgresql');
     expect(result.stdout).to.contain('depends on: openstack/oslo 5,3');
     // Every source with the revision it resolved to, its merge with trunk, and the changes merged into it.
-    expect(result.stdout).to.contain(`  openstack/glance (build glance): refs/changes/07/7/1 at ${'c'.repeat(12)} (under test), merged onto master at ${'d'.repeat(12)}`);
+    expect(result.stdout).to.contain(`  openstack/glance: refs/changes/07/7/1 at ${'c'.repeat(40)} (under test), merged onto master at ${'d'.repeat(40)}`);
     expect(result.stdout).to.contain(`    + openstack/oslo change 5,3: refs/changes/05/5/3 at ${'e'.repeat(12)}`);
     const json = (await runCli('bellows', ['jobs', 'show', 'j3', '--json'], { env })).json<{ job: Job }>();
     expect(json.job.summary.skipped).to.equal(2);

@@ -123,10 +123,10 @@ describe('jobs of custom branches and Depends-On chains, built for real (local p
 
     const [conflict] = await runJobsOf(conflicting.number, other.number);
     expect(conflict!.status).to.equal('build_failed');
-    expect(conflict!.message).to.contain('merging master into demoapp failed on web1: conflict in README.md');
+    expect(conflict!.message).to.contain('merging master into demoapp on web1 failed: conflict in README.md');
     const [missing] = Object.values((await h.store.read()).jobs).filter((j) => j.number === other.number);
     expect(missing!.status).to.equal('infra_failed');
-    expect(missing!.message).to.contain('demoapp: refs/heads/no-such-branch could not be fetched on web1');
+    expect(missing!.message).to.match(/fetching demoapp \(refs\/heads\/no-such-branch\) from \S+ on web1 failed: the repository has no refs\/heads\/no-such-branch/);
 
     await commentResults(h.ctx);
     const [onConflict] = h.sim.reviews(conflicting.number);

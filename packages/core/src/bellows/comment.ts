@@ -10,34 +10,41 @@ import { pidAlive } from '../store/lock.js';
 import type { StateData } from '../store/schema.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
+import { outdatedDependency } from './dependencies.js';
 import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
-import { indexJobs, isActive, jobsOfPatchSet, latestByTemplate, voteKey } from './patchsets.js';
-import { DEFAULT_TEMPLATE_POLICY, findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
+import { keyOfJob } from '../queue/jobs.js';
+import { expectedJobs, indexJobs, isActive, jobsOfPatchSet, latestByKey, voteKey } from './patchsets.js';
+import { findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
 /** Gerrit keeps review messages short; Zuul cuts at about 16 KB too. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export type ReportDecision =
   | { kind: 'wait'; reason: string }
-  /** `vote` null: report without a label (infrastructure failure with no retries left). */
-  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[] };
+  /** `vote` null: report without a label (infrastructure failure with no retries left, or `problem`: it cannot be tested). */
+  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; problem?: string };
 
-/** Whether a patch set's jobs (latest attempt per template) are ready to be reported, and with which vote. Pure. */
+/**
+ * Whether a patch set's jobs (the latest attempt of each template in each combination of its axes) are
+ * ready to be reported, and with which vote: every combination counts. Pure.
+ */
 export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>): ReportDecision {
   if (config.templates.length === 0) return { kind: 'wait', reason: 'no templates configured' };
-  const latest = latestByTemplate(jobs.filter((j) => j.patchSet === config.patchSet));
+  if (config.dependencyProblem) return { kind: 'report', vote: null, jobs: [], problem: config.dependencyProblem };
+  const latest = latestByKey(jobs.filter((j) => j.patchSet === config.patchSet));
   const results: Job[] = [];
-  for (const template of config.templates) {
-    const job = latest.get(template);
-    const policy = policies[template] ?? DEFAULT_TEMPLATE_POLICY;
-    if (!job) return { kind: 'wait', reason: `${template}: no job yet` };
-    if (isActive(job)) return { kind: 'wait', reason: `${template}: ${job.id} is ${job.status}` };
-    if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${template}: ${job.id} was ${job.status}` };
+  for (const { key, policy } of expectedJobs(config, policies)) {
+    const job = latest.get(key);
+    if (!job) return { kind: 'wait', reason: `${key}: no job yet` };
+    if (isActive(job)) return { kind: 'wait', reason: `${key}: ${job.id} is ${job.status}` };
+    const outdated = outdatedDependency(job, config);
+    if (outdated) return { kind: 'wait', reason: `${key}: ${job.id} tested an older patch set of Depends-On ${outdated.project} ${outdated.number}` };
+    if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${key}: ${job.id} was ${job.status}` };
     if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
-      return { kind: 'wait', reason: `${template}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
+      return { kind: 'wait', reason: `${key}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
     }
     if ((job.status === 'build_failed' || job.status === 'test_failed') && !policy.autoApprove && !job.approvedBy) {
-      return { kind: 'wait', reason: `${template}: ${job.id} failed and awaits "bellows jobs approve ${job.id}"` };
+      return { kind: 'wait', reason: `${key}: ${job.id} failed and awaits "bellows jobs approve ${job.id}"` };
     }
     results.push(job);
   }
@@ -79,6 +86,7 @@ export function truncateMessage(message: string, maxBytes = MAX_MESSAGE_BYTES): 
 
 /** The Zuul-like review message: a header, then one line per template, skipped tests named. */
 export function formatReviewMessage(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>, options: MessageOptions = {}): string {
+  if (decision.problem) return truncateMessage(`SmokeStack: cannot test patch set ${config.patchSet}, no vote: ${decision.problem}.`);
   const header =
     decision.vote === 1
       ? `SmokeStack: build succeeded for patch set ${config.patchSet}.`
@@ -86,10 +94,12 @@ export function formatReviewMessage(config: TestConfig, decision: Extract<Report
         ? `SmokeStack: build failed for patch set ${config.patchSet}.`
         : `SmokeStack: build could not finish for patch set ${config.patchSet}: infrastructure failure, no vote (comment "recheck" to run it again).`;
   const lines = [header, ''];
+  const together = (config.dependencies ?? []).map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`);
+  if (together.length) lines.push(`Tested together with (Depends-On): ${together.join(', ')}`, '');
   for (const job of decision.jobs) {
     const s = job.summary;
     lines.push(
-      `- ${job.template} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
+      `- ${keyOfJob(job)} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
     );
     if (job.status !== 'success' && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
     if (job.approvedBy) lines.push(`  failure approved by ${job.approvedBy}`);
@@ -161,6 +171,7 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
     intent: { claimant, knownReviews: claim.previous?.intent?.knownReviews ?? request.knownReviews },
   };
   if (decision.vote !== null) vote.label = request.label;
+  if (decision.problem) vote.problem = decision.problem;
   state.votes[key] = vote;
   return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
 }

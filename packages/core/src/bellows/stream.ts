@@ -13,11 +13,10 @@ import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
-import { isActive, jobsOfPatchSet, latestByTemplate, newJobFor, voteKey } from './patchsets.js';
-import type { TemplatePolicy } from './settings.js';
+import { expectedJobs, isActive, jobsOfPatchSet, latestByKey, newJobFor, voteKey } from './patchsets.js';
 import { planPurge } from './purge.js';
-import { findTarget, type BellowsSettings } from './settings.js';
-import { applySyncPlan, emptyOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
+import { findTarget, type BellowsSettings, type TemplatePolicy } from './settings.js';
+import { applySyncPlan, emptyOutcome, mergeOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
 
 /** How many handled event keys the store remembers for deduplication. */
 export const SEEN_EVENTS_LIMIT = 5000;
@@ -56,16 +55,16 @@ export function decideEvent(event: SshStreamEvent, settings: Pick<BellowsSetting
   }
 }
 
-/** New attempts of every template of the current patch set that is not already queued or running. Pure. */
-export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy> = {}): NewJob[] {
+/** New attempts of every template and combination of the current patch set that is not already queued or running. Pure. */
+export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy>): NewJob[] {
   const config = state.configs[configId];
-  if (!config || config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
-  const latest = latestByTemplate(jobsOfPatchSet(state, configId, config.patchSet));
+  if (!config || config.wip || config.dependencyProblem || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
+  const latest = latestByKey(jobsOfPatchSet(state, configId, config.patchSet));
   const out: NewJob[] = [];
-  for (const template of config.templates) {
-    const job = latest.get(template);
+  for (const expected of expectedJobs(config, policies)) {
+    const job = latest.get(expected.key);
     if (job && isActive(job)) continue;
-    out.push(newJobFor(config, template, 'recheck', job ? job.attempt + 1 : 1, policies[template]?.pool));
+    out.push(newJobFor(config, expected, 'recheck', job ? job.attempt + 1 : 1, expected.policy.pool));
   }
   return out;
 }
@@ -112,10 +111,14 @@ export async function handleEvent(
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire, minPatchSet, lagRetryMs: options.lagRetryMs })) ?? emptyOutcome();
       break;
     }
-    case 'purge':
+    case 'purge': {
       // The event is the fact, as of when it arrived (the settle delay came after).
       result.outcome = await ctx.store.update((state) => applySyncPlan(state, planPurge(state, [action], options.receivedAt ?? ctx.now()), ctx.now()));
+      // Changes that depend on it learn that it merged (taken from its branch now) or was abandoned (cannot be tested).
+      const dependents = Object.values((await ctx.store.read()).configs).some((c) => c.dependencies?.some((d) => d.project === action.project && d.number === action.number));
+      if (dependents) mergeOutcome(result.outcome, (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome());
       break;
+    }
     case 'recheck': {
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
       const queued = await ctx.store.update((state): Job[] => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AXIS_NAME, AXIS_VALUE, MAX_COMBINATIONS, combinations } from './axes.js';
 import { GERRIT_SECRETS_HINT, GIT_SECRETS_HINT, PUBLISHED_URL_HINT, urlCarriesCredentials } from './url-credentials.js';
 
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
@@ -56,6 +57,21 @@ export const ProjectSchema = z.strictObject({
   launchpad: nonEmpty.optional(),
   /** Git URL to fetch the project's sources from, when not the Gerrit default. */
   url: gitUrl.optional(),
+  /** Merge each change onto the tip of its branch before building (merge with trunk). */
+  mergeTrunk: z.boolean().default(true),
+  /** Branches of other projects every test config of this project starts with (customise one with `bellows configs set`). */
+  sources: z
+    .record(
+      nonEmpty,
+      z.strictObject({
+        /** Default: the project's Gerrit git URL. */
+        url: gitUrl.optional(),
+        ref: nonEmpty,
+        /** Merge onto the tip of the change's branch before building. */
+        mergeTrunk: z.boolean().default(false),
+      }),
+    )
+    .default({}),
 });
 
 /** A host as our own group definition writes it. */
@@ -185,6 +201,34 @@ export const LogSpecSchema = z.strictObject({
   paths: z.array(nonEmpty).min(1),
 });
 
+const axisName = z.string().regex(AXIS_NAME, 'expected an axis name (lower-case letters, digits, _)');
+// YAML reads `port: [8080, 9090]` as numbers: they are values like any other.
+const axisValue = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().regex(AXIS_VALUE, 'expected an axis value (letters, digits, . _ + -)'));
+
+/** Configuration axes: each name lists its values; a job runs per combination. */
+const AxesSchema = z.record(
+  axisName,
+  z
+    .array(axisValue)
+    .min(1)
+    .refine((values) => new Set(values).size === values.length, { message: 'expected each value once' }),
+);
+
+/** Exclusions name declared axes and values; at least one combination must remain, and not too many. */
+function checkAxes(t: { axes: Record<string, string[]>; exclude: Array<Record<string, string>> }, ctx: z.RefinementCtx): void {
+  for (const [i, exclusion] of t.exclude.entries()) {
+    for (const [axis, value] of Object.entries(exclusion)) {
+      const values = t.axes[axis];
+      if (!values) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `no axis "${axis}" is declared under axes` });
+      else if (!values.includes(value)) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `"${value}" is not a value of axis ${axis} (${values.join(', ')})` });
+    }
+  }
+  const count = Object.values(t.axes).reduce((n, values) => n * values.length, 1);
+  if (count === 0) return; // an axis without values is reported where it is
+  if (count > MAX_COMBINATIONS) ctx.addIssue({ code: 'custom', path: ['axes'], message: `${count} combinations; at most ${MAX_COMBINATIONS}` });
+  else if (combinations(t.axes, t.exclude).length === 0) ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'excludes every combination of the axes' });
+}
+
 /** Variables a template hands its job's scripts (the only ones a local host adds to its own basics). */
 const JobEnvSchema = z.record(
   z
@@ -198,6 +242,10 @@ export const TemplateSchema = z.strictObject({
   description: z.string().optional(),
   /** Environment of every stage script of the job, on every host. Values are plain text: never secrets. */
   env: JobEnvSchema.default({}),
+  /** e.g. { database: [mysql, postgresql] }: one job per combination of values per patch set. */
+  axes: AxesSchema.default({}),
+  /** Combinations not to run: each names some axes' values ({ database: mysql, hypervisor: qemu }). */
+  exclude: z.array(z.record(axisName, axisValue)).default([]),
   group: z.union([nonEmpty, GroupDefinitionSchema]).optional(),
   builds: z.array(BuildSchema).default([]),
   puppet: PuppetSchema.optional(),
@@ -209,7 +257,7 @@ export const TemplateSchema = z.strictObject({
   timeoutSeconds: z.number().positive().default(7200),
   /** The pool of workers that can run this template (libvirt, xenserver, unit…). */
   pool: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a pool name (letters, digits, dots, dashes, underscores)').default('default'),
-});
+}).superRefine(checkAxes);
 
 /** Where workers on other machines send each finished job's directory: the control host's jobs directory, over SFTP. */
 export const LogHostSchema = z.strictObject({

@@ -37,7 +37,8 @@ export class GerritHttpError extends InfraError {
   }
 }
 
-export const CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'LABELS'];
+/** CURRENT_COMMIT: the commit message, for its Depends-On footers. */
+export const CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'CURRENT_COMMIT', 'DETAILED_ACCOUNTS', 'LABELS'];
 
 export interface QueryOptions {
   options?: ChangeOption[];

@@ -18,7 +18,14 @@ export interface BundleLayout {
   /** Revisions of local checkouts, known before anything runs remotely. */
   localRevisions: Record<string, string>;
   /** For remote sources fetched here and shipped: the refs to fetch from their bundle instead of the source's own. */
-  shippedRefs: Record<string, { ref: string; mergeTarget?: string }>;
+  shippedRefs: Record<string, ShippedRefs>;
+}
+
+/** Where a remote source fetched here sits in its bundle: its ref, its merge target's and each Depends-On change's. */
+export interface ShippedRefs {
+  ref: string;
+  mergeTarget?: string;
+  merges: string[];
 }
 
 export interface BundleOptions {
@@ -43,17 +50,27 @@ export function manifestFor(manifests: Record<string, string>, host: Pick<Host, 
  * Fetches a remote source's ref (and merge target) here into a git bundle whose HEAD is the source.
  * A source that cannot be fetched here is not shipped: the host's own fetch then fails and names it.
  */
-async function bundleRemoteSource(source: SourcePlan, file: string): Promise<boolean> {
+async function bundleRemoteSource(source: SourcePlan, file: string): Promise<ShippedRefs | undefined> {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-source-'));
   try {
-    const refspecs = [`+${source.ref}:refs/smokestack/source`, ...(source.mergeTarget ? [`+${source.mergeTarget}:${SHIPPED_MERGE_TARGET}`] : [])];
+    const refspecs = [`+${source.ref}:refs/smokestack/source`];
     await git(['init', '-q', '--bare', '.'], repo);
     await git(['fetch', '-q', '--no-tags', '--', source.url, ...refspecs], repo);
+    const shipped: ShippedRefs = { ref: 'HEAD', merges: [] };
+    if (source.mergeTarget) {
+      await git(['fetch', '-q', '--no-tags', '--', source.mergeUrl ?? source.url, `+${source.mergeTarget}:${SHIPPED_MERGE_TARGET}`], repo);
+      shipped.mergeTarget = SHIPPED_MERGE_TARGET;
+    }
+    // The Depends-On changes merged into this source come from their own repositories: shipped too.
+    for (const [i, m] of (source.merges ?? []).entries()) {
+      await git(['fetch', '-q', '--no-tags', '--', m.url, `+${m.ref}:refs/smokestack/depends-on-${i}`], repo);
+      shipped.merges.push(`refs/smokestack/depends-on-${i}`);
+    }
     await git(['symbolic-ref', 'HEAD', 'refs/smokestack/source'], repo);
-    await git(['bundle', 'create', '-q', file, 'HEAD', 'refs/smokestack/source', ...(source.mergeTarget ? [SHIPPED_MERGE_TARGET] : [])], repo);
-    return true;
+    await git(['bundle', 'create', '-q', file, 'HEAD', 'refs/smokestack/source', ...(shipped.mergeTarget ? [SHIPPED_MERGE_TARGET] : []), ...shipped.merges], repo);
+    return shipped;
   } catch {
-    return false;
+    return undefined;
   } finally {
     fs.rmSync(repo, { recursive: true, force: true });
   }
@@ -79,6 +96,8 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
   fs.mkdirSync(path.join(dir, 'modules'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'sources'), { recursive: true });
   const layout: BundleLayout = { dir, archive: `${dir}.tgz`, manifests: {}, sourceBundles: {}, localRevisions: {}, shippedRefs: {} };
+  // The combination of the template's axes this job runs with, as the hosts and its artifacts keep it.
+  fs.writeFileSync(path.join(dir, 'configuration.json'), `${JSON.stringify(plan.configuration, null, 2)}\n`);
 
   const puppet = plan.definition.puppet;
   if (puppet) {
@@ -107,9 +126,11 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
         await bundleSnapshot(snapshot, path.join(dir, file), scratch);
         layout.localRevisions[key] = snapshot.commit;
         layout.sourceBundles[key] = file;
-      } else if (options.shipRemoteSources && (await bundleRemoteSource(source, path.join(dir, file)))) {
+      } else if (options.shipRemoteSources) {
+        const shipped = await bundleRemoteSource(source, path.join(dir, file));
+        if (!shipped) continue;
         layout.sourceBundles[key] = file;
-        layout.shippedRefs[key] = { ref: 'HEAD', ...(source.mergeTarget ? { mergeTarget: SHIPPED_MERGE_TARGET } : {}) };
+        layout.shippedRefs[key] = shipped;
       }
     }
   } finally {

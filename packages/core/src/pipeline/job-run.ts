@@ -113,7 +113,9 @@ export class JobRun {
       project: s.project,
       url: s.url,
       ref: s.ref,
+      ...(s.merges?.length ? { merges: s.merges.map((m) => ({ ...m })) } : {}),
       ...(s.mergeTarget ? { mergeTarget: s.mergeTarget } : {}),
+      ...(s.mergeTarget && s.mergeUrl && s.mergeUrl !== s.url ? { mergeUrl: s.mergeUrl } : {}),
       ...(s.localPath ? { localPath: s.localPath } : {}),
       changed: s.changed,
     }));
@@ -127,6 +129,7 @@ export class JobRun {
       if (!source) continue;
       if (r.revision) source.revision = r.revision;
       if (r.mergeTargetRevision) source.mergeTargetRevision = r.mergeTargetRevision;
+      for (const [n, revision] of (r.mergedRevisions ?? []).entries()) if (source.merges?.[n] && revision) source.merges[n]!.revision = revision;
     }
   }
 

@@ -261,6 +261,8 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
       baseDir: w.loaded.dir,
       ...(branches ? { branches } : {}),
       changes: (job.changes ?? []).map((c) => parseChangeSpec(c)),
+      ...(job.configuration ? { configuration: job.configuration } : {}),
+      ...(job.dependencies ? { dependencies: job.dependencies } : {}),
     });
     outcome = await runPipeline(job, plan, {
       ...providerContext(w),

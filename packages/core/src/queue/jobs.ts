@@ -1,3 +1,4 @@
+import { configurationLabel, type Configuration } from '../config/axes.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_POOL, FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
@@ -77,6 +78,20 @@ export function getJob(state: StateData, id: string): Job {
   return job;
 }
 
+/**
+ * What a job tests of its patch set: the template, and the combination of its axes
+ * (`nova-smoke [database=postgresql]`). The latest job of each key is the one that counts.
+ */
+export function jobKey(template: string, configuration?: Configuration): string {
+  const label = configurationLabel(configuration);
+  return label ? `${template} [${label}]` : template;
+}
+
+/** A job's key (see jobKey). */
+export function keyOfJob(job: Pick<Job, 'template' | 'configuration'>): string {
+  return jobKey(job.template, job.configuration);
+}
+
 export interface NewJob {
   configId: string;
   project: string;
@@ -86,6 +101,9 @@ export interface NewJob {
   template: string;
   /** The template's pool (absent: the default pool). */
   pool?: string;
+  configuration?: Configuration;
+  /** The Depends-On changes the job tests with its patch set. */
+  dependencies?: Job['dependencies'];
   reason?: Job['reason'];
   attempt?: number;
 }
@@ -104,6 +122,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     revision: fields.revision,
     template: fields.template,
     ...(fields.pool && fields.pool !== DEFAULT_POOL ? { pool: fields.pool } : {}),
+    ...(fields.configuration && Object.keys(fields.configuration).length ? { configuration: { ...fields.configuration } } : {}),
     status: 'queued',
     attempt: fields.attempt ?? 1,
     createdAt: now.toISOString(),
@@ -113,6 +132,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     logDir: `jobs/${id}`,
     reason: fields.reason ?? 'new',
   };
+  if (fields.dependencies?.length) job.dependencies = structuredClone(fields.dependencies);
   state.jobs[id] = job;
   return job;
 }

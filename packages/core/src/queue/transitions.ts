@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { poolOf, type Job, type JobSource, type JobStageRecord, type SkippedTest, type TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, getJob, isActive, jobKind, olderFirst } from './jobs.js';
+import { enqueueJob, getJob, isActive, jobKind, keyOfJob, olderFirst } from './jobs.js';
 
 /**
  * The job state machine as pure transitions over the store's state:
@@ -147,6 +147,8 @@ export function finishJobRecord(state: StateData, id: string, result: JobResult,
         revision: job.revision,
         template: job.template,
         ...(job.pool ? { pool: job.pool } : {}),
+        ...(job.configuration ? { configuration: job.configuration } : {}),
+        ...(job.dependencies ? { dependencies: job.dependencies } : {}),
         reason: 'retry',
         attempt: job.attempt + 1,
       },
@@ -189,12 +191,26 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   if (config.patchSet !== previous.patchSet) {
     throw new UserError(`job ${id}: patch set ${previous.patchSet} is outdated (current: ${config.patchSet})`, { hint: 'retry a job of the current patch set' });
   }
-  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && j.template === previous.template);
+  if (config.dependencyProblem) throw new UserError(`job ${id}: change ${config.number} cannot be tested now: ${config.dependencyProblem}`);
+  const key = keyOfJob(previous);
+  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && keyOfJob(j) === key);
   const active = attempts.find(isActive);
-  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${previous.template}`);
+  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${key}`);
   const job = enqueueJob(
     state,
-    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, ...(previous.pool ? { pool: previous.pool } : {}), reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
+    {
+      configId: config.id,
+      project: config.project,
+      number: config.number,
+      patchSet: config.patchSet,
+      revision: config.revision,
+      template: previous.template,
+      ...(previous.pool ? { pool: previous.pool } : {}),
+      ...(previous.configuration ? { configuration: previous.configuration } : {}),
+      ...(config.dependencies?.length ? { dependencies: config.dependencies } : {}),
+      reason: 'retry',
+      attempt: Math.max(...attempts.map((j) => j.attempt)) + 1,
+    },
     now,
   );
   return { job, previous };

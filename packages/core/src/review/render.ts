@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { configurationLabel } from '../config/axes.js';
 import { InfraError, errorMessage } from '../errors.js';
 import { TemplateRenderer } from '../render/render.js';
 import { reportJson, type Report, type ReportRow, type TemplateResult } from './report.js';
@@ -40,7 +41,8 @@ const jobTail = (jobId: string) => `${encodeURIComponent(jobId)}/`;
  * One template's result as the page's script reads it (`resultCell` in the template draws it):
  * st status, t tests, f failed (failures + errors), s skipped, ft failing test ids, sk skipped
  * [id, reason], sm skipped not listed, a attempt (when > 1), m message, j job id, l link when it is
- * not `jobLinks` + job id + "/". Statuses, ids, reasons and messages are indexes into `strings`.
+ * not `jobLinks` + job id + "/", c the combination of the template's axes it ran with. Statuses, ids,
+ * reasons, messages and combinations are indexes into `strings`.
  */
 function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined): PageResult {
   const data: PageResult = { st: strings.id(result.status), t: result.tests, f: result.failures + result.errors, s: result.skipped, j: result.jobId };
@@ -52,6 +54,8 @@ function resultData(result: TemplateResult, strings: StringTable, jobLinks: stri
   if (result.attempt > 1) data.a = result.attempt;
   if (result.message) data.m = strings.id(result.message);
   if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId)}`) data.l = result.link;
+  const combination = configurationLabel(result.configuration);
+  if (combination) data.c = strings.id(combination);
   return data;
 }
 
@@ -67,6 +71,7 @@ interface PageResult {
   a?: number;
   m?: number;
   l?: string;
+  c?: number;
 }
 
 /**

@@ -1,4 +1,6 @@
+import type { Configuration } from '../config/axes.js';
 import type { Change, Job, JobStatus, SkippedTest } from '../model.js';
+import { keyOfJob } from '../queue/jobs.js';
 import type { BlueprintPriority, BugPriority, PriorityAnswers } from '../launchpad/priorities.js';
 import {
   changeFeedback,
@@ -19,9 +21,11 @@ export interface ReportProject {
   templates: string[];
 }
 
-/** The latest attempt of one template's job for a change's current patch set. */
+/** The latest attempt of one template's job (in one combination of its axes) for a change's current patch set. */
 export interface TemplateResult {
   template: string;
+  /** The combination of the template's axes the job ran with (absent without axes). */
+  configuration?: Configuration;
   jobId: string;
   status: JobStatus;
   attempt: number;
@@ -156,6 +160,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
   const skippedTests = Array.isArray(job.skipped) ? job.skipped : [];
   return {
     template: job.template,
+    ...(job.configuration ? { configuration: job.configuration } : {}),
     jobId: job.id,
     status: job.status,
     attempt: job.attempt,
@@ -180,11 +185,12 @@ function latestResults(change: Change, jobs: readonly Job[], logsBase: string): 
   const latest = new Map<string, Job>();
   for (const job of jobs) {
     if (!jobMatches(job, change)) continue;
-    const seen = latest.get(job.template);
-    if (!seen || newer(job, seen)) latest.set(job.template, job);
+    const seen = latest.get(keyOfJob(job));
+    if (!seen || newer(job, seen)) latest.set(keyOfJob(job), job);
   }
+  // One result per template, or per template and combination of its axes ("nova-smoke [database=mysql]").
   const results: Record<string, TemplateResult> = {};
-  for (const [template, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[template] = resultOf(job, logsBase);
+  for (const [key, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[key] = resultOf(job, logsBase);
   return results;
 }
 
@@ -258,7 +264,7 @@ export function buildReport(input: BuildReportInput): Report {
       rows.push(rowOf(change, scored, results, input));
     }
     rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
-    return { ...project, templates: [...templates], count: rows.length, excluded, rows };
+    return { ...project, templates: reportColumns([...templates]), count: rows.length, excluded, rows };
   });
   return {
     title: input.title ?? 'Review priorities',
@@ -267,6 +273,11 @@ export function buildReport(input: BuildReportInput): Report {
     sections,
     warnings: [...(input.warnings ?? [])],
   };
+}
+
+/** The result columns: a template whose jobs ran per combination of its axes shows those columns instead of its own. */
+function reportColumns(keys: string[]): string[] {
+  return keys.filter((key) => !keys.some((other) => other.startsWith(`${key} [`)));
 }
 
 /** reviewday.json: the original's shape, plus our fields. */
@@ -295,6 +306,8 @@ export function reportJson(report: Report): unknown {
           Object.entries(row.results).map(([template, r]) => [
             template,
             {
+              template: r.template,
+              ...(r.configuration ? { configuration: r.configuration } : {}),
               status: r.status,
               jobId: r.jobId,
               attempt: r.attempt,

@@ -64,6 +64,24 @@ describe('bellows/comment', () => {
       expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies)).to.include({ kind: 'report', vote: -1 });
     });
 
+    it('a patch set that cannot be tested for a Depends-On problem is reported at once in one line, without a vote', () => {
+      const s = withConfig();
+      s.configs['nova~1']!.dependencyProblem = 'Depends-On glance 20 (Quota API) is abandoned';
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
+      if (decision.kind !== 'report') return;
+      expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.equal('SmokeStack: cannot test patch set 1, no vote: Depends-On glance 20 (Quota API) is abandoned.');
+    });
+
+    it('waits on a job that tested an older patch set of a change it depends on', () => {
+      const s = withConfig();
+      const glance = { project: 'glance', number: 20, branch: 'master', status: 'NEW' as const, patchSet: 2, revision: 'r', ref: 'x', url: 'u' };
+      s.configs['nova~1']!.dependencies = [glance];
+      addJob(s, 'nova', 1, 1, 'smoke', 'success', { dependencies: [glance] });
+      const stale = addJob(s, 'nova', 1, 1, 'full', 'success', { dependencies: [{ ...glance, patchSet: 1 }] });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
+    });
+
     it('ignores jobs of other patch sets', () => {
       const s = withConfig(2);
       addJob(s, 'nova', 1, 1, 'smoke', 'success');

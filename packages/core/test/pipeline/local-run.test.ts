@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfigFile } from '../../src/config/load.js';
-import { runTemplate } from '../../src/pipeline/index.js';
+import { reproduceJob, runTemplate } from '../../src/pipeline/index.js';
 import { EXAMPLES, Workspace, purgeDemoPackage } from './helpers.js';
 
 /** Kills the stage script this command runs under, as the OOM killer would: it leads its own session. */
@@ -32,6 +32,27 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(summary).to.include({ status: 'success', jobId: job.id });
     expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
     expect((await ws.store.read()).groups).to.deep.equal({});
+  });
+
+  it('runs one combination of a template’s axes: Puppet configures it from facts, the suites see it, the job keeps it', async function () {
+    this.timeout(600_000);
+    const { job, result } = await runTemplate({ loaded: examples(), template: 'demo-matrix', axes: ['greeting=Howdy'], changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    // Axes not named take their first allowed value; the job and its bundle record the combination.
+    expect(job.configuration).to.deep.equal({ greeting: 'Howdy', port: '8080' });
+    expect(fs.readFileSync('/etc/demoapp/demoapp.conf', 'utf8')).to.contain('GREETING=Howdy\nPORT=8080');
+    const dir = ws.store.jobDir(job.id);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'bundle', 'configuration.json'), 'utf8'))).to.deep.equal({ greeting: 'Howdy', port: '8080' });
+    expect(fs.readFileSync(path.join(dir, 'scripts', 'configure-gateway.sh'), 'utf8')).to.contain('FACTER_smokestack_greeting=Howdy');
+    expect(reproduceJob(job).command).to.match(/^firestack run --template demo-matrix --axis greeting=Howdy --axis port=8080 --change /);
+  });
+
+  it('refuses a combination the template excludes, in one line, before anything runs', async () => {
+    const before = Object.keys((await ws.store.read()).jobs).length;
+    let message = '';
+    await runTemplate({ loaded: examples(), template: 'demo-matrix', axes: ['greeting=Howdy', 'port=9090'], store: ws.store, logger: ws.logger }).catch((err: Error) => (message = err.message));
+    expect(message).to.equal('--axis greeting=Howdy, port=9090: template demo-matrix excludes that combination');
+    expect(Object.keys((await ws.store.read()).jobs)).to.have.length(before);
   });
 
   it('runs the demo template on examples/demo-project as it is: no git init, no --change', async function () {

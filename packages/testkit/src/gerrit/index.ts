@@ -1,7 +1,7 @@
 export { GerritSim, DEFAULT_GERRIT_USERS } from './sim.js';
 export type {
   GerritUser, GerritFaults, GerritSimOptions, SimChange, SimPatchSet, SimMessage, SimApproval, SimReview, SimAccount,
-  CreateChangeInput, UploadPatchSetInput, CommentInput,
+  CreateChangeInput, UploadPatchSetInput, CommentInput, SimFile, SimFiles,
 } from './types.js';
 export type { ScenarioFile, SeedChange } from './scenario.js';
 export { gerritTimestamp, changeRef } from './format.js';

@@ -72,6 +72,8 @@ export interface SimPatchSet {
   parent: string;
   /** files this patch set changes relative to its parent */
   files: SimFiles;
+  /** the commit message: subject, body, footers (Depends-On: ..., Change-Id: ...); absent in scenarios saved before messages were kept */
+  message?: string;
 }
 
 export interface SimMessage {
@@ -133,11 +135,15 @@ export interface CreateChangeInput {
   wip?: boolean;
   files?: SimFiles;
   created?: Date;
+  /** the commit message after the subject: a body and/or footer lines such as `Depends-On: I...`; Change-Id is added */
+  message?: string;
 }
 
 export interface UploadPatchSetInput {
   files?: SimFiles;
   subject?: string;
+  /** a new commit message body (default: the previous patch set's) */
+  message?: string;
   kind?: string;
   uploader?: string;
   created?: Date;

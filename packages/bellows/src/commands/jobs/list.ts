@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
+import { filterJobs, jobDurationMs, jobKind, keyOfJob, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
 import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';
 import type { JobKind } from '@smokestack/core/model';
 
@@ -51,7 +51,7 @@ export default class JobsList extends SmokestackCommand {
               j.id,
               j.project,
               jobKind(j) === 'adhoc' ? 'ad hoc' : `${j.number},${j.patchSet}`,
-              j.template,
+              keyOfJob(j),
               j.unserved ? `queued (no live worker serves pool ${j.pool})` : j.status,
               j.summary.tests,
               j.summary.failures + j.summary.errors,

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
+import { configurationLabel } from '@smokestack/core/config/axes';
 import { findJob } from '@smokestack/core/queue/queue';
 import { jobDurationMs, jobKind } from '@smokestack/core/queue/jobs';
+import { formatSources } from '@smokestack/core/pipeline/report';
 import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
@@ -22,6 +24,8 @@ export default class JobsShow extends SmokestackCommand {
         ? `change:    none, an ad-hoc run of firestack run${job.project ? ` (${job.project} at ${job.revision.slice(0, 12) || 'an unrecorded revision'})` : ''}`
         : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
+      ...(job.configuration ? [`axes:      ${configurationLabel(job.configuration)}`] : []),
+      ...(job.dependencies?.length ? [`depends on: ${job.dependencies.map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`).join(', ')}`] : []),
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
     ];
@@ -29,6 +33,7 @@ export default class JobsShow extends SmokestackCommand {
     if (job.supersededBy) lines.push(`superseded by: ${job.supersededBy}`);
     if (job.failedTests?.length) lines.push('failed tests:', ...job.failedTests.map((t) => `  - ${t}`));
     if (job.skipped.length) lines.push('skipped tests:', ...job.skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
+    if (job.sources?.length) lines.push('sources:', ...formatSources(job.sources).map((l) => `  ${l}`));
     lines.push(`logs:      ${logDir}`);
     this.log(lines.join('\n'));
     return { job, logDir };

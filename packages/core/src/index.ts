@@ -15,4 +15,5 @@ export * from './providers/index.js';
 export * from './pipeline/index.js';
 export * from './results/index.js';
 export * from './review/index.js';
+export * from './web/index.js';
 export { formatAge, formatDuration, renderTable } from './cli/table.js';

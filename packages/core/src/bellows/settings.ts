@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import type { GerritConfig } from '../config/schema.js';
+import type { WebSettings } from '../web/layout.js';
 
 /** One configured project branch and the templates its changes run. */
 export interface ProjectTarget {
@@ -37,6 +38,8 @@ export interface BellowsSettings {
   logsUrl?: string;
   /** Directory of job logs beside the store, for messages when there is no logsUrl. */
   jobsDir?: string;
+  /** The job pages (web.dir, web.url): reviews link to them. */
+  web?: WebSettings;
 }
 
 /** Where a project's patch sets are fetched from: its own url, else gerrit.gitUrl, else the Gerrit URL. */
@@ -55,7 +58,7 @@ export function requireGerrit(loaded: LoadedConfig): GerritConfig {
   return gerrit;
 }
 
-export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): BellowsSettings {
+export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string, web?: WebSettings): BellowsSettings {
   const gerrit = requireGerrit(loaded);
   const templates: Record<string, TemplatePolicy> = {};
   for (const project of loaded.config.projects) {
@@ -76,6 +79,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     settleSeconds: gerrit.settleSeconds,
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
+    ...(web ? { web } : {}),
   };
 }
 

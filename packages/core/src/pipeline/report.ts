@@ -3,7 +3,7 @@ import type { PipelineResult } from './runner.js';
 const seconds = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`);
 
 /** The human summary of a finished run: verdict, stages, tests, sources and where the logs are. */
-export function formatRunReport(result: PipelineResult): string[] {
+export function formatRunReport(result: PipelineResult, page?: string): string[] {
   const lines = [`Job ${result.jobId} (${result.template}): ${result.status} — ${result.message}`];
   for (const s of result.stages) {
     lines.push(`  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${seconds(s.durationMs).padStart(7)}  ${s.message ?? ''}`.trimEnd());
@@ -15,5 +15,6 @@ export function formatRunReport(result: PipelineResult): string[] {
   for (const s of result.sources) lines.push(`Source ${s.project}: ${s.ref} at ${s.revision ?? '(not fetched)'}${s.changed ? ' (under test)' : ''}`);
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);
+  if (page) lines.push(`Page: ${page}`);
   return lines;
 }

@@ -5,7 +5,9 @@ import { UserError, errorMessage } from '../errors.js';
 import type { Job } from '../model.js';
 import { queueOf } from '../queue/queue.js';
 import { getGroup } from '../providers/group-records.js';
-import { STAGES, type StageName } from '../results/classify.js';
+import { STAGES, type StageName, type StageOutcome } from '../results/classify.js';
+import type { WrittenJobPage } from '../web/job-pages.js';
+import { jobPublisher } from '../web/publish.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
 
@@ -20,6 +22,8 @@ export interface RunTemplateOptions extends Omit<PipelineOptions, 'stages' | 'wo
 export interface RunTemplateResult {
   job: Job;
   result: PipelineResult;
+  /** The job's page (a file, or its URL when web.url is set). */
+  page?: string;
 }
 
 /** Plans a template run with its changes applied; every problem is a one-line UserError. */
@@ -49,14 +53,27 @@ function finishAdHocJob(options: RunTemplateOptions, id: string, result: Pipelin
 export async function runTemplate(options: RunTemplateOptions): Promise<RunTemplateResult> {
   const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
   const job = await startAdHocJob(options, 'manual');
+  const page = adHocPage(options, job);
   let result: PipelineResult;
   try {
-    result = await runPipeline(job, plan, { ...options, onGroup: (name) => queueOf(options.store).recordGroup(job.id, name) });
+    result = await runPipeline(job, plan, { ...options, onGroup: (name) => queueOf(options.store).recordGroup(job.id, name), onStageEnd: page.stageEnded });
   } catch (err) {
-    await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
+    await page.finished(await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) }));
     throw err;
   }
-  return { job: await finishAdHocJob(options, job.id, result), result };
+  const finished = await finishAdHocJob(options, job.id, result);
+  const written = await page.finished(finished);
+  return { job: finished, result, ...(written ? { page: written.url ?? written.file } : {}) };
+}
+
+/** The page of a run from this machine, rewritten as each stage ends and when it finishes. */
+function adHocPage(options: RunTemplateOptions, job: Job) {
+  const publisher = jobPublisher({ store: options.store, loaded: options.loaded, logger: options.logger, ...(options.now ? { now: options.now } : {}) });
+  let chain: Promise<WrittenJobPage | undefined> = Promise.resolve(undefined);
+  return {
+    stageEnded: (outcomes: readonly StageOutcome[]) => void (chain = chain.then(() => publisher.publish(job, { stagesSoFar: [...outcomes] }))),
+    finished: (record: Job) => (chain = chain.then(() => publisher.publish(record))),
+  };
 }
 
 export const STEPWISE_STAGES = {
@@ -87,13 +104,17 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
   const group = await getGroup(options.group, options);
   if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
   const job = await startAdHocJob(options, 'manual', options.group);
+  const page = adHocPage(options, job);
   const result = await runPipeline(job, plan, {
     ...options,
     group: options.group,
     stages: [...STEPWISE_STAGES[options.step]],
     workspaceKey: 'interactive',
+    onStageEnd: page.stageEnded,
   });
-  return { job: await finishAdHocJob(options, job.id, result), result };
+  const finished = await finishAdHocJob(options, job.id, result);
+  const written = await page.finished(finished);
+  return { job: finished, result, ...(written ? { page: written.url ?? written.file } : {}) };
 }
 
 /** Moves a previous run's files aside (a recovered job runs again in the same directory). */

@@ -3,14 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { emptySummary, type Job, type JobStatus } from '../model.js';
+import { emptySummary, type Job, type JobStageRecord, type JobStatus } from '../model.js';
 import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
+import type { StageOutcome } from '../results/classify.js';
 import type { Store } from '../store/types.js';
+import { jobPublisher, type Publisher } from '../web/publish.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
@@ -38,6 +40,8 @@ export interface WorkerOptions {
   /** Aborted on SIGTERM: stop claiming, stop running jobs, requeue them. */
   signal?: AbortSignal;
   insecureAcceptHostKeys?: boolean;
+  /** Writes job pages (default: into the config's web directory). */
+  publisher?: Publisher;
 }
 
 export interface WorkerReport {
@@ -185,15 +189,29 @@ function watchJob(job: Job, w: Worker, controller: AbortController, log: Logger)
   };
 }
 
+/** The job's page, rewritten one write at a time (a late stage's page never overwrites the final one). */
+function pageWriter(job: Job, w: Worker, log: Logger) {
+  const publisher = w.publisher ?? jobPublisher({ store: w.store, loaded: w.loaded, logger: log, now: w.now });
+  let chain: Promise<unknown> = Promise.resolve();
+  const write = (record: Job, stagesSoFar?: JobStageRecord[]) => (chain = chain.then(() => publisher.publish(record, stagesSoFar ? { stagesSoFar } : {})));
+  return {
+    started: () => void write(job, []),
+    stageEnded: (outcomes: readonly StageOutcome[]) => void write(job, [...outcomes]),
+    finished: (record: Job) => write(record),
+  };
+}
+
 async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][number]> {
   const log = w.logger.child(job.id);
   const controller = new AbortController();
   const watch = watchJob(job, w, controller, log);
+  const page = pageWriter(job, w, log);
   let outcome: JobResult;
   let maxInfraRetries = 0;
   let noRetry = false;
   try {
     setAsidePreviousRun(w.store.jobDir(job.id));
+    page.started();
     const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
     const branches = (await w.store.read()).configs[job.configId]?.branches;
@@ -207,6 +225,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
       logger: log,
       signal: controller.signal,
       beforeStage: () => watch.check(),
+      onStageEnd: page.stageEnded,
       onGroup: (name) => w.queue.recordGroup(job.id, name),
     });
   } catch (err) {
@@ -219,6 +238,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
     watch.stop();
   }
   const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry });
+  await page.finished(finished.job);
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);
   else log.warn(line);

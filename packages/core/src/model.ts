@@ -103,6 +103,10 @@ export interface SkippedTest {
   reason?: string;
 }
 
+/** Queue jobs come from Gerrit changes; ad-hoc runs from `firestack run` on someone's machine. */
+export const JOB_KINDS = ['queue', 'adhoc'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
 export interface Job {
   id: string;
   configId: string;
@@ -127,6 +131,8 @@ export interface Job {
   approvedAt?: string;
   supersededBy?: string;
   reason?: 'new' | 'recheck' | 'retry' | 'manual';
+  /** `adhoc`: a run started by hand (`firestack run`, the stepwise commands), never queued, retried or voted; absent: a queue job. */
+  kind?: JobKind;
   /** Every source the job built or fetched, with the revision it resolved to (for reproduce). */
   sources?: JobSource[];
   /** The `--change` arguments of an ad hoc run, as given. */
@@ -149,8 +155,12 @@ export interface JobSource {
   revision?: string;
   mergeTarget?: string;
   mergeTargetRevision?: string;
-  /** A developer's local checkout shipped in the job bundle. */
+  /** A developer's local checkout (or a plain directory) shipped in the job bundle. */
   localPath?: string;
+  /** The checkout's HEAD when its working tree was shipped (`revision` is then the commit made of it). */
+  localHead?: string;
+  /** Files whose uncommitted state went in, as `path (added|modified|deleted)`. */
+  uncommitted?: string[];
   /** Replaced by the branch under test (a --change or the test config). */
   changed: boolean;
 }

@@ -10,7 +10,8 @@ import type { Logger } from '../log/logger.js';
 import { checkHostKey, knownHostsName } from '../ssh/known-hosts.js';
 import { generateSshKeyPair } from '../ssh/keys.js';
 import { connectWithRetry } from '../ssh/pool.js';
-import type { SshConnection, SshTarget } from '../ssh/connection.js';
+import { unknownKeyWarning } from './ssh.js';
+import { targetLabel, type SshConnection, type SshTarget } from '../ssh/connection.js';
 import { OpenStackSession } from './openstack-auth.js';
 import { loadCloudConfig, type CloudConfig } from './openstack-config.js';
 import { NovaClient, parseConsoleHostKeys, pickServerAddress, type NovaServer } from './openstack-nova.js';
@@ -463,6 +464,15 @@ function sshTarget(group: ServerGroup, host: Host, ctx: ProviderContext, firstCo
     identityFile: host.identityFile,
     knownHostsFiles: [host.knownHosts ?? pinFile],
     acceptUnknownHostKeys: firstContact || Boolean(ctx.insecureAcceptHostKeys),
+    onUnknownKeyAccepted: (key) =>
+      ctx.logger.warn(
+        unknownKeyWarning(
+          targetLabel({ ...host, label: host.name }),
+          key,
+          ctx.insecureAcceptHostKeys ? '--insecure-accept-host-keys or SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' : 'first contact: the console printed no host keys',
+          pinFile,
+        ),
+      ),
     pinFile,
     label: host.name,
   };

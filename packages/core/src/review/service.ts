@@ -152,39 +152,11 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
   if (unknown.length) {
     throw new UserError(`report.scores: unknown cause ${unknown.map((c) => `"${c}"`).join(', ')}`, { hint: `known causes: ${KNOWN_CAUSES.join(', ')}` });
   }
-
   const started = performance.now();
-  const limit = pLimit(options.concurrency ?? 4);
-  const changes = new Map<string, Change[]>();
-  await Promise.all(
-    options.projects.map((project) =>
-      limit(async () => {
-        try {
-          const list = await options.changes.openChanges(project.name, project.branch);
-          changes.set(project.name, list);
-          log?.debug(`${project.name}: ${list.length} open changes on ${project.branch}`);
-        } catch (err) {
-          if (isUserError(err) || err instanceof InfraError) throw err;
-          throw new InfraError(`cannot list open changes of ${project.name} (${project.branch}): ${errorMessage(err)}`, { cause: err });
-        }
-      }),
-    ),
-  );
-
-  // Two Gerrit projects may share one Launchpad project: ask once.
-  const byLaunchpad = new Map<string, { bugs: Set<number>; blueprints: Set<string> }>();
-  for (const project of options.projects) {
-    const links = linksOf(changes.get(project.name) ?? []);
-    const entry = byLaunchpad.get(project.launchpad) ?? { bugs: new Set<number>(), blueprints: new Set<string>() };
-    for (const bug of links.bugs) entry.bugs.add(bug);
-    for (const name of links.blueprints) entry.blueprints.add(name);
-    byLaunchpad.set(project.launchpad, entry);
-  }
-  const requests: PriorityRequest[] = [...byLaunchpad].map(([project, links]) => ({ project, ...links }));
+  const changes = await readOpenChanges(options);
   const gerritDone = performance.now();
-  const priorities = await resolvePriorities(options.launchpad, requests, { offlineReason: 'Launchpad not consulted' });
+  const priorities = await resolvePriorities(options.launchpad, priorityRequests(options.projects, changes), { offlineReason: 'Launchpad not consulted' });
   for (const warning of priorities.warnings) log?.warn(warning);
-
   const launchpadDone = performance.now();
   const state = await options.store.read();
   const logsBase = options.logsUrl
@@ -228,6 +200,40 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     ...(report.changesAsOf ? { changesAsOf: report.changesAsOf } : {}),
     timings,
   };
+}
+
+/** Every project's open changes, a few projects at a time. */
+async function readOpenChanges(options: GenerateReportOptions): Promise<Map<string, Change[]>> {
+  const limit = pLimit(options.concurrency ?? 4);
+  const changes = new Map<string, Change[]>();
+  await Promise.all(
+    options.projects.map((project) =>
+      limit(async () => {
+        try {
+          const list = await options.changes.openChanges(project.name, project.branch);
+          changes.set(project.name, list);
+          options.logger?.debug(`${project.name}: ${list.length} open changes on ${project.branch}`);
+        } catch (err) {
+          if (isUserError(err) || err instanceof InfraError) throw err;
+          throw new InfraError(`cannot list open changes of ${project.name} (${project.branch}): ${errorMessage(err)}`, { cause: err });
+        }
+      }),
+    ),
+  );
+  return changes;
+}
+
+/** The bugs and blueprints to look up, per Launchpad project (two Gerrit projects may share one: ask once). */
+function priorityRequests(projects: readonly ReportProject[], changes: Map<string, Change[]>): PriorityRequest[] {
+  const byLaunchpad = new Map<string, { bugs: Set<number>; blueprints: Set<string> }>();
+  for (const project of projects) {
+    const links = linksOf(changes.get(project.name) ?? []);
+    const entry = byLaunchpad.get(project.launchpad) ?? { bugs: new Set<number>(), blueprints: new Set<string>() };
+    for (const bug of links.bugs) entry.bugs.add(bug);
+    for (const name of links.blueprints) entry.blueprints.add(name);
+    byLaunchpad.set(project.launchpad, entry);
+  }
+  return [...byLaunchpad].map(([project, links]) => ({ project, ...links }));
 }
 
 /** Every vote with its account and tag (DETAILED_LABELS), so CI votes can be told from human ones. */

@@ -18,7 +18,8 @@ export default class Logs extends SmokestackCommand {
   async run(): Promise<JobLogs> {
     const { args, flags } = await this.parse(Logs);
     if (flags.follow && !this.jsonEnabled()) {
-      await followJobLogs(this.store, args.job, { stage: flags.stage, onText: (stage, text) => process.stdout.write(flags.stage ? text : prefix(stage, text)) });
+      // Whole lines arrive; this.log cleans them for the terminal and adds the last newline back.
+      await followJobLogs(this.store, args.job, { stage: flags.stage, onText: (stage, text) => this.log((flags.stage ? text : prefix(stage, text)).replace(/\n$/, '')) });
       return readJobLogs(this.store, args.job, flags.stage);
     }
     const logs = await readJobLogs(this.store, args.job, flags.stage);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { GerritSim, LaunchpadSim } from '@smokestack/testkit';
+import { GerritSim, LaunchpadSim, freePort } from '@smokestack/testkit';
 import { StateStore, type Job } from '@smokestack/core';
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -187,5 +187,15 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
     const run = await reviewday(['report', '-c', path.join(dir, 'empty.yaml')], env);
     expect(run.code).to.equal(1);
     expect(run.stderr.trim()).to.equal('reviewday: error: empty.yaml: gerrit.url is not set (reviewday reads open changes from Gerrit; add a gerrit: section with url)');
+  });
+
+  it('says in one line which Gerrit cannot be reached, exit status 1', async () => {
+    const port = await freePort();
+    fs.writeFileSync(path.join(dir, 'down.yaml'), `gerrit:\n  url: http://127.0.0.1:${port}\n  retries: 0\nprojects:\n  - name: openstack/nova\n`);
+    const run = await reviewday(['report', '-c', path.join(dir, 'down.yaml'), '--out', path.join(dir, 'down')], env);
+    expect(run.code).to.equal(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(new RegExp(`^reviewday: error: gerrit: http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   });
 });

@@ -14,7 +14,7 @@ export default class ConfigsList extends SmokestackCommand {
     const { flags } = await this.parse(ConfigsList);
     const configs = listConfigs(await this.store.read(), { project: flags.project });
     const now = new Date();
-    this.log(
+    this.logTable(
       configs.length === 0
         ? 'No test configurations. Run "bellows sync" to create them from Gerrit.'
         : renderTable(

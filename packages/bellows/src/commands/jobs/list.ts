@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, parseJobStatus } from '@smokestack/core/queue/jobs';
-import type { Job } from '@smokestack/core/model';
+import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
+import type { Job, JobKind } from '@smokestack/core/model';
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -9,8 +9,10 @@ export default class JobsList extends SmokestackCommand {
     '<%= config.bin %> jobs list',
     '<%= config.bin %> jobs list --status running --json',
     '<%= config.bin %> jobs list --status test_failed --status build_failed --project openstack/nova',
+    '<%= config.bin %> jobs list --kind adhoc',
   ];
   static override flags = {
+    kind: Flags.string({ description: 'queue: jobs of Gerrit changes; adhoc: runs started by hand (firestack run); all', default: 'queue', options: ['queue', 'adhoc', 'all'] }),
     status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
     project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
     change: Flags.integer({ description: 'only jobs of this change number' }),
@@ -20,7 +22,8 @@ export default class JobsList extends SmokestackCommand {
   async run(): Promise<{ jobs: Job[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const filter = { status, project: flags.project, number: flags.change };
+    const kind = flags.kind === 'all' ? undefined : parseJobKind(flags.kind);
+    const filter = { kind, status, project: flags.project, number: flags.change };
     // --json streams every job (history included) without holding them all.
     if (this.jsonEnabled()) return void (await this.streamJsonList('jobs', this.store.listJobs(filter)));
     const shown: Job[] = [];
@@ -30,12 +33,13 @@ export default class JobsList extends SmokestackCommand {
       else more++;
     }
     this.printTable(shown, more);
+    await this.noteAdHocRuns(kind);
     return { jobs: shown };
   }
 
   private printTable(shown: Job[], more: number): void {
     const now = new Date();
-    this.log(
+    this.logTable(
       shown.length === 0
         ? 'No jobs match.'
         : renderTable(
@@ -43,7 +47,7 @@ export default class JobsList extends SmokestackCommand {
             shown.map((j) => [
               j.id,
               j.project,
-              `${j.number},${j.patchSet}`,
+              jobKind(j) === 'adhoc' ? 'ad hoc' : `${j.number},${j.patchSet}`,
               j.template,
               j.status,
               j.summary.tests,
@@ -56,5 +60,12 @@ export default class JobsList extends SmokestackCommand {
           ),
     );
     if (more > 0) this.log(`(${more} more; use --limit or --json)`);
+  }
+
+  /** Ad-hoc runs are left out of the queue's list; say that they exist and how to see them. */
+  private async noteAdHocRuns(kind: JobKind | undefined): Promise<void> {
+    if (kind !== 'queue') return;
+    const adhoc = filterJobs(await this.store.read(), { kind: 'adhoc' }).length;
+    if (adhoc > 0) this.log(`(${adhoc} ad-hoc run(s) of firestack run not listed; see them with --kind adhoc)`);
   }
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
 import { findJob } from '@smokestack/core/queue/queue';
-import { jobDurationMs } from '@smokestack/core/queue/jobs';
+import { jobDurationMs, jobKind } from '@smokestack/core/queue/jobs';
 import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
@@ -18,7 +18,9 @@ export default class JobsShow extends SmokestackCommand {
     const took = jobDurationMs(job);
     const lines = [
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
-      `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
+      jobKind(job) === 'adhoc'
+        ? `change:    none, an ad-hoc run of firestack run${job.project ? ` (${job.project} at ${job.revision.slice(0, 12) || 'an unrecorded revision'})` : ''}`
+        : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,

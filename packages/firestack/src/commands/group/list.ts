@@ -10,7 +10,7 @@ export default class GroupList extends SmokestackCommand {
     const state = await this.store.read();
     const groups = Object.values(state.groups).sort((a, b) => a.name.localeCompare(b.name));
     const now = new Date();
-    this.log(
+    this.logTable(
       groups.length === 0
         ? 'No server groups. Create one with: firestack group create FILE'
         : renderTable(

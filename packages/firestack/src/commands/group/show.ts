@@ -18,7 +18,7 @@ export default class GroupShow extends SmokestackCommand {
     this.log(`${group.name}: ${group.provider}, ${group.state}, created ${age}${group.jobId ? `, job ${group.jobId}` : ''}`);
     if (group.error) this.log(`error: ${group.error}`);
     if (group.hosts.length > 0) {
-      this.log(
+      this.logTable(
         renderTable(
           ['host', 'address', 'user', 'roles', 'gateway', 'workdir', 'hosts file'],
           group.hosts.map((h) => [h.name, h.port ? `${h.address}:${h.port}` : h.address, h.user, h.roles.join(', '), h.gateway ? 'yes' : '', h.workDir, h.hostsFile]),
@@ -27,7 +27,7 @@ export default class GroupShow extends SmokestackCommand {
       );
     }
     if (group.resources?.length) {
-      this.log(renderTable(['resource', 'id', 'name', 'created'], group.resources.map((r) => [r.kind, r.id, r.name, r.createdAt]), { color: this.globals.color }));
+      this.logTable(renderTable(['resource', 'id', 'name', 'created'], group.resources.map((r) => [r.kind, r.id, r.name, r.createdAt]), { color: this.globals.color }));
     }
     return { group };
   }

@@ -20,7 +20,7 @@ export default class GroupSweep extends SmokestackCommand {
       { olderThanMs, dryRun: flags['dry-run'] },
       this.providerContext(),
     );
-    this.log(
+    this.logTable(
       result.items.length === 0
         ? `Nothing older than ${flags['older-than']} to sweep.`
         : renderTable(

@@ -168,7 +168,7 @@ function failureTail(job: Job, stages: readonly JobStageRecord[], logs: LogEntry
 export async function writeJobPage(job: Job, options: JobPageOptions): Promise<WrittenJobPage> {
   const now = (options.now ?? (() => new Date()))();
   const renderer = webRenderer(options.renderer);
-  const jobDir = options.store.jobDir(job.id);
+  const jobDir = jobFilesDir(options.store, job);
   const pagePath = pagePaths.job(job.id);
   const pageDir = pageFile(options.web, pagePaths.jobDir(job.id));
   const raw = publishRaw(jobDir, path.join(pageDir, 'raw'));
@@ -196,6 +196,12 @@ export async function writeJobPage(job: Job, options: JobPageOptions): Promise<W
   });
   await writeFilesAtomically(pageDir, { 'index.html': renderer.render('job.html.hbs', jobPageView(data)), 'job.json': `${JSON.stringify(data, null, 2)}\n` });
   return { job: job.id, file: pageFile(options.web, pagePath), ...(pageUrl(options.web, pagePath) ? { url: pageUrl(options.web, pagePath) } : {}), logs: logs.length };
+}
+
+/** The job's files where the store records them (`logDir`, relative to the store's directory), else jobs/<id>. */
+export function jobFilesDir(store: Pick<Store, 'dataDir' | 'jobDir'>, job: Pick<Job, 'id' | 'logDir'>): string {
+  if (!job.logDir) return store.jobDir(job.id);
+  return path.resolve(store.dataDir, job.logDir);
 }
 
 function safely<T>(fn: () => T): T | undefined {

@@ -40,6 +40,8 @@ export interface BellowsSettings {
   jobsDir?: string;
   /** The job pages (web.dir, web.url): reviews link to them. */
   web?: WebSettings;
+  /** Report to Gerrit's checks plugin too (gerrit.checks). */
+  checks?: { scheme: string; blocking: boolean };
 }
 
 /** Where a project's patch sets are fetched from: its own url, else gerrit.gitUrl, else the Gerrit URL. */
@@ -80,6 +82,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string, web?: We
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
     ...(web ? { web } : {}),
+    ...(gerrit.checks ? { checks: { scheme: gerrit.checks.scheme, blocking: gerrit.checks.blocking } } : {}),
   };
 }
 

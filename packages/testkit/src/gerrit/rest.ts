@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SimChecks } from './checks.js';
 import { SimRequestError } from './errors.js';
 import { decideFault } from './faults.js';
 import type { GitRepos } from './git.js';
 import { accountInfo, changeInfo, LIST_CHANGES_OPTIONS } from './json.js';
 import { QueryError, sortKey } from './query.js';
 import type { ReviewInput, SimState } from './state.js';
-import type { GerritFaults, SimAccount, SimReview } from './types.js';
+import type { GerritFaults, SimAccount, SimChange, SimPatchSet, SimReview } from './types.js';
 
 export const GERRIT_VERSION = '3.9.1';
 const JSON_PREFIX = ")]}'\n";
@@ -27,6 +28,8 @@ export interface RestDeps {
   beforeAnswer?: (path: string) => Promise<void>;
   /** what the REST API shows for a change instead of its ChangeInfo (tests of malformed answers) */
   corruptedInfo?: (number: number, info: Record<string, unknown>) => unknown;
+  /** the checks plugin, when installed */
+  checks?: SimChecks;
   /** scenario control under /_sim/ (not counted, never faulted); resolves true when it answered */
   control?: (req: IncomingMessage, res: ServerResponse, path: string, body: () => Promise<string>) => Promise<boolean>;
 }
@@ -140,6 +143,10 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     sendJson(res, 200, accountInfo(user, true), pretty);
     return;
   }
+  if (deps.checks && segments[0] === 'plugins' && segments[1] === 'checks' && segments[2] === 'checkers') {
+    await serveCheckers(deps.checks, req, res, method, segments.slice(3), user, pretty);
+    return;
+  }
   if (segments[0] !== 'changes') throw new SimRequestError(404, 'Not found');
 
   // GET /changes/?q=...
@@ -169,6 +176,13 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
   if (!change) throw new SimRequestError(404, `Not found: ${segments[1]}`);
   const rest = segments.slice(2);
 
+  if (deps.checks && rest[0] === 'revisions' && rest[2] === 'checks' && rest.length <= 4) {
+    const ps = state.findPatchSet(change, rest[1]!);
+    if (!ps) throw new SimRequestError(404, `Not found: ${rest[1]}`);
+    await serveChecks(deps.checks, req, res, method, { change, ps, uuid: rest[3] || undefined }, user, pretty);
+    return;
+  }
+
   if (method === 'GET') {
     if (rest.length === 0) {
       const info = shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx));
@@ -190,12 +204,7 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
 
   if (method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
   if (!user) throw new SimRequestError(403, 'Authentication required');
-  const body = await readBody(req);
-  let input: Record<string, unknown> = {};
-  if (body.trim()) {
-    try { input = JSON.parse(body) as Record<string, unknown>; } catch { throw new SimRequestError(400, 'Invalid JSON in request'); }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SimRequestError(400, 'Expected JSON object');
-  }
+  const input = await readObject(req);
 
   if (rest.length === 3 && rest[0] === 'revisions' && rest[2] === 'review') {
     const ps = state.findPatchSet(change, rest[1]!);
@@ -224,6 +233,52 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     return;
   }
   throw new SimRequestError(404, 'Not found');
+}
+
+async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req);
+  if (!body.trim()) return {};
+  let input: unknown;
+  try { input = JSON.parse(body); } catch { throw new SimRequestError(400, 'Invalid JSON in request'); }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SimRequestError(400, 'Expected JSON object');
+  return input as Record<string, unknown>;
+}
+
+/** GET /plugins/checks/checkers/{uuid}, POST /plugins/checks/checkers/ (authenticated, as Gerrit's "Administrate Checkers"). */
+async function serveCheckers(checks: SimChecks, req: IncomingMessage, res: ServerResponse, method: string, rest: string[], user: SimAccount | undefined, pretty: boolean): Promise<void> {
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  if (method === 'GET' && rest.length === 1 && rest[0]) {
+    const { by: _by, ...info } = checks.getChecker(rest[0]);
+    sendJson(res, 200, info, pretty);
+    return;
+  }
+  if (method === 'POST' && (rest.length === 0 || (rest.length === 1 && rest[0] === ''))) {
+    const { by: _by, ...info } = checks.createChecker(await readObject(req), user.username);
+    sendJson(res, 201, info, pretty);
+    return;
+  }
+  throw new SimRequestError(rest.length <= 1 ? 405 : 404, rest.length <= 1 ? 'Method not allowed' : 'Not found');
+}
+
+/** GET (list or one) and POST (create or update) of the checks of one patch set. */
+async function serveChecks(
+  checks: SimChecks,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  at: { change: SimChange; ps: SimPatchSet; uuid?: string },
+  user: SimAccount | undefined,
+  pretty: boolean,
+): Promise<void> {
+  if (method === 'GET') {
+    sendJson(res, 200, at.uuid ? checks.get(at.change, at.ps, at.uuid) : checks.list(at.change, at.ps), pretty);
+    return;
+  }
+  if (method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  const input = await readObject(req);
+  if (at.uuid) input.checker_uuid ??= at.uuid;
+  sendJson(res, 200, checks.post(at.change, at.ps, input, user.username), pretty);
 }
 
 /** A change's ChangeInfo as served: corrupted when a test asked for it. */

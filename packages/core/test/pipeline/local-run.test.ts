@@ -10,7 +10,7 @@ import { EXAMPLES, Workspace, purgeDemoPackage } from './helpers.js';
 const KILL_STAGE_SCRIPT = `kill -9 "$(cut -d' ' -f6 /proc/$$/stat)"; sleep 1`;
 
 describe('pipeline with the local provider (examples/smokestack.yaml as it is)', function () {
-  this.timeout(900_000);
+  this.timeout(120_000);
   let ws: Workspace;
   const examples = () => loadConfigFile(path.join(EXAMPLES, 'smokestack.yaml'));
   before(() => {

@@ -148,7 +148,7 @@ function stageRows(job: JobRecord, input: JobPageInput) {
       ...(s.kind ? { kind: s.kind === 'infra' ? 'infrastructure' : s.kind } : {}),
       duration: durationText(s.durationMs),
       ...(s.message ? { message: s.message } : {}),
-      ...(log ? { log: log.viewer } : {}),
+      ...(log ? { viewer: log.viewer } : {}),
     };
   });
 }

@@ -208,8 +208,13 @@ function watchJob(job: Job, w: Worker, controller: AbortController, log: Logger)
   };
 }
 
-/** The job's page, rewritten one write at a time (a late stage's page never overwrites the final one). */
+/**
+ * The job's page, rewritten one write at a time (a late stage's page never overwrites the final one).
+ * A worker whose logs go home writes none: its page would hold its files after they left, and the
+ * control host writes the page from the logs that arrived (`bellows pages`).
+ */
 function pageWriter(job: Job, w: Worker, log: Logger) {
+  if (w.shipping && !w.publisher) return { started: () => undefined, stageEnded: () => undefined, finished: async () => undefined };
   const publisher = w.publisher ?? jobPublisher({ store: w.store, loaded: w.loaded, logger: log, now: w.now });
   let chain: Promise<unknown> = Promise.resolve();
   const write = (record: Job, stagesSoFar?: JobStageRecord[]) => (chain = chain.then(() => publisher.publish(record, stagesSoFar ? { stagesSoFar } : {})));

@@ -9,6 +9,7 @@ export * from './log/logger.js';
 export * from './queue/index.js';
 export * from './bellows/index.js';
 export * from './gerrit/index.js';
+export * from './net/index.js';
 export * from './launchpad/index.js';
 export * from './ssh/index.js';
 export * from './providers/index.js';

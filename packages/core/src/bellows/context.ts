@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { gerritHttpPassword, type CredentialSources } from '../config/credentials.js';
 import { GerritRestClient } from '../gerrit/rest.js';
-import type { BackoffOptions } from '../gerrit/backoff.js';
+import type { BackoffOptions } from '../net/retry.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import { webSettings } from '../web/layout.js';

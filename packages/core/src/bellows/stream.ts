@@ -1,7 +1,7 @@
 import { InfraError } from '../errors.js';
 import type { GerritConfig } from '../config/schema.js';
-import type { BackoffOptions } from '../gerrit/backoff.js';
-import { sleep } from '../gerrit/backoff.js';
+import type { BackoffOptions } from '../net/retry.js';
+import { sleep } from '../net/retry.js';
 import { eventActor, eventKey, isRecheck } from '../gerrit/events.js';
 import { toInt } from '../gerrit/map.js';
 import { sshOptionsFromConfig } from '../gerrit/ssh.js';

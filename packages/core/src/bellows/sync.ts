@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { errorMessage, isUserError } from '../errors.js';
-import { sleep } from '../gerrit/backoff.js';
+import { sleep } from '../net/retry.js';
 import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';

@@ -5,6 +5,7 @@ import { errorMessage, isUserError } from '../errors.js';
 import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStageRecord, type JobStatus } from '../model.js';
+import { sleep } from '../net/retry.js';
 import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
@@ -66,17 +67,6 @@ interface Worker extends WorkerOptions {
   /** Sends finished jobs' directories to the log host, when the config names one. */
   shipping?: { kick: () => void; stop: () => Promise<void> };
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

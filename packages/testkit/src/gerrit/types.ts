@@ -17,6 +17,10 @@ export interface GerritFaults {
   errorRate?: number;
   /** 0..1 of REST connections destroyed without answer */
   dropRate?: number;
+  /** the statuses errorRate answers with (default 500, 503 and 429) */
+  errorStatuses?: Array<500 | 503 | 429>;
+  /** only requests of these methods are faulted (default all) */
+  faultMethods?: string[];
   /** open SSH stream-events sessions stay open but send nothing (half-open); keepalives are still answered */
   silentStream?: boolean;
   /** like silentStream, and the server also stops reading those connections, so client keepalives go unanswered */

@@ -17,4 +17,5 @@ export * from './images/index.js';
 export * from './pipeline/index.js';
 export * from './results/index.js';
 export * from './review/index.js';
+export * from './web/index.js';
 export { formatAge, formatDuration, renderTable } from './cli/table.js';

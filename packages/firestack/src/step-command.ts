@@ -29,7 +29,7 @@ export abstract class StepCommand extends SmokestackCommand {
         ...display,
       }),
     );
-    for (const line of formatRunReport(out.result)) this.log(line);
+    for (const line of formatRunReport(out.result, out.page)) this.log(line);
     if (out.result.status !== 'success') process.exitCode = 1;
     return out;
   }

@@ -7,7 +7,9 @@ import type { ReviewInput } from '../gerrit/wire.js';
 import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
+import { jobPageLocation, type WebSettings } from '../web/layout.js';
 import type { StateData } from '../store/schema.js';
+import { noteActivity } from './activity.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { outdatedDependency } from './dependencies.js';
@@ -54,7 +56,9 @@ export function decideReport(config: TestConfig, jobs: Job[], policies: Record<s
 }
 
 export interface MessageOptions {
-  /** `<logsUrl>/<job id>/` links; without it, local paths under jobsDir. */
+  /** The job pages: linked at their public URL when there is one. */
+  web?: WebSettings;
+  /** `<logsUrl>/<job id>/` links to the raw logs, when the pages have no public URL. */
   logsUrl?: string;
   jobsDir?: string;
 }
@@ -65,8 +69,11 @@ function jobDuration(job: Job): string {
   return formatDuration(ms || 0) || '0s';
 }
 
+/** Where a reviewer finds the job: its page's URL, else the published logs, else where its page is on the control host. */
 function logsLink(job: Job, options: MessageOptions): string {
+  if (options.web?.url) return jobPageLocation(options.web, job.id);
   if (options.logsUrl) return `${options.logsUrl.replace(/\/+$/, '')}/${job.id}/`;
+  if (options.web) return jobPageLocation(options.web, job.id);
   if (options.jobsDir) return path.join(options.jobsDir, job.id);
   return job.logDir;
 }
@@ -244,7 +251,15 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
     }
   }
   result.requests = ctx.gerrit.requestCount - startRequests;
+  if (!options.dryRun) await ctx.store.update((state) => noteActivity(state, 'comment', commentActivity(result), ctx.now()));
   return result;
+}
+
+/** One line on the status page: what the run posted, and what failed. */
+function commentActivity(result: CommentResult): { ok: boolean; summary: string } {
+  const done = `${result.posted.length} posted, ${result.recovered.length} recovered, ${result.skipped.length} skipped, ${result.waiting.length} waiting`;
+  if (result.errors.length === 0) return { ok: true, summary: done };
+  return { ok: false, summary: `${result.errors.length} failed (${result.errors.map((e) => `${e.configId},${e.patchSet}: ${e.message}`).join('; ')}); ${done}` };
 }
 
 const NOT_SHOWN = 'Gerrit does not show this change (deleted, private or no permission)';
@@ -266,7 +281,7 @@ async function previewReport(ctx: BellowsContext, item: ReadyItem, result: Comme
   const delivery = decideDelivery(config, fetched.change);
   if (delivery.kind === 'skip') return void result.skipped.push({ ...where, reason: delivery.reason });
   const { label } = ctx.settings;
-  const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir });
+  const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir, ...(ctx.settings.web ? { web: ctx.settings.web } : {}) });
   result.posted.push({ ...where, revision: config.revision, vote: decision.vote, label: decision.vote !== null ? label : undefined, message });
   ctx.logger.info(`would post ${config.project} ${config.number},${config.patchSet}: ${describeVote(decision.vote, label)}`);
 }
@@ -288,7 +303,7 @@ async function deliverReport(ctx: BellowsContext, item: ReadyItem, result: Comme
     claimant,
     knownReviews: ownReviews(fetched.messages, who, config.patchSet),
     label: ctx.settings.label,
-    message: { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir },
+    message: { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir, ...(ctx.settings.web ? { web: ctx.settings.web } : {}) },
     isAlive: (c) => claimantAlive(c, now),
   };
   const claim = await ctx.store.update((state) => claimInState(state, request, now));

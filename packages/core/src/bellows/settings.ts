@@ -4,6 +4,7 @@ import { combinations, type Configuration } from '../config/axes.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import type { GerritConfig } from '../config/schema.js';
 import { DEFAULT_POOL } from '../model.js';
+import type { WebSettings } from '../web/layout.js';
 
 /** One configured project branch and the templates its changes run. */
 export interface ProjectTarget {
@@ -54,6 +55,10 @@ export interface BellowsSettings {
   logsUrl?: string;
   /** Directory of job logs beside the store, for messages when there is no logsUrl. */
   jobsDir?: string;
+  /** The job pages (web.dir, web.url): reviews link to them. */
+  web?: WebSettings;
+  /** Report to Gerrit's checks plugin too (gerrit.checks). */
+  checks?: { scheme: string; blocking: boolean };
 }
 
 /** Where a project's patch sets are fetched from: its own url, else gerrit.gitUrl, else the Gerrit URL. */
@@ -72,7 +77,7 @@ export function requireGerrit(loaded: LoadedConfig): GerritConfig {
   return gerrit;
 }
 
-export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): BellowsSettings {
+export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string, web?: WebSettings): BellowsSettings {
   const gerrit = requireGerrit(loaded);
   const templates: Record<string, TemplatePolicy> = {};
   for (const project of loaded.config.projects) {
@@ -101,6 +106,8 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     settleSeconds: gerrit.settleSeconds,
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
+    ...(web ? { web } : {}),
+    ...(gerrit.checks ? { checks: { scheme: gerrit.checks.scheme, blocking: gerrit.checks.blocking } } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import type { ChangeStatus, Job } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
+import { noteActivity } from './activity.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { expectedJobs, isActive, jobsOfPatchSet, latestByKey, newJobFor, voteKey } from './patchsets.js';
@@ -174,6 +175,13 @@ export async function runStream(ctx: BellowsContext, source: EventSource, option
         result.sweeps++;
         result.queued += sweep.queued.length;
         if (sweep.errors.length) throw new InfraError(`catch-up sweep: ${sweep.errors.map((e) => `${e.project}: ${e.message}`).join('; ')}`);
+        const at = ctx.now();
+        await ctx.store.update((state) => noteActivity(state, 'stream', { ok: true, summary: `connected; the catch-up sweep queued ${sweep.queued.length} job(s)`, since: at.toISOString() }, at));
+      },
+      onDisconnect: async (reason) => {
+        const at = ctx.now();
+        const summary = reason === 'stopped' ? 'stopped' : `disconnected: ${reason}; reconnecting`;
+        await ctx.store.update((state) => noteActivity(state, 'stream', { ok: false, summary, since: at.toISOString() }, at));
       },
       onEvent: async (event, receivedAt) => {
         result.events++;

@@ -5,6 +5,7 @@ import { accountLabel } from '../gerrit/map.js';
 import type { Change, ChangeStatus, Job, TestConfig } from '../model.js';
 import { keyOfJob, type NewJob } from '../queue/jobs.js';
 import type { StateData, SyncMark } from '../store/schema.js';
+import { noteActivity } from './activity.js';
 import { malformedChange } from './check-change.js';
 import { configIdFor } from './configs.js';
 import { effectiveBranches } from './sources.js';
@@ -386,7 +387,13 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
   );
   const sweeps = await resolveSweeps(ctx, snapshot, fetched.filter((f): f is FetchedSweep => f !== undefined), result);
   const applyAll = (state: StateData): AppliedSweep[] => sweeps.map((sweep) => applySweep(ctx, state, sweep, options));
-  const applied = options.dryRun ? applyAll(snapshot) : sweeps.length ? await ctx.store.update(applyAll) : [];
+  // The run is noted in the same update that applies it (a separate one only when every sweep failed).
+  const noted = (state: StateData): AppliedSweep[] => {
+    const applied = applyAll(state);
+    noteActivity(state, 'sync', syncActivity(sweeps, applied, result.errors), ctx.now());
+    return applied;
+  };
+  const applied = options.dryRun ? applyAll(snapshot) : await ctx.store.update(noted);
   for (const [i, sweep] of sweeps.entries()) {
     const { outcome, rejected } = applied[i]!;
     const { target, since, changes } = sweep;
@@ -403,6 +410,15 @@ export async function syncProjects(ctx: BellowsContext, options: SyncOptions = {
   }
   result.requests = ctx.gerrit.requestCount - startRequests;
   return result;
+}
+
+/** One line on the status page: what the sweeps did, or which failed. */
+function syncActivity(sweeps: FetchedSweep[], applied: AppliedSweep[], errors: SyncResult['errors']): { ok: boolean; summary: string } {
+  const total = emptyOutcome();
+  for (const a of applied) mergeOutcome(total, a.outcome);
+  const did = `${sweeps.length} project branch(es) swept: ${total.created.length} created, ${total.updated.length} updated, ${total.purged.length} purged, ${total.superseded.length} superseded, ${total.queued.length} job(s) queued`;
+  if (errors.length === 0) return { ok: true, summary: did };
+  return { ok: false, summary: `${errors.map((e) => `${e.project} ${e.branch}: ${e.message}`).join('; ')}${sweeps.length ? ` (${did})` : ''}` };
 }
 
 async function fetchSweep(ctx: BellowsContext, target: ProjectTarget, snapshot: StateData, options: SyncOptions): Promise<FetchedSweep> {

@@ -48,6 +48,20 @@ export const GerritSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).default(500),
   settleSeconds: z.number().min(0).default(5),
   overlapSeconds: z.number().min(0).default(300),
+  /** Report each template's job to Gerrit's checks plugin too (one checker per project and template). */
+  checks: z
+    .strictObject({
+      /** The first part of every checker UUID (`scheme:id`): letters, digits, `.`, `_`, `-`. */
+      scheme: z
+        .string()
+        .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-", not starting with "."')
+        .max(100)
+        .refine((s) => !s.endsWith('.'), { message: 'must not end with "."' })
+        .default('smokestack'),
+      /** A failing check blocks submission (the checker's STATE_NOT_PASSING condition). */
+      blocking: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 export const ProjectSchema = z.strictObject({
@@ -317,6 +331,15 @@ export const ConfigSchema = z.strictObject({
   /** Base images for container groups, by the name a group's `image:` uses. */
   images: z.record(nonEmpty.regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected an image name (lower-case letters, digits, _ . -)'), ImageDefinitionSchema).default({}),
   containers: ContainersSchema.optional(),
+  /** The generated pages: job pages, the status page, results by revision. */
+  web: z
+    .strictObject({
+      /** Where the pages are written (relative to the config file); default: web/ beside the state store. */
+      dir: nonEmpty.optional(),
+      /** The public URL at which `dir` is served; reviews and the report link there when set. */
+      url: plainUrl.optional(),
+    })
+    .optional(),
 });
 
 export type GerritConfig = z.infer<typeof GerritSchema>;

@@ -23,6 +23,8 @@ export interface EventStreamHandlers {
   /** Runs after every (re)connect before any event of that session; a throw ends the session to retry later. */
   onConnect?: () => Promise<void> | void;
   onEvent: (event: SshStreamEvent, receivedAt: Date) => Promise<void> | void;
+  /** Runs after a session ended (or could not start), with why; also when the stream is stopped. */
+  onDisconnect?: (reason: string) => Promise<void> | void;
 }
 
 export interface EventStreamStats {
@@ -56,6 +58,11 @@ export class GerritEventStream {
         // Refused host keys and bad credentials do not heal by retrying.
         if (isUserError(err)) throw err;
         reason = errorMessage(err);
+      }
+      try {
+        await handlers.onDisconnect?.(signal.aborted ? 'stopped' : reason);
+      } catch (err) {
+        this.options.logger?.warn(`gerrit stream: after the disconnect: ${errorMessage(err)}`);
       }
       if (signal.aborted) break;
       this.stats.disconnects++;

@@ -38,6 +38,8 @@ export interface PipelineOptions {
   images?: ImageSettings;
   /** Called before each stage (the worker checks for superseded/cancelled jobs here). */
   beforeStage?: (stage: StageName) => Promise<void> | void;
+  /** Called after each stage ended, with every outcome so far (the worker rewrites the job's page). */
+  onStageEnd?: (outcomes: readonly StageOutcome[]) => void;
   /** Called the moment the job's group name is chosen, before anything exists. */
   onGroup?: (name: string) => Promise<void> | void;
   /** Echo each remote output line (e.g. `firestack run --verbose`). */

@@ -5,7 +5,7 @@ import type { PipelineResult } from './runner.js';
 const seconds = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`);
 
 /** The human summary of a finished run: verdict, stages, tests, sources and where the logs are. */
-export function formatRunReport(result: PipelineResult): string[] {
+export function formatRunReport(result: PipelineResult, page?: string): string[] {
   const lines = [`Job ${result.jobId} (${jobKey(result.template, result.configuration)}): ${result.status} — ${result.message}`];
   for (const s of result.stages) {
     lines.push(`  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${seconds(s.durationMs).padStart(7)}  ${s.message ?? ''}`.trimEnd());
@@ -17,6 +17,7 @@ export function formatRunReport(result: PipelineResult): string[] {
   lines.push(...formatSources(result.sources, 'Source '));
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);
+  if (page) lines.push(`Page: ${page}`);
   return lines;
 }
 

@@ -233,6 +233,7 @@ class Sequence {
     else if (outcome.status === 'failed') run.options.logger.warn(text);
     else run.options.logger.info(text);
     run.logs.line(outcome.stage, '-', text);
+    run.options.onStageEnd?.([...this.outcomes]);
   }
 }
 

@@ -11,7 +11,9 @@ import { defaultConfigPath } from '../paths.js';
 import { queueOf } from '../queue/queue.js';
 import { getGroup } from '../providers/group-records.js';
 import { describeSnapshot, snapshotLocalSource } from './checkout.js';
-import { STAGES, type StageName } from '../results/classify.js';
+import { STAGES, type StageName, type StageOutcome } from '../results/classify.js';
+import type { WrittenJobPage } from '../web/job-pages.js';
+import { jobPublisher } from '../web/publish.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
 
@@ -28,6 +30,8 @@ export interface RunTemplateOptions extends Omit<PipelineOptions, 'stages' | 'wo
 export interface RunTemplateResult {
   job: Job;
   result: PipelineResult;
+  /** The job's page (a file, or its URL when web.url is set). */
+  page?: string;
 }
 
 /** Plans a template run with its changes applied and its axes chosen; every problem is a one-line UserError. */
@@ -121,19 +125,33 @@ export async function runTemplate(options: RunTemplateOptions): Promise<RunTempl
 
 async function runPlanned(options: RunTemplateOptions, plan: JobPlan): Promise<RunTemplateResult> {
   const job = await startAdHocJob(options, plan, 'manual');
+  const page = adHocPage(options, job);
   let result: PipelineResult;
   try {
     result = await runPipeline(job, plan, {
       ...options,
       images: imageSettings(options.loaded.config, options.env ?? process.env),
       onGroup: (name) => queueOf(options.store).recordGroup(job.id, name),
+      onStageEnd: page.stageEnded,
     });
   } catch (err) {
-    await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
+    await page.finished(await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) }));
     throw err;
   }
   result = { ...result, sources: withUncommitted(result.sources, plan) };
-  return { job: await finishAdHocJob(options, job.id, result), result };
+  const finished = await finishAdHocJob(options, job.id, result);
+  const written = await page.finished(finished);
+  return { job: finished, result, ...(written ? { page: written.url ?? written.file } : {}) };
+}
+
+/** The page of a run from this machine, rewritten as each stage ends and when it finishes. */
+function adHocPage(options: RunTemplateOptions, job: Job) {
+  const publisher = jobPublisher({ store: options.store, loaded: options.loaded, logger: options.logger, ...(options.now ? { now: options.now } : {}) });
+  let chain: Promise<WrittenJobPage | undefined> = Promise.resolve(undefined);
+  return {
+    stageEnded: (outcomes: readonly StageOutcome[]) => void (chain = chain.then(() => publisher.publish(job, { stagesSoFar: [...outcomes] }))),
+    finished: (record: Job) => (chain = chain.then(() => publisher.publish(record))),
+  };
 }
 
 export const STEPWISE_STAGES = {
@@ -165,15 +183,19 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
   if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
   return withLocalSources(plan, options.logger, async (shipped) => {
     const job = await startAdHocJob(options, shipped, 'manual', options.group);
+    const page = adHocPage(options, job);
     const result = await runPipeline(job, shipped, {
       ...options,
       images: imageSettings(options.loaded.config, options.env ?? process.env),
       group: options.group,
       stages: [...STEPWISE_STAGES[options.step]],
       workspaceKey: 'interactive',
+      onStageEnd: page.stageEnded,
     });
     const recorded = { ...result, sources: withUncommitted(result.sources, shipped) };
-    return { job: await finishAdHocJob(options, job.id, recorded), result: recorded };
+    const finished = await finishAdHocJob(options, job.id, recorded);
+    const written = await page.finished(finished);
+    return { job: finished, result: recorded, ...(written ? { page: written.url ?? written.file } : {}) };
   });
 }
 

@@ -5,7 +5,7 @@ import { errorMessage, isUserError } from '../errors.js';
 import { imageSettings } from '../images/settings.js';
 import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
-import { DEFAULT_POOL, emptySummary, type Job, type JobStatus, type WorkerRecord } from '../model.js';
+import { DEFAULT_POOL, emptySummary, type Job, type JobStageRecord, type JobStatus, type WorkerRecord } from '../model.js';
 import { sleep } from '../net/retry.js';
 import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
@@ -13,7 +13,9 @@ import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
+import type { StageOutcome } from '../results/classify.js';
 import type { Store } from '../store/types.js';
+import { jobPublisher, type Publisher } from '../web/publish.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
@@ -43,6 +45,8 @@ export interface WorkerOptions {
   /** Aborted on SIGTERM: stop claiming, stop running jobs, requeue them. */
   signal?: AbortSignal;
   insecureAcceptHostKeys?: boolean;
+  /** Writes job pages (default: into the config's web directory). */
+  publisher?: Publisher;
   /** Log shipping to `logHost:` (tests shorten its waits). */
   logShipping?: { retryInitialMs?: number; tickMs?: number };
 }
@@ -245,15 +249,34 @@ async function watchJob(job: Job, w: Worker, controller: AbortController, log: L
   };
 }
 
+/**
+ * The job's page, rewritten one write at a time (a late stage's page never overwrites the final one).
+ * A worker whose logs go home writes none: its page would hold its files after they left, and the
+ * control host writes the page from the logs that arrived (`bellows pages`).
+ */
+function pageWriter(job: Job, w: Worker, log: Logger) {
+  if (w.shipping && !w.publisher) return { started: () => undefined, stageEnded: () => undefined, finished: async () => undefined };
+  const publisher = w.publisher ?? jobPublisher({ store: w.store, loaded: w.loaded, logger: log, now: w.now });
+  let chain: Promise<unknown> = Promise.resolve();
+  const write = (record: Job, stagesSoFar?: JobStageRecord[]) => (chain = chain.then(() => publisher.publish(record, stagesSoFar ? { stagesSoFar } : {})));
+  return {
+    started: () => void write(job, []),
+    stageEnded: (outcomes: readonly StageOutcome[]) => void write(job, [...outcomes]),
+    finished: (record: Job) => write(record),
+  };
+}
+
 async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][number]> {
   const log = w.logger.child(job.id);
   const controller = new AbortController();
   const watch = await watchJob(job, w, controller, log);
+  const page = pageWriter(job, w, log);
   let outcome: JobResult;
   let maxInfraRetries = 0;
   let noRetry = false;
   try {
     setAsidePreviousRun(w.store.jobDir(job.id));
+    page.started();
     const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
     const branches = (await w.store.read()).configs[job.configId]?.branches;
@@ -269,6 +292,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
       logger: log,
       signal: controller.signal,
       beforeStage: () => watch.check(),
+      onStageEnd: page.stageEnded,
       onGroup: (name) => w.queue.recordGroup(job.id, name),
     });
   } catch (err) {
@@ -282,6 +306,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   }
   if (w.shipping) queueJobLogs({ store: w.store, now: w.now, worker: w.id }, job);
   const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry, worker: w.id });
+  await page.finished(finished.job);
   w.shipping?.kick();
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);

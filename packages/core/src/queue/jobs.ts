@@ -10,6 +10,9 @@ export interface JobFilter {
   project?: string[];
   configId?: string;
   number?: number;
+  patchSet?: number;
+  /** The patch set's revision, or the first characters of it. */
+  revision?: string;
 }
 
 export function parseJobStatus(value: string, where = '--status'): JobStatus {
@@ -54,6 +57,8 @@ export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
   if (filter.project && !filter.project.includes(job.project)) return false;
   if (filter.configId && job.configId !== filter.configId) return false;
   if (filter.number !== undefined && job.number !== filter.number) return false;
+  if (filter.patchSet !== undefined && job.patchSet !== filter.patchSet) return false;
+  if (filter.revision !== undefined && !(filter.revision && job.revision.startsWith(filter.revision))) return false;
   return true;
 }
 

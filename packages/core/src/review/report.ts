@@ -96,6 +96,8 @@ export interface BuildReportInput {
   title?: string;
   /** Prefix of job links (a URL or a path relative to the report), ending in "/". */
   logsBase?: string;
+  /** What follows `<job id>/` in a job link ("index.html" for pages opened from disk). */
+  logsTail?: string;
   /** Gerrit's web URL, for changes that arrive without a URL. */
   gerritUrl?: string;
   warnings?: readonly string[];
@@ -155,7 +157,7 @@ export function changeUrl(change: Change, gerritUrl?: string): string | undefine
   return base ? `${base.replace(/\/+$/, '')}/c/${change.project}/+/${change.number}` : undefined;
 }
 
-function resultOf(job: Job, logsBase: string): TemplateResult {
+function resultOf(job: Job, logsBase: string, logsTail: string): TemplateResult {
   const summary = job.summary ?? { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
   const skippedTests = Array.isArray(job.skipped) ? job.skipped : [];
   return {
@@ -173,7 +175,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
     durationMs: summary.durationMs ?? 0,
     finishedAt: job.finishedAt,
     message: job.message || undefined,
-    link: `${logsBase}${encodeURIComponent(job.id)}/`,
+    link: `${logsBase}${encodeURIComponent(job.id)}/${logsTail}`,
   };
 }
 
@@ -181,7 +183,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
 const TEMPLATE_ORDER = new Intl.Collator();
 
 /** The latest job of each template for the change's current patch set, by template name. */
-function latestResults(change: Change, jobs: readonly Job[], logsBase: string): Record<string, TemplateResult> {
+function latestResults(change: Change, jobs: readonly Job[], logsBase: string, logsTail: string): Record<string, TemplateResult> {
   const latest = new Map<string, Job>();
   for (const job of jobs) {
     if (!jobMatches(job, change)) continue;
@@ -190,7 +192,7 @@ function latestResults(change: Change, jobs: readonly Job[], logsBase: string): 
   }
   // One result per template, or per template and combination of its axes ("nova-smoke [database=mysql]").
   const results: Record<string, TemplateResult> = {};
-  for (const [key, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[key] = resultOf(job, logsBase);
+  for (const [key, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[key] = resultOf(job, logsBase, logsTail);
   return results;
 }
 
@@ -236,6 +238,7 @@ function rowOf(change: Change, scored: ChangeScore, results: Record<string, Temp
  */
 export function buildReport(input: BuildReportInput): Report {
   const logsBase = input.logsBase ?? 'jobs/';
+  const logsTail = input.logsTail ?? '';
   const jobsByChange = new Map<string, Job[]>();
   for (const job of Object.values(input.jobs)) {
     const key = jobKey(job.project, job.number);
@@ -259,7 +262,7 @@ export function buildReport(input: BuildReportInput): Report {
         excluded++;
         continue;
       }
-      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase);
+      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase, logsTail);
       for (const template of Object.keys(results)) templates.add(template);
       rows.push(rowOf(change, scored, results, input));
     }

@@ -17,6 +17,24 @@ export interface PurgeMark {
   observedAt: string;
 }
 
+/** The long-running parts bellows runs from cron or as a service, as the status page shows them. */
+export const ACTIVITY_KINDS = ['sync', 'stream', 'comment', 'checks'] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+/** The last run of one of them (one record each: the store keeps no log of runs). */
+export interface ActivityMark {
+  at: string;
+  ok: boolean;
+  /** What it did, or why it failed, in one line. */
+  summary: string;
+  /** Where it ran (host:pid). */
+  by?: string;
+  /** When it last went well (a failed run keeps the previous success). */
+  lastOkAt?: string;
+  /** The stream: since when it is connected (or disconnected). */
+  since?: string;
+}
+
 export interface StateData {
   schemaVersion: number;
   configs: Record<string, TestConfig>;
@@ -32,6 +50,8 @@ export interface StateData {
   workers: Record<string, WorkerRecord>;
   /** Monotonic counter for job ids. */
   nextJobId: number;
+  /** The last sync, stream connection, comment run and checks run (absent in stores written before). */
+  activity?: Partial<Record<ActivityKind, ActivityMark>>;
   /** How much of each archive (history that left this document) is committed. */
   archive: { jobs: ArchiveMark; votes: ArchiveMark };
 }

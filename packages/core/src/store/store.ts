@@ -203,6 +203,8 @@ function archiveLineFilter(filter: JobFilter): ((line: string) => boolean) | und
   if (filter.status) needles.push(filter.status.map((s) => `"status":${JSON.stringify(s)}`));
   if (filter.project) needles.push(filter.project.map((p) => `"project":${JSON.stringify(p)}`));
   if (filter.configId) needles.push([`"configId":${JSON.stringify(filter.configId)}`]);
+  // A prefix of the revision: the needle stops before the closing quote.
+  if (filter.revision) needles.push([`"revision":${JSON.stringify(filter.revision).slice(0, -1)}`]);
   if (needles.length === 0) return undefined;
   return (line) => needles.every((any) => any.some((n) => line.includes(n)));
 }

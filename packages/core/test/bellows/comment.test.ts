@@ -181,6 +181,24 @@ describe('bellows/comment', () => {
       expect(local).to.include(`- smoke /var/lib/smokestack/jobs/${smoke.id} : SUCCESS`);
     });
 
+    it('links each job to its page at the pages\' public URL, else says where the page is on the control host', () => {
+      const s = withConfig();
+      const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      if (decision.kind !== 'report') throw new Error('expected a report');
+      const served = formatReviewMessage(s.configs['nova~1']!, decision, {
+        web: { dir: '/var/lib/smokestack/web', url: 'https://ci.example.org/smokestack' },
+        logsUrl: 'https://logs.example.org/smokestack/',
+        jobsDir: '/var/lib/smokestack/jobs',
+      });
+      expect(served).to.include(`- smoke https://ci.example.org/smokestack/jobs/${smoke.id}/ : SUCCESS`);
+      const unserved = formatReviewMessage(s.configs['nova~1']!, decision, { web: { dir: '/var/lib/smokestack/web' }, jobsDir: '/var/lib/smokestack/jobs' });
+      expect(unserved).to.include(`- smoke /var/lib/smokestack/web/jobs/${smoke.id}/index.html : SUCCESS`);
+      const published = formatReviewMessage(s.configs['nova~1']!, decision, { web: { dir: '/var/lib/smokestack/web' }, logsUrl: 'https://logs.example.org/smokestack/' });
+      expect(published).to.include(`- smoke https://logs.example.org/smokestack/${smoke.id}/ : SUCCESS`);
+    });
+
     it('cuts messages to 16 KB at a line boundary', () => {
       const long = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'é'.repeat(10)}`).join('\n');
       const cut = truncateMessage(long);

@@ -21,8 +21,8 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     purgeDemoPackage();
   });
 
-  it('runs the demo template with a local checkout as the change under test', async () => {
-    const { job, result } = await runTemplate({ loaded: examples(), template: 'demo', changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
+  it('runs the demo template with a local checkout as the change under test, and writes the job its page', async () => {
+    const { job, result, page } = await runTemplate({ loaded: examples(), template: 'demo', changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
     expect(result.status, result.message).to.equal('success');
     expect(job.status).to.equal('success');
     expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
@@ -32,6 +32,18 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(summary).to.include({ status: 'success', jobId: job.id });
     expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
     expect((await ws.store.read()).groups).to.deep.equal({});
+    // The page beside the store's web/ directory, as the job finished: every stage, every stage log viewable.
+    expect(page).to.equal(path.join(ws.store.dataDir, 'web', 'jobs', job.id, 'index.html'));
+    const data = JSON.parse(fs.readFileSync(path.join(path.dirname(page!), 'job.json'), 'utf8'));
+    expect(data.job).to.deep.include({ id: job.id, status: 'success' });
+    expect(data.stages.map((s: { stage: string }) => s.stage)).to.deep.equal(result.stages.map((s) => s.stage));
+    expect(data.tests.skipped.others).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    for (const log of data.logs as Array<{ viewer: string; raw: string }>) {
+      expect(fs.existsSync(path.join(path.dirname(page!), log.viewer)), log.viewer).to.equal(true);
+      expect(fs.existsSync(path.join(path.dirname(page!), decodeURIComponent(log.raw))), log.raw).to.equal(true);
+    }
+    expect(data.logs.map((l: { stage?: string }) => l.stage).filter(Boolean)).to.include('test');
+    expect(fs.existsSync(path.join(path.dirname(page!), 'raw', 'bundle'))).to.equal(false);
   });
 
   it('runs one combination of a template’s axes: Puppet configures it from facts, the suites see it, the job keeps it', async function () {

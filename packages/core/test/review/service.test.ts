@@ -160,6 +160,16 @@ describe('review/service: generateReport from fixtures (Launchpad simulator + st
     expect(row.r[columns.indexOf('tempest')] ?? null, 'no plain tempest job for change 12').to.equal(null);
   });
 
+  it('links each job to its page in the pages directory (index.html named, for a report opened from disk), or at the pages\' URL', async () => {
+    const { json, html } = await run({ pagesDir: path.join(dir, 'state', 'web') });
+    const results = json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/11'].results;
+    expect(results.tempest.link).to.equal('../state/web/jobs/2/index.html');
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html)![1]!);
+    expect(data).to.include({ jobLinks: '../state/web/jobs/', jobSuffix: 'index.html' });
+    const served = await run({ logsUrl: 'https://ci.example.org/smokestack/jobs/' });
+    expect(served.json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/11'].results.tempest.link).to.equal('https://ci.example.org/smokestack/jobs/2/');
+  });
+
   it('feedback ignores nothing but never lets a 0 vote hide a +2; a CI vote never cancels the age bonus', async () => {
     const { json } = await run();
     const nova = json.projects['openstack/nova'];

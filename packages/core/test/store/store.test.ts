@@ -292,6 +292,17 @@ describeBackends('the state store', (backend) => {
     expect(seen.nextJobId).to.equal(2);
   });
 
+  it('keeps the last run of sync, stream and comment for the status page, as another handle sees it', async () => {
+    const a = backend.open();
+    await a.update((s) => void (s.activity = { sync: { at: '2026-12-01T10:00:00.000Z', ok: true, summary: '2 project branch(es) swept', by: 'ctl:1' } }));
+    await a.update((s) => void (s.activity!.comment = { at: '2026-12-01T10:01:00.000Z', ok: false, summary: 'gerrit: HTTP 503' }));
+    const seen = await backend.open().read();
+    expect(seen.activity).to.deep.equal({
+      sync: { at: '2026-12-01T10:00:00.000Z', ok: true, summary: '2 project branch(es) swept', by: 'ctl:1' },
+      comment: { at: '2026-12-01T10:01:00.000Z', ok: false, summary: 'gerrit: HTTP 503' },
+    });
+  });
+
   it('an update whose function throws changes nothing', async () => {
     const store = backend.open();
     await store.update((s) => void (s.sync.kept = {}));

@@ -35,7 +35,7 @@ export default class Reproduce extends SmokestackCommand {
     for (const note of reproduction.notes) this.logToStderr(`note: ${note}`);
     if (!flags.run) return reproduction;
     const run = await runTemplate({ loaded: this.settings, template: job.template, changes: reproduction.changes, axes: reproduction.axes, ...this.providerContext(), keep: flags.keep });
-    for (const line of formatRunReport(run.result)) this.log(line);
+    for (const line of formatRunReport(run.result, run.page)) this.log(line);
     if (run.result.status !== 'success') process.exitCode = 1;
     return { ...reproduction, run };
   }

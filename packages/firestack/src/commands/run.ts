@@ -49,7 +49,7 @@ export default class Run extends SmokestackCommand {
           ...(this.globals.verbose ? { echo: (stage: string, host: string, line: string) => this.logToStderr(`[${stage} ${host}] ${line}`) } : {}),
         }),
       );
-      for (const line of formatRunReport(out.result)) this.log(line);
+      for (const line of formatRunReport(out.result, out.page)) this.log(line);
       if (out.result.status !== 'success') process.exitCode = 1;
       return out;
     } finally {

@@ -6,3 +6,4 @@ export type {
 export type { ScenarioFile, SeedChange } from './scenario.js';
 export { gerritTimestamp, changeRef } from './format.js';
 export { splitCommandLine } from './ssh.js';
+export { CHECK_STATES, type SimCheck, type SimChecker, type SimCheckState, type SimCheckUpdate } from './checks.js';

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SimChecks } from './checks.js';
 import { SimRequestError } from './errors.js';
 import { decideFault } from './faults.js';
 import type { GitRepos } from './git.js';
 import { accountInfo, changeInfo, LIST_CHANGES_OPTIONS } from './json.js';
 import { QueryError, sortKey } from './query.js';
 import type { ReviewInput, SimState } from './state.js';
-import type { GerritFaults, SimAccount, SimChange, SimReview } from './types.js';
+import type { GerritFaults, SimAccount, SimChange, SimPatchSet, SimReview } from './types.js';
 
 export const GERRIT_VERSION = '3.9.1';
 const JSON_PREFIX = ")]}'\n";
@@ -27,6 +28,8 @@ export interface RestDeps {
   beforeAnswer?: (path: string) => Promise<void>;
   /** what the REST API shows for a change instead of its ChangeInfo (tests of malformed answers) */
   corruptedInfo?: (number: number, info: Record<string, unknown>) => unknown;
+  /** the checks plugin, when installed */
+  checks?: SimChecks;
   /** scenario control under /_sim/ (not counted, never faulted); resolves true when it answered */
   control?: (req: IncomingMessage, res: ServerResponse, path: string, body: () => Promise<string>) => Promise<boolean>;
 }
@@ -151,14 +154,22 @@ async function route(call: Call, segments: string[]): Promise<void> {
     if (!user) throw new SimRequestError(403, 'Authentication required');
     return sendJson(res, 200, accountInfo(user, true), pretty);
   }
+  const { checks } = call.deps;
+  if (checks && segments[0] === 'plugins' && segments[1] === 'checks' && segments[2] === 'checkers') return serveCheckers(call, checks, segments.slice(3));
   if (segments[0] !== 'changes') throw new SimRequestError(404, 'Not found');
   // GET /changes/?q=...
   if (segments.length === 1 || (segments.length === 2 && segments[1] === '')) return queryChanges(call);
   const change = call.deps.state.findChange(segments[1]!);
   if (!change) throw new SimRequestError(404, `Not found: ${segments[1]}`);
-  if (call.req.method === 'GET' || call.req.method === undefined) return getChange(call, change, segments.slice(2));
+  const rest = segments.slice(2);
+  if (checks && rest[0] === 'revisions' && rest[2] === 'checks' && rest.length <= 4) {
+    const ps = call.deps.state.findPatchSet(change, rest[1]!);
+    if (!ps) throw new SimRequestError(404, `Not found: ${rest[1]}`);
+    return serveChecks(call, checks, { change, ps, uuid: rest[3] || undefined });
+  }
+  if (call.req.method === 'GET' || call.req.method === undefined) return getChange(call, change, rest);
   if (call.req.method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
-  return postToChange(call, change, segments.slice(2));
+  return postToChange(call, change, rest);
 }
 
 async function queryChanges({ deps, req, res, url, user, pretty }: Call): Promise<void> {
@@ -224,6 +235,32 @@ async function postToChange({ deps, req, res, user, pretty }: Call, change: SimC
     return;
   }
   throw new SimRequestError(404, 'Not found');
+}
+
+/** GET /plugins/checks/checkers/{uuid}, POST /plugins/checks/checkers/ (authenticated, as Gerrit's "Administrate Checkers"). */
+async function serveCheckers({ req, res, user, pretty }: Call, checks: SimChecks, rest: string[]): Promise<void> {
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && rest.length === 1 && rest[0]) {
+    const { by: _by, ...info } = checks.getChecker(rest[0]);
+    return sendJson(res, 200, info, pretty);
+  }
+  if (method === 'POST' && (rest.length === 0 || (rest.length === 1 && rest[0] === ''))) {
+    const { by: _by, ...info } = checks.createChecker(await readJsonObject(req), user.username);
+    return sendJson(res, 201, info, pretty);
+  }
+  throw new SimRequestError(rest.length <= 1 ? 405 : 404, rest.length <= 1 ? 'Method not allowed' : 'Not found');
+}
+
+/** GET (list or one) and POST (create or update) of the checks of one patch set. */
+async function serveChecks({ req, res, user, pretty }: Call, checks: SimChecks, at: { change: SimChange; ps: SimPatchSet; uuid?: string }): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method === 'GET') return sendJson(res, 200, at.uuid ? checks.get(at.change, at.ps, at.uuid) : checks.list(at.change, at.ps), pretty);
+  if (method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  const input = await readJsonObject(req);
+  if (at.uuid) input.checker_uuid ??= at.uuid;
+  return sendJson(res, 200, checks.post(at.change, at.ps, input, user.username), pretty);
 }
 
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -55,6 +55,8 @@ export interface GerritSimOptions {
   dataFile?: string;
   /** serve the scenario control API under /_sim/ (used by the standalone bin) */
   controlApi?: boolean;
+  /** serve the checks plugin's endpoints (/plugins/checks/checkers/, /changes/…/revisions/…/checks/) */
+  checksPlugin?: boolean;
 }
 
 /** A file of a commit: its text, or its text and whether it is executable (scripts, debian/rules). */

@@ -51,7 +51,7 @@ export function liveSetQuery(lock: number | undefined): string {
     // An update reads after it holds the lock, so each statement sees every earlier update (READ COMMITTED).
     lock === undefined ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN',
     ...(lock === undefined ? [] : [`SELECT pg_advisory_xact_lock(${lock})`]),
-    `SELECT value FROM meta WHERE key = 'next_job_id'`,
+    `SELECT key, value::text AS value FROM meta WHERE key IN ('next_job_id', 'activity')`,
     `SELECT doc::text AS doc FROM configs`,
     `SELECT j.version, j.doc::text AS doc FROM jobs j WHERE status IN ('queued', 'running')
        UNION ALL SELECT j.version, j.doc::text FROM jobs j WHERE ${finished} AND ${current}

@@ -41,6 +41,8 @@ interface Loaded {
   jobVersions: Map<string, number>;
   tables: { jobs: LoadedTable<Job>; configs: LoadedTable<TestConfig>; votes: LoadedTable<Vote>; groups: LoadedTable<ServerGroup>; sync: LoadedTable<SyncMark>; purged: LoadedTable<PurgeMark>; workers: LoadedTable<WorkerRecord> };
   seenEvents: string[];
+  /** The status page's record of the last sync, stream connection, comment and checks runs, as loaded. */
+  activityText: string;
 }
 
 export interface PostgresStoreOptions {
@@ -177,7 +179,9 @@ export class PostgresStore implements Store {
       purged: loadTable<PurgeMark>(purged!.rows, (_m, row) => row.key!),
       workers: loadTable<WorkerRecord>(workers!.rows, (w) => w.name),
     };
-    const counter = Number(meta!.rows[0]?.value ?? 1);
+    const metaValue = (key: string) => meta!.rows.find((r) => r.key === key)?.value as string | undefined;
+    const counter = Number(metaValue('next_job_id') ?? 1);
+    const activityText = JSON.stringify(JSON.parse(metaValue('activity') ?? '{}'));
     const seenEvents = seen!.rows.map((r) => r.key as string);
     const state: StateData = {
       schemaVersion: SCHEMA_VERSION,
@@ -191,8 +195,9 @@ export class PostgresStore implements Store {
       workers: tables.workers.records,
       nextJobId: nextFreeJobId({ nextJobId: counter, jobs: tables.jobs.records }),
       archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
+      activity: JSON.parse(activityText) as StateData['activity'],
     };
-    return { state, nextJobId: counter, jobVersions, tables, seenEvents };
+    return { state, nextJobId: counter, jobVersions, tables, seenEvents, activityText };
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -259,6 +264,10 @@ async function writeChanges(client: PoolClient, loaded: Loaded): Promise<void> {
   await writeTable(client, 'purged', ['config_id', 'doc'], ['text', 'jsonb'], tables.purged.texts, state.purged, markColumns);
   await writeWorkers(client, tables.workers.texts, state.workers);
   await writeSeenEvents(client, loaded.seenEvents, state.seenEvents);
+  const activity = JSON.stringify(state.activity ?? {});
+  if (activity !== loaded.activityText) {
+    await client.query(`INSERT INTO meta (key, value) VALUES ('activity', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [activity]);
+  }
 }
 
 async function writeJobs(client: PoolClient, loaded: Loaded): Promise<void> {

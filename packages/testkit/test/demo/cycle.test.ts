@@ -27,7 +27,7 @@ describe('the demo cycle on a machine that cannot run its jobs', function () {
       name: 'demo',
       provider: 'ssh',
       reachableTimeoutSeconds: 1,
-      hosts: [{ name: 'web1', roles: ['web'], gateway: true, address: '127.0.0.1', port: closedPort, user: 'root', identityFile: config.gerrit.ssh.identityFile }],
+      hosts: [{ name: 'web1', roles: ['web', 'client'], gateway: true, address: '127.0.0.1', port: closedPort, user: 'root', identityFile: config.gerrit.ssh.identityFile }],
     };
     fs.writeFileSync(env.configFile, YAML.stringify(config));
 

@@ -179,6 +179,8 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
       await expectLogsHome(jobs, results, run.killed, firestack);
     } catch (err) {
       for (const w of workers) process.stderr.write(`--- ${w.machine.name} (${w.pool}) said:\n${w.log.slice(-3000)}\n`);
+      const unfinished = await query<{ id: string; status: string; message: string | null }>(database, "SELECT id, status, doc->>'message' AS message FROM jobs WHERE status <> 'success' ORDER BY num").catch(() => []);
+      for (const j of unfinished) process.stderr.write(`--- ${j.id} ended ${j.status}: ${j.message}\n`);
       throw err;
     }
   });

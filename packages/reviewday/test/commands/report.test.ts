@@ -113,7 +113,7 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
     // The CI account's -2 does not cancel the age bonus; alice's does.
     expect(nova[changeUrl(numbers.bugfix!)]).to.deep.include({ cause: 'High bugfix', score: 130 + 30, ageDays: 10, feedback: { lowest: -2, highest: -2 } });
     expect(nova[changeUrl(numbers.feature!)]).to.deep.include({ cause: 'Medium feature', score: 180, ageDays: 4 });
-    expect(nova[changeUrl(numbers.bugfix!)].results.tempest).to.deep.include({ status: 'success', skipped: 1, link: '../state/jobs/42/' });
+    expect(nova[changeUrl(numbers.bugfix!)].results.tempest).to.deep.include({ status: 'success', skipped: 1, link: '../state/web/jobs/42/index.html' });
 
     const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
     expect(html).to.include('<title>Nova review priorities</title>');

@@ -13,8 +13,10 @@ import {
   createTestNetwork,
   runCli,
   startPostgres,
+  startSshHosts,
   waitFor,
   type CliResult,
+  type SshTestHosts,
   type TestMachine,
   type TestNetwork,
   type TestPostgres,
@@ -22,7 +24,8 @@ import {
 
 // The Proof of a worker fleet: jobs of Gerrit patch sets run by six worker "machines" (network and UTS
 // namespaces, working directories of their own) against one PostgreSQL, with two workers SIGKILLed
-// mid-job and the database restarted once. SMOKESTACK_FLEET_JOBS=300 runs the full size.
+// mid-job and the database restarted once; each job's logs come home to the control host over SFTP.
+// SMOKESTACK_FLEET_JOBS=300 runs the full size.
 const JOBS = Number(process.env.SMOKESTACK_FLEET_JOBS ?? 40);
 const PASSWORD = 'pw-fleet';
 const FINAL = ['success', 'test_failed', 'build_failed', 'infra_failed', 'cancelled', 'superseded'];
@@ -31,9 +34,17 @@ const POOLS = { libvirt: 'libvirt-smoke', unit: 'unit' } as const;
 interface Worker {
   machine: TestMachine;
   pool: keyof typeof POOLS;
+  env: Record<string, string>;
   child: ChildProcess;
   log: string;
   exited: Promise<void>;
+}
+
+/** A worker SIGKILLed while it ran `job`, with the jobs whose logs still waited in its outbox then. */
+interface Killed {
+  worker: Worker;
+  job: string;
+  waiting: string[];
 }
 
 interface JobRow {
@@ -61,11 +72,13 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
   let network: TestNetwork | undefined;
   let cluster: TestPostgres | undefined;
   let sim: GerritSim | undefined;
+  let logHost: SshTestHosts | undefined;
   let dir = '';
   const workers: Worker[] = [];
-  // A test stopped by a signal takes its workers with it (the network and the cluster clean up after themselves).
+  // A test stopped by a signal takes its workers and the log host's sshd with it (the network and the cluster clean up after themselves).
   const cancelCleanup = cleanUpOnExit(() => {
     for (const w of workers) w.child.kill('SIGKILL');
+    for (const host of logHost?.hosts ?? []) if (host.pid !== undefined) process.kill(host.pid, 'SIGKILL');
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -77,13 +90,16 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
     cancelCleanup();
     await Promise.all(workers.map((w) => stopWorker(w)));
     await sim?.stop();
+    await logHost?.stop();
     await cluster?.stop();
     await network?.remove();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`runs ${JOBS} jobs to a final state through worker kills and a database restart: each result recorded once, one review per patch set`, async () => {
+  it(`runs ${JOBS} jobs to a final state through worker kills and a database restart: each result recorded once, one review per patch set, every job's logs readable on the control host`, async () => {
     network = await createTestNetwork({ machines: 6 });
+    // The control host's sshd, which takes the workers' logs, is down until both workers are killed.
+    logHost = await startSshHosts({ hosts: [{ name: 'control', noStart: true }], listenAddress: network.hostAddress });
     cluster = await startPostgres({ listen: [network.hostAddress], trustNetworks: [network.cidr], settings: { fsync: 'off' } });
     const database = await cluster.createDatabase('fleet');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-fleet-'));
@@ -101,7 +117,20 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
       expect(await jobRows(database)).to.have.length(JOBS);
 
       const workerUrl = database.replace('127.0.0.1', network.hostAddress);
-      network.machines.forEach((machine, i) => workers.push(startWorker(machine, i < 3 ? 'libvirt' : 'unit', path.join(dir, machine.name), workerUrl, sim!.httpUrl)));
+      const sshd = logHost.host('control');
+      const toControl = {
+        host: sshd.address,
+        port: sshd.port,
+        user: sshd.user,
+        identityFile: logHost.identityFile,
+        knownHosts: logHost.knownHostsFile,
+        dir: path.join(control.SMOKESTACK_DATA_DIR!, 'jobs'),
+        // The log host is down for a while: the workers' retries stay seconds apart, not minutes.
+        retryMaxSeconds: 5,
+      };
+      network.machines.forEach((machine, i) =>
+        workers.push(startWorker(machine, i < 3 ? 'libvirt' : 'unit', machineEnv(path.join(dir, machine.name), workerUrl, sim!.httpUrl, toControl))),
+      );
       const firestack = (args: string[]) => runCli('firestack', args, { env: control, cwd: control.HOME, timeoutMs: 300_000 });
       const registered = await waitFor('six workers to register', async () => {
         const list = (await firestack(['workers', '--json'])).json<{ workers: Array<{ host: string; pools: string[]; live: boolean }> }>().workers;
@@ -109,7 +138,7 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
       }, 300_000, 500);
       expect(registered.map((w) => `${w.host}:${w.pools.join(',')}:${w.live}`).sort()).to.deep.equal(network.machines.map((m, i) => `${m.name}:${i < 3 ? 'libvirt' : 'unit'}:true`));
 
-      const run = await driveFleet(database, cluster, bellows);
+      const run = await driveFleet(database, cluster, bellows, () => sshd.start());
       // The second restart of the loop above would be cheating: exactly one, with jobs still open.
       expect(run.restartedWithFinal).to.be.lessThan(JOBS);
       expect(run.killed.map((k) => k.worker.machine.name).sort()).to.deep.equal(['machine1', 'machine4']);
@@ -146,8 +175,12 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
       expect(perPatchSet.size).to.equal(changes);
       expect([...perPatchSet].filter(([, n]) => n !== 1), 'a patch set reviewed twice').to.deep.equal([]);
       expect(reviews.every((r) => r.labels.Verified === 1)).to.equal(true);
+
+      await expectLogsHome(jobs, results, run.killed, firestack);
     } catch (err) {
       for (const w of workers) process.stderr.write(`--- ${w.machine.name} (${w.pool}) said:\n${w.log.slice(-3000)}\n`);
+      const unfinished = await query<{ id: string; status: string; message: string | null }>(database, "SELECT id, status, doc->>'message' AS message FROM jobs WHERE status <> 'success' ORDER BY num").catch(() => []);
+      for (const j of unfinished) process.stderr.write(`--- ${j.id} ended ${j.status}: ${j.message}\n`);
       throw err;
     }
   });
@@ -157,8 +190,8 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
    * jobs table: it SIGKILLs machine1 and machine4 each in the middle of a job, and restarts PostgreSQL
    * once a third of the jobs are final. Returns when every job is final.
    */
-  async function driveFleet(database: string, cluster: TestPostgres, bellows: (args: string[]) => Promise<CliResult>) {
-    const killed: Array<{ worker: Worker; job: string }> = [];
+  async function driveFleet(database: string, cluster: TestPostgres, bellows: (args: string[]) => Promise<CliResult>, logHostUp: () => Promise<void>) {
+    const killed: Killed[] = [];
     let restartedWithFinal = Number.POSITIVE_INFINITY;
     let done = false;
     const controlLoop = (async () => {
@@ -177,13 +210,17 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
           if (killed.some((k) => k.worker.machine.name === name)) continue;
           const job = jobs.find((j) => j.status === 'running' && j.worker?.startsWith(`${name}:`));
           const worker = workers.find((w) => w.machine.name === name)!;
-          if (job) {
+          // Killed in the middle of a job, with the logs of a job it finished still waiting for the log host.
+          const waiting = waitingLogs(worker).filter((id) => id !== job?.id);
+          if (job && waiting.length > 0) {
             worker.child.kill('SIGKILL');
             await worker.exited;
-            killed.push({ worker, job: job.id });
+            killed.push({ worker, job: job.id, waiting: waitingLogs(worker).filter((id) => id !== job.id) });
+            if (killed.length === 2) await logHostUp();
           }
         }
         const final = jobs.filter((j) => FINAL.includes(j.status)).length;
+        if (final === JOBS && killed.length < 2) throw new Error(`every job ended before machine1 and machine4 were each caught mid-job with a finished job's logs in their outbox (killed: ${killed.map((k) => k.worker.machine.name).join(', ') || 'none'})`);
         if (restartedWithFinal === Number.POSITIVE_INFINITY && killed.length === 2 && final >= JOBS / 3) {
           restartedWithFinal = final;
           await cluster.restart();
@@ -196,21 +233,63 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
     }
     return { killed, restartedWithFinal };
   }
+
+  /**
+   * Every job's logs on the control host, as `firestack logs` there prints them: the live workers send
+   * theirs once the log host is back; what a killed worker left in its outbox arrives when the operator
+   * runs `firestack outbox --deliver` on that machine. Each job's test log comes from the run that
+   * finished it (the suites print their machine's name), never from a killed run.
+   */
+  async function expectLogsHome(jobs: JobRow[], results: Array<{ id: string; worker: string | null }>, killed: Killed[], firestack: (args: string[]) => Promise<CliResult>) {
+    const live = workers.filter((w) => !killed.some((k) => k.worker === w));
+    await waitFor('the live workers to send every job\'s logs home', () => live.every((w) => waitingLogs(w).length === 0), 300_000, 500);
+    const stranded = killed.flatMap((k) => k.waiting);
+    const early = await firestack(['logs', stranded[0]!]);
+    expect(early.code, early.stderr).to.equal(0);
+    expect(early.stdout, 'logs left on a killed machine are not home before they are delivered').to.contain(`No logs for ${stranded[0]} in `);
+
+    for (const { worker, job, waiting } of killed) {
+      const [command, ...args] = worker.machine.command([process.execPath, cliBin('firestack'), 'outbox', '--deliver', '--json']);
+      const outbox = await runOnMachine(command!, args, worker.env);
+      expect(outbox.code, `${worker.machine.name}: ${outbox.stderr}`).to.equal(0);
+      const report = JSON.parse(outbox.stdout) as { delivered: string[]; dropped: string[]; waiting: unknown[] };
+      expect(report.delivered, `${worker.machine.name} delivered`).to.include.members(waiting);
+      // Only the job it was running can be in its outbox besides (its entry written, its result not yet stored): a later run owns that job's logs.
+      expect(report.dropped.filter((id) => id !== job), `${worker.machine.name} dropped`).to.deep.equal([]);
+      expect(report.waiting).to.deep.equal([]);
+    }
+
+    // Three at a time: each is a whole process, and 300 of them one by one would take minutes.
+    const lanes = 3;
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        for (let i = lane; i < jobs.length; i += lanes) {
+          const j = jobs[i]!;
+          const machine = (results.find((r) => r.id === j.id)!.worker ?? '').split(':')[0];
+          const suite = j.template === POOLS.libvirt ? 'smoke' : 'unit';
+          const logs = await firestack(['logs', j.id]);
+          expect(logs.code, `firestack logs ${j.id}: ${logs.stderr}`).to.equal(0);
+          expect(logs.stdout, `the logs of ${j.id} on the control host`).to.contain(`${suite} suite passed on ${machine}\n`);
+        }
+      }),
+    );
+  }
 });
 
 /** A machine's own working directory, config, state home and temporary directory. */
-function machineEnv(home: string, state: string, gerritUrl: string): Record<string, string> {
+function machineEnv(home: string, state: string, gerritUrl: string, logHost?: Record<string, unknown>): Record<string, string> {
   fs.mkdirSync(path.join(home, 'tmp'), { recursive: true });
   const local = { provider: 'local', hosts: [{ name: 'solo' }] };
   const config = {
     gerrit: { url: gerritUrl, username: 'smokestack', settleSeconds: 0 },
     projects: [{ name: 'nova', templates: [POOLS.libvirt, POOLS.unit] }],
     templates: {
-      [POOLS.libvirt]: { group: local, pool: 'libvirt', suites: [{ name: 'smoke', command: 'sleep 0.2' }] },
-      [POOLS.unit]: { group: local, pool: 'unit', suites: [{ name: 'unit', command: 'true' }] },
+      [POOLS.libvirt]: { group: local, pool: 'libvirt', suites: [{ name: 'smoke', command: 'sleep 0.2 && echo "smoke suite passed on $(hostname)"' }] },
+      [POOLS.unit]: { group: local, pool: 'unit', suites: [{ name: 'unit', command: 'echo "unit suite passed on $(hostname)"' }] },
     },
     // Far above a heartbeat's delay on a loaded machine: only the killed workers' jobs are taken back.
     worker: { heartbeatSeconds: 1, staleSeconds: 30 },
+    ...(logHost ? { logHost } : {}),
   };
   fs.writeFileSync(path.join(home, 'smokestack.yaml'), YAML.stringify(config));
   return {
@@ -226,11 +305,10 @@ function machineEnv(home: string, state: string, gerritUrl: string): Record<stri
   };
 }
 
-function startWorker(machine: TestMachine, pool: keyof typeof POOLS, home: string, state: string, gerritUrl: string): Worker {
-  const env = machineEnv(home, state, gerritUrl);
+function startWorker(machine: TestMachine, pool: keyof typeof POOLS, env: Record<string, string>): Worker {
   const [command, ...args] = machine.command([process.execPath, cliBin('firestack'), 'worker', '--pool', pool]);
-  const child = spawn(command!, args, { cwd: home, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const worker: Worker = { machine, pool, child, log: '', exited: new Promise((resolve) => child.once('exit', () => resolve())) };
+  const child = spawn(command!, args, { cwd: env.HOME, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker: Worker = { machine, pool, env, child, log: '', exited: new Promise((resolve) => child.once('exit', () => resolve())) };
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (worker.log += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (worker.log += c));
   return worker;
@@ -242,6 +320,26 @@ async function stopWorker(worker: Worker): Promise<void> {
   const timer = setTimeout(() => worker.child.kill('SIGKILL'), 60_000);
   await worker.exited;
   clearTimeout(timer);
+}
+
+/** The jobs whose logs wait in a worker machine's outbox (`outbox/<job>.json` in its data directory). */
+function waitingLogs(worker: Worker): string[] {
+  const outbox = path.join(worker.env.SMOKESTACK_DATA_DIR!, 'outbox');
+  if (!fs.existsSync(outbox)) return [];
+  return fs.readdirSync(outbox).filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length));
+}
+
+/** A command run on a worker's machine (in its namespaces) with that machine's environment, as its operator would. */
+function runOnMachine(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: env.HOME, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** One statement on a connection of its own (the database restarts during the test). */

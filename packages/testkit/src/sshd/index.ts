@@ -30,6 +30,8 @@ export interface SshTestHost {
   /** Authorizes the client key (for hosts started with `authorize: false`). */
   authorize(): void;
   readonly running: boolean;
+  /** sshd's process id while it runs (for a test's synchronous clean-up when it is stopped by a signal). */
+  readonly pid: number | undefined;
 }
 
 export interface SshTestHostOptions {
@@ -294,6 +296,9 @@ async function prepareHost(name: string, spec: SshTestHostOptions, setup: HostSe
     authorize: () => fs.writeFileSync(authorizedKeys, setup.clientPublic),
     get running() {
       return alive();
+    },
+    get pid() {
+      return alive() ? child?.pid : undefined;
     },
   };
 }

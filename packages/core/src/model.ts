@@ -45,6 +45,7 @@ export interface Change {
 export interface BranchSource {
   url: string;
   ref: string;
+  /** The branch the ref is merged onto before building; '' never merges (not even the template's own mergeTarget). */
   mergeTarget?: string;
 }
 
@@ -76,6 +77,7 @@ export const JOB_STATUSES = [
   'build_failed',
   'test_failed',
   'infra_failed',
+  'incomplete',
   'superseded',
   'cancelled',
 ] as const;
@@ -86,6 +88,7 @@ export const FINISHED_STATUSES: readonly JobStatus[] = [
   'build_failed',
   'test_failed',
   'infra_failed',
+  'incomplete',
   'superseded',
   'cancelled',
 ];
@@ -101,6 +104,35 @@ export interface TestSummary {
 export interface SkippedTest {
   id: string;
   reason?: string;
+}
+
+/** A required test that did not run: skipped (with the skip reason) or absent from the results. */
+export interface RequiredSkip {
+  /** The test id, or the pattern itself when no test matched it. */
+  id: string;
+  /** The requiredTests pattern that names it. */
+  pattern: string;
+  /** Why it did not run: the skip reason, or "absent: no test matched". */
+  reason: string;
+  /** The template that requires it. */
+  template: string;
+}
+
+/** Queue jobs test a change's patch set; baseline jobs test its target branch, to compare failures with. */
+export const JOB_KINDS = ['queue', 'baseline'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** What a baseline job runs: each changed project of the job that asked for it, at its target branch. */
+export interface BaselineSpec {
+  /** Identifies baselines that can stand in for each other (see baselineKey). */
+  key: string;
+  template: string;
+  /** The branch compared with, for messages (e.g. "master"). */
+  branch: string;
+  /** Per project: where its target branch is fetched, and the revision (absent: the branch tip when the baseline runs). */
+  projects: Record<string, { url: string; branch: string; revision?: string }>;
+  /** The change job that first asked for it. */
+  requestedBy: string;
 }
 
 export interface Job {
@@ -127,6 +159,14 @@ export interface Job {
   approvedAt?: string;
   supersededBy?: string;
   reason?: 'new' | 'recheck' | 'retry' | 'manual';
+  /** Absent: a queue job of a change. */
+  kind?: JobKind;
+  /** A baseline job's target: what it runs and what it stands for. */
+  baseline?: BaselineSpec;
+  /** A change job with test failures: the baseline job its failures are compared with. */
+  comparedWith?: string;
+  /** Tests the template requires that were skipped or absent. */
+  requiredSkipped?: RequiredSkip[];
   /** Every source the job built or fetched, with the revision it resolved to (for reproduce). */
   sources?: JobSource[];
   /** The `--change` arguments of an ad hoc run, as given. */

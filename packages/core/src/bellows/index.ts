@@ -10,3 +10,5 @@ export * from './delivery.js';
 export * from './stream.js';
 export * from './job-actions.js';
 export * from './login.js';
+export * from './fault.js';
+export * from './evidence.js';

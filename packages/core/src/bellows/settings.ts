@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
-import type { GerritConfig } from '../config/schema.js';
+import { faultPolicies, type GerritConfig } from '../config/schema.js';
+import type { FaultSettings } from './fault.js';
 
 /** One configured project branch and the templates its changes run. */
 export interface ProjectTarget {
@@ -37,6 +38,8 @@ export interface BellowsSettings {
   logsUrl?: string;
   /** Directory of job logs beside the store, for messages when there is no logsUrl. */
   jobsDir?: string;
+  /** Quarantine, flaky and baseline rules: whose fault a failure is. */
+  fault: FaultSettings;
 }
 
 /** Where a project's patch sets are fetched from: its own url, else gerrit.gitUrl, else the Gerrit URL. */
@@ -76,6 +79,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     settleSeconds: gerrit.settleSeconds,
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
+    fault: { quarantine: loaded.config.quarantine ?? [], ...faultPolicies(loaded.config) },
   };
 }
 

@@ -170,6 +170,33 @@ export const TemplateSchema = z.strictObject({
   maxInfraRetries: z.number().int().min(0).max(10).default(2),
   autoApprove: z.boolean().default(true),
   timeoutSeconds: z.number().positive().default(7200),
+  /** Test-id patterns that must run on this template's hosts: one skipped or absent makes the job incomplete. */
+  requiredTests: z.array(nonEmpty).default([]),
+});
+
+/** A test kept from voting while someone fixes it; the review still shows its failures. */
+export const QuarantineSchema = z.strictObject({
+  test: nonEmpty,
+  reason: nonEmpty,
+  owner: nonEmpty,
+  /** Only on these templates (default: every template). */
+  templates: z.array(nonEmpty).optional(),
+});
+
+export const FlakySchema = z.strictObject({
+  /** Whether a failure of a known-flaky test alone votes -1. */
+  failuresVote: z.boolean().default(false),
+  /** How long a test stays known-flaky after it last both passed and failed on one revision set. */
+  windowDays: z.number().positive().max(3650).default(30),
+});
+
+export const BaselineSchema = z.strictObject({
+  /** Compare test failures with a run of the template on the target branch. */
+  enabled: z.boolean().default(true),
+  /** How long a review waits for its baseline before it is posted without the comparison. */
+  waitMinutes: z.number().min(0).max(10_080).default(60),
+  /** A baseline of the same target revision younger than this is reused instead of running another. */
+  maxAgeHours: z.number().positive().max(8760).default(24),
 });
 
 export const ScoresSchema = z.record(z.string(), z.number());
@@ -203,6 +230,9 @@ export const ConfigSchema = z.strictObject({
     })
     .optional(),
   logsUrl: nonEmpty.optional(),
+  quarantine: z.array(QuarantineSchema).default([]),
+  flaky: FlakySchema.optional(),
+  baseline: BaselineSchema.optional(),
 });
 
 export type GerritConfig = z.infer<typeof GerritSchema>;
@@ -214,3 +244,11 @@ export type PuppetDefinition = z.infer<typeof PuppetSchema>;
 export type SuiteDefinition = z.infer<typeof SuiteSchema>;
 export type TemplateDefinition = z.infer<typeof TemplateSchema>;
 export type SmokestackConfig = z.infer<typeof ConfigSchema>;
+export type QuarantineEntry = z.infer<typeof QuarantineSchema>;
+export type FlakyPolicy = z.infer<typeof FlakySchema>;
+export type BaselinePolicy = z.infer<typeof BaselineSchema>;
+
+/** The flaky and baseline settings with every default applied. */
+export function faultPolicies(config: Pick<SmokestackConfig, 'flaky' | 'baseline'>): { flaky: FlakyPolicy; baseline: BaselinePolicy } {
+  return { flaky: FlakySchema.parse(config.flaky ?? {}), baseline: BaselineSchema.parse(config.baseline ?? {}) };
+}

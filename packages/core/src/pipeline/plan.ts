@@ -104,7 +104,9 @@ export function applyChanges(
     for (const s of out.filter((x) => x.project === project)) {
       s.url = branch.url || s.url;
       s.ref = branch.ref || s.ref;
+      // An empty mergeTarget (a baseline) means the ref is tested as it is, never merged.
       if (branch.mergeTarget) s.mergeTarget = branch.mergeTarget;
+      else if (branch.mergeTarget === '') delete s.mergeTarget;
       s.changed = true;
     }
   }

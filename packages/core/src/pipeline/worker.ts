@@ -10,9 +10,12 @@ import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
+import { baselineBranches, requestBaseline } from '../queue/baseline.js';
+import { faultPolicies } from '../config/schema.js';
+import { testRunOf } from '../results/history.js';
 import type { Store } from '../store/types.js';
 import { parseChangeSpec, planJob } from './plan.js';
-import { runPipeline, stopJobOnGroup } from './runner.js';
+import { runPipeline, stopJobOnGroup, type PipelineResult } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
 
 export interface WorkerOptions {
@@ -189,14 +192,14 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   const log = w.logger.child(job.id);
   const controller = new AbortController();
   const watch = watchJob(job, w, controller, log);
-  let outcome: JobResult;
+  let outcome: JobResult | PipelineResult;
   let maxInfraRetries = 0;
   let noRetry = false;
   try {
     setAsidePreviousRun(w.store.jobDir(job.id));
     const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
-    const branches = (await w.store.read()).configs[job.configId]?.branches;
+    const branches = job.baseline ? baselineBranches(job.baseline) : (await w.store.read()).configs[job.configId]?.branches;
     const plan = planJob(job.template, definition, {
       baseDir: w.loaded.dir,
       ...(branches ? { branches } : {}),
@@ -222,7 +225,26 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);
   else log.warn(line);
+  await keepTestHistory(w, finished.job, outcome, log);
   return { id: job.id, status: finished.job.status, message: finished.job.message, ...(finished.retry ? { retry: finished.retry.id } : {}) };
+}
+
+/**
+ * After a job: its per-test outcomes go into the store's history (flaky tests are noted there), and
+ * a change job with test failures gets a baseline to compare them with (reused, or queued first in line).
+ */
+async function keepTestHistory(w: Worker, job: Job, outcome: JobResult | PipelineResult, log: Logger): Promise<void> {
+  if (!['success', 'test_failed', 'incomplete'].includes(job.status) || !('suites' in outcome)) return;
+  try {
+    await w.store.recordTestRun(testRunOf(job, outcome.suites.flatMap((s) => s.results.cases)));
+    if (job.status !== 'test_failed' || job.kind === 'baseline') return;
+    const { baseline } = faultPolicies(w.loaded.config);
+    const request = await w.store.update((state) => requestBaseline(state, job.id, baseline, w.loaded.config.quarantine, w.now()));
+    if (request.kind === 'queued') log.info(`queued baseline ${request.baseline.id}: ${request.baseline.template} on ${request.baseline.baseline!.branch}, to compare the failures with`);
+    else if (request.kind === 'reused') log.info(`failures compared with baseline ${request.baselineId}`);
+  } catch (err) {
+    log.warn(`test history: ${errorMessage(err)}`);
+  }
 }
 
 /** The result of a job whose pipeline never started. */

@@ -2,3 +2,4 @@ export * from './jobs.js';
 export * from './transitions.js';
 export * from './queue.js';
 export * from './prune.js';
+export * from './baseline.js';

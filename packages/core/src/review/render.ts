@@ -9,11 +9,12 @@ export const REPORT_TEMPLATE = 'report.html.hbs';
 
 /** Shown per status: a word and a symbol, so colour is never the only signal. */
 const STATUS_VIEW: Record<JobStatus, { word: string; symbol: string; tone: string; rank: number }> = {
-  success: { word: 'passed', symbol: '✓', tone: 'good', rank: 7 },
-  running: { word: 'running', symbol: '…', tone: 'info', rank: 6 },
-  queued: { word: 'queued', symbol: '…', tone: 'info', rank: 5 },
-  superseded: { word: 'superseded', symbol: '–', tone: 'muted', rank: 4 },
-  cancelled: { word: 'cancelled', symbol: '–', tone: 'muted', rank: 3 },
+  success: { word: 'passed', symbol: '✓', tone: 'good', rank: 8 },
+  running: { word: 'running', symbol: '…', tone: 'info', rank: 7 },
+  queued: { word: 'queued', symbol: '…', tone: 'info', rank: 6 },
+  superseded: { word: 'superseded', symbol: '–', tone: 'muted', rank: 5 },
+  cancelled: { word: 'cancelled', symbol: '–', tone: 'muted', rank: 4 },
+  incomplete: { word: 'incomplete', symbol: '◌', tone: 'warn', rank: 3 },
   infra_failed: { word: 'infra error', symbol: '!', tone: 'warn', rank: 2 },
   build_failed: { word: 'build failed', symbol: '✗', tone: 'bad', rank: 1 },
   test_failed: { word: 'failed', symbol: '✗', tone: 'bad', rank: 0 },

@@ -104,6 +104,8 @@ export function parseState(text: string, file: string): { data: StateData; versi
   }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
   if (!migrated.purged || typeof migrated.purged !== 'object' || Array.isArray(migrated.purged)) migrated.purged = {};
+  // Written by versions that compare failures with baselines; older documents have none.
+  if (!migrated.baselines || typeof migrated.baselines !== 'object' || Array.isArray(migrated.baselines)) migrated.baselines = {};
   migrated.nextJobId = nextFreeJobId(migrated as { nextJobId?: unknown; jobs: Record<string, unknown> });
   return { data: migrated as unknown as StateData, version };
 }

@@ -5,3 +5,4 @@ export * from './lock.js';
 export * from './archive.js';
 export * from './live-set.js';
 export * from './store.js';
+export * from './test-history.js';

@@ -17,6 +17,12 @@ export interface PurgeMark {
   observedAt: string;
 }
 
+/** The latest baseline job of a baseline key (see baselineKey), so a recent one is reused. */
+export interface BaselineEntry {
+  jobId: string;
+  createdAt: string;
+}
+
 export interface StateData {
   schemaVersion: number;
   configs: Record<string, TestConfig>;
@@ -28,6 +34,8 @@ export interface StateData {
   seenEvents: string[];
   /** Changes recently seen closed, by config id. */
   purged: Record<string, PurgeMark>;
+  /** Recent baseline jobs by baseline key; entries older than the reuse window are dropped. */
+  baselines: Record<string, BaselineEntry>;
   /** Monotonic counter for job ids. */
   nextJobId: number;
   /** How much of each archive (history that left this document) is committed. */
@@ -44,6 +52,7 @@ export function emptyState(): StateData {
     sync: {},
     seenEvents: [],
     purged: {},
+    baselines: {},
     nextJobId: 1,
     archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
   };

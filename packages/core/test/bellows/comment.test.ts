@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest } from '../../src/bellows/comment.js';
 import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
-import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
+import { NOW, POLICIES, TARGETS, WITHOUT_BASELINES, addJob, change, state } from './fixtures.js';
 
 function withConfig(patchSet = 1): StateData {
   const s = state();
@@ -18,22 +18,22 @@ describe('bellows/comment', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: 1 });
     });
 
     it('votes -1 on a build or test failure', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'test_failed');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: -1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: -1 });
     });
 
     it('waits while anything is queued, running or not yet there', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: 'full: no job yet' });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: 'full: no job yet' });
       const running = addJob(s, 'nova', 1, 1, 'full', 'running');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${running.id} is running` });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: `full: ${running.id} is running` });
     });
 
     it('judges by the latest attempt of each template', () => {
@@ -41,16 +41,16 @@ describe('bellows/comment', () => {
       addJob(s, 'nova', 1, 1, 'smoke', 'test_failed', { attempt: 1 });
       addJob(s, 'nova', 1, 1, 'smoke', 'success', { attempt: 2 });
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: 1 });
     });
 
     it('never votes on an infrastructure failure: waits for the retry, then reports without a label', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 1 });
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES).kind).to.equal('wait');
       addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 3 });
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: null });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: null });
     });
 
     it('a failure of a template without autoApprove waits for approval, then votes -1', () => {
@@ -58,17 +58,17 @@ describe('bellows/comment', () => {
       const policies = { ...POLICIES, full: { autoApprove: false, maxInfraRetries: 0 } };
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       const failed = addJob(s, 'nova', 1, 1, 'full', 'build_failed');
-      const waiting = decideReport(s.configs['nova~1']!, jobsOf(s), policies);
+      const waiting = decideReport(s.configs['nova~1']!, jobsOf(s), policies, WITHOUT_BASELINES);
       expect(waiting).to.deep.equal({ kind: 'wait', reason: `full: ${failed.id} failed and awaits "bellows jobs approve ${failed.id}"` });
       failed.approvedBy = 'carol';
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies)).to.include({ kind: 'report', vote: -1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: -1 });
     });
 
     it('ignores jobs of other patch sets', () => {
       const s = withConfig(2);
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES).kind).to.equal('wait');
     });
   });
 
@@ -77,9 +77,9 @@ describe('bellows/comment', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
       s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString() };
-      expect(planComment(s, TARGETS, POLICIES)).to.deep.equal([]);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES)).to.deep.equal([]);
     });
 
     it('plans again a patch set whose record is an unfinished intent (a run stopped while posting)', () => {
@@ -87,7 +87,7 @@ describe('bellows/comment', () => {
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
       s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString(), intent: { knownReviews: [] } };
-      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
     });
   });
 
@@ -96,6 +96,7 @@ describe('bellows/comment', () => {
       key: 'nova~1~1',
       config: structuredClone(s.configs['nova~1']!),
       policies: POLICIES,
+      fault: WITHOUT_BASELINES,
       claimant: { pid: 7, host: 'ci1', at: NOW.toISOString() },
       knownReviews: ['m1'],
       label: 'Verified',
@@ -148,7 +149,7 @@ describe('bellows/comment', () => {
         finishedAt: '2026-11-21T10:01:05Z',
         message: '3 tests failed\nmore detail',
       });
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
       if (decision.kind !== 'report') throw new Error('expected a report');
       const text = formatReviewMessage(s.configs['nova~1']!, decision, { logsUrl: 'https://logs.example.org/smokestack/' });
       expect(text.split('\n')).to.deep.equal([

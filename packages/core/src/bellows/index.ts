@@ -12,3 +12,4 @@ export * from './job-actions.js';
 export * from './login.js';
 export * from './fault.js';
 export * from './evidence.js';
+export * from './flaky.js';

@@ -48,9 +48,12 @@ function resultView(result: TemplateResult | undefined, template: string) {
     tests: result.tests,
     failed,
     skipped: result.skipped,
+    // Required tests that were skipped are shown apart, not among the ordinary skips.
+    ordinarySkipped: Math.max(0, result.skipped - result.requiredSkipped.filter((r) => !r.reason.startsWith('absent')).length),
     skippedTests: result.skippedTests.slice(0, SKIPPED_SHOWN),
     skippedMore: Math.max(0, result.skippedTests.length - SKIPPED_SHOWN),
-    skippedUnnamed: result.skippedTests.length === 0 && result.skipped > 0,
+    skippedUnnamed: result.skippedTests.length === 0 && result.requiredSkipped.length === 0 && result.skipped > 0,
+    requiredSkipped: result.requiredSkipped.slice(0, SKIPPED_SHOWN),
     link: result.link,
     jobId: result.jobId,
     attempt: result.attempt > 1 ? result.attempt : undefined,

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest } from '../../src/bellows/comment.js';
+import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest, type FaultContext } from '../../src/bellows/comment.js';
 import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
 import { NOW, POLICIES, TARGETS, WITHOUT_BASELINES, addJob, change, state } from './fixtures.js';
+import { DEFAULT_FAULT_SETTINGS, emptyEvidence } from '../../src/bellows/fault.js';
 
 function withConfig(patchSet = 1): StateData {
   const s = state();
@@ -173,6 +174,79 @@ describe('bellows/comment', () => {
       const oneLine = truncateMessage('é'.repeat(20_000), 100);
       expect(Buffer.byteLength(oneLine)).to.be.at.most(100);
       expect(oneLine).to.not.include('\uFFFD');
+    });
+  });
+
+  describe('whose fault a failure is', () => {
+    const fault = (evidence = emptyEvidence(), now = NOW): FaultContext => ({ settings: DEFAULT_FAULT_SETTINGS, evidence, now });
+    const source = { kind: 'build' as const, name: 'nova', project: 'nova', url: 'u', ref: 'r', revision: 'c1', mergeTarget: 'master', mergeTargetRevision: 'abc1234def', changed: true };
+    function failingWithBaseline(s: StateData, baselineStatus: 'running' | 'test_failed') {
+      const baseline = addJob(s, 'nova', 0, 0, 'full', baselineStatus, {
+        kind: 'baseline', configId: 'baseline', failedTests: ['nova.test_x'], sources: [{ ...source, revision: 'abc1234def' }],
+        baseline: { key: 'k', template: 'full', branch: 'master', projects: {}, requestedBy: 'j2' },
+      });
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      const job = addJob(s, 'nova', 1, 1, 'full', 'test_failed', { failedTests: ['nova.test_x'], sources: [source], comparedWith: baseline.id, finishedAt: NOW.toISOString(), message: '1 failing test(s): nova.test_x' });
+      const evidence = emptyEvidence();
+      evidence.baselines.set(baseline.id, baseline);
+      return { job, baseline, evidence };
+    }
+
+    it('the review waits for the baseline, and its jobs of baseline kind never count as the change’s', () => {
+      const s = withConfig();
+      const { job, baseline, evidence } = failingWithBaseline(s, 'running');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence))).to.deep.equal({ kind: 'wait', reason: `full: ${job.id} waits for its baseline (baseline ${baseline.id} on master is running)` });
+      expect(planComment(s, TARGETS, POLICIES, fault(evidence)).map((i) => i.key), 'a baseline is never reported').to.deep.equal(['nova~1~1']);
+    });
+
+    it('a failure master has too: +1, and the review says it is not this change’s', () => {
+      const s = withConfig();
+      const { job, baseline, evidence } = failingWithBaseline(s, 'test_failed');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence));
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(1);
+      const lines = formatReviewMessage(s.configs['nova~1']!, decision, { logsUrl: 'https://logs.example.org' }).split('\n');
+      expect(lines).to.deep.equal([
+        'SmokeStack: build succeeded for patch set 1: no new test failures (the failures below are not caused by this change).',
+        '',
+        `- smoke https://logs.example.org/${s.jobs['j2']!.id}/ : SUCCESS in 0s (0 tests, 0 failures, 0 skipped)`,
+        `- full https://logs.example.org/${job.id}/ : TEST_FAILED in 0s (0 tests, 0 failures, 0 skipped)`,
+        '  1 failing test(s): nova.test_x',
+        '  nova.test_x also fails on master at abc1234 — not caused by this change',
+        `  compared with baseline ${baseline.id} (master at abc1234)`,
+      ]);
+    });
+
+    it('after baseline.waitMinutes the review goes out without the comparison and says so', () => {
+      const s = withConfig();
+      const { evidence } = failingWithBaseline(s, 'running');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence, new Date(NOW.getTime() + 61 * 60_000)));
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(-1);
+      expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.match(/reported without a baseline comparison: baseline j\d+ on master did not finish within 60 minutes/);
+    });
+
+    it('a required test that did not run: no label, and the review says which, why and which template needs it', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'incomplete', {
+        skipped: [{ id: 'nova.test_libvirt', reason: 'libvirt not available' }, { id: 'nova.test_xen', reason: 'no xen' }],
+        requiredSkipped: [{ id: 'nova.test_libvirt', pattern: '*libvirt*', reason: 'libvirt not available', template: 'full' }],
+        message: '1 required test(s) did not run: nova.test_libvirt (libvirt not available)',
+      });
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault());
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(null);
+      const text = formatReviewMessage(s.configs['nova~1']!, decision);
+      expect(text.split('\n')[0]).to.equal('SmokeStack: tests required by template full did not run for patch set 1: no vote.');
+      expect(text).to.include('  nova.test_libvirt — skipped: libvirt not available — required by template full\n  skipped tests: nova.test_xen (no xen)');
+    });
+
+    it('a template without autoApprove waits for approval only when it would vote -1', () => {
+      const s = withConfig();
+      const policies = { ...POLICIES, full: { autoApprove: false, maxInfraRetries: 0 } };
+      const { evidence } = failingWithBaseline(s, 'test_failed');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies, fault(evidence))).to.include({ kind: 'report', vote: 1 });
     });
   });
 });

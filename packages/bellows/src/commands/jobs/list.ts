@@ -42,7 +42,7 @@ export default class JobsList extends SmokestackCommand {
             shown.map((j) => [
               j.id,
               j.project,
-              `${j.number},${j.patchSet}`,
+              j.baseline ? `baseline ${j.baseline.branch}` : `${j.number},${j.patchSet}`,
               j.template,
               j.status,
               j.summary.tests,

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { findJob, jobDurationMs, type Job } from '@smokestack/core';
+import { describeRequiredSkip, findJob, jobDurationMs, type Job } from '@smokestack/core';
 
 export default class JobsShow extends SmokestackCommand {
-  static override summary = 'Show one job: status, results, skipped tests and where its logs are.';
+  static override summary = 'Show one job: status, results, required tests that did not run, skipped tests and where its logs are.';
   static override examples = ['<%= config.bin %> jobs show j42', '<%= config.bin %> jobs show j42 --json'];
   static override args = { id: Args.string({ description: 'job id (see "bellows jobs list")', required: true }) };
 
@@ -16,15 +16,21 @@ export default class JobsShow extends SmokestackCommand {
     const took = jobDurationMs(job);
     const lines = [
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
-      `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
+      job.baseline
+        ? `baseline:  ${job.project} ${job.baseline.branch} at ${job.revision ? job.revision.slice(0, 12) : 'its tip'} (asked for by ${job.baseline.requestedBy}; never votes)`
+        : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
     ];
     if (job.worker) lines.push(`worker:    ${job.worker}`);
     if (job.supersededBy) lines.push(`superseded by: ${job.supersededBy}`);
+    if (job.comparedWith) lines.push(`compared with: baseline ${job.comparedWith}`);
     if (job.failedTests?.length) lines.push('failed tests:', ...job.failedTests.map((t) => `  - ${t}`));
-    if (job.skipped.length) lines.push('skipped tests:', ...job.skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
+    const required = job.requiredSkipped ?? [];
+    if (required.length) lines.push('required tests that did not run:', ...required.map((r) => `  - ${r.id} — ${describeRequiredSkip(r)}`));
+    const skipped = job.skipped.filter((t) => !required.some((r) => r.id === t.id));
+    if (skipped.length) lines.push('skipped tests:', ...skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
     lines.push(`logs:      ${logDir}`);
     this.log(lines.join('\n'));
     return { job, logDir };

@@ -130,7 +130,9 @@ export function formatReviewMessage(config: TestConfig, decision: Extract<Report
     lines.push(
       `- ${job.template} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
     );
-    if (job.status !== 'success' && job.status !== 'incomplete' && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
+    // A failure whose tests are named below needs no summary line; any other result says what happened.
+    const named = job.status === 'test_failed' && (job.failedTests?.length ?? 0) > 0;
+    if (job.status !== 'success' && job.status !== 'incomplete' && !named && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
     if (job.approvedBy) lines.push(`  failure approved by ${job.approvedBy}`);
     lines.push(...jobDetailLines(job, decision.faults.find((f) => f.jobId === job.id)));
   }

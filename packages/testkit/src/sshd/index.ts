@@ -176,7 +176,9 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     const name = spec.name ?? `host${i + 1}`;
     const dir = path.join(rootDir, name);
     const workDir = path.join(dir, 'work');
+    const home = path.join(dir, 'home');
     fs.mkdirSync(workDir, { recursive: true });
+    fs.mkdirSync(home, { recursive: true });
     const hostKey = path.join(dir, 'ssh_host_ed25519_key');
     keygen(hostKey, `${name}-host-key`);
     const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
@@ -202,6 +204,8 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
         'UsePAM no',
         'PermitRootLogin prohibit-password',
         'Subsystem sftp internal-sftp',
+        // The login shell reads ~/.bashrc for every command sshd runs; a host of its own has its own (empty) home.
+        `SetEnv HOME=${home}`,
         'LogLevel VERBOSE',
         'MaxStartups 100',
         'MaxSessions 20',

@@ -2,9 +2,15 @@
 # Installs the Debian packages SmokeStack's tests, demo and benchmarks use.
 # Idempotent and quiet: does nothing when everything is already present.
 # As non-root it prints the exact command to run instead.
+# With --fixture-producers it also installs the test tools whose real output the results
+# parsers are tested on (packages/core/test/fixtures/results/regenerate.sh makes that output).
 set -euo pipefail
 
-packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone)
+# subunit: subunit-stats, subunit2csv and subunit2pyunit, the reference the subunit parser is compared with.
+packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone subunit python3-subunit)
+if [ "${1:-}" = "--fixture-producers" ]; then
+  packages+=(python3-stestr python3-pytest golang-go gotestsum ruby-rspec ruby-rspec-junit-formatter ant ant-optional junit4 maven libsurefire-java libmaven-compiler-plugin-java maven-debian-helper faketime)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import type { Account } from '../model.js';
-import { accountFromSsh, toInt } from './map.js';
+import type { Account, Change } from '../model.js';
+import { accountFromSsh, changeFromSsh, sshApprovals, toInt } from './map.js';
 import type { SshAccount, SshStreamEvent } from './wire.js';
 
 export const HANDLED_EVENT_TYPES = [
@@ -32,6 +32,17 @@ export function parseStreamEvent(line: string): SshStreamEvent | undefined {
 export function eventActor(event: SshStreamEvent): Account {
   const who: SshAccount | undefined = event.author ?? event.uploader ?? event.submitter ?? event.abandoner ?? event.restorer ?? event.changer ?? event.patchSet?.uploader;
   return accountFromSsh(who);
+}
+
+/**
+ * The change an event is about, at the event's patch set. A `comment-added` event carries the votes
+ * of that comment at its top level (`approvals`), not inside the patch set: those are kept.
+ */
+export function changeFromEvent(event: SshStreamEvent): Change {
+  const change = changeFromSsh(event.change ?? {}, event.patchSet);
+  const topLevel = sshApprovals(event.approvals);
+  if (topLevel.length > 0 && change.approvals.length === 0) change.approvals = topLevel;
+  return change;
 }
 
 /**

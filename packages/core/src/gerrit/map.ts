@@ -50,9 +50,9 @@ export function accountLabel(account: Account | undefined): string {
 
 const NO_PATCH_SET: PatchSet = { number: 0, revision: '', ref: '' };
 
-function restPatchSet(sha: string | undefined, rev: RestRevisionInfo | undefined, number: number): PatchSet {
+function restPatchSet(sha: string | undefined, rev: RestRevisionInfo | undefined, number: number, currentNumber?: unknown): PatchSet {
   if (!sha) return { ...NO_PATCH_SET };
-  const psNumber = toInt(rev?._number) ?? 0;
+  const psNumber = toInt(rev?._number) ?? toInt(currentNumber) ?? 0;
   const ps: PatchSet = { number: psNumber, revision: sha, ref: text(rev?.ref) ?? (psNumber ? changeRef(number, psNumber) : '') };
   const created = parseGerritTime(rev?.created);
   if (created) ps.created = created;
@@ -94,13 +94,23 @@ function restApprovals(labels: Record<string, RestLabelInfo> | undefined): Appro
       }
       continue;
     }
-    // LABELS: only the deciding votes are named.
-    if (info.rejected) out.push({ label, value: labelBound(label, info, -1), by: accountFromRest(info.rejected) });
-    else if (info.approved) out.push({ label, value: labelBound(label, info, 1), by: accountFromRest(info.approved) });
-    else if (info.disliked) out.push({ label, value: -1, by: accountFromRest(info.disliked) });
-    else if (info.recommended) out.push({ label, value: 1, by: accountFromRest(info.recommended) });
+    out.push(...summaryVotes(label, info));
   }
   return out;
+}
+
+/**
+ * LABELS without DETAILED_LABELS names a few voters: approved (the label's maximum) or rejected (its
+ * minimum), and beside it disliked or recommended, whose `value` is given when it is not -1/+1.
+ */
+function summaryVotes(label: string, info: RestLabelInfo): Approval[] {
+  const votes: Approval[] = [];
+  if (info.rejected) votes.push({ label, value: labelBound(label, info, -1), by: accountFromRest(info.rejected) });
+  else if (info.approved) votes.push({ label, value: labelBound(label, info, 1), by: accountFromRest(info.approved) });
+  const value = toInt(info.value);
+  if (info.disliked) votes.push({ label, value: value !== undefined && value < 0 ? value : -1, by: accountFromRest(info.disliked) });
+  else if (info.recommended) votes.push({ label, value: value !== undefined && value > 0 ? value : 1, by: accountFromRest(info.recommended) });
+  return votes;
 }
 
 export interface MapOptions {
@@ -129,7 +139,7 @@ export function changeFromRest(info: RestChangeInfo, options: MapOptions = {}): 
     owner: accountFromRest(info.owner),
     status: toChangeStatus(info.status),
     wip: info.work_in_progress === true,
-    currentPatchSet: restPatchSet(sha, sha ? info.revisions?.[sha] : undefined, number),
+    currentPatchSet: restPatchSet(sha, sha ? info.revisions?.[sha] : undefined, number, info.current_revision_number),
     approvals: restApprovals(info.labels),
   };
   if (text(info.topic)) change.topic = info.topic;
@@ -150,7 +160,7 @@ function sshPatchSet(ps: SshPatchSet | undefined, number: number): PatchSet {
   return out;
 }
 
-function sshApprovals(approvals: SshApproval[] | undefined): Approval[] {
+export function sshApprovals(approvals: SshApproval[] | undefined): Approval[] {
   if (!Array.isArray(approvals)) return [];
   const out: Approval[] = [];
   for (const a of approvals) {

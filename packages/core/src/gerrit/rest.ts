@@ -165,20 +165,22 @@ export class GerritRestClient {
     await sleep(delay);
   }
 
-  /** Raw ChangeInfos for a search, following `_more_changes` across pages. */
+  /**
+   * Raw ChangeInfos for a search, following `_more_changes` across pages: by the last change's
+   * `_sortkey` (N=) on servers that give one (before 2.9, they ignore S=), else by offset (S=).
+   * A page that brings no change not already seen means the server does not page: that is an error
+   * naming the server, never another request.
+   */
   async queryChangeInfos(query: string, options: QueryOptions = {}): Promise<RestChangeInfo[]> {
     const byNumber = new Map<string, RestChangeInfo>();
     const out: RestChangeInfo[] = [];
-    let start = 0;
+    let next: { S?: number; N?: string } = {};
     for (;;) {
-      const params = new URLSearchParams({ q: query, n: String(this.pageSize) });
-      if (start > 0) params.set('S', String(start));
-      for (const o of options.options ?? CHANGE_OPTIONS) params.append('o', o);
-      const page = await this.request('GET', '/changes/', { query: params });
-      if (!Array.isArray(page)) throw new InfraError(`gerrit: GET /changes/?q=${query}: expected a JSON array`);
-      for (const [i, info] of (page as RestChangeInfo[]).entries()) {
+      const page = await this.changesPage(query, options.options ?? CHANGE_OPTIONS, next);
+      let fresh = 0;
+      for (const [i, info] of page.entries()) {
         if (!info || typeof info !== 'object' || Array.isArray(info)) {
-          this.options.logger?.warn(`gerrit: GET /changes/?q=${query}: entry ${start + i + 1} is ${JSON.stringify(info)?.slice(0, 80)}, not a change (skipped)`);
+          this.options.logger?.warn(`gerrit: GET /changes/?q=${query}: entry ${(next.S ?? 0) + i + 1} is ${JSON.stringify(info)?.slice(0, 80)}, not a change (skipped)`);
           continue;
         }
         // Paging by offset over a list sorted by `updated` can show a change twice; keep the newest.
@@ -190,14 +192,33 @@ export class GerritRestClient {
         }
         byNumber.set(key, info);
         out.push(info);
+        fresh++;
       }
-      const last = page[page.length - 1] as RestChangeInfo | undefined;
-      if (!last?._more_changes || page.length === 0) break;
+      const last = page[page.length - 1];
+      if (!last?._more_changes) break;
       if (options.limit !== undefined && out.length >= options.limit) break;
-      start += page.length;
+      if (fresh === 0) {
+        throw new InfraError(
+          `gerrit: ${this.baseUrl}: paging does not advance: the page after ${out.length} changes brought none not seen before (the server ignores S= and gives no _sortkey); raise gerrit.pageSize above ${out.length} or upgrade the server`,
+        );
+      }
+      next = typeof last._sortkey === 'string' && last._sortkey ? { N: last._sortkey } : { S: (next.S ?? 0) + page.length };
     }
-    for (const info of out) delete info._more_changes;
+    for (const info of out) {
+      delete info._more_changes;
+      delete info._sortkey;
+    }
     return options.limit !== undefined ? out.slice(0, options.limit) : out;
+  }
+
+  private async changesPage(query: string, options: ChangeOption[], next: { S?: number; N?: string }): Promise<RestChangeInfo[]> {
+    const params = new URLSearchParams({ q: query, n: String(this.pageSize) });
+    if (next.N !== undefined) params.set('N', next.N);
+    else if (next.S) params.set('S', String(next.S));
+    for (const o of options) params.append('o', o);
+    const page = await this.request('GET', '/changes/', { query: params });
+    if (!Array.isArray(page)) throw new InfraError(`gerrit: GET /changes/?q=${query}: expected a JSON array`);
+    return page as RestChangeInfo[];
   }
 
   /** Changes matching a search, mapped to the model; malformed entries are skipped with a warning. */

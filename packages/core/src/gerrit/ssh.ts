@@ -170,6 +170,22 @@ export function parseSshQueryOutput(output: string): { changes: Change[]; stats:
   return { changes, stats, skipped };
 }
 
+/**
+ * Feeds a byte stream in chunks and calls `onLine` with each whole line, decoded only once it is
+ * whole: a server splits its output into packets anywhere, even inside a multi-byte character.
+ */
+export function byteLines(onLine: (line: string) => void): (chunk: Buffer) => void {
+  let rest = Buffer.alloc(0);
+  return (chunk) => {
+    let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a)) {
+      onLine(data.subarray(0, nl).toString('utf8'));
+      data = data.subarray(nl + 1);
+    }
+    rest = Buffer.from(data);
+  };
+}
+
 /** Gerrit's SSH commands: `gerrit query` (the stream lives in GerritEventStream). */
 export class GerritSshClient {
   constructor(readonly options: GerritSshOptions) {}
@@ -185,15 +201,16 @@ export class GerritSshClient {
             clearTimeout(timer);
             return reject(new InfraError(`gerrit ssh: ${errorMessage(err)}`));
           }
-          let stdout = '';
-          let stderr = '';
+          // Decoded once whole: a character may be split between two packets.
+          const stdout: Buffer[] = [];
+          const stderr: Buffer[] = [];
           let code: number | null = null;
-          channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-          channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+          channel.on('data', (d: Buffer) => stdout.push(d));
+          channel.stderr.on('data', (d: Buffer) => stderr.push(d));
           channel.on('exit', (c: number | null) => (code = c));
           channel.on('close', () => {
             clearTimeout(timer);
-            resolve({ stdout, stderr, code });
+            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
           });
         });
       });

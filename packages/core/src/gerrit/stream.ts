@@ -3,7 +3,7 @@ import { InfraError, errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { backoffWithJitter, sleep, type BackoffOptions } from './backoff.js';
 import { parseStreamEvent } from './events.js';
-import { connectSsh, gerritSshWord, type GerritSshOptions } from './ssh.js';
+import { byteLines, connectSsh, gerritSshWord, type GerritSshOptions } from './ssh.js';
 import type { SshStreamEvent } from './wire.js';
 
 export interface EventStreamOptions {
@@ -86,7 +86,6 @@ export class GerritEventStream {
 
     return new Promise<string>((resolve) => {
       let ended: string | undefined;
-      let partial = '';
       let stderr = '';
       let chain: Promise<void> = Promise.resolve();
       let watchdog: NodeJS.Timeout | undefined;
@@ -125,25 +124,23 @@ export class GerritEventStream {
         });
       }
       armWatchdog();
+      const lines = byteLines((line) => {
+        const event = parseStreamEvent(line);
+        if (!event) return;
+        this.stats.events++;
+        const receivedAt = new Date();
+        enqueue(async () => {
+          if (ended !== undefined && ended.startsWith('catch-up')) return;
+          try {
+            await handlers.onEvent(event, receivedAt);
+          } catch (err) {
+            this.options.logger?.warn(`gerrit stream: ${event.type}: ${errorMessage(err)}`);
+          }
+        });
+      });
       channel.on('data', (data: Buffer) => {
         armWatchdog();
-        partial += data.toString('utf8');
-        const lines = partial.split('\n');
-        partial = lines.pop() ?? '';
-        const receivedAt = new Date();
-        for (const line of lines) {
-          const event = parseStreamEvent(line);
-          if (!event) continue;
-          this.stats.events++;
-          enqueue(async () => {
-            if (ended !== undefined && ended.startsWith('catch-up')) return;
-            try {
-              await handlers.onEvent(event, receivedAt);
-            } catch (err) {
-              this.options.logger?.warn(`gerrit stream: ${event.type}: ${errorMessage(err)}`);
-            }
-          });
-        }
+        lines(data);
       });
       channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
       channel.on('exit', (code: number | null) => {

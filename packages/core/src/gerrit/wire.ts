@@ -68,6 +68,10 @@ export interface RestChangeInfo {
   is_private?: boolean;
   messages?: RestChangeMessageInfo[];
   _more_changes?: boolean;
+  /** Gerrit before 2.9: the key to resume after (N=) for the next page. */
+  _sortkey?: string;
+  /** The current patch set's number, given without `revisions` by some endpoints (e.g. merge patch set). */
+  current_revision_number?: number | string;
 }
 
 export interface SshAccount {

@@ -12,7 +12,7 @@ export interface SuiteReport {
 }
 
 /** One results file of a suite run, as read: its cases, or why it could not be read. */
-export type ResultsFile = { file: string; cases: TestCaseResult[]; durationMs: number } | { file: string; error: string };
+export type ResultsFile = { file: string; cases: TestCaseResult[]; durationMs: number; stdout?: string } | { file: string; error: string };
 
 export interface SuiteRunFacts {
   name: string;
@@ -29,6 +29,7 @@ export interface SuiteRunFacts {
  */
 export function suiteReportFrom(run: SuiteRunFacts, files: readonly ResultsFile[]): SuiteReport {
   const cases: TestCaseResult[] = [];
+  const stdout: string[] = [];
   let durationMs = 0;
   for (const f of files) {
     if ('error' in f) {
@@ -37,6 +38,7 @@ export function suiteReportFrom(run: SuiteRunFacts, files: readonly ResultsFile[
     }
     cases.push(...f.cases);
     durationMs += f.durationMs;
+    if (f.stdout) stdout.push(f.stdout);
   }
   const failedCases = cases.some((c) => c.outcome === 'failed' || c.outcome === 'error');
   if (cases.length === 0 || (run.exitCode !== 0 && !failedCases)) {
@@ -51,7 +53,7 @@ export function suiteReportFrom(run: SuiteRunFacts, files: readonly ResultsFile[
     ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
     format: run.format,
     files: files.map((f) => f.file),
-    results: suiteFromCases(ids, durationMs || undefined),
+    results: { ...suiteFromCases(ids, durationMs || undefined), ...(stdout.length ? { stdout: stdout.join('') } : {}) },
   };
 }
 

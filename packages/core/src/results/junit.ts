@@ -19,12 +19,26 @@ const parser = (): XMLParser =>
     parseAttributeValue: false,
     parseTagValue: false,
     trimValues: true,
-    isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(name),
+    // Numeric character references (&#10; in pytest's messages, &#34; in gotestsum's ids) are XML too.
+    htmlEntities: true,
+    isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped', ...RERUN_ELEMENTS].includes(name),
   });
 
-function seconds(value: unknown): number {
-  const n = Number.parseFloat(String(value ?? ''));
-  return Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : 0;
+/** Surefire's reruns: flaky* when a rerun passed, rerun* for each rerun that failed again. */
+const RERUN_ELEMENTS = ['flakyFailure', 'flakyError', 'rerunFailure', 'rerunError'];
+
+/**
+ * A `time` attribute in milliseconds: plain seconds, or with thousands grouped by commas as Surefire
+ * writes them ("2,503.1"), or a decimal comma ("0,25"). Anything else, such as "2,503" (2503 s or
+ * 2.503 s?), is left out as 0 rather than misread.
+ */
+export function junitSeconds(value: unknown): number {
+  const raw = String(value ?? '').trim();
+  let n: number | undefined;
+  if (/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(raw)) n = Number(raw);
+  else if (/^\d{1,3}(,\d{3})+\.\d+$/.test(raw)) n = Number(raw.replace(/,/g, ''));
+  else if (/^\d+,(\d{1,2}|\d{4,})$/.test(raw)) n = Number(raw.replace(',', '.'));
+  return n !== undefined && Number.isFinite(n) && n > 0 ? Math.round(n * 1000) : 0;
 }
 
 function text(node: unknown): string | undefined {
@@ -41,11 +55,27 @@ function caseResult(tc: XmlNode, suiteName: string | undefined): TestCaseResult 
   const classname = String(tc['@classname'] ?? tc['@class'] ?? suiteName ?? '');
   const id = classname && name ? `${classname}.${name}` : name || classname || '(unnamed)';
   const first = (key: string) => (tc[key] as unknown[] | undefined)?.[0];
-  const durationMs = seconds(tc['@time']);
+  const durationMs = junitSeconds(tc['@time']);
   if (tc.failure) return { id, outcome: 'failed', durationMs, message: text(first('failure')) };
   if (tc.error) return { id, outcome: 'error', durationMs, message: text(first('error')) };
+  const rerun = RERUN_ELEMENTS.find((name) => tc[name]);
+  if (rerun) return { id, outcome: 'flaky', durationMs, message: text(first(rerun)) };
   if (tc.skipped) return { id, outcome: 'skipped', durationMs, message: text(first('skipped')) };
   return { id, outcome: 'passed', durationMs };
+}
+
+/**
+ * Errors a suite reports outside any test case: `<error>` elements of the suite itself (a class that
+ * failed to load), or an `errors` counter on a suite with no test case at all (gotestsum on a package
+ * that did not compile). Each becomes an error case named after the suite.
+ */
+function suiteErrors(suite: XmlNode, label: string): TestCaseResult[] {
+  const id = typeof suite['@name'] === 'string' && suite['@name'] ? (suite['@name'] as string) : label;
+  const own = ((suite.error as unknown[] | undefined) ?? []).map((e): TestCaseResult => ({ id, outcome: 'error', durationMs: 0, message: text(e) ?? 'error outside any test case' }));
+  if (own.length > 0 || suite.testcase || suite.testsuite) return own;
+  const declared = Number.parseInt(String(suite['@errors'] ?? '0'), 10);
+  if (!(declared > 0)) return [];
+  return [{ id, outcome: 'error', durationMs: junitSeconds(suite['@time']), message: `${label}: the suite reports ${declared} error${declared > 1 ? 's' : ''} but no test case (a build or load failure?)` }];
 }
 
 function collectSuites(node: XmlNode, out: XmlNode[]): void {
@@ -78,9 +108,11 @@ export function parseJunitXml(xml: string, label = 'results'): SuiteResults {
   for (const suite of suites) {
     const name = typeof suite['@name'] === 'string' ? (suite['@name'] as string) : undefined;
     for (const tc of (suite.testcase as XmlNode[] | undefined) ?? []) cases.push(caseResult(tc, name));
-    if (!suite.testsuite) suiteTime += seconds(suite['@time']);
+    cases.push(...suiteErrors(suite, label));
+    if (!suite.testsuite) suiteTime += junitSeconds(suite['@time']);
   }
+  if (typeof root === 'object') cases.push(...suiteErrors(root, label));
   const caseTime = cases.reduce((sum, c) => sum + c.durationMs, 0);
-  const rootTime = typeof root === 'object' ? seconds(root['@time']) : 0;
+  const rootTime = typeof root === 'object' ? junitSeconds(root['@time']) : 0;
   return suiteFromCases(cases, rootTime || suiteTime || caseTime);
 }

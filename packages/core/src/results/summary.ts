@@ -9,6 +9,7 @@ export function suiteFromCases(cases: TestCaseResult[], durationMs?: number): Su
     failures: count('failed'),
     errors: count('error'),
     skipped: count('skipped'),
+    flaky: count('flaky'),
     durationMs: durationMs ?? cases.reduce((sum, c) => sum + c.durationMs, 0),
     cases,
   };
@@ -19,6 +20,7 @@ export function rollUpResults(suites: Array<{ name?: string; results: SuiteResul
   const summary = emptySummary();
   const skipped: ResultsRollup['skipped'] = [];
   const failedTests: string[] = [];
+  const flakyTests: string[] = [];
   for (const { results } of suites) {
     summary.tests += results.tests;
     summary.failures += results.failures;
@@ -28,7 +30,8 @@ export function rollUpResults(suites: Array<{ name?: string; results: SuiteResul
     for (const c of results.cases) {
       if (c.outcome === 'skipped') skipped.push(c.message ? { id: c.id, reason: c.message } : { id: c.id });
       if (c.outcome === 'failed' || c.outcome === 'error') failedTests.push(c.id);
+      if (c.outcome === 'flaky') flakyTests.push(c.id);
     }
   }
-  return { summary, skipped, failedTests };
+  return { summary, skipped, failedTests, flakyTests };
 }

@@ -1,6 +1,7 @@
 import type { SkippedTest, TestSummary } from '../model.js';
 
-export type TestOutcome = 'passed' | 'failed' | 'error' | 'skipped';
+/** `flaky`: failed, then passed when the runner tried it again (Surefire's rerunFailingTestsCount). */
+export type TestOutcome = 'passed' | 'failed' | 'error' | 'skipped' | 'flaky';
 
 /** One test case as a results file reported it. */
 export interface TestCaseResult {
@@ -8,7 +9,7 @@ export interface TestCaseResult {
   id: string;
   outcome: TestOutcome;
   durationMs: number;
-  /** Failure/error message, or the reason a test was skipped. */
+  /** Failure/error message, the reason a test was skipped, or the failure a flaky test overcame. */
   message?: string;
 }
 
@@ -18,8 +19,12 @@ export interface SuiteResults {
   failures: number;
   errors: number;
   skipped: number;
+  /** Tests that passed only on a rerun (counted in `tests`, not in `failures`). */
+  flaky: number;
   durationMs: number;
   cases: TestCaseResult[];
+  /** Output of the run that belongs to no test (subunit: bytes between packets, `stdout` attachments). */
+  stdout?: string;
 }
 
 /** The job-level roll-up stored on the Job and in summary.json. */
@@ -27,4 +32,6 @@ export interface ResultsRollup {
   summary: TestSummary;
   skipped: SkippedTest[];
   failedTests: string[];
+  /** Tests that passed only on a rerun. */
+  flakyTests: string[];
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { commentBody, eventActor, eventKey, isRecheck, parseStreamEvent } from '../../src/gerrit/events.js';
+import { changeFromEvent, commentBody, eventActor, eventKey, isRecheck, parseStreamEvent } from '../../src/gerrit/events.js';
 
 const RECHECK = '^\\s*recheck(\\s+smokestack)?\\s*$';
 
@@ -50,5 +50,26 @@ describe('gerrit/events', () => {
     expect(isRecheck('Patch Set 3:\n\nplease do not recheck yet', RECHECK)).to.equal(false);
     expect(isRecheck('Patch Set 3: Verified-1', RECHECK)).to.equal(false);
     expect(isRecheck(undefined, RECHECK)).to.equal(false);
+  });
+
+  it("keeps a comment-added event's votes, which Gerrit sends at the event's top level", () => {
+    // As cmd-stream-events documents it: change, patchSet, author, approvals, comment.
+    const event = parseStreamEvent(
+      JSON.stringify({
+        type: 'comment-added',
+        eventCreatedOn: 1_790_000_000,
+        change: { project: 'nova', branch: 'master', id: 'I1', number: 8778, subject: 's', owner: { username: 'jdoe' }, status: 'NEW' },
+        patchSet: { number: 3, revision: 'a'.repeat(40), ref: 'refs/changes/78/8778/3' },
+        author: { name: 'Alice', username: 'alice' },
+        approvals: [
+          { type: 'Code-Review', description: 'Code-Review', value: '2', oldValue: '0', grantedOn: 1_790_000_000, by: { username: 'alice' } },
+          { type: 'Verified', description: 'Verified', value: '0' },
+        ],
+        comment: 'Patch Set 3: Code-Review+2\n\nLooks good',
+      }),
+    )!;
+    const change = changeFromEvent(event);
+    expect(change.currentPatchSet.number).to.equal(3);
+    expect(change.approvals.map((a) => [a.label, a.value, a.by?.username])).to.deep.equal([['Code-Review', 2, 'alice']]);
   });
 });

@@ -78,6 +78,47 @@ describe('gerrit/map', () => {
       ]);
     });
 
+    it('reads every named vote of plain LABELS: the maximum and the minimum, and recommended/disliked with their value', () => {
+      // LabelInfo without DETAILED_LABELS, as Gerrit's LabelsJson fills it: the first maximum or minimum vote is
+      // approved/rejected; a vote in between is recommended or disliked, with `value` when it is not +1/-1.
+      const change = changeFromRest({
+        ...REST_CHANGE,
+        labels: {
+          'Code-Review': { approved: { _account_id: 8, name: 'Alice' }, disliked: { _account_id: 9, name: 'Bob' } },
+          Verified: { rejected: { _account_id: 7, name: 'CI' } },
+          'Review-Priority': { recommended: { _account_id: 10, name: 'Carol' }, value: 2 },
+          'Backport-Candidate': { disliked: { _account_id: 11, name: 'Dan' }, value: -2 },
+        },
+      });
+      expect(change.approvals.map((a) => [a.label, a.value, a.by?.name])).to.deep.equal([
+        ['Code-Review', 2, 'Alice'],
+        ['Code-Review', -1, 'Bob'],
+        ['Verified', -1, 'CI'],
+        ['Review-Priority', 2, 'Carol'],
+        ['Backport-Candidate', -2, 'Dan'],
+      ]);
+    });
+
+    it('reads the patch set number from current_revision_number when revisions are absent (merge patch set)', () => {
+      // The answer of POST /changes/{id}/merge: ChangeInfo with current_revision and its number, no revisions.
+      const change = changeFromRest({
+        id: 'evergreen~72',
+        project: 'evergreen',
+        branch: 'master',
+        change_id: 'Ic5466d107c5294414710935a8ef3b0180fb848dc',
+        subject: 'Merge dev_branch into master',
+        status: 'NEW',
+        created: '2016-09-23 18:08:53.238000000',
+        updated: '2016-09-23 18:09:25.934000000',
+        _number: 72,
+        owner: { _account_id: 1000000 },
+        current_revision: '27cc4558b5a3d3387dd11ee2df7a117e7e581822',
+        current_revision_number: 2,
+      });
+      expect(change.currentPatchSet).to.deep.equal({ number: 2, revision: '27cc4558b5a3d3387dd11ee2df7a117e7e581822', ref: 'refs/changes/72/72/2' });
+      expect(hasPatchSet(change)).to.equal(true);
+    });
+
     it('accepts old-style ids, numbers as strings and WIP flags without parsing the id', () => {
       const change = changeFromRest({
         id: 'openstack%2Fnova~master~I8473b95934b5732ac55d26311a706c9c2bde9940',

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { GerritSim } from '@smokestack/testkit';
+import { GerritSim, waitFor } from '@smokestack/testkit';
 import { GerritHttpError, GerritRestClient, parseGerritJson } from '../../src/gerrit/rest.js';
 import { Logger } from '../../src/log/logger.js';
 
@@ -176,5 +176,56 @@ describe('gerrit/rest GerritRestClient', function () {
     logger.info('password is secret-pw-123');
     expect(client.authenticated).to.equal(true);
     expect(lines.join('')).to.not.include('secret-pw-123');
+  });
+
+  describe('paging against servers older than S=', () => {
+    /** Runs a query, but a client that keeps asking after `maxRequests` is stopped by stopping the server. */
+    async function boundedQuery(server: GerritSim, run: () => Promise<unknown>, maxRequests: number): Promise<unknown> {
+      let outcome: { value?: unknown; error?: unknown } | undefined;
+      run().then((value) => (outcome = { value }), (error: unknown) => (outcome = { error }));
+      await waitFor('the query to end or run away', () => outcome !== undefined || server.requestCount > maxRequests, 20_000);
+      if (!outcome) {
+        await server.stop();
+        expect.fail(`still paging after ${server.requestCount} requests`);
+      }
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    }
+
+    async function oldServer(paging: 'sortkey' | 'first-page-only'): Promise<GerritSim> {
+      const server = await GerritSim.start({ pageCap: 100, paging });
+      server.createProject('nova');
+      for (let i = 0; i < 250; i++) server.createChange({ project: 'nova', subject: `change ${i}` });
+      return server;
+    }
+
+    it('pages a Gerrit 2.x server by its _sortkey and N= (it ignores S=)', async () => {
+      const old = await oldServer('sortkey');
+      try {
+        const client = new GerritRestClient({ url: old.httpUrl, backoff: fast });
+        const changes = (await boundedQuery(old, () => client.fetchOpenChanges('nova', 'master'), 20)) as Array<{ number: number }>;
+        expect(changes).to.have.length(250);
+        expect(new Set(changes.map((c) => c.number)).size).to.equal(250);
+        expect(client.requestCount).to.equal(3);
+      } finally {
+        await old.stop();
+      }
+    });
+
+    it('stops when a page brings nothing new, with one line naming the server', async () => {
+      const broken = await oldServer('first-page-only');
+      try {
+        const client = new GerritRestClient({ url: broken.httpUrl, backoff: fast });
+        const error = await boundedQuery(broken, () => client.fetchOpenChanges('nova', 'master'), 20).then(
+          () => expect.fail('expected a paging error'),
+          (err: Error) => err,
+        );
+        expect((error as Error).message).to.match(new RegExp(`^gerrit: ${broken.httpUrl.replace(/[.]/g, '\\.')}: .*page`));
+        expect((error as Error).message).not.to.include('\n');
+        expect(client.requestCount).to.equal(2);
+      } finally {
+        await broken.stop();
+      }
+    });
   });
 });

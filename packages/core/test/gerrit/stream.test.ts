@@ -62,6 +62,35 @@ describe('gerrit/stream GerritEventStream and SSH client', function () {
     expect(stats.disconnects).to.equal(1);
   });
 
+  it('keeps a comment whose characters the server split across SSH packets (a Japanese recheck)', async () => {
+    // Given a server sending every line in 7-byte packets, so 3-byte characters are cut between packets
+    const s = start();
+    await until('connect', () => s.connects() === 1 && sim.streamCount === 1);
+    sim.setFaults({ sshChunkBytes: 7 });
+    const c = sim.createChange({ project: 'nova', subject: '日本語の件名' });
+    const comment = '再チェックをお願いします\nrecheck';
+    // When a comment arrives
+    sim.comment(c.number, { author: 'alice', message: comment });
+    try {
+      await until('comment', () => s.events.some((e) => e.type === 'comment-added'), 5000);
+    } finally {
+      s.ac.abort();
+      await s.done;
+    }
+    // Then it reads as written
+    const event = s.events.find((e) => e.type === 'comment-added')!;
+    expect(event.comment).to.include(comment);
+    expect(event.change?.subject).to.equal('日本語の件名');
+  });
+
+  it('reads gerrit query output whose characters the server split across SSH packets', async () => {
+    sim.createChange({ project: 'nova', subject: '分割された件名のテスト' });
+    sim.setFaults({ sshChunkBytes: 5 });
+    const client = new GerritSshClient(ssh);
+    const { changes } = await client.query('status:open project:nova');
+    expect(changes.map((c) => c.subject)).to.include('分割された件名のテスト');
+  });
+
   it('reconnects when a half-open stream goes silent', async () => {
     const s = start(300);
     await until('connect', () => s.connects() === 1);

@@ -40,6 +40,12 @@ describe('pipeline/suite-results', () => {
     expect(report.results.cases[0]!.id).to.equal('web1:t');
   });
 
+  it('keeps what a suite printed outside any test (a subunit stream’s stray output) as the suite’s stdout', () => {
+    const report = suiteReportFrom(run, [{ file: 'r.subunit', cases: [{ id: 't', outcome: 'passed', durationMs: 1 }], durationMs: 1, stdout: 'Ação concluída: ó\n' }]);
+    expect(report.results.stdout).to.equal('Ação concluída: ó\n');
+    expect(suiteReportFrom(run, []).results).to.not.have.property('stdout');
+  });
+
   it('a suite the template skips is one skipped case with the reason', () => {
     expect(skippedSuiteReport({ name: 'libvirt', format: 'junit', skip: 'no libvirt on these hosts' }).results).to.deep.include({ tests: 1, skipped: 1 });
   });

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { expect } from 'chai';
-import { parseSubunitV2, readSubunitPackets, ResultsParseError } from '../../src/results/index.js';
+import { parseSubunitV2, readSubunitPackets, ResultsParseError, type TestOutcome } from '../../src/results/index.js';
+import { corpusFile, corpusFiles, subunitReference } from './corpus.js';
 
 // An independent encoder written from the subunit v2 spec, so the parser is checked against bytes, not against itself.
 function number(value: number): Buffer {
@@ -80,15 +81,107 @@ describe('results/subunit', () => {
     expect(byId).not.to.have.property('demo.listed_only');
   });
 
-  it('refuses a packet whose CRC32 does not match, naming the byte offset', () => {
-    const bytes = packet({ id: 'demo.x', status: 'success' });
-    bytes[6] = bytes[6]! ^ 0xff;
-    expect(() => parseSubunitV2(bytes, 'suite.subunit')).to.throw(ResultsParseError, /suite\.subunit: packet at byte 0: bad CRC32/);
+  it('keeps what was read before a bad CRC32 and reads on, with one parser-error case naming the byte offset', () => {
+    const bad = packet({ id: 'demo.y', status: 'success' });
+    bad[6] = bad[6]! ^ 0xff;
+    const r = parseSubunitV2(Buffer.concat([packet({ id: 'demo.x', status: 'success' }), bad, packet({ id: 'demo.z', status: 'skip' })]), 'suite.subunit');
+    expect(r.cases.map((c) => [c.id, c.outcome])).to.deep.equal([
+      ['demo.x', 'passed'],
+      ['demo.z', 'skipped'],
+      ['subunit.parser', 'error'],
+    ]);
+    expect(r.cases[2]!.message).to.match(/^suite\.subunit: packet at byte \d+: bad CRC32/);
   });
 
-  it('refuses a truncated stream and a v1 stream disguised with the signature byte', () => {
-    const bytes = packet({ id: 'demo.x', status: 'success' });
-    expect(() => parseSubunitV2(bytes.subarray(0, bytes.length - 2))).to.throw(ResultsParseError, /runs past the end/);
-    expect(() => parseSubunitV2(Buffer.from([0xb3, 0x10, 0x00, 0x07, 0, 0, 0, 0]))).to.throw(ResultsParseError, /version 1/);
+  it('refuses a v1 stream even when it begins with the signature byte', () => {
+    expect(() => parseSubunitV2(Buffer.from([0xb3, 0x10, 0x00, 0x07, 0, 0, 0, 0]), 'x.subunit')).to.throw(ResultsParseError, /x\.subunit: not a subunit v2 stream/);
+  });
+});
+
+describe('results/subunit on real producers', () => {
+  it("keeps a test's child process output between packets as the suite's stdout (python-subunit's runner)", () => {
+    // Given the raw stream of `python3 -m subunit.run`: a child prints "ó" (C3 B3; B3 is the packet signature)
+    const stream = corpusFile('subunit/python-subunit-run.subunit');
+    expect(stream.includes(Buffer.from('concluída: ó\n'))).to.equal(true);
+    // When it is parsed
+    const r = parseSubunitV2(stream, 'python-subunit-run.subunit');
+    // Then no test is lost to a parser error, and the stray output is the suite's stdout
+    expect(r.cases.find((c) => c.id === 'subunit.parser')).to.equal(undefined);
+    expect(r).to.include({ tests: 7, failures: 3, errors: 0, skipped: 1 });
+    expect(r.cases.find((c) => c.id.endsWith('test_child_writes_to_stdout'))!.outcome).to.equal('passed');
+    expect(r.stdout).to.equal('Ação concluída: ó\n');
+  });
+
+  it('keeps the stdout that stestr re-encodes as packets of no test', () => {
+    expect(parseSubunitV2(corpusFile('subunit/stestr-run.subunit')).stdout).to.equal('Ação concluída: ó\n');
+  });
+
+  const notSubunit: Array<[string, RegExp]> = [
+    ['other/v1.subunit', /a subunit v1 stream/],
+    ['junit/pytest-xunit1.xml', /JUnit XML/],
+    ['other/go-test.json', /go test -json output/],
+    ['other/empty.subunit', /an empty file/],
+    ['other/stestr-no-match.subunit', /text: "The specified regex doesn't match with anything"/],
+  ];
+  for (const [file, looksLike] of notSubunit) {
+    it(`refuses ${file}, naming the file and what it looks like`, () => {
+      expect(() => parseSubunitV2(corpusFile(file), file)).to.throw(ResultsParseError, new RegExp(`^${file.replace(/[./]/g, '\\$&')}: not a subunit v2 stream .*${looksLike.source}`));
+    });
+  }
+
+  it('keeps the results read before a stream was cut short, plus one parser-error case', () => {
+    const r = parseSubunitV2(corpusFile('subunit/truncated.subunit'), 'truncated.subunit');
+    const parser = r.cases.filter((c) => c.id === 'subunit.parser');
+    expect(parser).to.have.length(1);
+    expect(parser[0]).to.deep.include({ outcome: 'error' });
+    expect(parser[0]!.message).to.match(/^truncated\.subunit: packet at byte \d+: .*(past the end|cut short)/);
+    expect(r.cases.length).to.be.greaterThan(1);
+  });
+
+  it("measures a test's duration from its own status packets, not stestr's later enumeration packets", () => {
+    const r = parseSubunitV2(corpusFile('subunit/stestr-run.subunit'));
+    for (const c of r.cases) expect(c.durationMs, c.id).to.be.at.least(0);
+    // test_passes sleeps 0.2 s
+    expect(r.cases.find((c) => c.id.endsWith('test_passes'))!.durationMs).to.be.within(200, 2000);
+  });
+
+  describe('agrees with subunit-stats, subunit2pyunit and subunit2csv (python-subunit)', () => {
+    // How python-subunit's words map to ours: an unexpected success fails a run (as stestr and unittest say),
+    // though subunit-stats and subunit2csv count it as passed.
+    const OURS: Record<string, TestOutcome[]> = {
+      ok: ['passed'],
+      'expected failure': ['passed'],
+      FAIL: ['failed', 'error'],
+      ERROR: ['failed', 'error'],
+      skipped: ['skipped'],
+      'unexpected success': ['failed'],
+    };
+    for (const file of corpusFiles('subunit', '.subunit')) {
+      it(file, () => {
+        const stream = corpusFile(file);
+        const ref = subunitReference(stream);
+        const r = parseSubunitV2(stream, file);
+        const byId = new Map(r.cases.map((c) => [c.id, c]));
+        // ids
+        expect([...byId.keys()].sort()).to.deep.equal([...ref.verdicts.keys()].sort());
+        // statuses and skip reasons
+        for (const [id, { verdict, reason }] of ref.verdicts) {
+          expect(OURS[verdict], `${id}: ${verdict}`).to.include(byId.get(id)!.outcome);
+          if (verdict === 'skipped') expect(byId.get(id)!.message, id).to.equal(reason);
+        }
+        // counts
+        const ux = [...ref.verdicts.values()].filter((v) => v.verdict === 'unexpected success').length;
+        expect(r.tests).to.equal(ref.stats.total);
+        expect(r.skipped).to.equal(ref.stats.skipped);
+        expect(r.tests - r.failures - r.errors - r.skipped + ux).to.equal(ref.stats.passed);
+        expect(r.failures + r.errors - ux).to.equal(ref.stats.failed);
+        // durations: testtools' start and stop of each test, to the millisecond
+        if (ref.csv) expect([...ref.csv.keys()].sort()).to.deep.equal([...byId.keys()].sort());
+        for (const [id, row] of ref.csv ?? []) {
+          const expected = Date.parse(row.stop.replace(' ', 'T')) - Date.parse(row.start.replace(' ', 'T'));
+          expect(byId.get(id)!.durationMs, id).to.be.closeTo(expected, 1);
+        }
+      });
+    }
   });
 });

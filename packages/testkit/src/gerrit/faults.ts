@@ -30,6 +30,9 @@ export function validateFaults(faults: GerritFaults): GerritFaults {
     const v = faults[key];
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`GerritFaults.${key} must be within 0..1, got ${v}`);
   }
+  if (faults.sshChunkBytes !== undefined && !(Number.isInteger(faults.sshChunkBytes) && faults.sshChunkBytes > 0)) {
+    throw new RangeError(`GerritFaults.sshChunkBytes must be a positive integer, got ${faults.sshChunkBytes}`);
+  }
   if (faults.latencyMs !== undefined && !(faults.latencyMs >= 0)) throw new RangeError(`GerritFaults.latencyMs must be >= 0, got ${faults.latencyMs}`);
   return { ...faults };
 }

@@ -309,6 +309,11 @@ export function compileQuery(query: string, index: QueryIndex): CompiledQuery {
 }
 
 /** Newest first by `updated`, ties by change number, as Gerrit's index sorts. */
+/** Gerrit 2.x's opaque `_sortkey`: ordered like the results (newest first), so the next page holds smaller keys. */
+export function sortKey(change: SimChange): string {
+  return change.updated.getTime().toString(16).padStart(12, '0') + change.number.toString(16).padStart(8, '0');
+}
+
 export function compareChanges(a: SimChange, b: SimChange): number {
   return b.updated.getTime() - a.updated.getTime() || b.number - a.number;
 }

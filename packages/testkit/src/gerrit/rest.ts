@@ -5,7 +5,7 @@ import { SimRequestError } from './errors.js';
 import { decideFault } from './faults.js';
 import type { GitRepos } from './git.js';
 import { accountInfo, changeInfo, LIST_CHANGES_OPTIONS } from './json.js';
-import { QueryError } from './query.js';
+import { QueryError, sortKey } from './query.js';
 import type { ReviewInput, SimState } from './state.js';
 import type { GerritFaults, SimAccount, SimReview } from './types.js';
 
@@ -18,6 +18,8 @@ export interface RestDeps {
   faults(): GerritFaults;
   random(): number;
   countRequest(): void;
+  /** how /changes/ pages (GerritSimOptions.paging) */
+  paging?: 'offset' | 'sortkey' | 'first-page-only';
   git?: GitRepos;
   /** awaited after a review was accepted and before Gerrit answers (tests crash the client there) */
   reviewAccepted?: (review: SimReview) => Promise<void>;
@@ -146,11 +148,14 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     const params = url.searchParams;
     const options = parseOptions(params);
     const limit = nonNegativeInt(params, 'n', 'limit');
-    const start = nonNegativeInt(params, 'S', 'start') ?? 0;
+    const paging = deps.paging ?? 'offset';
+    // Servers before 2.9 ignore S and resume after the sort key given as N.
+    const start = paging === 'offset' ? (nonNegativeInt(params, 'S', 'start') ?? 0) : 0;
+    const after = paging === 'sortkey' ? (params.get('N') ?? undefined) : undefined;
     const queries = params.getAll('q');
     const lists = (queries.length ? queries : ['status:open']).map((q) => {
-      const { changes, more } = state.search(q, { limit: limit || undefined, start, self: user?.username });
-      const infos: unknown[] = changes.map((c) => shown(deps, c.number, changeInfo(c, options, ctx)));
+      const { changes, more } = state.search(q, { limit: limit || undefined, start, after, self: user?.username });
+      const infos: unknown[] = changes.map((c) => shown(deps, c.number, { ...changeInfo(c, options, ctx), ...(paging === 'sortkey' ? { _sortkey: sortKey(c) } : {}) }));
       const last = infos[infos.length - 1];
       if (more && last && typeof last === 'object') (last as Record<string, unknown>)._more_changes = true;
       return infos;

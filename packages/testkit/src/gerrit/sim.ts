@@ -85,6 +85,7 @@ export class GerritSim {
       faults: () => this.faults,
       random: () => this.random(),
       countRequest: () => { this.served++; },
+      paging: options.paging,
       git: this.git,
       reviewAccepted: async (review) => {
         for (const listener of [...this.reviewListeners]) await listener(review);

@@ -184,8 +184,15 @@ export class SshFrontend {
     return account;
   }
 
+  /** Writes output in data packets of `sshChunkBytes` when that fault is set. */
+  private write(channel: ServerChannel, text: string): void {
+    const bytes = Buffer.from(text);
+    const size = this.deps.faults().sshChunkBytes ?? bytes.length;
+    for (let at = 0; at < bytes.length; at += size) channel.write(bytes.subarray(at, at + size));
+  }
+
   private finish(channel: ServerChannel, code: number, out: string, err = ''): void {
-    if (out) channel.write(out);
+    if (out) this.write(channel, out);
     if (err) channel.stderr.write(err);
     channel.exit(code);
     channel.end();
@@ -237,13 +244,15 @@ export class SshFrontend {
         const faults = this.deps.faults();
         if (faults.silentStream || faults.frozenStream) return;
         if (stream.types && event.type !== 'dropped-output' && !stream.types.has(event.type)) return;
-        if (channel.writable) channel.write(`${JSON.stringify(event)}\n`);
+        if (channel.writable) this.write(channel, `${JSON.stringify(event)}\n`);
       },
       kill: () => { if (socket) socket.destroy(); else channel.destroy(); },
       freeze: (frozen) => { if (frozen) socket?.pause(); else socket?.resume(); },
     };
     streams.add(stream);
     channel.on('close', () => streams.delete(stream));
+    // A client that ends its connection does not always close the channel first.
+    socket?.once('close', () => streams.delete(stream));
     if (this.deps.faults().frozenStream) stream.freeze(true);
   }
 

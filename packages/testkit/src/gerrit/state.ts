@@ -3,7 +3,7 @@ import { SimRequestError } from './errors.js';
 import { changeRef, epochSeconds, formatVote, LABELS, sha1Hex } from './format.js';
 import type { GitRepos } from './git.js';
 import { accountAttribute, approvalAttribute, changeAttribute, commitMessage, currentPatchSet, patchSetAttribute, type RenderContext } from './json.js';
-import { compareChanges, compileQuery } from './query.js';
+import { compareChanges, compileQuery, sortKey } from './query.js';
 import type {
   CommentInput, CreateChangeInput, GerritUser, SimAccount, SimApproval, SimChange, SimPatchSet, SimReview, UploadPatchSetInput,
 } from './types.js';
@@ -179,7 +179,8 @@ export class SimState {
     return undefined;
   }
 
-  search(query: string, opts: { limit?: number; start?: number; self?: string }): SearchResult {
+  /** `after`: an old server's resume sort key (N=): only changes sorted after it. */
+  search(query: string, opts: { limit?: number; start?: number; after?: string; self?: string }): SearchResult {
     const compiled = compileQuery(query, {
       now: this.now(),
       self: opts.self,
@@ -190,7 +191,9 @@ export class SimState {
     const limit = Math.min(opts.limit ?? this.pageCap, this.pageCap, compiled.limit ?? Infinity);
     const start = opts.start ?? 0;
     const matches: SimChange[] = [];
-    for (const change of compiled.candidates ?? this.changes.values()) if (compiled.match(change)) matches.push(change);
+    for (const change of compiled.candidates ?? this.changes.values()) {
+      if (compiled.match(change) && (opts.after === undefined || sortKey(change) < opts.after)) matches.push(change);
+    }
     matches.sort(compareChanges);
     return { changes: matches.slice(start, start + limit), more: matches.length > start + limit };
   }

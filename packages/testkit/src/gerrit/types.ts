@@ -21,6 +21,8 @@ export interface GerritFaults {
   silentStream?: boolean;
   /** like silentStream, and the server also stops reading those connections, so client keepalives go unanswered */
   frozenStream?: boolean;
+  /** SSH command output (stream-events lines, query results) goes out in data packets of this many bytes, split anywhere (even inside a character) as a real server splits long lines */
+  sshChunkBytes?: number;
 }
 
 export interface GerritSimOptions {
@@ -35,6 +37,12 @@ export interface GerritSimOptions {
   users?: GerritUser[];
   /** server-side max page size (Gerrit's queryLimit), default 500 */
   pageCap?: number;
+  /**
+   * How /changes/ pages: 'offset' (S=, Gerrit 2.9 and later; the default), 'sortkey' (Gerrit 2.x before
+   * 2.9: `_sortkey` on every change, the next page with N=, S ignored), 'first-page-only' (S ignored and no
+   * sort key: every request answers the first page)
+   */
+  paging?: 'offset' | 'sortkey' | 'first-page-only';
   faults?: GerritFaults;
   clock?: () => Date;
   /** seed of the PRNG that decides faults */

@@ -42,7 +42,7 @@ function readResultsFile(file: string, format: 'junit' | 'subunit', jobDir: stri
   const rel = path.relative(jobDir, file);
   try {
     const parsed = format === 'subunit' ? parseSubunitV2(fs.readFileSync(file), rel) : file.endsWith('.xml') ? parseJunitXml(fs.readFileSync(file, 'utf8'), rel) : undefined;
-    return parsed ? { file: rel, cases: parsed.cases, durationMs: parsed.durationMs } : { file: rel, cases: [], durationMs: 0 };
+    return parsed ? { file: rel, cases: parsed.cases, durationMs: parsed.durationMs, ...(parsed.stdout ? { stdout: parsed.stdout } : {}) } : { file: rel, cases: [], durationMs: 0 };
   } catch (err) {
     return { file: rel, error: errorMessage(err) };
   }

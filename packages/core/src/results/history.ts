@@ -66,6 +66,7 @@ export function testRunOf(job: Job, cases: readonly TestCaseResult[]): TestRun {
   for (const c of cases) {
     if (c.outcome === 'passed') run.passed.push(c.id);
     else if (c.outcome === 'skipped') run.skipped.push(c.id);
+    else if (c.outcome === 'flaky') run.failed.push(c.id), run.passed.push(c.id); // failed, then passed on the runner's own rerun
     else run.failed.push(c.id);
   }
   return run;

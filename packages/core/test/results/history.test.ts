@@ -34,15 +34,17 @@ describe('results/history', () => {
     });
   });
 
-  it('a job’s test run sorts its cases by outcome; errors are failures; a rerun keeps both outcomes', () => {
+  it('a job’s test run sorts its cases by outcome; errors are failures; a rerun (or a runner’s flaky rerun) keeps both outcomes', () => {
     const r = testRunOf(job(), [
       { id: 'a', outcome: 'passed', durationMs: 1 },
       { id: 'b', outcome: 'error', durationMs: 1 },
       { id: 'c', outcome: 'skipped', durationMs: 1 },
       { id: 'd', outcome: 'failed', durationMs: 1 },
       { id: 'd', outcome: 'passed', durationMs: 1 },
+      { id: 'e', outcome: 'flaky', durationMs: 1, message: 'passed on rerun' },
     ]);
-    expect(r).to.deep.include({ jobId: 'j1', project: 'nova', template: 'full', kind: 'queue', finishedAt: '2026-11-21T10:05:00Z', passed: ['a', 'd'], failed: ['b', 'd'], skipped: ['c'] });
+    expect(r).to.deep.include({ jobId: 'j1', project: 'nova', template: 'full', kind: 'queue', finishedAt: '2026-11-21T10:05:00Z', passed: ['a', 'd', 'e'], failed: ['b', 'd', 'e'], skipped: ['c'] });
+    expect([...flakyAmong([r]).keys()], 'a rerun within one job is flaky on its revision set').to.deep.equal(['d', 'e']);
     expect(r.revisionSet).to.equal(revisionSetOf(job()));
   });
 

@@ -129,6 +129,26 @@ describe('review/service: generateReport from fixtures (Launchpad simulator + st
     expect(json.projects['openstack/glance']['https://review.example.org/c/openstack/glance/+/21'].results).to.deep.equal({});
   });
 
+  it('shows required tests that did not run apart from ordinary skips, in reviewday.json and in their own piece of the cell', async () => {
+    await store.update((state) => {
+      Object.assign(state.jobs['6']!, {
+        status: 'incomplete',
+        summary: { tests: 40, failures: 0, errors: 0, skipped: 2, durationMs: 1 },
+        skipped: [{ id: 'tempest.compute.test_libvirt_spawn', reason: 'libvirt not available' }, { id: 'tempest.test_xen', reason: 'no xen' }],
+        requiredSkipped: [{ id: 'tempest.compute.test_libvirt_spawn', pattern: '*libvirt*', reason: 'libvirt not available', template: 'tempest' }],
+      });
+    });
+    const { json, html } = await run();
+    const result = json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/12'].results.tempest;
+    expect(result).to.deep.include({ status: 'incomplete', skipped: 2 });
+    expect(result.requiredSkipped).to.deep.equal([{ id: 'tempest.compute.test_libvirt_spawn', reason: 'libvirt not available', pattern: '*libvirt*', template: 'tempest' }]);
+    expect(result.skippedTests).to.deep.equal([{ id: 'tempest.test_xen', reason: 'no xen' }]);
+    const cell = html.slice(html.indexOf('required, did not run'), html.indexOf('required, did not run') + 400);
+    expect(cell).to.contain('<code>tempest.compute.test_libvirt_spawn</code> — libvirt not available');
+    expect(cell).to.contain('<summary>1 skipped</summary>');
+    expect(html).to.contain('◌ incomplete');
+  });
+
   it('feedback ignores nothing but never lets a 0 vote hide a +2; a CI vote never cancels the age bonus', async () => {
     const { json } = await run();
     const nova = json.projects['openstack/nova'];

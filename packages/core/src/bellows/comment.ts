@@ -99,7 +99,8 @@ const TEST_LINES_SHOWN = 60;
 function reviewHeader(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>): string {
   const ps = config.patchSet;
   const excused = decision.faults.some((f) => f.tests.some((t) => t.kind === 'pre-existing' || t.kind === 'flaky' || t.kind === 'quarantined'));
-  if (decision.vote === 1) return excused ? `SmokeStack: build succeeded for patch set ${ps}: no new test failures (the failures below are not caused by this change).` : `SmokeStack: build succeeded for patch set ${ps}.`;
+  if (decision.vote === 1 && excused) return `SmokeStack: build succeeded for patch set ${ps}: no new test failures (the failures below are not caused by this change).`;
+  if (decision.vote === 1) return `SmokeStack: build succeeded for patch set ${ps}.`;
   if (decision.vote === -1) return `SmokeStack: build failed for patch set ${ps}.`;
   if (decision.jobs.some((j) => j.status === 'infra_failed')) {
     return `SmokeStack: build could not finish for patch set ${ps}: infrastructure failure, no vote (comment "recheck" to run it again).`;
@@ -145,6 +146,12 @@ export interface CommentItem {
   decision: ReportDecision;
 }
 
+/** Whether a config's current patch set has its final Vote record (one with an intent is unfinished: planned again, so a run that stopped midway is finished). */
+function isReported(state: StateData, config: TestConfig): boolean {
+  const vote = state.votes[voteKey(config.project, config.number, config.patchSet)];
+  return vote !== undefined && !vote.intent;
+}
+
 /** For each config of the targets not yet reported, whether to report now or wait, and why. Pure. */
 export function planComment(state: StateData, targets: ProjectTarget[], policies: Record<string, TemplatePolicy>, fault: FaultContext): CommentItem[] {
   const out: CommentItem[] = [];
@@ -152,8 +159,7 @@ export function planComment(state: StateData, targets: ProjectTarget[], policies
   for (const config of listConfigs(state)) {
     if (!findTarget(targets, config.project, config.branch)) continue;
     const key = voteKey(config.project, config.number, config.patchSet);
-    // A record with an intent is unfinished: planned again, so a run that stopped midway is finished.
-    if (state.votes[key] && !state.votes[key]!.intent) continue;
+    if (isReported(state, config)) continue;
     out.push({ config, key, decision: decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet, index), policies, fault) });
   }
   return out;
@@ -287,7 +293,7 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
  */
 async function readFaultContext(ctx: BellowsContext, targets: ProjectTarget[], dryRun: boolean): Promise<FaultContext & { state: StateData }> {
   const now = ctx.now();
-  const configsOf = (state: StateData) => listConfigs(state).filter((c) => findTarget(targets, c.project, c.branch) && !(state.votes[voteKey(c.project, c.number, c.patchSet)] && !state.votes[voteKey(c.project, c.number, c.patchSet)]!.intent));
+  const configsOf = (state: StateData) => listConfigs(state).filter((c) => findTarget(targets, c.project, c.branch) && !isReported(state, c));
   let state = await ctx.store.read();
   if (!dryRun && (await ensureBaselines(ctx.store, reportedJobs(state, configsOf(state)), ctx.settings.fault, now))) state = await ctx.store.read();
   const evidence = await gatherFaultEvidence(ctx.store, state, reportedJobs(state, configsOf(state)), ctx.settings.fault, now);

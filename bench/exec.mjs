@@ -20,21 +20,6 @@ const WITH_RAW = process.env.BENCH_EXEC_RAW !== '0';
 const ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook';
 const GROUP = 'bench-exec';
 
-// sshd runs every command through the user's login shell, and bash sources ~/.bashrc for it; a heavy one (this
-// machine's root runs `pyenv init`, ~0.3 s) would dominate both tools' figures. As root, rerun in a private mount
-// namespace where ~/.bashrc reads as empty, changing nothing outside it. BENCH_EXEC_KEEP_BASHRC=1 keeps it.
-const bashrc = path.join(os.homedir(), '.bashrc');
-const maskable = process.getuid?.() === 0 && fs.existsSync(bashrc) && fs.existsSync('/usr/bin/unshare') && process.env.BENCH_EXEC_KEEP_BASHRC !== '1';
-if (maskable && process.env.BENCH_EXEC_MASKED_BASHRC !== '1') {
-  const script = 'mount --bind /dev/null "$1" && shift && exec "$@"';
-  const inner = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', bashrc, process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_EXEC_MASKED_BASHRC: '1' },
-  });
-  process.exit(inner.status ?? 1);
-}
-const bashrcNote = maskable ? `${bashrc} masked (empty) for the sshd sessions` : fs.existsSync(bashrc) ? `${bashrc} sourced by every sshd session` : 'none';
-
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixture = path.join(root, 'bench/fixtures/exec-smokestack.mjs');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bench-exec-'));
@@ -172,7 +157,6 @@ try {
     'node start-up alone': ms(median(node)),
     '-- machine': '',
     'ansible-playbook': ansibleVersion,
-    'remote login shell rc file': bashrcNote,
     'cores / load (1, 5, 15 min)': `${os.cpus().length} / ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`,
   });
 } finally {

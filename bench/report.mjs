@@ -1,31 +1,43 @@
 #!/usr/bin/env node
 // Benchmark of `reviewday report`: 10,000 open changes over 40 projects, served by the Gerrit and
-// Launchpad simulators, with a state store holding two jobs per change. Measures the whole CLI
-// process (cold Launchpad cache, warm cache, --offline) and, in Chromium with the network blocked,
-// time to first render and to re-sort by score. Run after `npm run build`:
-//   node bench/report.mjs [--changes 10000] [--projects 40] [--runs 3] [--keep]  (--keep: leave the report in the temp dir)
+// Launchpad simulators, with a state store holding two jobs per change. Runs the current build and,
+// side by side in the same run, the code before the report was made fast (built from git into a
+// temp directory): the whole CLI process with a cold and a warm Launchpad cache and --offline, the
+// size of index.html, and in Chromium (network blocked) first paint, a re-sort and a filter.
+// Run after `npm run build`:
+//   node bench/report.mjs [--changes 10000] [--projects 40] [--runs 3] [--baseline REF|none] [--keep] [--serve]
+// --serve only builds the fixtures and keeps the simulators up, printing the command to profile.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { StateStore } from '@smokestack/core';
 import { GerritSim, LaunchpadSim } from '@smokestack/testkit';
+import { median, runProcess } from './lib.mjs';
 
+// The last commit before the report's cache, snapshot and paged page: what "before" means.
+const BASELINE = '5b0a747';
 const { values: opts } = parseArgs({
-  options: { changes: { type: 'string', default: '10000' }, projects: { type: 'string', default: '40' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } },
+  options: {
+    changes: { type: 'string', default: '10000' },
+    projects: { type: 'string', default: '40' },
+    runs: { type: 'string', default: '3' },
+    baseline: { type: 'string', default: BASELINE },
+    keep: { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
+  },
 });
 const CHANGES = Number(opts.changes);
 const PROJECTS = Number(opts.projects);
 const RUNS = Number(opts.runs);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'packages', 'reviewday', 'bin', 'run.js');
 const DAY = 86_400_000;
 const IMPORTANCE = ['Critical', 'High', 'Medium', 'Low', 'Wishlist', 'Undecided', 'Unknown'];
 const PRIORITY = ['Essential', 'High', 'Medium', 'Low', 'Undefined', 'Not'];
 const STATUSES = ['success', 'success', 'success', 'test_failed', 'build_failed', 'infra_failed', 'running', 'queued'];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A deterministic PRNG so every run measures the same data. */
 function prng(seed) {
@@ -38,155 +50,279 @@ function prng(seed) {
   };
 }
 
-function run(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== 0) reject(new Error(`reviewday exited ${code}: ${stderr}`));
-      else resolve({ ms, stdout, stderr });
+const fmt = (ms) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : '—');
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Open changes in the Gerrit simulator, bugs and blueprints in the Launchpad simulator, and two jobs per change. */
+function makeFixtures(gerrit, launchpad) {
+  const random = prng(42);
+  const now = Date.now();
+  const projects = Array.from({ length: PROJECTS }, (_, i) => ({ name: `openstack/project-${String(i).padStart(2, '0')}`, launchpad: `project-${String(i).padStart(2, '0')}` }));
+  let bugId = 100_000;
+  const jobs = {};
+  const configs = {};
+  let jobId = 1;
+  const numbers = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const project = projects[i % PROJECTS];
+    const kind = random();
+    let topic;
+    if (kind < 0.4) {
+      const id = bugId++;
+      // Some bugs also have a task of another project listed first.
+      const tasks = random() < 0.3 ? [{ target: 'other-project', importance: 'Critical' }] : [];
+      tasks.push({ target: project.launchpad, importance: IMPORTANCE[Math.floor(random() * IMPORTANCE.length)] });
+      launchpad.addBug({ id, tags: random() < 0.05 ? ['regression'] : [], tasks });
+      topic = `bug/${id}`;
+    } else if (kind < 0.6) {
+      const name = `feature-${i}`;
+      launchpad.addSpecification({ project: project.launchpad, name, priority: PRIORITY[Math.floor(random() * PRIORITY.length)] });
+      topic = `bp/${name}`;
+    } else if (kind < 0.7) topic = `topic-${i}`;
+    const change = gerrit.createChange({
+      project: project.name,
+      subject: i % 997 === 0 ? `<img src=x onerror="window.__pwned=1"> change ${i}` : `Change ${i}: fix the thing in module ${i % 50}`,
+      owner: random() < 0.5 ? 'alice' : 'smokestack',
+      topic,
+      wip: random() < 0.03,
+      created: new Date(now - random() * 60 * DAY),
     });
-  });
+    numbers.push(change.number);
+    const vote = random();
+    if (vote < 0.3) gerrit.comment(change.number, { author: 'alice', message: 'Looks good.', labels: { 'Code-Review': vote < 0.05 ? -2 : vote < 0.15 ? -1 : 2 } });
+    const ps = change.patchSets.at(-1);
+    // The test config bellows keeps per open change: the store keeps its current patch set's results live.
+    const configId = `${project.name}~${change.number}`;
+    configs[configId] = {
+      id: configId, project: project.name, branch: 'master', number: change.number, description: `alice: change ${i}`, branches: {},
+      templates: ['tempest', 'unit'], patchSet: ps.number, revision: ps.revision, ref: ps.ref, updatedAt: new Date(now).toISOString(),
+    };
+    for (const template of ['tempest', 'unit']) {
+      const status = STATUSES[Math.floor(random() * STATUSES.length)];
+      const skipped = template === 'tempest' && random() < 0.3 ? [{ id: 'tempest.api.compute.test_live_migration', reason: 'requires libvirt' }, { id: 'tempest.api.volume.test_attach' }] : [];
+      const failed = status === 'test_failed';
+      const id = String(jobId++);
+      jobs[id] = {
+        id, configId: `${project.name}~${change.number}`, project: project.name, number: change.number, patchSet: ps.number, revision: ps.revision, template, status,
+        attempt: 1, createdAt: new Date(now).toISOString(),
+        summary: { tests: status === 'build_failed' ? 0 : 500, failures: failed ? 3 : 0, errors: 0, skipped: skipped.length, durationMs: 1 },
+        skipped, failedTests: failed ? [`tempest.api.compute.test_server_${i % 40}`, 'tempest.api.network.test_ports', `unit.test_module_${i % 50}`] : [],
+        message: status === 'build_failed' ? 'configure: puppet apply failed on controller' : '', logDir: `jobs/${id}`,
+      };
+    }
+  }
+  return { projects, jobs, configs, numbers };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (ms) => `${ms.toFixed(0)} ms`;
+/** Between two report runs about 1% of the changes get a review comment, as on a busy Gerrit. */
+function touchSome(gerrit, numbers, round) {
+  const random = prng(1000 + round);
+  for (let i = 0; i < Math.ceil(numbers.length / 100); i++) {
+    gerrit.comment(numbers[Math.floor(random() * numbers.length)], { author: 'alice', message: 'One more thing.' });
+  }
+}
+
+/**
+ * The code at `ref`, built in a temp directory beside a node_modules that links to this checkout's
+ * (its own workspace packages linked to its own sources). Returns its root.
+ */
+function buildBaseline(ref, into) {
+  fs.mkdirSync(into, { recursive: true });
+  const archive = execFileSync('git', ['-C', ROOT, 'archive', ref, 'packages', 'templates', 'tsconfig.base.json', 'tsconfig.json', 'package.json'], { maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', into], { input: archive });
+  const modules = path.join(into, 'node_modules');
+  fs.mkdirSync(path.join(modules, '@smokestack'), { recursive: true });
+  for (const name of fs.readdirSync(path.join(ROOT, 'node_modules'))) {
+    if (name !== '@smokestack') fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
+  }
+  for (const name of fs.readdirSync(path.join(into, 'packages'))) {
+    fs.symlinkSync(path.join(into, 'packages', name), path.join(modules, '@smokestack', name));
+    const own = path.join(ROOT, 'packages', name, 'node_modules');
+    if (fs.existsSync(own) && !fs.existsSync(path.join(into, 'packages', name, 'node_modules'))) fs.symlinkSync(own, path.join(into, 'packages', name, 'node_modules'));
+  }
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', path.join(into, 'packages', 'reviewday')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], {
+    cwd: path.join(into, 'packages', 'reviewday'),
+    env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
+    stdio: 'ignore',
+  });
+  return into;
+}
+
+/** A working directory for one build: its own store (written by that build's own store code), config and cache. */
+async function prepare(root, dir, fixture, gerrit, launchpad) {
+  const { StateStore } = await import(pathToFileURL(path.join(root, 'packages', 'core', 'dist', 'index.js')).href);
+  fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
+  await new StateStore(path.join(dir, 'state', 'state.json')).update((state) => {
+    Object.assign(state.configs, structuredClone(fixture.configs));
+    Object.assign(state.jobs, structuredClone(fixture.jobs));
+  });
+  fs.writeFileSync(
+    path.join(dir, 'smokestack.yaml'),
+    // No overlap: a warm run's incremental sweep sees only what changed since the previous run.
+    `gerrit:\n  url: ${gerrit.httpUrl}\n  username: smokestack\n  overlapSeconds: 0\nstate: state/state.json\nlaunchpad:\n  url: ${launchpad.url}\n  timeoutMs: 5000\nprojects:\n` +
+      fixture.projects.map((p) => `  - name: ${p.name}\n    launchpad: ${p.launchpad}\n    templates: []\n`).join(''),
+  );
+  const bin = path.join(root, 'packages', 'reviewday', 'bin', 'run.js');
+  const env = { PATH: process.env.PATH ?? '', NO_COLOR: '1', HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') };
+  const args = ['report', '-c', path.join(dir, 'smokestack.yaml'), '-o', path.join(dir, 'out'), '--json'];
+  return { bin, env, args, dir, html: path.join(dir, 'out', 'index.html') };
+}
+
+async function timeCli(setup, extra = [], beforeRun) {
+  const times = [];
+  let result;
+  for (let i = 0; i < RUNS; i++) {
+    await beforeRun?.();
+    const r = await runProcess(process.execPath, [setup.bin, ...setup.args, ...extra], { env: setup.env });
+    times.push(r.ms);
+    result = JSON.parse(r.stdout);
+  }
+  return { ms: median(times), result };
+}
+
+/** Whole-process figures of one build: cold cache, warm cache (1% of changes touched before each run), --offline. */
+async function measureCli(setup, touch, full) {
+  const cold = await runProcess(process.execPath, [setup.bin, ...setup.args], { env: setup.env });
+  const first = JSON.parse(cold.stdout);
+  let round = 0;
+  const warm = await timeCli(setup, [], () => touch(round++));
+  const warmFull = full ? await timeCli(setup, ['--full']) : undefined;
+  const offline = await timeCli(setup, ['--offline']);
+  return {
+    warmFull: warmFull?.ms,
+    warmFullTimings: warmFull?.result.timings,
+    cold: cold.ms,
+    coldRequests: first.launchpad.requests,
+    warm: warm.ms,
+    warmTimings: warm.result.timings,
+    offline: offline.ms,
+    shown: first.changes,
+    htmlBytes: fs.statSync(setup.html).size,
+    jsonBytes: fs.statSync(path.join(setup.dir, 'out', 'reviewday.json')).size,
+  };
+}
+
+/** Median over fresh pages: first contentful paint, load, re-sort one project by score, filter everything. */
+async function measureBrowser(browser, html) {
+  const figures = { fcp: [], rows: [], load: [], sort: [], filter: [], clear: [] };
+  for (let i = 0; i < RUNS; i++) {
+    const page = await browser.newPage();
+    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+    const started = performance.now();
+    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    figures.load.push(performance.now() - started);
+    // Paint entries may arrive after the load event: wait for them.
+    const paint = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const seen = () => performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+          const rows = () => performance.getEntriesByName('reviewday:rows')[0]?.startTime ?? NaN;
+          if (seen()) return resolve({ fcp: seen().startTime, rows: rows() });
+          new PerformanceObserver(() => seen() && resolve({ fcp: seen().startTime, rows: rows() })).observe({ type: 'paint', buffered: true });
+          setTimeout(() => resolve({ fcp: NaN, rows: rows() }), 10_000);
+        }),
+    );
+    figures.fcp.push(paint.fcp);
+    figures.rows.push(paint.rows);
+    if (await page.evaluate(() => window.__pwned)) throw new Error('markup from a subject ran');
+    // Each action is timed from the click or key to the next painted frame.
+    const sortOnce = () =>
+      page.evaluate(async () => {
+        const button = document.querySelector('#p1 thead th:nth-child(5) button');
+        const t = performance.now();
+        button.click();
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        return performance.now() - t;
+      });
+    figures.sort.push(await sortOnce(), await sortOnce());
+    const filter = (text) =>
+      page.evaluate(async (value) => {
+        const input = document.getElementById('filter');
+        const t = performance.now();
+        input.value = value;
+        input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        return performance.now() - t;
+      }, text);
+    figures.filter.push(await filter('alice module 7'));
+    figures.clear.push(await filter(''));
+    await page.close();
+  }
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)]));
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  for (const [i, row] of rows.entries()) {
+    console.log(row.map((cell, c) => String(cell).padEnd(widths[c])).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reviewday-bench-'));
   const gerrit = await GerritSim.start({ pageCap: 500 });
   const launchpad = new LaunchpadSim();
   await launchpad.start();
+  let browser;
   try {
-    const random = prng(42);
-    const now = Date.now();
-    const projects = Array.from({ length: PROJECTS }, (_, i) => ({ name: `openstack/project-${String(i).padStart(2, '0')}`, launchpad: `project-${String(i).padStart(2, '0')}` }));
-    let bugId = 100_000;
-    const jobs = {};
-    let jobId = 1;
     const t0 = performance.now();
-    for (let i = 0; i < CHANGES; i++) {
-      const project = projects[i % PROJECTS];
-      const kind = random();
-      let topic;
-      if (kind < 0.4) {
-        const id = bugId++;
-        // Some bugs also have a task of another project listed first.
-        const tasks = random() < 0.3 ? [{ target: 'other-project', importance: 'Critical' }] : [];
-        tasks.push({ target: project.launchpad, importance: IMPORTANCE[Math.floor(random() * IMPORTANCE.length)] });
-        launchpad.addBug({ id, tags: random() < 0.05 ? ['regression'] : [], tasks });
-        topic = `bug/${id}`;
-      } else if (kind < 0.6) {
-        const name = `feature-${i}`;
-        launchpad.addSpecification({ project: project.launchpad, name, priority: PRIORITY[Math.floor(random() * PRIORITY.length)] });
-        topic = `bp/${name}`;
-      } else if (kind < 0.7) topic = `topic-${i}`;
-      const change = gerrit.createChange({
-        project: project.name,
-        subject: i % 997 === 0 ? `<img src=x onerror="window.__pwned=1"> change ${i}` : `Change ${i}: fix the thing in module ${i % 50}`,
-        owner: random() < 0.5 ? 'alice' : 'smokestack',
-        topic,
-        wip: random() < 0.03,
-        created: new Date(now - random() * 60 * DAY),
-      });
-      const vote = random();
-      if (vote < 0.3) gerrit.comment(change.number, { author: 'alice', message: 'Looks good.', labels: { 'Code-Review': vote < 0.05 ? -2 : vote < 0.15 ? -1 : 2 } });
-      const ps = change.patchSets.at(-1);
-      for (const template of ['tempest', 'unit']) {
-        const status = STATUSES[Math.floor(random() * STATUSES.length)];
-        const skipped = template === 'tempest' && random() < 0.3 ? [{ id: 'tempest.api.compute.test_live_migration', reason: 'requires libvirt' }, { id: 'tempest.api.volume.test_attach' }] : [];
-        const id = String(jobId++);
-        jobs[id] = {
-          id, configId: `${project.name}~${change.number}`, project: project.name, number: change.number, patchSet: ps.number, revision: ps.revision, template, status,
-          attempt: 1, createdAt: new Date(now).toISOString(), summary: { tests: 500, failures: status === 'test_failed' ? 3 : 0, errors: 0, skipped: skipped.length, durationMs: 1 },
-          skipped, message: '', logDir: `jobs/${id}`,
-        };
-      }
+    const fixture = makeFixtures(gerrit, launchpad);
+    console.log(`fixtures: ${CHANGES} changes, ${PROJECTS} projects, ${Object.keys(fixture.jobs).length} jobs (${fmt(performance.now() - t0)} to generate)`);
+    const current = await prepare(ROOT, path.join(dir, 'current'), fixture, gerrit, launchpad);
+    if (opts.serve) {
+      console.log(`serving; profile with:\ncd ${dir} && env ${Object.entries(current.env).map(([k, v]) => `${k}=${v}`).join(' ')} node --cpu-prof ${current.bin} ${current.args.join(' ')}`);
+      await new Promise(() => {});
     }
-    fs.mkdirSync(path.join(dir, 'state'));
-    const store = new StateStore(path.join(dir, 'state', 'state.json'));
-    await store.update((state) => void Object.assign(state.jobs, jobs));
-    fs.writeFileSync(
-      path.join(dir, 'smokestack.yaml'),
-      `gerrit:\n  url: ${gerrit.httpUrl}\n  username: smokestack\nstate: state/state.json\nlaunchpad:\n  url: ${launchpad.url}\n  timeoutMs: 5000\nprojects:\n` +
-        projects.map((p) => `  - name: ${p.name}\n    launchpad: ${p.launchpad}\n    templates: []\n`).join(''),
-    );
-    console.log(`fixtures: ${CHANGES} changes, ${PROJECTS} projects, ${Object.keys(jobs).length} jobs (${fmt(performance.now() - t0)} to generate)`);
-
-    const env = { HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') };
-    const base = ['report', '-c', path.join(dir, 'smokestack.yaml'), '-o', path.join(dir, 'out')];
-    const cold = await run([...base, '--json'], env);
-    const result = JSON.parse(cold.stdout);
-    const htmlBytes = fs.statSync(path.join(dir, 'out', 'index.html')).size;
-    const jsonBytes = fs.statSync(path.join(dir, 'out', 'reviewday.json')).size;
-    console.log(`report: ${result.changes} changes shown, index.html ${(htmlBytes / 1e6).toFixed(1)} MB, reviewday.json ${(jsonBytes / 1e6).toFixed(1)} MB`);
-    const phases = (t) => `gerrit ${fmt(t.gerritMs)}, launchpad ${fmt(t.launchpadMs)}, store + render ${fmt(t.renderMs)}`;
-    console.log(`reviewday report, cold Launchpad cache: ${fmt(cold.ms)} (${result.launchpad.requests} Launchpad requests; ${phases(result.timings)})`);
-    const warm = [];
-    let last;
-    for (let i = 0; i < RUNS; i++) {
-      const r = await run([...base, '--json'], env);
-      warm.push(r.ms);
-      last = JSON.parse(r.stdout);
+    let baseline;
+    if (opts.baseline !== 'none') {
+      console.log(`building the baseline (${opts.baseline})…`);
+      const root = buildBaseline(opts.baseline, path.join(dir, 'baseline-src'));
+      baseline = await prepare(root, path.join(dir, 'baseline'), fixture, gerrit, launchpad);
     }
-    console.log(`reviewday report, warm cache:          ${fmt(median(warm))} median of ${RUNS} (last: ${phases(last.timings)})`);
-    const offline = [];
-    for (let i = 0; i < RUNS; i++) {
-      const r = await run([...base, '--offline', '--json'], env);
-      offline.push(r.ms);
-      last = JSON.parse(r.stdout);
-    }
-    console.log(`reviewday report --offline:            ${fmt(median(offline))} median of ${RUNS} (last: ${phases(last.timings)})`);
-    const help = await run(['--version'], env);
-    console.log(`(CLI start-up alone, reviewday --version: ${fmt(help.ms)})`);
-
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    try {
-      const firstRender = [];
-      const sortOne = [];
-      for (let i = 0; i < RUNS; i++) {
-        const context = await browser.newContext({ offline: true, viewport: { width: 1400, height: 900 } });
-        await context.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
-        const page = await context.newPage();
-        const started = performance.now();
-        await page.goto(pathToFileURL(path.join(dir, 'out', 'index.html')).href, { waitUntil: 'load' });
-        const wall = performance.now() - started;
-        const fcp = await page.evaluate(() => performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime ?? NaN);
-        firstRender.push({ fcp, wall });
-        if (await page.evaluate(() => window.__pwned)) throw new Error('markup from a subject ran');
-        // Re-sort one project's table by score (ascending, then back), until the next frame is painted.
-        const timeSort = (selector) =>
-          page.evaluate(async (sel) => {
-            const buttons = [...document.querySelectorAll(sel)];
-            const t = performance.now();
-            for (const b of buttons) b.click();
-            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-            return performance.now() - t;
-          }, selector);
-        sortOne.push(await timeSort('#p1 thead th:nth-child(5) button'));
-        sortOne.push(await timeSort('#p1 thead th:nth-child(5) button'));
-        await context.close();
-      }
-      console.log(
-        `chromium first contentful paint: ${fmt(median(firstRender.map((r) => r.fcp)))}, load event (wall): ${fmt(median(firstRender.map((r) => r.wall)))} median of ${RUNS}`,
-      );
-      console.log(`chromium re-sort by score (click to next painted frame), one project of ${Math.round(CHANGES / PROJECTS)} rows: ${fmt(median(sortOne))} median of ${sortOne.length}`);
-    } finally {
-      await browser.close();
-    }
-  } finally {
+    const cli = {};
+    const touch = (round) => touchSome(gerrit, fixture.numbers, round);
+    if (baseline) cli.before = await measureCli(baseline, touch, false);
+    cli.after = await measureCli(current, touch, true);
+    // --offline of the current build needs no Gerrit: stop it and render from the saved snapshot.
     await gerrit.stop();
+    cli.after.offlineNoGerrit = (await timeCli(current, ['--offline'])).ms;
+
+    const userDataDir = path.join(dir, 'chromium-profile');
+    browser = await chromium.launchPersistentContext(userDataDir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, offline: true, viewport: { width: 1400, height: 900 } });
+    const page = {};
+    if (baseline) page.before = await measureBrowser(browser, baseline.html);
+    page.after = await measureBrowser(browser, current.html);
+
+    const b = cli.before ?? {};
+    const a = cli.after;
+    const pb = page.before ?? {};
+    const pa = page.after;
+    console.log(`\n== reviewday report, ${a.shown} changes shown of ${CHANGES} (${PROJECTS} projects), medians of ${RUNS}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
+    table([
+      ['', `before (${opts.baseline})`, 'after', 'goal'],
+      ['report, cold Launchpad cache', `${fmt(b.cold)} (${b.coldRequests ?? '—'} req)`, `${fmt(a.cold)} (${a.coldRequests} req)`, ''],
+      ['report, warm cache', fmt(b.warm), fmt(a.warm), '< 1000 ms'],
+      ['  of which gerrit / launchpad / store+render', b.warmTimings ? `${b.warmTimings.gerritMs} / ${b.warmTimings.launchpadMs} / ${b.warmTimings.renderMs} ms` : '—', `${a.warmTimings.gerritMs} / ${a.warmTimings.launchpadMs} / ${a.warmTimings.renderMs} ms`, ''],
+      ['report, warm cache, --full (every change from Gerrit)', fmt(b.warm), fmt(a.warmFull), ''],
+      ['  of which gerrit / launchpad / store+render', b.warmTimings ? `${b.warmTimings.gerritMs} / ${b.warmTimings.launchpadMs} / ${b.warmTimings.renderMs} ms` : '—', `${a.warmFullTimings.gerritMs} / ${a.warmFullTimings.launchpadMs} / ${a.warmFullTimings.renderMs} ms`, ''],
+      ['report --offline', fmt(b.offline), fmt(a.offline), ''],
+      ['report --offline, Gerrit stopped', 'fails (needs Gerrit)', fmt(a.offlineNoGerrit), 'works'],
+      ['index.html', b.htmlBytes ? mb(b.htmlBytes) : '—', mb(a.htmlBytes), 'a few MB'],
+      ['reviewday.json', b.jsonBytes ? mb(b.jsonBytes) : '—', mb(a.jsonBytes), ''],
+      ['chromium: first contentful paint', fmt(pb.fcp), fmt(pa.fcp), '< 500 ms'],
+      ['chromium: first rows drawn (script done)', '—', fmt(pa.rows), ''],
+      ['chromium: load event (wall)', fmt(pb.load), fmt(pa.load), ''],
+      ['chromium: re-sort a project by score', fmt(pb.sort), fmt(pa.sort), '< 50 ms'],
+      ['chromium: filter all projects', fmt(pb.filter), fmt(pa.filter), '< 50 ms'],
+      ['chromium: clear the filter', fmt(pb.clear), fmt(pa.clear), '< 50 ms'],
+    ]);
+  } finally {
+    await browser?.close();
+    await gerrit.stop().catch(() => undefined);
     await launchpad.stop();
-    if (opts.keep) console.log(`kept: ${path.join(dir, 'out', 'index.html')}`);
+    if (opts.keep) console.log(`kept: ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -6,8 +6,9 @@
 # parsers are tested on (packages/core/test/fixtures/results/regenerate.sh makes that output).
 set -euo pipefail
 
+# rpm (rpmbuild), createrepo-c and dnf: RPM builds, their repositories and the dnf that installs from them.
 # subunit: subunit-stats, subunit2csv and subunit2pyunit, the reference the subunit parser is compared with.
-packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone subunit python3-subunit)
+packages=(openssh-server openssh-client puppet redis-server git dpkg-dev debhelper fakeroot build-essential chromium iproute2 rsync ansible hyperfine puppet-module-keystone subunit python3-subunit rpm createrepo-c dnf)
 if [ "${1:-}" = "--fixture-producers" ]; then
   packages+=(python3-stestr python3-pytest golang-go gotestsum ruby-rspec ruby-rspec-junit-formatter ant ant-optional junit4 maven libsurefire-java libmaven-compiler-plugin-java maven-debian-helper faketime)
 fi

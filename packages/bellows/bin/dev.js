@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Development entry: loads commands from src/ (run through bin/ at the repository root).
-import { execute } from '@oclif/core';
+import { executeCli } from '@smokestack/core/cli';
 
-await execute({ development: true, dir: import.meta.url });
+await executeCli({ bin: 'bellows', dir: import.meta.url, development: true });

@@ -33,6 +33,10 @@ export function isUserError(err: unknown): err is UserError {
   return err instanceof Error && err.name === 'UserError';
 }
 
+export function isInfraError(err: unknown): err is InfraError {
+  return err instanceof Error && err.name === 'InfraError';
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -118,8 +118,8 @@ export interface RequiredSkip {
   template: string;
 }
 
-/** Queue jobs test a change's patch set; baseline jobs test its target branch, to compare failures with. */
-export const JOB_KINDS = ['queue', 'baseline'] as const;
+/** Queue jobs test a change's patch set; baseline jobs its target branch, to compare failures with; ad-hoc runs come from `firestack run` on someone's machine. */
+export const JOB_KINDS = ['queue', 'baseline', 'adhoc'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** What a baseline job runs: each changed project of the job that asked for it, at its target branch. */
@@ -159,7 +159,7 @@ export interface Job {
   approvedAt?: string;
   supersededBy?: string;
   reason?: 'new' | 'recheck' | 'retry' | 'manual';
-  /** Absent: a queue job of a change. */
+  /** `adhoc`: a run started by hand (`firestack run`, the stepwise commands), never queued, retried or voted; `baseline`: a run of a target branch, never voted; absent: a queue job of a change. */
   kind?: JobKind;
   /** A baseline job's target: what it runs and what it stands for. */
   baseline?: BaselineSpec;
@@ -189,8 +189,12 @@ export interface JobSource {
   revision?: string;
   mergeTarget?: string;
   mergeTargetRevision?: string;
-  /** A developer's local checkout shipped in the job bundle. */
+  /** A developer's local checkout (or a plain directory) shipped in the job bundle. */
   localPath?: string;
+  /** The checkout's HEAD when its working tree was shipped (`revision` is then the commit made of it). */
+  localHead?: string;
+  /** Files whose uncommitted state went in, as `path (added|modified|deleted)`. */
+  uncommitted?: string[];
   /** Replaced by the branch under test (a --change or the test config). */
   changed: boolean;
 }

@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// oclif checks the Node version against its own engines (older than ours) by loading all of semver,
+// 47 modules on every call. Unset again so nothing this CLI starts inherits the setting.
+const skipEngineCheck = process.env.OCLIF_DISABLE_ENGINE_WARNING === undefined;
+if (skipEngineCheck) process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true';
+const { executeCli } = await import('@smokestack/core/cli/execute');
+if (skipEngineCheck) delete process.env.OCLIF_DISABLE_ENGINE_WARNING;
 
-await execute({ dir: import.meta.url });
+await executeCli({ bin: 'firestack', dir: import.meta.url });

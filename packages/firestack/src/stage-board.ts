@@ -1,4 +1,6 @@
-import type { Logger, PipelineOptions, StageName } from '@smokestack/core';
+import type { Logger } from '@smokestack/core/log/logger';
+import type { PipelineOptions } from '@smokestack/core/pipeline/job-run';
+import type { StageName } from '@smokestack/core/results/classify';
 
 export type StageDisplay = Pick<PipelineOptions, 'logger' | 'stageView' | 'echo'>;
 

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { formatRunReport, runStep, stagesOfStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core';
+import { formatRunReport } from '@smokestack/core/pipeline/report';
+import { runStep, stagesOfStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core/pipeline/service';
 import { withStageBoard } from './stage-board.js';
 
 /** One pipeline stage on an existing server group: the shared shape of build, repo, puppet and test. */

@@ -99,3 +99,14 @@ export function runCliOnTerminal(
     child.stdin.end();
   });
 }
+
+/** A subject or log line as a hostile uploader writes it: retitles the terminal, clears it, hides text, reorders it. */
+export const HOSTILE_TEXT = 'Fix \u001b]0;pwned\u0007title \u001b[2J\u001b[8mhidden\u001b[0m \u009b31mred\rover \u202eesrever\u0000';
+
+/** Escape and control characters left in terminal output once colour codes (and a terminal's CR LF) are taken out. */
+export function foreignControls(raw: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  const plain = raw.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r\n/g, '\n');
+  // eslint-disable-next-line no-control-regex
+  return [...plain.matchAll(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g)].map((m) => JSON.stringify(m[0]));
+}

@@ -7,3 +7,4 @@ export * from './demo/index.js';
 export * from './proxy.js';
 export * from './uncaught.js';
 export * from './wait.js';
+export * from './apt/mirror.js';

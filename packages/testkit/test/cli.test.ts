@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -41,6 +41,16 @@ describe('the built CLIs', () => {
         for (const c of listed.commands) if (!INTERACTIVE.has(c.id)) expect(c.json, `${cli} ${c.id} lacks --json`).to.equal(true);
       });
 
+      it('answers an unknown command or flag in one line pointing at --help, exit status 1', async () => {
+        const command = await runCli(cli, ['no-such-command']);
+        expect(command.stderr).to.equal(`${cli}: error: no command "no-such-command" (see: ${cli} --help)\n`);
+        expect(command.code).to.equal(1);
+        const first = listed.commands[0]!.id.split(':');
+        const flag = await runCli(cli, [...first, '--no-such-flag']);
+        expect(flag.stderr).to.equal(`${cli}: error: ${first.join(' ')}: unknown flag --no-such-flag (see: ${cli} ${first.join(' ')} --help)\n`);
+        expect(flag.code).to.equal(1);
+      });
+
       it('prints help with an example', async () => {
         const first = listed.commands[0]!.id.split(':').join(' ');
         const result = await runCli(cli, [...first.split(' '), '--help']);
@@ -49,5 +59,35 @@ describe('the built CLIs', () => {
         expect(result.stderr).to.equal('');
       });
     });
+  }
+});
+
+/** A mistyped flag or command, run through each entry point a user has: the built CLI and bin/ (from source). */
+describe('mistakes on the command line', function () {
+  this.timeout(120_000);
+  const entries: Array<{ name: string; argv: (cli: CliName) => string[] }> = [
+    { name: 'built', argv: (cli) => [path.join(repoRoot(), 'packages', cli, 'bin', 'run.js')] },
+    { name: 'bin/ from source', argv: (cli) => [path.join(repoRoot(), 'bin', cli)] },
+  ];
+  const cases: Array<{ cli: CliName; args: string[]; expected: RegExp }> = [
+    { cli: 'bellows', args: ['sync', '--bogus'], expected: /^bellows: error: sync: unknown flag --bogus \(see: bellows sync --help\)$/ },
+    { cli: 'firestack', args: ['run', '--templat', 'demo'], expected: /^firestack: error: run: unknown flag --templat \(see: firestack run --help\)$/ },
+    { cli: 'reviewday', args: ['report', 'extra'], expected: /^reviewday: error: report: unexpected argument "extra" \(see: reviewday report --help\)$/ },
+    { cli: 'bellows', args: ['jobs', 'show'], expected: /^bellows: error: jobs show: missing argument ID \(see: bellows jobs show --help\)$/ },
+    { cli: 'bellows', args: ['synk'], expected: /^bellows: error: no command "synk"; did you mean "sync"\? \(see: bellows --help\)$/ },
+  ];
+  for (const entry of entries) {
+    for (const c of cases) {
+      it(`${entry.name}: ${c.cli} ${c.args.join(' ')} prints one line and exits 1`, () => {
+        const r = spawnSync(process.execPath, [...entry.argv(c.cli), ...c.args], {
+          encoding: 'utf8',
+          env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', SMOKESTACK_CONFIG: '/dev/null/none.yaml' },
+        });
+        expect(r.stdout, r.stderr).to.equal('');
+        expect(r.stderr.trimEnd().split('\n'), r.stderr).to.have.length(1);
+        expect(r.stderr.trimEnd()).to.match(c.expected);
+        expect(r.status).to.equal(1);
+      });
+    }
   }
 });

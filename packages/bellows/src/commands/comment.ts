@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { commentResults, createBellowsContext, type CommentResult } from '@smokestack/core';
+import { commentResults, type CommentResult } from '@smokestack/core/bellows/comment';
+import { createBellowsContext } from '@smokestack/core/bellows/context';
 
 export default class Comment extends SmokestackCommand {
   static override summary = 'Post one review per finished current patch set: results per template and a Verified vote.';

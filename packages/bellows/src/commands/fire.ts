@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { createBellowsContext, fireJobs, type FireResult } from '@smokestack/core';
+import { createBellowsContext } from '@smokestack/core/bellows/context';
+import { fireJobs, type FireResult } from '@smokestack/core/bellows/fire';
 
 export default class Fire extends SmokestackCommand {
   static override summary = 'Queue jobs for current patch sets that have no job for a template yet (and infra retries that are due).';

@@ -1,7 +1,9 @@
 import readline from 'node:readline';
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { UserError, requireGerrit, saveGerritPassword, type LoginResult } from '@smokestack/core';
+import { UserError } from '@smokestack/core/errors';
+import { requireGerrit } from '@smokestack/core/bellows/settings';
+import { saveGerritPassword, type LoginResult } from '@smokestack/core/bellows/login';
 
 /** Reads one line from a TTY without echoing it. */
 function promptHidden(question: string): Promise<string> {

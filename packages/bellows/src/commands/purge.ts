@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { createBellowsContext, purgeChanges, type PurgeResult } from '@smokestack/core';
+import { createBellowsContext } from '@smokestack/core/bellows/context';
+import { purgeChanges, type PurgeResult } from '@smokestack/core/bellows/purge';
 
 export default class Purge extends SmokestackCommand {
   static override summary = 'Remove test configs of merged or abandoned changes (asking Gerrit) and cancel their jobs.';

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { createBellowsContext, eventStreamFromConfig, requireGerrit, runStream, type StreamResult } from '@smokestack/core';
+import { createBellowsContext } from '@smokestack/core/bellows/context';
+import { eventStreamFromConfig, runStream, type StreamResult } from '@smokestack/core/bellows/stream';
+import { requireGerrit } from '@smokestack/core/bellows/settings';
 
 export default class Stream extends SmokestackCommand {
   static override summary = 'Follow Gerrit stream-events over SSH and act on each event; runs until SIGTERM or SIGINT.';

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { createBellowsContext, syncProjects, type SyncResult } from '@smokestack/core';
+import { createBellowsContext } from '@smokestack/core/bellows/context';
+import { syncProjects, type SyncResult } from '@smokestack/core/bellows/sync';
 
 export default class Sync extends SmokestackCommand {
   static override summary = 'Keep one test config per open change of the configured projects; queue jobs of new patch sets with --fire.';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, type Job, type TestConfig } from '@smokestack/core';
-import { runCli } from '@smokestack/testkit';
+import { HOSTILE_TEXT as HOSTILE, foreignControls, runCli, runCliOnTerminal } from '@smokestack/testkit';
 
 describe('bellows read commands over the store', () => {
   let dir: string;
@@ -177,4 +177,35 @@ describe('bellows read commands over the store', () => {
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/^bellows: error: --older-than: "soon" is not an age/);
   });
+});
+
+describe('bellows read commands with hostile text in the store', () => {
+  let dir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bellows-hostile-'));
+    env = { SMOKESTACK_STATE: path.join(dir, 'state.json'), XDG_CONFIG_HOME: path.join(dir, 'xdg'), HOME: dir };
+    await new StateStore(env.SMOKESTACK_STATE!).update((s) => {
+      s.configs['p~1'] = {
+        id: 'p~1', project: 'p', branch: 'master', number: 1, description: `Mallory ${HOSTILE}: ${HOSTILE}`, branches: {},
+        templates: ['t'], patchSet: 1, revision: 'r', ref: 'refs/changes/01/1/1', updatedAt: '2026-11-22T09:00:00.000Z',
+      };
+      const job = enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: HOSTILE }, new Date('2026-11-22T09:00:00Z'));
+      Object.assign(job, { status: 'test_failed', message: `suite said ${HOSTILE}`, failedTests: [HOSTILE] });
+    });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const args of [['configs', 'list'], ['jobs', 'list'], ['jobs', 'show', 'j1']]) {
+    it(`bellows ${args.join(' ')} prints no escape sequence or control character from the data, on a terminal or piped`, async () => {
+      const terminal = await runCliOnTerminal('bellows', args, { env });
+      expect(terminal.code).to.equal(0);
+      expect(terminal.text).to.contain('title');
+      expect(foreignControls(terminal.raw)).to.deep.equal([]);
+      const piped = await runCli('bellows', args, { env });
+      expect(piped.stdout).to.contain('hidden');
+      expect(foreignControls(piped.stdout + piped.stderr)).to.deep.equal([]);
+    });
+  }
 });

@@ -5,6 +5,7 @@ import { formatDuration } from '../cli/table.js';
 import { GerritHttpError } from '../gerrit/rest.js';
 import type { ReviewInput } from '../gerrit/wire.js';
 import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js';
+import { jobKind } from '../queue/jobs.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
 import type { StateData } from '../store/schema.js';
@@ -39,7 +40,7 @@ export interface FaultContext {
  */
 export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>, fault: FaultContext): ReportDecision {
   if (config.templates.length === 0) return { kind: 'wait', reason: 'no templates configured' };
-  const latest = latestByTemplate(jobs.filter((j) => j.patchSet === config.patchSet && (j.kind ?? 'queue') === 'queue'));
+  const latest = latestByTemplate(jobs.filter((j) => j.patchSet === config.patchSet && jobKind(j) === 'queue'));
   const results: Job[] = [];
   const faults: JobFault[] = [];
   for (const template of config.templates) {

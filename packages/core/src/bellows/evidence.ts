@@ -1,5 +1,6 @@
 import type { Job, TestConfig } from '../model.js';
 import { requestBaseline } from '../queue/baseline.js';
+import { jobKind } from '../queue/jobs.js';
 import { revisionSetOf, type FlakyTest } from '../results/history.js';
 import type { StateData } from '../store/schema.js';
 import type { Store } from '../store/types.js';
@@ -13,7 +14,7 @@ import { jobsOfPatchSet, latestByTemplate } from './patchsets.js';
 
 /** The finished latest job of each template of each config's current patch set. */
 export function reportedJobs(state: StateData, configs: readonly TestConfig[]): Job[] {
-  return configs.flatMap((config) => [...latestByTemplate(jobsOfPatchSet(state, config.id, config.patchSet)).values()].filter((j) => j.finishedAt && (j.kind ?? 'queue') === 'queue'));
+  return configs.flatMap((config) => [...latestByTemplate(jobsOfPatchSet(state, config.id, config.patchSet)).values()].filter((j) => j.finishedAt && jobKind(j) === 'queue'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Job } from '../model.js';
-import { approveTransition, cancelTransition, retryTransition } from '../queue/transitions.js';
+import { approveTransition, cancelTransition, refuseAdHocRetry, retryTransition } from '../queue/transitions.js';
 import type { Store } from '../store/types.js';
 import { voteKey } from './patchsets.js';
 
@@ -22,6 +22,8 @@ export async function approveJob(store: Store, id: string, by: string, now: Date
 
 /** Queues a new attempt of a finished job of the current patch set; its result will be reported anew. */
 export async function retryJob(store: Store, id: string, now: Date): Promise<{ job: Job; previous: Job }> {
+  const stored = await store.getJob(id);
+  if (stored) refuseAdHocRetry(stored);
   await refuseHistory(store, id, 'retry');
   return store.update((state) => {
     const retried = retryTransition(state, id, now);

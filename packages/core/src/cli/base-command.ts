@@ -1,16 +1,31 @@
+import { format } from 'node:util';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { isUserError } from '../errors.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { isInfraError, isUserError } from '../errors.js';
+import { defaultConfig, hasConfigFile } from '../config/find.js';
+import type { LoadedConfig } from '../config/load.js';
 import { Logger } from '../log/logger.js';
+import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
+import { printable } from '../log/terminal.js';
 import type { ProviderContext } from '../providers/types.js';
 import { StateStore, resolveStatePath } from '../store/store.js';
+import { asParseError, parseErrorLine } from './mistakes.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
 
+/** JSON as oclif pretty-prints it; undefined for what only oclif's serializer handles (cycles). */
+function plainJson(json: unknown): string | undefined {
+  try {
+    return JSON.stringify(json, null, 2) ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The base of every bellows, firestack and reviewday command: global flags, config and
- * store resolution, a logger, and the two kinds of error (one line for the user's mistakes,
- * a stack only with --verbose for our bugs).
+ * store resolution, a logger, and the two kinds of error (one line for the user's mistakes
+ * and failures of the systems we depend on, a stack only with --verbose for our bugs).
+ * Everything printed has secrets masked; what reaches a terminal has no control characters.
  */
 export abstract class SmokestackCommand extends Command {
   static override enableJsonFlag = true;
@@ -31,12 +46,16 @@ export abstract class SmokestackCommand extends Command {
     color: Flags.boolean({ description: 'colour output (--no-color or NO_COLOR turns it off)', allowNo: true, default: true, helpGroup: 'GLOBAL' }),
   };
 
+  /** Values never printed: credentials from the environment, and every secret the services register on the logger. */
+  private readonly secrets = new Set<string>();
   private loadedConfig?: LoadedConfig;
+  private configLoader?: typeof import('../config/load.js');
   private stateStore?: StateStore;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
 
   public override async init(): Promise<void> {
+    for (const secret of secretsInEnvironment(process.env)) if (secret.length >= 4) this.secrets.add(secret);
     await super.init();
     const { flags } = await this.parse(this.ctor as typeof SmokestackCommand);
     const f = flags as Record<string, unknown>;
@@ -48,11 +67,13 @@ export abstract class SmokestackCommand extends Command {
       color: Boolean(f.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     };
     if (!this.globals.color) process.env.FORCE_COLOR = '0';
+    // Only a config file needs the YAML parser and the validator: without one, a command never loads them.
+    if (hasConfigFile({ flag: this.globals.config })) this.configLoader = await import('../config/load.js');
   }
 
   /** The validated config (the embedded empty default when there is no file). */
   protected get settings(): LoadedConfig {
-    this.loadedConfig ??= loadConfig({ flag: this.globals.config });
+    this.loadedConfig ??= this.configLoader?.loadConfig({ flag: this.globals.config }) ?? defaultConfig();
     return this.loadedConfig;
   }
 
@@ -66,7 +87,7 @@ export abstract class SmokestackCommand extends Command {
   }
 
   protected get progress(): Logger {
-    this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose });
+    this.logger ??= new Logger({ verbose: this.globals.verbose, quiet: this.jsonEnabled() && !this.globals.verbose }, '', this.secrets);
     return this.logger;
   }
 
@@ -79,7 +100,7 @@ export abstract class SmokestackCommand extends Command {
     await write(`{\n  ${JSON.stringify(key)}: [`);
     let first = true;
     for await (const item of items) {
-      await write(`${first ? '' : ','}\n    ${JSON.stringify(item)}`);
+      await write(`${first ? '' : ','}\n    ${JSON.stringify(item, this.maskedStrings)}`);
       first = false;
     }
     await write(`${first ? '' : '\n  '}]\n}\n`);
@@ -90,17 +111,66 @@ export abstract class SmokestackCommand extends Command {
     return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
   }
 
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own parse errors and exits keep their behaviour.
+  /** Text for the terminal: secrets masked, escape sequences and control characters gone. */
+  private forTerminal(message: unknown, args: unknown[]): string {
+    return printable(maskSecrets(format(message, ...args), this.secrets));
+  }
+
+  override log(message: unknown = '', ...args: unknown[]): void {
+    super.log(this.forTerminal(message, args));
+  }
+
+  /** Prints a `renderTable` (its cells already cleaned), keeping the table's own colours. */
+  protected logTable(table: string): void {
+    super.log(printable(maskSecrets(table, this.secrets), { keepColour: this.globals.color }));
+  }
+
+  override logToStderr(message: unknown = '', ...args: unknown[]): void {
+    super.logToStderr(this.forTerminal(message, args));
+  }
+
+  /** A JSON replacer masking the secrets in every string (JSON itself escapes control characters). */
+  private readonly maskedStrings = (_key: string, value: unknown): unknown => (typeof value === 'string' ? maskSecrets(value, this.secrets) : value);
+
+  /**
+   * --json output with every string's secrets masked. For a program (stdout not a terminal) the same
+   * pretty-printed JSON is written straight out, without oclif's colouring pass over the whole text.
+   */
+  override logJson(json: unknown): void {
+    const masked = json === undefined ? json : JSON.parse(JSON.stringify(json, this.maskedStrings));
+    const text = process.stdout.isTTY ? undefined : plainJson(masked);
+    if (text === undefined) super.logJson(masked);
+    else process.stdout.write(`${text}\n`);
+  }
+
+  /** The final line of a failed command. */
+  private fail(line: string, exitCode: number): void {
+    if (this.jsonEnabled()) this.logJson({ error: { message: line } });
+    this.logToStderr(`${this.config.bin}: error: ${line}`);
+    process.exitCode = exitCode;
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number }; parse?: unknown }): Promise<unknown> {
+    const mistyped = asParseError(err);
+    if (mistyped) {
+      // A mistyped command line: one line naming the command and its help, not oclif's usage dump.
+      this.parsed = true; // the parse was attempted and answered; oclif need not warn that it never happened
+      this.fail(parseErrorLine(mistyped, this.config.bin, this.id ?? ''), 1);
+      return undefined;
+    }
+    // oclif's own exits keep their behaviour.
     if (err.oclif || err.name === 'ExitError') return super.catch(err);
-    const name = this.config.bin;
     if (isUserError(err)) {
-      if (this.jsonEnabled()) this.logJson({ error: { message: err.line } });
-      this.logToStderr(`${name}: error: ${this.logger ? this.logger.redact(err.line) : err.line}`);
-      process.exitCode = err.exitCode;
+      this.fail(err.line, err.exitCode);
+      return undefined;
+    }
+    // A server we depend on failed or refused us: the user's to look into, not our bug.
+    if (isInfraError(err)) {
+      this.fail(err.message, 1);
       return undefined;
     }
     if (this.jsonEnabled()) this.logJson({ error: { message: err.message } });
+    const name = this.config.bin;
     if (this.globals.verbose) this.logToStderr(`${name}: unexpected error: ${err.stack ?? err.message}`);
     else this.logToStderr(`${name}: unexpected error: ${err.message} (run with --verbose for details)`);
     process.exitCode = 2;

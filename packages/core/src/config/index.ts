@@ -1,4 +1,5 @@
 export * from './schema.js';
 export * from './validate.js';
+export * from './find.js';
 export * from './load.js';
 export * from './credentials.js';

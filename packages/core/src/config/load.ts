@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { UserError } from '../errors.js';
-import { defaultConfigPath, type Env } from '../paths.js';
+import { UserError, errorMessage } from '../errors.js';
+import { defaultConfig, findConfigPath, type ConfigSearch } from './find.js';
 import {
   ConfigSchema,
   GroupDefinitionSchema,
@@ -20,35 +20,38 @@ export interface LoadedConfig {
   config: SmokestackConfig;
 }
 
-/** Finds the config: --config, then SMOKESTACK_CONFIG, then ./smokestack.yaml, then XDG. */
-export function findConfigPath(options: { flag?: string; env?: Env; cwd?: string } = {}): string | undefined {
-  const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
-  const explicit = options.flag ?? env.SMOKESTACK_CONFIG;
-  if (explicit) {
-    const resolved = path.resolve(cwd, explicit);
-    if (!fs.existsSync(resolved)) {
-      throw new UserError(`${explicit}: config file not found`, { hint: 'check --config or SMOKESTACK_CONFIG' });
+/** Config, template and group files above this size are refused before they are parsed (real ones are a few KiB). */
+export const MAX_CONFIG_BYTES = 512 * 1024;
+
+/** Reads at most `limit` + 1 bytes, so a huge file (or an endless pipe) is never read whole. */
+function readLimited(file: string, label: string, limit: number): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new UserError(`${label}: cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length <= limit; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > limit) {
+      const size = fs.fstatSync(fd).size;
+      const shown = size > limit ? `${(size / 1024 / 1024).toFixed(1)} MiB` : `over ${limit / 1024} KiB`;
+      throw new UserError(`${label}: too large (${shown}; a config file may be at most ${limit / 1024} KiB)`);
     }
-    return resolved;
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${label}: cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  } finally {
+    fs.closeSync(fd);
   }
-  for (const name of ['smokestack.yaml', 'smokestack.yml', 'smokestack.json']) {
-    const candidate = path.join(cwd, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  const xdg = defaultConfigPath(env);
-  return fs.existsSync(xdg) ? xdg : undefined;
 }
 
 /** Reads a YAML or JSON file into plain data; errors name the file and line. */
 export function readDataFile(file: string, label = file): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`${label}: cannot read file (${code ?? String(err)})`);
-  }
+  const text = readLimited(file, label, MAX_CONFIG_BYTES);
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(text);
@@ -63,16 +66,21 @@ export function readDataFile(file: string, label = file): unknown {
     const what = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new UserError(`${label}${where}: invalid YAML: ${what}`);
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    // yaml refuses documents whose aliases would expand without bound ("billion laughs").
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) {
+      throw new UserError(`${label}: invalid YAML: too many aliases (more than 100 expansions; write the values out instead)`);
+    }
+    throw new UserError(`${label}: invalid YAML: ${errorMessage(err).split('\n')[0]}`);
+  }
 }
 
 /** Loads and validates the config; with no file at all, returns the embedded empty default. */
-export function loadConfig(options: { flag?: string; env?: Env; cwd?: string } = {}): LoadedConfig {
+export function loadConfig(options: ConfigSearch = {}): LoadedConfig {
   const file = findConfigPath(options);
-  if (!file) {
-    return { dir: options.cwd ?? process.cwd(), config: ConfigSchema.parse({}) };
-  }
-  return loadConfigFile(file);
+  return file ? loadConfigFile(file) : defaultConfig(options.cwd);
 }
 
 export function loadConfigFile(file: string): LoadedConfig {

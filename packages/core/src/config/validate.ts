@@ -51,6 +51,11 @@ export function describeIssue(issue: z.core.$ZodIssue): { path: ReadonlyArray<Pr
       }
       return { path: issue.path, text: issue.message };
     }
+    case 'invalid_key': {
+      // A record key that fails its schema: say why, at the key's own path.
+      const inner = issue.issues[0];
+      return { path: issue.path, text: inner ? describeIssue(inner).text : issue.message };
+    }
     default:
       return { path: issue.path, text: issue.message.replace(/^Invalid input: /, '') };
   }

@@ -131,7 +131,7 @@ export class GerritRestClient {
           } catch (err) {
             // A body cut by a dropped connection is as transient as the drop itself.
             failure = `${shown}: invalid JSON from Gerrit (${errorMessage(err)})`;
-            if (attempt >= this.retries) throw new InfraError(`gerrit: ${failure}`);
+            if (attempt >= this.retries) throw new InfraError(`gerrit: ${this.baseUrl}: ${failure}`);
             await this.wait(attempt, undefined, failure);
             continue;
           }
@@ -144,7 +144,7 @@ export class GerritRestClient {
         }
         const snippet = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
         if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.retries) {
-          throw new GerritHttpError(`gerrit: ${shown}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`, response.status, body);
+          throw new GerritHttpError(`gerrit: ${this.baseUrl}: ${shown}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`, response.status, body);
         }
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date());
         failure = `HTTP ${response.status}`;
@@ -152,7 +152,7 @@ export class GerritRestClient {
         if (err instanceof InfraError || err instanceof UserError) throw err;
         failure = isTimeout(err) ? `timed out after ${this.timeoutMs} ms` : describeNetworkError(err);
         if (attempt >= this.retries) {
-          throw new InfraError(`gerrit: ${shown}: ${failure} (after ${attempt + 1} tries)`, { cause: err });
+          throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: ${failure} (after ${attempt + 1} tries)`, { cause: err });
         }
       }
       await this.wait(attempt, retryAfterMs, `${shown}: ${failure}`);

@@ -7,7 +7,7 @@ import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Change } from '../model.js';
 import { homeDir, type Env } from '../paths.js';
-import { hostKeyAlgorithmsForPolicy, verifyGerritHostKey, type HostKeyPolicy } from './hostkey.js';
+import { fingerprint, hostKeyAlgorithmsForPolicy, verifyGerritHostKey, type HostKeyPolicy } from './hostkey.js';
 import { changeFromSsh } from './map.js';
 import type { SshChange } from './wire.js';
 
@@ -94,6 +94,9 @@ export function connectSsh(options: GerritSshOptions, signal?: AbortSignal): Pro
       hostVerifier: (key: Buffer) => {
         const check = verifyGerritHostKey(options.hostKeyPolicy, options.host, options.port, key);
         if (!check.ok) refused = check.reason;
+        if (options.hostKeyPolicy.kind === 'insecure') {
+          options.logger?.warn(`gerrit ssh: ${options.host}:${options.port}: accepted host key ${fingerprint(key)} without verifying it (--insecure-accept-host-key)`);
+        }
         return check.ok;
       },
     };

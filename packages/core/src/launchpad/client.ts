@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.js';
-import type { LaunchpadCache, CachedAnswer } from './cache.js';
+import type { LaunchpadCache, CachedAnswer, StoredAnswer } from './cache.js';
 
 /** A bug task as Launchpad's `devel` API returns it in `bugs/N/bug_tasks`. */
 export interface LaunchpadBugTask {
@@ -117,13 +117,19 @@ export class LaunchpadClient {
       this.unavailable = errorMessage(err);
       return this.stale(cached, this.unavailable);
     }
-    if (cache) {
-      await cache.set(answer).catch((err: unknown) => this.warnOnce(`cannot write the Launchpad cache in ${cache.dir}: ${errorMessage(err)}`));
-    }
+    cache?.set(answer);
     return answer.body;
   }
 
-  private stale(cached: CachedAnswer | undefined, why: string): unknown {
+  /** Writes this run's answers to the cache; a cache that cannot be read or written only costs a warning. */
+  async flush(): Promise<void> {
+    const cache = this.options.cache;
+    if (!cache) return;
+    await cache.flush((this.options.now ?? Date.now)()).catch((err: unknown) => this.warnOnce(`cannot write the Launchpad cache ${cache.file}: ${errorMessage(err)}`));
+    if (cache.problem) this.warnOnce(cache.problem);
+  }
+
+  private stale(cached: StoredAnswer | undefined, why: string): unknown {
     if (!cached) throw new LaunchpadUnavailableError(why);
     this.stats.staleHits++;
     return cached.body;
@@ -152,9 +158,26 @@ export class LaunchpadClient {
     if ([401, 403, 404, 410].includes(response.status)) return { url, fetchedAt, status: 'missing' };
     if (!response.ok) throw new LaunchpadUnavailableError(`HTTP ${response.status} from ${new URL(url).host}`);
     try {
-      return { url, fetchedAt, status: 'ok', body: JSON.parse(text) };
+      return { url, fetchedAt, status: 'ok', body: slim(JSON.parse(text)) };
     } catch {
       throw new LaunchpadUnavailableError(`answer from ${new URL(url).host} is not JSON`);
     }
   }
+}
+
+/** The fields of bugs, bug tasks and blueprints this client's callers read; the cache keeps only these. */
+const KEPT_FIELDS = new Set([
+  'id', 'name', 'title', 'tags', 'web_link', 'bug_target_name', 'importance', 'status', 'priority',
+  'definition_status', 'implementation_status', 'entries', 'next_collection_link', 'total_size',
+]);
+
+/** A Launchpad object without the dozens of links and fields nobody reads (a bug task has about fifty). */
+export function slim(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!KEPT_FIELDS.has(key)) continue;
+    out[key] = key === 'entries' && Array.isArray(value) ? value.map(slim) : value;
+  }
+  return out;
 }

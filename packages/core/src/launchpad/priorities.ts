@@ -105,6 +105,7 @@ export async function resolvePriorities(
     }
   }
   await Promise.all(work);
+  await client?.flush();
   if (client?.unavailable && client.unavailable !== 'offline') {
     answers.warnings.push(
       `Launchpad (${client.base}) is unavailable: ${client.unavailable}; ${unknown} bug/blueprint priorities are shown as unknown` +

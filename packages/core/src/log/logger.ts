@@ -1,4 +1,6 @@
 import type { ListrTask } from 'listr2';
+import { maskSecrets } from './secrets.js';
+import { printable } from './terminal.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -42,9 +44,12 @@ export class Logger {
   }
 
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('***');
-    return out;
+    return maskSecrets(text, this.secrets);
+  }
+
+  /** What may reach a terminal: secrets masked, escape sequences and control characters removed. */
+  clean(text: string): string {
+    return printable(this.redact(text));
   }
 
   child(prefix: string): Logger {
@@ -69,7 +74,7 @@ export class Logger {
 
   private write(level: LogLevel, message: string): void {
     if (this.options.quiet && level !== 'error' && level !== 'warn') return;
-    const text = this.redact(message);
+    const text = this.clean(message);
     const tag = this.prefix ? `[${this.prefix}] ` : '';
     const mark = level === 'info' ? '' : `${level}: `;
     for (const line of text.split('\n')) {
@@ -223,7 +228,7 @@ export class PhaseBoard {
         const outcome = await this.ended.get(name)!.promise;
         this.show = () => undefined;
         const took = outcome.durationMs !== undefined ? ` (${(outcome.durationMs / 1000).toFixed(1)}s)` : '';
-        const text = `${name}${took}${outcome.message ? ` — ${parent.redact(outcome.message)}` : ''}`;
+        const text = `${name}${took}${outcome.message ? ` — ${parent.clean(outcome.message)}` : ''}`;
         task.title = text;
         if (outcome.status === 'skipped') return task.skip(text);
         if (outcome.status === 'failed') throw new Error(text);
@@ -278,16 +283,16 @@ class TaskLogger extends Logger {
   }
 
   override info(message: string): void {
-    this.show(this.parent.redact(message));
+    this.show(this.parent.clean(message));
   }
 
   override warn(message: string): void {
-    if (this.keep) this.keep(this.parent.redact(message));
+    if (this.keep) this.keep(this.parent.clean(message));
     else this.parent.warn(message);
   }
 
   override error(message: string): void {
-    if (this.keep) this.keep(this.parent.redact(`error: ${message}`));
+    if (this.keep) this.keep(this.parent.clean(`error: ${message}`));
     else this.parent.error(message);
   }
 
@@ -299,8 +304,12 @@ class TaskLogger extends Logger {
     return this.parent.redact(text);
   }
 
+  override clean(text: string): string {
+    return this.parent.clean(text);
+  }
+
   override debug(message: string): void {
-    if (this.parent.verbose) this.show(this.parent.redact(message));
+    if (this.parent.verbose) this.show(this.parent.clean(message));
   }
 
   override child(): Logger {

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { InfraError, UserError, errorMessage } from '../errors.js';
+import { InfraError, errorMessage } from '../errors.js';
+import { bundleSnapshot, snapshotLocalSource } from './checkout.js';
 import type { Host, ServerGroup } from '../model.js';
 import { isManifestPath, type JobPlan, type SourcePlan } from './plan.js';
 
@@ -11,7 +13,7 @@ export interface BundleLayout {
   archive: string;
   /** Bundle-relative manifest file per host name (hosts without a manifest are absent). */
   manifests: Record<string, string>;
-  /** Bundle-relative git bundle per source shipped from a local checkout, keyed by `kind:index`. */
+  /** Bundle-relative git bundle per source shipped from a local checkout or directory, keyed by `kind:index`. */
   sourceBundles: Record<string, string>;
   /** Revisions of local checkouts, known before anything runs remotely. */
   localRevisions: Record<string, string>;
@@ -27,19 +29,9 @@ export function manifestFor(manifests: Record<string, string>, host: Pick<Host, 
   return manifests.default !== undefined ? { key: 'default', value: manifests.default } : undefined;
 }
 
-async function git(args: string[], cwd: string): Promise<string> {
-  try {
-    const { execa } = await import('execa');
-    const { stdout } = await execa('git', args, { cwd });
-    return stdout.trim();
-  } catch (err) {
-    throw new UserError(`git ${args[0]} in ${cwd} failed: ${errorMessage(err).split('\n').pop()}`);
-  }
-}
-
 /**
  * Writes the job bundle: per-host manifests, Puppet modules given by path, and a git bundle of
- * every local checkout that replaces a source (so remote hosts never need the laptop's disk).
+ * every local checkout or directory that is a source (so remote hosts never need the laptop's disk).
  */
 export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: string): Promise<BundleLayout> {
   fs.rmSync(dir, { recursive: true, force: true });
@@ -64,13 +56,20 @@ export async function writeJobBundle(plan: JobPlan, group: ServerGroup, dir: str
     }
   }
 
-  for (const source of plan.sources) {
-    if (!source.localPath) continue;
-    const key = sourceKey(source);
-    const file = `sources/${source.kind}-${source.index}.bundle`;
-    layout.localRevisions[key] = await git(['rev-parse', 'HEAD'], source.localPath);
-    await git(['bundle', 'create', '-q', path.join(dir, file), 'HEAD'], source.localPath);
-    layout.sourceBundles[key] = file;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bundle-'));
+  try {
+    for (const source of plan.sources) {
+      if (!source.localPath) continue;
+      const key = sourceKey(source);
+      const file = `sources/${source.kind}-${source.index}.bundle`;
+      // The working tree as it is: uncommitted edits and new files go in, ignored files do not.
+      const snapshot = source.snapshot ?? (await snapshotLocalSource(source.localPath, scratch));
+      await bundleSnapshot(snapshot, path.join(dir, file), scratch);
+      layout.localRevisions[key] = snapshot.commit;
+      layout.sourceBundles[key] = file;
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 
   try {

@@ -11,3 +11,4 @@ export * from './worker.js';
 export * from './reproduce.js';
 export * from './logs.js';
 export * from './report.js';
+export * from './checkout.js';

@@ -205,7 +205,7 @@ export class JobRun {
     const scripts = path.join(this.jobDir, 'scripts');
     fs.mkdirSync(scripts, { recursive: true });
     fs.writeFileSync(path.join(scripts, `${label}-${h.host.name}.sh`), script);
-    const launcher = this.renderer.render('stage-launch.sh.hbs', { workspace: h.workspace, name: label });
+    const launcher = this.renderer.render('stage-launch.sh.hbs', { workspace: h.workspace, name: label, env: this.plan.definition.env });
     const echo = this.options.echo;
     const log = this.logs.writer(stage, h.host.name, echo ? (line) => echo(stage, h.host.name, line) : undefined);
     const started = this.clock();

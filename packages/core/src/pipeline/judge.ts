@@ -44,13 +44,7 @@ export function lastLine(text: string): string {
   );
 }
 
-// -- build ----------------------------------------------------------------------------------------
-
-export interface BuildItem {
-  index: number;
-  name: string;
-  ref: string;
-}
+// -- sources --------------------------------------------------------------------------------------
 
 export interface SourceRevision {
   /** `build:N` or `module:N`. */
@@ -59,29 +53,7 @@ export interface SourceRevision {
   mergeTargetRevision?: string;
 }
 
-export interface BuildJudgement extends HostJudgement {
-  revisions: SourceRevision[];
-}
-
-/** One host's build script: the revision of every source it fetched, and which builds failed and how. */
-export function judgeBuild(host: string, items: readonly BuildItem[], run: ScriptRun): BuildJudgement {
-  const markers = parseMarkers(run.stdout);
-  const out: BuildJudgement = { revisions: [], failures: [], infra: [] };
-  for (const item of items) {
-    const revision = markerValue(markers, 'revision', item.index)?.[0];
-    const mergeTargetRevision = markerValue(markers, 'merge-target', item.index)?.[0];
-    out.revisions.push({ key: `build:${item.index}`, ...(revision ? { revision } : {}), ...(mergeTargetRevision ? { mergeTargetRevision } : {}) });
-    const failedRc = markerValue(markers, 'build-failed', item.index)?.[0];
-    if (failedRc === undefined) continue;
-    const step = revision ? 'build' : 'fetch';
-    out.failures.push(`${step} of ${item.name} failed on ${host} (exit ${failedRc})${revision ? '' : ` for ref ${JSON.stringify(item.ref)}`}`);
-  }
-  if (run.code !== 0 && !markers.some((m) => m.key === 'build-failed')) {
-    if (killedScript(run.code)) out.infra.push(`build script on ${host} was killed (exit ${run.code}) before a build finished`);
-    else out.failures.push(`build script on ${host} exited ${run.code}: ${lastLine(run.stderr)}`);
-  }
-  return out;
-}
+// The build stage's judgement lives beside the stage: stages/build-judge.ts.
 
 // -- configure ------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
+import { GIT_SECRETS_HINT, urlCarriesCredentials } from '../config/url-credentials.js';
 import type { BranchSource } from '../model.js';
+import type { CheckoutSnapshot } from './checkout.js';
 
 /** `--change project=REF`, `--change project=PATH` (a local checkout) or `--change project=URL#REF`. */
 export interface ChangeSpec {
@@ -25,8 +27,10 @@ export interface SourcePlan {
   url: string;
   ref: string;
   mergeTarget?: string;
-  /** A local checkout shipped in the job bundle instead of fetching `url`. */
+  /** A local checkout (or a plain directory) shipped in the job bundle instead of fetching `url`. */
   localPath?: string;
+  /** What of `localPath` is shipped, taken when the run starts (else when the bundle is written). */
+  snapshot?: CheckoutSnapshot;
   /** Replaced by a --change or by the test config (the branch under test). */
   changed: boolean;
 }
@@ -54,11 +58,15 @@ export function parseChangeSpec(text: string, cwd = process.cwd(), where = '--ch
   const project = text.slice(0, eq);
   const value = text.slice(eq + 1);
   const hash = value.lastIndexOf('#');
-  if (hash > 0 && hash < value.length - 1) return { project, url: value.slice(0, hash), ref: value.slice(hash + 1) };
+  if (hash > 0 && hash < value.length - 1) {
+    const url = value.slice(0, hash);
+    if (urlCarriesCredentials(url)) throw new UserError(`${where} ${project}=URL#REF: ${GIT_SECRETS_HINT}`);
+    return { project, url, ref: value.slice(hash + 1) };
+  }
   if (looksLikePath(value)) {
     const resolved = path.resolve(cwd, value.replace(/^~\//, `${process.env.HOME ?? ''}/`));
-    if (!fs.existsSync(path.join(resolved, '.git'))) {
-      throw new UserError(`${where} ${project}=${value}: ${resolved} is not a git checkout`, { hint: 'point at the top of a git working tree' });
+    if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
+      throw new UserError(`${where} ${project}=${value}: ${resolved} is not a directory`, { hint: 'point at the top of a git working tree' });
     }
     return { project, path: resolved };
   }
@@ -199,7 +207,23 @@ export function planJob(name: string, definition: TemplateDefinition, inputs: Pl
   checkTemplateNames(name, definition);
   checkTemplateFiles(name, definition, inputs.baseDir);
   const group = inputs.group ?? (definition.group === undefined ? undefined : resolveGroupDefinition(definition, name, inputs.baseDir));
-  return assembleJobPlan(name, definition, { ...inputs, ...(group ? { group } : {}) });
+  const plan = assembleJobPlan(name, definition, { ...inputs, ...(group ? { group } : {}) });
+  return { ...plan, sources: plan.sources.map(shipPlainDirectory) };
+}
+
+/** A git repository at a path: a checkout (`.git`) or a bare repository. */
+export function isGitRepository(dir: string): boolean {
+  const has = (entry: string) => fs.existsSync(path.join(dir, entry));
+  return has('.git') || (has('HEAD') && has('objects') && has('refs'));
+}
+
+/**
+ * A source URL naming a directory that is no git repository (the examples' demo project) has no
+ * ref to fetch: it is shipped as it is on disk, like a --change PATH.
+ */
+function shipPlainDirectory(s: SourcePlan): SourcePlan {
+  if (s.localPath || !path.isAbsolute(s.url) || !fs.existsSync(s.url) || !fs.statSync(s.url).isDirectory() || isGitRepository(s.url)) return s;
+  return { ...s, localPath: s.url, ref: 'HEAD' };
 }
 
 /** A manifest value is a file when it is one line ending in .pp; anything else is inline Puppet code. */

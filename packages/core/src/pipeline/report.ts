@@ -1,3 +1,4 @@
+import type { JobSource } from '../model.js';
 import { describeRequiredSkip } from '../results/required.js';
 import type { PipelineResult } from './runner.js';
 
@@ -15,8 +16,20 @@ export function formatRunReport(result: PipelineResult): string[] {
   const required = result.requiredSkipped ?? [];
   for (const r of required) lines.push(`  required, did not run: ${r.id} — ${describeRequiredSkip(r)}`);
   for (const s of result.skipped.filter((t) => !required.some((r) => r.id === t.id))) lines.push(`  skipped: ${s.id}${s.reason ? ` (${s.reason})` : ''}`);
-  for (const s of result.sources) lines.push(`Source ${s.project}: ${s.ref} at ${s.revision ?? '(not fetched)'}${s.changed ? ' (under test)' : ''}`);
+  for (const s of result.sources) lines.push(sourceLine(s));
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);
   return lines;
+}
+
+/** Pure: what one source was; a local checkout by its HEAD and uncommitted files, not by the throwaway commit built from them. */
+export function sourceLine(s: JobSource): string {
+  const tested = s.changed ? ' (under test)' : '';
+  const built = s.revision ? `, built as ${s.revision.slice(0, 12)}` : '';
+  if (s.localPath && s.localHead) {
+    const edits = s.uncommitted?.length ? ` with ${s.uncommitted.length} uncommitted file(s)` : '';
+    return `Source ${s.project}: ${s.localPath} at ${s.localHead.slice(0, 12)}${edits}${built}${tested}`;
+  }
+  if (s.localPath) return `Source ${s.project}: the directory ${s.localPath} as it is${built}${tested}`;
+  return `Source ${s.project}: ${s.ref} at ${s.revision ?? '(not fetched)'}${tested}`;
 }

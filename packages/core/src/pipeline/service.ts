@@ -1,10 +1,14 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
-import type { Job } from '../model.js';
+import type { Logger } from '../log/logger.js';
+import type { Job, JobSource } from '../model.js';
+import { defaultConfigPath } from '../paths.js';
 import { queueOf } from '../queue/queue.js';
 import { getGroup } from '../providers/group-records.js';
+import { describeSnapshot, snapshotLocalSource } from './checkout.js';
 import { STAGES, type StageName } from '../results/classify.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
@@ -24,9 +28,56 @@ export interface RunTemplateResult {
 
 /** Plans a template run with its changes applied; every problem is a one-line UserError. */
 export function planTemplateRun(loaded: LoadedConfig, template: string, changes: string[] = [], cwd = process.cwd()): JobPlan {
+  if (!loaded.path && !(template in loaded.config.templates)) throw noConfigFile(template, cwd);
   const definition = resolveTemplate(loaded, template);
   const specs = changes.map((c) => parseChangeSpec(c, cwd));
   return planJob(template, definition, { baseDir: loaded.dir, changes: specs });
+}
+
+/** No config file anywhere: say where we looked and, in a SmokeStack checkout, which config has the examples. */
+function noConfigFile(template: string, cwd: string): UserError {
+  const examples = path.join(cwd, 'examples', 'smokestack.yaml');
+  return new UserError(`no smokestack.yaml found, so no template "${template}" (looked at --config, SMOKESTACK_CONFIG, ./smokestack.yaml, ${defaultConfigPath()})`, {
+    hint: fs.existsSync(examples) ? `the examples are configured in examples/smokestack.yaml: firestack run --config examples/smokestack.yaml --template ${template}` : 'pass --config FILE',
+  });
+}
+
+/**
+ * Takes what each local source ships (its working tree as it is, or a plain directory) before
+ * anything runs, and says so first: which revision, and which uncommitted files go in.
+ */
+export async function snapshotLocalSources(plan: JobPlan, scratch: string, logger: Logger): Promise<JobPlan> {
+  const sources = [];
+  for (const s of plan.sources) {
+    if (!s.localPath) {
+      sources.push(s);
+      continue;
+    }
+    const snapshot = await snapshotLocalSource(s.localPath, scratch);
+    logger.info(describeSnapshot(s.project, snapshot));
+    sources.push({ ...s, snapshot });
+  }
+  return { ...plan, sources };
+}
+
+/** Pure: the job's sources with the local HEAD and the uncommitted files of each shipped working tree. */
+export function withUncommitted(sources: JobSource[], plan: JobPlan): JobSource[] {
+  return sources.map((s, i) => {
+    const snapshot = plan.sources[i]?.snapshot;
+    if (!snapshot?.head) return s;
+    return { ...s, localHead: snapshot.head, ...(snapshot.uncommitted.length ? { uncommitted: snapshot.uncommitted.map((f) => `${f.path} (${f.status})`) } : {}) };
+  });
+}
+
+/** Runs `fn` with the plan's local sources snapshotted in a scratch directory removed afterwards. */
+async function withLocalSources<T>(plan: JobPlan, logger: Logger, fn: (plan: JobPlan) => Promise<T>): Promise<T> {
+  if (!plan.sources.some((s) => s.localPath)) return fn(plan);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-sources-'));
+  try {
+    return await fn(await snapshotLocalSources(plan, scratch, logger));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Records a run that no queue scheduled (a laptop run or a stepwise command) as a running job. */
@@ -47,7 +98,10 @@ function finishAdHocJob(options: RunTemplateOptions, id: string, result: Pipelin
 
 /** `firestack run`: the whole pipeline for one template, recorded as a job so logs and reproduce work. */
 export async function runTemplate(options: RunTemplateOptions): Promise<RunTemplateResult> {
-  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
+  return withLocalSources(planTemplateRun(options.loaded, options.template, options.changes, options.cwd), options.logger, (plan) => runPlanned(options, plan));
+}
+
+async function runPlanned(options: RunTemplateOptions, plan: JobPlan): Promise<RunTemplateResult> {
   const job = await startAdHocJob(options, 'manual');
   let result: PipelineResult;
   try {
@@ -56,6 +110,7 @@ export async function runTemplate(options: RunTemplateOptions): Promise<RunTempl
     await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
     throw err;
   }
+  result = { ...result, sources: withUncommitted(result.sources, plan) };
   return { job: await finishAdHocJob(options, job.id, result), result };
 }
 
@@ -86,14 +141,17 @@ export async function runStep(options: StepwiseOptions): Promise<RunTemplateResu
   const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
   const group = await getGroup(options.group, options);
   if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
-  const job = await startAdHocJob(options, 'manual', options.group);
-  const result = await runPipeline(job, plan, {
-    ...options,
-    group: options.group,
-    stages: [...STEPWISE_STAGES[options.step]],
-    workspaceKey: 'interactive',
+  return withLocalSources(plan, options.logger, async (shipped) => {
+    const job = await startAdHocJob(options, 'manual', options.group);
+    const result = await runPipeline(job, shipped, {
+      ...options,
+      group: options.group,
+      stages: [...STEPWISE_STAGES[options.step]],
+      workspaceKey: 'interactive',
+    });
+    const recorded = { ...result, sources: withUncommitted(result.sources, shipped) };
+    return { job: await finishAdHocJob(options, job.id, recorded), result: recorded };
   });
-  return { job: await finishAdHocJob(options, job.id, result), result };
 }
 
 /** Moves a previous run's files aside (a recovered job runs again in the same directory). */

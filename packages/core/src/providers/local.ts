@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InfraError, UserError } from '../errors.js';
 import type { GroupDefinition } from '../config/schema.js';
+import { urlCarriesCredentials } from '../config/url-credentials.js';
 import type { Host, ServerGroup } from '../model.js';
 import { renderHostsFile } from './hosts-file.js';
 import { normalizeGroupDefinition } from './normalize.js';
@@ -116,6 +117,26 @@ function safeUser(): string {
   }
 }
 
+/** What a command on a local host may see of this machine's environment: what any host would have, nothing of the worker's. */
+const HOST_VARIABLES = new Set(['PATH', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR']);
+const PROXY_VARIABLES = /^(https?|ftp|all|no)_proxy$/i;
+
+/**
+ * The environment of a command on a local host. Code from a patch set runs there, so it gets the machine's
+ * basics (PATH, locale, time zone, temp dir), proxies without a login in them and the host directory as its
+ * HOME; never the worker's credentials (GERRIT_HTTP_PASSWORD, OS_*, the ~/.netrc its HOME would lead to),
+ * its SmokeStack settings or anything else it happens to carry.
+ */
+export function localHostEnvironment(worker: Record<string, string | undefined>, home: string): Record<string, string> {
+  const env: Record<string, string> = { HOME: home };
+  for (const [name, value] of Object.entries(worker)) {
+    if (value === undefined) continue;
+    const proxy = PROXY_VARIABLES.test(name) && !urlCarriesCredentials(value);
+    if (HOST_VARIABLES.has(name) || name.startsWith('LC_') || proxy) env[name] = value;
+  }
+  return env;
+}
+
 /** Runs scripts through /bin/sh in the host's working directory. */
 export class LocalHostConnection implements HostConnection {
   constructor(
@@ -131,8 +152,7 @@ export class LocalHostConnection implements HostConnection {
 
   async exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.ctx.env)) if (v !== undefined) env[k] = v;
+    const env = localHostEnvironment(this.ctx.env, this.dir);
     Object.assign(env, {
       SMOKESTACK_HOST: this.host.name,
       SMOKESTACK_GROUP: this.group.name,

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import { homeDir, xdgConfigHome, type Env } from '../paths.js';
+
+// Only OpenStack groups need the YAML library; every command that lists or shows groups loads this module.
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export type OpenStackAuthType = 'password' | 'v3applicationcredential';
 export type EndpointInterface = 'public' | 'internal' | 'admin';
@@ -84,7 +87,7 @@ function findSecureFile(cloudsFile: string | undefined, env: Env, cwd: string): 
 function readYaml(file: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    doc = yaml().parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new UserError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -2,21 +2,25 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import YAML from 'yaml';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
 import type { Logger } from '../log/logger.js';
 import { checkHostKey, knownHostsName } from '../ssh/known-hosts.js';
 import { generateSshKeyPair } from '../ssh/keys.js';
 import { connectWithRetry } from '../ssh/pool.js';
-import type { SshConnection, SshTarget } from '../ssh/connection.js';
+import { unknownKeyWarning } from './ssh.js';
+import { targetLabel, type SshConnection, type SshTarget } from '../ssh/connection.js';
 import { OpenStackSession } from './openstack-auth.js';
 import { loadCloudConfig, type CloudConfig } from './openstack-config.js';
 import { NovaClient, parseConsoleHostKeys, pickServerAddress, type NovaServer } from './openstack-nova.js';
 import { assertGroupName, normalizeGroupDefinition, type HostSpec } from './normalize.js';
 import { forgetGroupResource, groupDir, groupKnownHostsFile, recordGroupResource, updateStoredGroup } from './record.js';
 import { reachableTimeout, type ExecOptions, type ExecResult, type HostConnection, type OwnedResource, type ProviderContext, type ServerGroupProvider } from './types.js';
+
+// Only OpenStack groups need the YAML library; every command that lists or shows groups loads this module.
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export { apiErrorMessage, selectEndpoint, OpenStackApiError, OpenStackSession } from './openstack-auth.js';
 export type { ApiRequest, CatalogEndpoint, CatalogService, EndpointChoice, KeystoneToken, SessionOptions } from './openstack-auth.js';
@@ -460,6 +464,15 @@ function sshTarget(group: ServerGroup, host: Host, ctx: ProviderContext, firstCo
     identityFile: host.identityFile,
     knownHostsFiles: [host.knownHosts ?? pinFile],
     acceptUnknownHostKeys: firstContact || Boolean(ctx.insecureAcceptHostKeys),
+    onUnknownKeyAccepted: (key) =>
+      ctx.logger.warn(
+        unknownKeyWarning(
+          targetLabel({ ...host, label: host.name }),
+          key,
+          ctx.insecureAcceptHostKeys ? '--insecure-accept-host-keys or SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' : 'first contact: the console printed no host keys',
+          pinFile,
+        ),
+      ),
     pinFile,
     label: host.name,
   };
@@ -511,7 +524,7 @@ function groupCloud(group: Pick<ServerGroup, 'definition'>): string | undefined 
 }
 
 function defaultUserData(spec: HostSpec): string {
-  return `#cloud-config\n${YAML.stringify({ hostname: spec.name, preserve_hostname: false })}`;
+  return `#cloud-config\n${yaml().stringify({ hostname: spec.name, preserve_hostname: false })}`;
 }
 
 /** Nova's keypair created_at has no zone ("2024-01-02T03:04:05.000000"); it is UTC. */

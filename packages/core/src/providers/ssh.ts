@@ -5,7 +5,7 @@ import type { Host, ServerGroup } from '../model.js';
 import { homeDir } from '../paths.js';
 import { shellJoin } from '../render/quote.js';
 import { TemplateRenderer } from '../render/render.js';
-import { SSH_TIMEOUT_EXIT_CODE, SshConnection, type SshTarget } from '../ssh/connection.js';
+import { SSH_TIMEOUT_EXIT_CODE, SshConnection, targetLabel, type SshTarget } from '../ssh/connection.js';
 import { userKnownHostsFile } from '../ssh/known-hosts.js';
 import { connectWithRetry } from '../ssh/pool.js';
 import { HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END } from './hosts-file.js';
@@ -25,9 +25,17 @@ function expandHome(file: string, env: ProviderContext['env']): string {
   return file.startsWith('~/') ? path.join(homeDir(env), file.slice(2)) : file;
 }
 
+/** Said every time an unknown host key is let through. */
+export function unknownKeyWarning(label: string, fingerprint: string, why: string, pinFile: string): string {
+  return `${label}: accepted unknown SSH host key ${fingerprint} without verifying it (${why}); pinned in ${pinFile}`;
+}
+
 /** Where and how to reach a host over SSH, with the group's host-key policy. */
 export function sshTargetFor(group: ServerGroup, host: Host, ctx: ProviderContext): SshTarget {
-  const acceptUnknown = Boolean(ctx.insecureAcceptHostKeys || (group.definition as GroupDefinition | undefined)?.insecureAcceptHostKeys);
+  const byDefinition = Boolean((group.definition as GroupDefinition | undefined)?.insecureAcceptHostKeys);
+  const acceptUnknown = Boolean(ctx.insecureAcceptHostKeys) || byDefinition;
+  const pinFile = groupKnownHostsFile(ctx.store, group.name);
+  const why = ctx.insecureAcceptHostKeys ? '--insecure-accept-host-keys or SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' : `insecureAcceptHostKeys in server group ${group.name}`;
   return {
     address: host.address,
     port: host.port,
@@ -35,7 +43,8 @@ export function sshTargetFor(group: ServerGroup, host: Host, ctx: ProviderContex
     identityFile: host.identityFile ? expandHome(host.identityFile, ctx.env) : undefined,
     knownHostsFiles: knownHostsFilesFor(group, host, ctx),
     acceptUnknownHostKeys: acceptUnknown,
-    pinFile: groupKnownHostsFile(ctx.store, group.name),
+    onUnknownKeyAccepted: (key) => ctx.logger.warn(unknownKeyWarning(targetLabel({ ...host, label: host.name }), key, why, pinFile)),
+    pinFile,
     label: host.name,
   };
 }

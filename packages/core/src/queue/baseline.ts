@@ -2,7 +2,7 @@ import type { QuarantineEntry } from '../config/schema.js';
 import type { BaselineSpec, BranchSource, Job } from '../model.js';
 import { quarantineEntryFor } from '../results/patterns.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, isActive } from './jobs.js';
+import { enqueueJob, isActive, jobKind } from './jobs.js';
 
 /**
  * Baselines: a run of a change job's template on its target branch, at the revision the change was
@@ -83,7 +83,7 @@ function reusable(state: StateData, entry: { jobId: string; createdAt: string },
 export function requestBaseline(state: StateData, jobId: string, settings: BaselineSettings, quarantine: readonly QuarantineEntry[], now: Date): BaselineRequest {
   const job = state.jobs[jobId];
   if (!settings.enabled) return { kind: 'none', reason: 'baselines are disabled' };
-  if (!job || (job.kind ?? 'queue') !== 'queue' || job.status !== 'test_failed') return { kind: 'none', reason: 'not a change job with test failures' };
+  if (!job || jobKind(job) !== 'queue' || job.status !== 'test_failed') return { kind: 'none', reason: 'not a change job with test failures' };
   if (job.comparedWith) return { kind: 'reused', baselineId: job.comparedWith };
   if (failuresToCompare(job, quarantine).length === 0) return { kind: 'none', reason: 'every failure is quarantined' };
   const spec = baselineSpecFor(job, state.configs[job.configId]?.branch ?? 'master');

@@ -1,8 +1,10 @@
 import { UserError } from '../errors.js';
-import { FINISHED_STATUSES, JOB_STATUSES, emptySummary, type Job, type JobStatus } from '../model.js';
+import { FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
 
 export interface JobFilter {
+  /** Only jobs of these kinds (default: every kind). */
+  kind?: JobKind | readonly JobKind[];
   status?: JobStatus[];
   project?: string[];
   configId?: string;
@@ -12,6 +14,16 @@ export interface JobFilter {
 export function parseJobStatus(value: string, where = '--status'): JobStatus {
   if ((JOB_STATUSES as readonly string[]).includes(value)) return value as JobStatus;
   throw new UserError(`${where}: unknown job status "${value}"`, { hint: `expected one of ${JOB_STATUSES.join(', ')}` });
+}
+
+/** Ad-hoc runs carry their kind; those of stores written before it had the `adhoc` config id. */
+export function jobKind(job: Pick<Job, 'kind' | 'configId'>): JobKind {
+  return job.kind ?? (job.configId === 'adhoc' ? 'adhoc' : 'queue');
+}
+
+export function parseJobKind(value: string, where = '--kind'): JobKind {
+  if ((JOB_KINDS as readonly string[]).includes(value)) return value as JobKind;
+  throw new UserError(`${where}: unknown job kind "${value}"`, { hint: `expected one of ${JOB_KINDS.join(', ')}` });
 }
 
 export function isFinished(status: JobStatus): boolean {
@@ -36,6 +48,7 @@ export function olderFirst(a: Job, b: Job): number {
 }
 
 export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
+  if (filter.kind && ![filter.kind].flat().includes(jobKind(job))) return false;
   if (filter.status && !filter.status.includes(job.status)) return false;
   if (filter.project && !filter.project.includes(job.project)) return false;
   if (filter.configId && job.configId !== filter.configId) return false;

@@ -79,7 +79,7 @@ export class StoreJobQueue implements JobQueue {
   startAdHoc(fields: NewJob & { worker: string; changes?: string[]; group?: string }, now: Date): Promise<Job> {
     return this.store.update((state) => {
       const job = enqueueJob(state, fields, now);
-      Object.assign(job, { status: 'running', startedAt: now.toISOString(), worker: fields.worker });
+      Object.assign(job, { kind: 'adhoc', status: 'running', startedAt: now.toISOString(), worker: fields.worker });
       if (fields.group) job.group = fields.group;
       if (fields.changes?.length) job.changes = [...fields.changes];
       return structuredClone(job);

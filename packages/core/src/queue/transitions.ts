@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { Job, JobSource, JobStageRecord, RequiredSkip, SkippedTest, TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, getJob, isActive, olderFirst } from './jobs.js';
+import { enqueueJob, getJob, isActive, jobKind, olderFirst } from './jobs.js';
 
 /**
  * The job state machine as pure transitions over the store's state:
@@ -49,7 +49,8 @@ export function claimNextJob(state: StateData, workerId: string, now: Date): Job
 export function recoverStaleJobs(state: StateData, now: Date, staleMs: number): Job[] {
   const recovered: Job[] = [];
   for (const job of Object.values(state.jobs)) {
-    if (job.status !== 'running') continue;
+    // An ad-hoc run belongs to the command that started it, which sends no heartbeats: never requeue it.
+    if (job.status !== 'running' || jobKind(job) === 'adhoc') continue;
     const beat = Date.parse(job.heartbeatAt ?? job.startedAt ?? job.createdAt);
     if (Number.isFinite(beat) && now.getTime() - beat <= staleMs) continue;
     recovered.push(structuredClone(job));
@@ -173,8 +174,17 @@ export function approveTransition(state: StateData, id: string, by: string, now:
 }
 
 /** Pure: a new attempt of a finished job of its change's current patch set. */
+/** An ad-hoc run has no change and no queue to go back to: say what re-runs it instead. */
+export function refuseAdHocRetry(job: Job): void {
+  if (jobKind(job) !== 'adhoc') return;
+  throw new UserError(`job ${job.id}: an ad-hoc run (firestack run), not a queue job, so there is nothing to queue again`, {
+    hint: `run it again with: firestack reproduce ${job.id} --run`,
+  });
+}
+
 export function retryTransition(state: StateData, id: string, now: Date): { job: Job; previous: Job } {
   const previous = getJob(state, id);
+  refuseAdHocRetry(previous);
   if (isActive(previous)) throw new UserError(`job ${id}: it is still ${previous.status}`, { hint: 'cancel it first: bellows jobs cancel ' + id });
   if (previous.baseline) {
     const job = enqueueJob(state, { ...previous, reason: 'retry', attempt: previous.attempt + 1 }, now);

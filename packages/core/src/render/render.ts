@@ -9,11 +9,12 @@ const handlebars = lazyRequire<typeof Handlebars>('handlebars');
 
 export type TemplateKind = 'shell' | 'html' | 'text';
 
-/** The repository's templates/ directory (shipped beside the packages). */
+/** templates/: inside the core package when installed (packed there), else the repository's own. */
 export function defaultTemplatesDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  // packages/core/{src,dist}/render -> repository root
-  return path.resolve(here, '..', '..', '..', '..', 'templates');
+  // packages/core/{src,dist}/render -> the core package, then the repository root
+  const packed = path.resolve(here, '..', '..', 'templates');
+  return fs.existsSync(packed) ? packed : path.resolve(here, '..', '..', '..', '..', 'templates');
 }
 
 /** Helpers a shell template may call in a {{mustache}}; anything else is refused at compile time. */

@@ -1,4 +1,5 @@
 import type { Job, JobKind } from '../model.js';
+import { jobKind } from '../queue/jobs.js';
 import type { TestCaseResult } from './types.js';
 
 /**
@@ -56,7 +57,7 @@ export function testRunOf(job: Job, cases: readonly TestCaseResult[]): TestRun {
     jobId: job.id,
     project: job.project,
     template: job.template,
-    kind: job.kind ?? 'queue',
+    kind: jobKind(job),
     revisionSet: revisionSetOf(job),
     finishedAt: job.finishedAt ?? job.createdAt,
     passed: [],

@@ -2,3 +2,4 @@ export * from './score.js';
 export * from './report.js';
 export * from './render.js';
 export * from './service.js';
+export * from './snapshot.js';

@@ -1,107 +1,144 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InfraError, errorMessage } from '../errors.js';
-import type { JobStatus } from '../model.js';
 import { TemplateRenderer } from '../render/render.js';
+import { describeRequiredSkip } from '../results/required.js';
 import { reportJson, type Report, type ReportRow, type TemplateResult } from './report.js';
 
 export const REPORT_TEMPLATE = 'report.html.hbs';
 
-/** Shown per status: a word and a symbol, so colour is never the only signal. */
-const STATUS_VIEW: Record<JobStatus, { word: string; symbol: string; tone: string; rank: number }> = {
-  success: { word: 'passed', symbol: '✓', tone: 'good', rank: 8 },
-  running: { word: 'running', symbol: '…', tone: 'info', rank: 7 },
-  queued: { word: 'queued', symbol: '…', tone: 'info', rank: 6 },
-  superseded: { word: 'superseded', symbol: '–', tone: 'muted', rank: 5 },
-  cancelled: { word: 'cancelled', symbol: '–', tone: 'muted', rank: 4 },
-  incomplete: { word: 'incomplete', symbol: '◌', tone: 'warn', rank: 3 },
-  infra_failed: { word: 'infra error', symbol: '!', tone: 'warn', rank: 2 },
-  build_failed: { word: 'build failed', symbol: '✗', tone: 'bad', rank: 1 },
-  test_failed: { word: 'failed', symbol: '✗', tone: 'bad', rank: 0 },
-};
-
+/** Rows per page of a project's table; the page shows one page per project at a time. */
+export const PAGE_SIZE = 50;
 /** Skipped test ids listed in the page per cell; reviewday.json always has all of them. */
 const SKIPPED_SHOWN = 50;
+
+/** Strings that repeat across rows (owners, causes, test ids, reasons, votes) are sent once, rows hold their index. */
+class StringTable {
+  readonly strings: string[] = [];
+  private readonly index = new Map<string, number>();
+  id(value: string): number {
+    let i = this.index.get(value);
+    if (i === undefined) {
+      i = this.strings.push(value) - 1;
+      this.index.set(value, i);
+    }
+    return i;
+  }
+}
 
 function signed(value: number): string {
   return value > 0 ? `+${value}` : value < 0 ? `−${-value}` : '0';
 }
 
-function ageText(ms: number | undefined): string {
-  if (ms === undefined) return '—';
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m`;
-  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)}h`;
-  return `${Math.floor(ms / 86_400_000)}d`;
+/** The part of `link` before `tail`, when it ends so; links sharing a prefix are sent as the prefix once. */
+function prefixOf(link: string | undefined, tail: string): string | undefined {
+  return link?.endsWith(tail) ? link.slice(0, link.length - tail.length) : undefined;
 }
 
-function resultView(result: TemplateResult | undefined, template: string) {
-  if (!result) return { present: false, template, sort: '' };
-  const status = STATUS_VIEW[result.status] ?? { word: result.status, symbol: '?', tone: 'muted', rank: 0 };
-  const failed = result.failures + result.errors;
-  return {
-    present: true,
-    template,
-    sort: String(status.rank * 1_000_000 + Math.min(result.tests, 999_999)),
-    word: status.word,
-    symbol: status.symbol,
-    tone: status.tone,
-    tests: result.tests,
-    failed,
-    skipped: result.skipped,
-    // Required tests that were skipped are shown apart, not among the ordinary skips.
-    ordinarySkipped: Math.max(0, result.skipped - result.requiredSkipped.filter((r) => !r.reason.startsWith('absent')).length),
-    skippedTests: result.skippedTests.slice(0, SKIPPED_SHOWN),
-    skippedMore: Math.max(0, result.skippedTests.length - SKIPPED_SHOWN),
-    skippedUnnamed: result.skippedTests.length === 0 && result.requiredSkipped.length === 0 && result.skipped > 0,
-    requiredSkipped: result.requiredSkipped.slice(0, SKIPPED_SHOWN),
-    link: result.link,
-    jobId: result.jobId,
-    attempt: result.attempt > 1 ? result.attempt : undefined,
-    message: result.message,
-  };
+const jobTail = (jobId: string) => `${encodeURIComponent(jobId)}/`;
+
+/**
+ * One template's result as the page's script reads it (`resultCell` in the template draws it):
+ * st status, t tests, f failed (failures + errors), s skipped, ft failing test ids, sk skipped
+ * [id, reason] (ordinary skips), sm skipped not listed, os ordinary skips (when required tests were skipped
+ * too), rq required tests that did not run [id, why], a attempt (when > 1), m message, j job id, l link when
+ * it is not `jobLinks` + job id + "/". Statuses, ids, reasons and messages are indexes into `strings`.
+ */
+function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined): PageResult {
+  const data: PageResult = { st: strings.id(result.status), t: result.tests, f: result.failures + result.errors, s: result.skipped, j: result.jobId };
+  if (result.failedTests.length) data.ft = result.failedTests.map((t) => strings.id(t));
+  if (result.skippedTests.length) {
+    data.sk = result.skippedTests.slice(0, SKIPPED_SHOWN).map((t) => (t.reason ? [strings.id(t.id), strings.id(t.reason)] : [strings.id(t.id)]));
+  }
+  if (result.skippedTests.length > SKIPPED_SHOWN) data.sm = result.skippedTests.length - SKIPPED_SHOWN;
+  if (result.requiredSkipped.length) {
+    data.rq = result.requiredSkipped.slice(0, SKIPPED_SHOWN).map((r) => [strings.id(r.id), strings.id(describeRequiredSkip(r))]);
+    // Required tests that were skipped are counted among the skips, but listed apart from the ordinary ones.
+    data.os = Math.max(0, result.skipped - result.requiredSkipped.filter((r) => !r.reason.startsWith('absent')).length);
+  }
+  if (result.attempt > 1) data.a = result.attempt;
+  if (result.message) data.m = strings.id(result.message);
+  if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId)}`) data.l = result.link;
+  return data;
 }
 
-function rowView(row: ReportRow, templates: readonly string[]) {
+interface PageResult {
+  st: number;
+  t: number;
+  f: number;
+  s: number;
+  j: string;
+  ft?: number[];
+  sk?: number[][];
+  sm?: number;
+  os?: number;
+  rq?: number[][];
+  a?: number;
+  m?: number;
+  l?: string;
+}
+
+/**
+ * One change as the page's script reads it: n number, p patch set, u URL (absent: the section's
+ * `changeLinks` + number; "": none), s subject, o owner, c cause, b base score, q priority unknown,
+ * w reasons, a age in minutes, sc score, v feedback [shown vote, votes], r results in the section's
+ * template order (0: no job).
+ */
+function rowData(row: ReportRow, templates: readonly string[], strings: StringTable, links: { change?: string; job?: string }) {
   const fb = row.feedback;
   const votes = fb.votes.map((v) => `${v.label} ${signed(v.value)} by ${v.by}${v.bot ? ' (CI)' : ''}`).join('; ');
-  return {
-    url: row.url,
-    number: row.number,
-    patchSet: row.patchSet,
-    subject: row.subject,
-    subjectSort: row.subject.toLowerCase(),
-    owner: row.owner,
-    ownerSort: row.owner.toLowerCase(),
-    cause: row.cause,
-    // "Unknown …" causes say it themselves; a topic that could not be checked needs the words.
-    causeText: row.priorityUnknown && !row.cause.startsWith('Unknown') ? `${row.cause} (not checked)` : row.cause,
-    causeSort: `${String(row.baseScore).padStart(6, '0')} ${row.cause.toLowerCase()}`,
-    reasons: row.reasons.join('; '),
-    priorityUnknown: row.priorityUnknown,
-    age: ageText(row.ageMs),
-    ageSort: row.ageMs === undefined ? '' : String(row.ageMs),
-    score: row.score,
-    feedback: {
-      text: fb.shown === null ? '—' : signed(fb.shown),
-      tone: fb.tone,
-      sort: fb.shown === null ? '' : String(fb.shown),
-      votes: votes || 'no votes',
-      label: fb.tone === 'negative' ? 'lowest vote' : fb.tone === 'positive' ? 'highest vote' : fb.tone === 'neutral' ? 'no positive or negative votes' : 'no votes',
-    },
-    results: templates.map((t) => resultView(row.results[t], t)),
-  };
+  // "Unknown …" causes say it themselves; a topic that could not be checked needs the words.
+  const cause = row.priorityUnknown && !row.cause.startsWith('Unknown') ? `${row.cause} (not checked)` : row.cause;
+  const data: Record<string, unknown> = { n: row.number, p: row.patchSet };
+  if (row.url === undefined) data.u = '';
+  else if (links.change === undefined || row.url !== `${links.change}${row.number}`) data.u = row.url;
+  data.s = row.subject;
+  data.o = strings.id(row.owner);
+  data.c = strings.id(cause);
+  data.b = row.baseScore;
+  if (row.priorityUnknown) data.q = 1;
+  data.w = row.reasons.map((r) => strings.id(r));
+  data.a = row.ageMs === undefined ? null : Math.floor(row.ageMs / 60_000);
+  data.sc = row.score;
+  data.v = [fb.shown, strings.id(votes || 'no votes')];
+  data.r = templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job) : 0));
+  return data;
+}
+
+/** Everything the page's script renders: per section its templates and rows, and the shared strings. */
+export function pageData(report: Report) {
+  const strings = new StringTable();
+  const firstResult = report.sections.flatMap((s) => s.rows.flatMap((r) => Object.values(r.results))).at(0);
+  const jobLinks = firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId));
+  const sections = report.sections.map((section) => {
+    const first = section.rows.find((r) => r.url);
+    const changeLinks = first && prefixOf(first.url, String(first.number));
+    return {
+      project: section.name,
+      templates: section.templates,
+      ...(changeLinks ? { changeLinks } : {}),
+      rows: section.rows.map((row) => rowData(row, section.templates, strings, { change: changeLinks, job: jobLinks })),
+    };
+  });
+  return { pageSize: PAGE_SIZE, ...(jobLinks !== undefined ? { jobLinks } : {}), strings: strings.strings, sections };
+}
+
+/** JSON that cannot end its <script> element or open a comment there: every <, > and & as a \u escape. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function utcText(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** The data the HTML template sees: everything pre-formatted, nothing left to compute. */
+/** The data the HTML template sees: the page's frame, and the rows as JSON for its script. */
 export function reportView(report: Report) {
   return {
     title: report.title,
     generated: report.generated,
     generatedText: utcText(report.generated),
+    changesAsOfText: report.changesAsOf ? utcText(report.changesAsOf) : undefined,
     total: report.sections.reduce((n, s) => n + s.count, 0),
     warnings: report.warnings,
     sections: report.sections.map((section, i) => ({
@@ -113,8 +150,8 @@ export function reportView(report: Report) {
       excluded: section.excluded,
       templates: section.templates,
       columns: 6 + section.templates.length,
-      rows: section.rows.map((row) => rowView(row, section.templates)),
     })),
+    dataJson: jsonForScript(pageData(report)),
   };
 }
 

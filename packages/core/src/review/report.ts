@@ -33,6 +33,8 @@ export interface TemplateResult {
   skippedTests: SkippedTest[];
   /** Tests the template requires that were skipped or absent: why the job is incomplete. */
   requiredSkipped: RequiredSkip[];
+  /** Ids of the tests that failed or errored, as the job recorded them. */
+  failedTests: string[];
   durationMs: number;
   finishedAt?: string;
   message?: string;
@@ -73,6 +75,8 @@ export interface ReportSection extends ReportProject {
 export interface Report {
   title: string;
   generated: string;
+  /** When the open changes were read from Gerrit, if not now (rendered from a saved snapshot). */
+  changesAsOf?: string;
   sections: ReportSection[];
   warnings: string[];
 }
@@ -94,6 +98,7 @@ export interface BuildReportInput {
   /** Gerrit's web URL, for changes that arrive without a URL. */
   gerritUrl?: string;
   warnings?: readonly string[];
+  changesAsOf?: string;
 }
 
 /** The Launchpad answers of one project, as the lookup scoring takes. */
@@ -165,10 +170,62 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
     skipped: Math.max(summary.skipped ?? 0, allSkipped.length),
     skippedTests,
     requiredSkipped,
+    failedTests: Array.isArray(job.failedTests) ? job.failedTests.filter((t): t is string => typeof t === 'string') : [],
     durationMs: summary.durationMs ?? 0,
     finishedAt: job.finishedAt,
     message: job.message || undefined,
     link: `${logsBase}${encodeURIComponent(job.id)}/`,
+  };
+}
+
+/** Template names in the reader's order; one collator, since localeCompare builds one per call. */
+const TEMPLATE_ORDER = new Intl.Collator();
+
+/** The latest job of each template for the change's current patch set, by template name. */
+function latestResults(change: Change, jobs: readonly Job[], logsBase: string): Record<string, TemplateResult> {
+  const latest = new Map<string, Job>();
+  for (const job of jobs) {
+    if (!jobMatches(job, change)) continue;
+    const seen = latest.get(job.template);
+    if (!seen || newer(job, seen)) latest.set(job.template, job);
+  }
+  const results: Record<string, TemplateResult> = {};
+  for (const [template, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[template] = resultOf(job, logsBase);
+  return results;
+}
+
+function rowOf(change: Change, scored: ChangeScore, results: Record<string, TemplateResult>, input: BuildReportInput): ReportRow {
+  const fb = changeFeedback(change);
+  const url = changeUrl(change, input.gerritUrl);
+  return {
+    score: scored.score,
+    cause: scored.cause,
+    baseScore: scored.baseScore,
+    ageBonus: scored.ageBonus,
+    ageDays: scored.ageDays,
+    ageMs: scored.ageMs,
+    reasons: scored.reasons,
+    priorityUnknown: scored.priorityUnknown,
+    blocked: scored.blocked,
+    key: url ?? `${change.project}~${change.number}`,
+    url,
+    project: change.project,
+    branch: change.branch,
+    number: change.number,
+    patchSet: change.currentPatchSet.number,
+    revision: change.currentPatchSet.revision,
+    subject: change.subject,
+    owner: change.owner.name ?? change.owner.username ?? change.owner.email ?? '',
+    topic: change.topic,
+    linkKind: scored.link.kind,
+    feedback: {
+      lowest: fb.lowest,
+      highest: fb.highest,
+      shown: fb.shown,
+      tone: fb.tone,
+      votes: fb.votes.map((v) => ({ label: v.label, value: v.value, by: who(v), bot: isBotVote(v, input.botUsernames) })),
+    },
+    results,
   };
 }
 
@@ -202,42 +259,9 @@ export function buildReport(input: BuildReportInput): Report {
         excluded++;
         continue;
       }
-      const latest = new Map<string, Job>();
-      for (const job of jobsByChange.get(jobKey(change.project, change.number)) ?? []) {
-        if (!jobMatches(job, change)) continue;
-        const seen = latest.get(job.template);
-        if (!seen || newer(job, seen)) latest.set(job.template, job);
-      }
-      const results: Record<string, TemplateResult> = {};
-      for (const [template, job] of [...latest].sort(([a], [b]) => a.localeCompare(b))) {
-        results[template] = resultOf(job, logsBase);
-        templates.add(template);
-      }
-      const fb = changeFeedback(change);
-      const url = changeUrl(change, input.gerritUrl);
-      const { link, ...score } = scored;
-      rows.push({
-        ...score,
-        key: url ?? `${change.project}~${change.number}`,
-        url,
-        project: change.project,
-        branch: change.branch,
-        number: change.number,
-        patchSet: change.currentPatchSet.number,
-        revision: change.currentPatchSet.revision,
-        subject: change.subject,
-        owner: change.owner.name ?? change.owner.username ?? change.owner.email ?? '',
-        topic: change.topic,
-        linkKind: link.kind,
-        feedback: {
-          lowest: fb.lowest,
-          highest: fb.highest,
-          shown: fb.shown,
-          tone: fb.tone,
-          votes: fb.votes.map((v) => ({ label: v.label, value: v.value, by: who(v), bot: isBotVote(v, input.botUsernames) })),
-        },
-        results,
-      });
+      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase);
+      for (const template of Object.keys(results)) templates.add(template);
+      rows.push(rowOf(change, scored, results, input));
     }
     rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
     return { ...project, templates: [...templates], count: rows.length, excluded, rows };
@@ -245,6 +269,7 @@ export function buildReport(input: BuildReportInput): Report {
   return {
     title: input.title ?? 'Review priorities',
     generated: input.now.toISOString(),
+    ...(input.changesAsOf ? { changesAsOf: input.changesAsOf } : {}),
     sections,
     warnings: [...(input.warnings ?? [])],
   };
@@ -285,9 +310,11 @@ export function reportJson(report: Report): unknown {
               skipped: r.skipped,
               skippedTests: r.skippedTests,
               requiredSkipped: r.requiredSkipped.map((q) => ({ id: q.id, reason: q.reason, pattern: q.pattern, template: q.template })),
+              failedTests: r.failedTests,
               durationMs: r.durationMs,
               finishedAt: r.finishedAt ?? null,
               link: r.link,
+              message: r.message ?? null,
             },
           ]),
         ),
@@ -295,5 +322,5 @@ export function reportJson(report: Report): unknown {
     }
     projects[section.name] = changes;
   }
-  return { generated: report.generated, title: report.title, projects, warnings: report.warnings };
+  return { generated: report.generated, changesAsOf: report.changesAsOf ?? null, title: report.title, projects, warnings: report.warnings };
 }

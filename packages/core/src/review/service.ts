@@ -10,7 +10,7 @@ import { gerritHttpPassword } from '../config/credentials.js';
 import type { LoadedConfig } from '../config/load.js';
 import { GerritRestClient } from '../gerrit/rest.js';
 import type { ChangeOption } from '../gerrit/wire.js';
-import { LaunchpadCache, defaultLaunchpadCacheDir } from '../launchpad/cache.js';
+import { LaunchpadCache, defaultLaunchpadCachePath } from '../launchpad/cache.js';
 import { LaunchpadClient } from '../launchpad/client.js';
 import type { Env } from '../paths.js';
 import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities.js';
@@ -19,11 +19,14 @@ import type { TemplateRenderer } from '../render/render.js';
 import type { Store } from '../store/types.js';
 import { buildReport, linksOf, type ReportProject } from './report.js';
 import { renderReport } from './render.js';
+import { defaultSnapshotPath, readSnapshot, saveSnapshot, snapshotChangeSource, sweepingChangeSource, type SweepingSource } from './snapshot.js';
 import { KNOWN_CAUSES, resolveScores } from './score.js';
 
-/** Where open changes come from (Gerrit REST in production, fixtures in tests). */
+/** Where open changes come from (Gerrit REST in production, a saved snapshot offline, fixtures in tests). */
 export interface ChangeSource {
   openChanges(project: string, branch: string): Promise<Change[]>;
+  /** When the changes served were read from Gerrit, for a source that is not live. */
+  asOf?(): string | undefined;
 }
 
 const LAUNCHPAD_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
@@ -124,6 +127,10 @@ export interface ReportResult {
   projects: Array<{ name: string; changes: number; excluded: number; launchpad: string }>;
   warnings: string[];
   launchpad: { requests: number; cacheHits: number; staleHits: number };
+  /** Project branches read from Gerrit in full and incrementally (none when offline). */
+  gerrit: { full: number; incremental: number };
+  /** When the open changes were read from Gerrit, when the report was rendered from a saved snapshot. */
+  changesAsOf?: string;
   /** Milliseconds spent per phase. */
   timings: { gerritMs: number; launchpadMs: number; renderMs: number };
 }
@@ -142,39 +149,11 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
   if (unknown.length) {
     throw new UserError(`report.scores: unknown cause ${unknown.map((c) => `"${c}"`).join(', ')}`, { hint: `known causes: ${KNOWN_CAUSES.join(', ')}` });
   }
-
   const started = performance.now();
-  const limit = pLimit(options.concurrency ?? 4);
-  const changes = new Map<string, Change[]>();
-  await Promise.all(
-    options.projects.map((project) =>
-      limit(async () => {
-        try {
-          const list = await options.changes.openChanges(project.name, project.branch);
-          changes.set(project.name, list);
-          log?.debug(`${project.name}: ${list.length} open changes on ${project.branch}`);
-        } catch (err) {
-          if (isUserError(err) || err instanceof InfraError) throw err;
-          throw new InfraError(`cannot list open changes of ${project.name} (${project.branch}): ${errorMessage(err)}`, { cause: err });
-        }
-      }),
-    ),
-  );
-
-  // Two Gerrit projects may share one Launchpad project: ask once.
-  const byLaunchpad = new Map<string, { bugs: Set<number>; blueprints: Set<string> }>();
-  for (const project of options.projects) {
-    const links = linksOf(changes.get(project.name) ?? []);
-    const entry = byLaunchpad.get(project.launchpad) ?? { bugs: new Set<number>(), blueprints: new Set<string>() };
-    for (const bug of links.bugs) entry.bugs.add(bug);
-    for (const name of links.blueprints) entry.blueprints.add(name);
-    byLaunchpad.set(project.launchpad, entry);
-  }
-  const requests: PriorityRequest[] = [...byLaunchpad].map(([project, links]) => ({ project, ...links }));
+  const changes = await readOpenChanges(options);
   const gerritDone = performance.now();
-  const priorities = await resolvePriorities(options.launchpad, requests, { offlineReason: 'Launchpad not consulted' });
+  const priorities = await resolvePriorities(options.launchpad, priorityRequests(options.projects, changes), { offlineReason: 'Launchpad not consulted' });
   for (const warning of priorities.warnings) log?.warn(warning);
-
   const launchpadDone = performance.now();
   const state = await options.store.read();
   const logsBase = options.logsUrl ? options.logsUrl.replace(/\/*$/, '/') : defaultLogsBase(options.outDir, options.store.jobsDir);
@@ -191,6 +170,7 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     logsBase,
     gerritUrl: options.gerritUrl,
     warnings: priorities.warnings,
+    changesAsOf: options.changes.asOf?.(),
   });
   const written = await renderReport(report, { outDir: options.outDir, renderer: options.renderer });
   const timings = {
@@ -208,17 +188,48 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     projects: report.sections.map((s) => ({ name: s.name, changes: s.count, excluded: s.excluded, launchpad: s.launchpad })),
     warnings: report.warnings,
     launchpad: { ...(options.launchpad?.stats ?? { requests: 0, cacheHits: 0, staleHits: 0 }) },
+    gerrit: { full: 0, incremental: 0 },
+    ...(report.changesAsOf ? { changesAsOf: report.changesAsOf } : {}),
     timings,
   };
 }
 
+/** Every project's open changes, a few projects at a time. */
+async function readOpenChanges(options: GenerateReportOptions): Promise<Map<string, Change[]>> {
+  const limit = pLimit(options.concurrency ?? 4);
+  const changes = new Map<string, Change[]>();
+  await Promise.all(
+    options.projects.map((project) =>
+      limit(async () => {
+        try {
+          const list = await options.changes.openChanges(project.name, project.branch);
+          changes.set(project.name, list);
+          options.logger?.debug(`${project.name}: ${list.length} open changes on ${project.branch}`);
+        } catch (err) {
+          if (isUserError(err) || err instanceof InfraError) throw err;
+          throw new InfraError(`cannot list open changes of ${project.name} (${project.branch}): ${errorMessage(err)}`, { cause: err });
+        }
+      }),
+    ),
+  );
+  return changes;
+}
+
+/** The bugs and blueprints to look up, per Launchpad project (two Gerrit projects may share one: ask once). */
+function priorityRequests(projects: readonly ReportProject[], changes: Map<string, Change[]>): PriorityRequest[] {
+  const byLaunchpad = new Map<string, { bugs: Set<number>; blueprints: Set<string> }>();
+  for (const project of projects) {
+    const links = linksOf(changes.get(project.name) ?? []);
+    const entry = byLaunchpad.get(project.launchpad) ?? { bugs: new Set<number>(), blueprints: new Set<string>() };
+    for (const bug of links.bugs) entry.bugs.add(bug);
+    for (const name of links.blueprints) entry.blueprints.add(name);
+    byLaunchpad.set(project.launchpad, entry);
+  }
+  return [...byLaunchpad].map(([project, links]) => ({ project, ...links }));
+}
+
 /** Every vote with its account and tag (DETAILED_LABELS), so CI votes can be told from human ones. */
 export const REPORT_CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'DETAILED_LABELS'];
-
-/** Open changes from Gerrit REST. */
-export function gerritChangeSource(client: GerritRestClient): ChangeSource {
-  return { openChanges: (project, branch) => client.fetchOpenChanges(project, branch, { options: REPORT_CHANGE_OPTIONS }) };
-}
 
 export interface ReportRequest {
   loaded: LoadedConfig;
@@ -229,14 +240,37 @@ export interface ReportRequest {
   projects?: string[];
   /** --project-file: the original's `projects: [{name, launchpad_project}]`. */
   projectFile?: string;
-  /** Do not contact Launchpad; cached answers only. */
+  /** Contact neither Gerrit nor Launchpad: the last saved snapshot of open changes, cached priorities. */
   offline?: boolean;
+  /** Read every open change from Gerrit, not only those updated since the last snapshot. */
+  full?: boolean;
   logger?: Logger;
   env?: Env;
   cwd?: string;
   now?: Date;
   /** Where open changes come from; Gerrit REST from the config by default. */
   changes?: ChangeSource;
+}
+
+/**
+ * Where the report's open changes come from: the request's own source, else Gerrit swept against the
+ * saved snapshot (which the caller saves afterwards), or with --offline the snapshot alone.
+ */
+async function openChangeSource(request: ReportRequest, env: Env): Promise<{ changes: ChangeSource; sweeping?: SweepingSource; snapshotFile?: string }> {
+  if (request.changes) return { changes: request.changes };
+  const gerrit = request.loaded.config.gerrit!;
+  const snapshotFile = defaultSnapshotPath(gerrit.url, env);
+  const previous = await readSnapshot(snapshotFile);
+  if (request.offline) return { changes: snapshotChangeSource(previous, gerrit.url), snapshotFile };
+  const client = GerritRestClient.fromConfig(gerrit, { password: gerritHttpPassword(gerrit.url, gerrit.username, { env }), logger: request.logger });
+  const sweeping = sweepingChangeSource(client, previous, {
+    gerritUrl: gerrit.url,
+    now: () => new Date(),
+    overlapSeconds: gerrit.overlapSeconds,
+    full: request.full,
+    changeOptions: REPORT_CHANGE_OPTIONS,
+  });
+  return { changes: sweeping, sweeping, snapshotFile };
 }
 
 /** `reviewday report`: resolves projects, clients and paths from the config, then generates the report. */
@@ -259,20 +293,16 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     : config.report?.out
       ? path.resolve(request.loaded.dir, config.report.out)
       : path.resolve(cwd, 'out_report');
-  const changes =
-    request.changes ??
-    gerritChangeSource(
-      GerritRestClient.fromConfig(gerrit!, { password: gerritHttpPassword(gerrit!.url, gerrit!.username, { env }), logger: request.logger }),
-    );
+  const { changes, sweeping, snapshotFile } = await openChangeSource(request, env);
   const lp = config.launchpad;
   const launchpad = new LaunchpadClient({
     url: lp?.url ?? 'https://api.launchpad.net/devel',
     timeoutMs: lp?.timeoutMs ?? 15_000,
     cacheTtlSeconds: lp?.cacheTtlSeconds ?? 3600,
-    cache: new LaunchpadCache(defaultLaunchpadCacheDir(env)),
+    cache: new LaunchpadCache(defaultLaunchpadCachePath(env)),
     offline: request.offline,
   });
-  return generateReport({
+  const result = await generateReport({
     projects,
     changes,
     launchpad,
@@ -287,4 +317,9 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     gerritUrl: gerrit?.url,
     logger: request.logger,
   });
+  if (!sweeping || !snapshotFile) return result;
+  // Nothing new: keeping the old file keeps its sweep times, so the next run asks from there.
+  const warning = sweeping.changed() ? await saveSnapshot(snapshotFile, sweeping.snapshot) : undefined;
+  if (warning) request.logger?.warn(warning);
+  return { ...result, gerrit: { ...sweeping.sweeps }, warnings: warning ? [...result.warnings, warning] : result.warnings };
 }

@@ -6,6 +6,7 @@ import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { InfraError, UserError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { homeDir, type Env } from '../paths.js';
+import { fingerprint } from '../gerrit/hostkey.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes, pinHostKey } from './known-hosts.js';
 
@@ -25,6 +26,8 @@ export interface SshTarget {
   knownHostsFiles: string[];
   /** Accept a host key no file knows, pinning it to `pinFile` (never the default). */
   acceptUnknownHostKeys?: boolean;
+  /** Told the fingerprint of every unknown key accepted (so the user hears of it each time). */
+  onUnknownKeyAccepted?: (fingerprint: string) => void;
   pinFile?: string;
   /** Name used in messages (the host's name in its group). */
   label?: string;
@@ -110,6 +113,7 @@ export class SshConnection {
         if (verdict.status === 'match') return true;
         if (verdict.status === 'unknown' && target.acceptUnknownHostKeys) {
           if (target.pinFile) pinHostKey(target.pinFile, target.address, target.port, key);
+          target.onUnknownKeyAccepted?.(fingerprint(key));
           return true;
         }
         const name = knownHostsName(target.address, target.port);

@@ -76,6 +76,8 @@ templates:
     ['requiredTests that is not a list', 'templates:\n  t:\n    requiredTests: "*libvirt*"\n', /^smokestack\.yaml: templates\.t\.requiredTests: expected a list$/],
     ['a negative baseline wait', 'baseline: {waitMinutes: -5}\n', /^smokestack\.yaml: baseline\.waitMinutes: expected a number >= 0$/],
     ['a misspelt flaky key', 'flaky: {failureVotes: true}\n', /^smokestack\.yaml: flaky: unknown key "failureVotes"$/],
+    ['a template env name that is no variable name', 'templates:\n  t:\n    env: {"A B": x}\n', /^smokestack\.yaml: templates\.t\.env(\["A B"\])?: expected environment variable names/],
+    ['a template env that sets our own variables', 'templates:\n  t:\n    env: {SMOKESTACK_HOST: x}\n', /^smokestack\.yaml: templates\.t\.env(\.SMOKESTACK_HOST)?: SMOKESTACK_\* variables are set by SmokeStack itself/],
   ];
 
   for (const [what, text, expected] of cases) {
@@ -122,5 +124,51 @@ templates:
     expect(resolveTemplate(loaded, 'smoke').suites[0]!.command).to.equal('./smoke.sh');
     expect(errorOf(() => resolveTemplate(loaded, 'broken'))).to.match(/^broken\.yaml: suites\[0\]\.command: expected a string/);
     expect(errorOf(() => resolveTemplate(loaded, 'other'))).to.match(/^smokestack\.yaml: templates\.other: no such template$/);
+  });
+
+  it('refuses a YAML alias bomb as a one-line user error', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) {
+      const prev = 'abcdefg'[i];
+      levels.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${prev}`).join(', ')}]`);
+    }
+    const file = write('smokestack.yaml', `${levels.join('\n')}\n`);
+    expect(errorOf(() => loadConfigFile(file))).to.match(/^smokestack\.yaml: invalid YAML: too many aliases/);
+  });
+
+  it('refuses a config over the size limit without parsing it, saying what the limit is', () => {
+    const projects = Array.from({ length: 40_000 }, (_, i) => `  - name: project/number-${i}\n    branch: master\n`).join('');
+    const file = write('smokestack.yaml', `projects:\n${projects}`);
+    expect(errorOf(() => loadConfigFile(file))).to.match(/^smokestack\.yaml: too large \(\d+(\.\d)? MiB; a config file may be at most 512 KiB\)$/);
+    // Template and group files obey the same limit.
+    const loaded = loadConfigFile(write('small.yaml', 'templates:\n  big: smokestack.yaml\n'));
+    expect(errorOf(() => resolveTemplate(loaded, 'big'))).to.match(/^smokestack\.yaml: too large/);
+  });
+
+  const gerritHint = /GERRIT_HTTP_PASSWORD, ~\/\.netrc or "bellows login"/;
+  const gitHint = /~\/\.netrc, a git credential helper\) or use an SSH key/;
+  const credentialCases: Array<[string, string, RegExp, RegExp]> = [
+    ['gerrit.url', 'gerrit:\n  url: https://bot:hunter2-pw@review.example.org\n', /^smokestack\.yaml: gerrit\.url: /, gerritHint],
+    ['gerrit.url with only a user name', 'gerrit:\n  url: https://hunter2-pw@review.example.org\n', /^smokestack\.yaml: gerrit\.url: /, gerritHint],
+    ['gerrit.gitUrl', 'gerrit:\n  url: https://review.example.org\n  gitUrl: https://bot:hunter2-pw@git.example.org\n', /^smokestack\.yaml: gerrit\.gitUrl: /, gitHint],
+    ['a project url', 'projects:\n  - name: nova\n    url: https://bot:hunter2-pw@git.example.org/nova\n', /^smokestack\.yaml: projects\[0\]\.url: /, gitHint],
+    ['a build url', 'templates:\n  t:\n    builds: [{name: b, url: "https://bot:hunter2-pw@git.example.org/b"}]\n', /^smokestack\.yaml: templates\.t\.builds\[0\]\.url: /, gitHint],
+    ['a Puppet module url', 'templates:\n  t:\n    puppet: {modules: [{name: m, url: "https://bot:hunter2-pw@git.example.org/m"}]}\n', /^smokestack\.yaml: templates\.t\.puppet\.modules\[0\]\.url: /, gitHint],
+    ['an ssh url with a password', 'projects:\n  - name: nova\n    url: ssh://bot:hunter2-pw@git.example.org:29418/nova\n', /^smokestack\.yaml: projects\[0\]\.url: /, gitHint],
+    ['report.logsUrl', 'report:\n  logsUrl: https://bot:hunter2-pw@logs.example.org/\n', /^smokestack\.yaml: report\.logsUrl: /, /shown in reviews and the report/],
+  ];
+  for (const [where, text, expected, hint] of credentialCases) {
+    it(`refuses credentials in ${where}, saying where secrets go and never echoing them`, () => {
+      const message = errorOf(() => loadConfigFile(write('smokestack.yaml', text)));
+      expect(message).to.match(expected);
+      expect(message).to.match(/must not carry credentials/);
+      expect(message).to.match(hint);
+      expect(message).to.not.include('hunter2-pw');
+    });
+  }
+
+  it('accepts an SSH user name in a git URL, which is no secret', () => {
+    const { config } = loadConfigFile(write('smokestack.yaml', 'projects:\n  - name: nova\n    url: ssh://bot@git.example.org:29418/nova\n  - name: glance\n    url: git@git.example.org:glance\n'));
+    expect(config.projects.map((p) => p.url)).to.deep.equal(['ssh://bot@git.example.org:29418/nova', 'git@git.example.org:glance']);
   });
 });

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { GerritSim, waitFor as until } from '@smokestack/testkit';
 import { GerritEventStream } from '../../src/gerrit/stream.js';
+import { Logger } from '../../src/log/logger.js';
 import { GerritSshClient, type GerritSshOptions } from '../../src/gerrit/ssh.js';
 import type { SshStreamEvent } from '../../src/gerrit/wire.js';
 import { simUsers, writeClientKey } from '../bellows/harness.js';
@@ -128,6 +130,18 @@ describe('gerrit/stream GerritEventStream and SSH client', function () {
     expect(changes.length).to.be.greaterThan(0);
     expect(changes[0]!.project).to.equal('nova');
     expect(stats.rowCount).to.equal(changes.length);
+  });
+
+  it('warns every time it accepts a host key without verifying it (--insecure-accept-host-key)', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk) => (text += chunk));
+    const logger = new Logger({ stream: out, tty: false });
+    const client = new GerritSshClient({ ...ssh, hostKeyPolicy: { kind: 'insecure' }, logger });
+    await client.query('status:open project:nova');
+    await client.query('status:open project:nova');
+    const warnings = text.split('\n').filter((l) => / warn: gerrit ssh: 127\.0\.0\.1:\d+: accepted host key SHA256:\S+ without verifying it/.test(l));
+    expect(warnings, text).to.have.length(2);
   });
 
   it('backs off when the account lacks the Stream Events capability', async () => {

@@ -10,6 +10,7 @@ import {
   bugPriority,
   pickBugTask,
   resolvePriorities,
+  slim,
 } from '../../src/launchpad/index.js';
 
 describe('launchpad/client against the Launchpad simulator', () => {
@@ -18,7 +19,7 @@ describe('launchpad/client against the Launchpad simulator', () => {
   let clock: number;
 
   const client = (extra: Partial<ConstructorParameters<typeof LaunchpadClient>[0]> = {}) =>
-    new LaunchpadClient({ url: sim.url, timeoutMs: 2000, cache: new LaunchpadCache(cacheDir), cacheTtlSeconds: 3600, now: () => clock, ...extra });
+    new LaunchpadClient({ url: sim.url, timeoutMs: 2000, cache: new LaunchpadCache(path.join(cacheDir, 'launchpad.json')), cacheTtlSeconds: 3600, now: () => clock, ...extra });
 
   beforeEach(async () => {
     clock = Date.parse('2024-05-20T12:00:00Z');
@@ -75,8 +76,10 @@ describe('launchpad/client against the Launchpad simulator', () => {
   });
 
   it('answers from the file cache within the TTL, across clients, including "not found"', async () => {
-    await bugPriority(client(), 100, 'nova');
-    await blueprintPriority(client(), 'nova', 'nope');
+    const first = client();
+    await bugPriority(first, 100, 'nova');
+    await blueprintPriority(first, 'nova', 'nope');
+    await first.flush();
     const asked = sim.requests.length;
     const second = client();
     expect(await bugPriority(second, 100, 'nova')).to.include({ importance: 'Low' });
@@ -86,12 +89,49 @@ describe('launchpad/client against the Launchpad simulator', () => {
   });
 
   it('asks Launchpad again once the TTL has expired', async () => {
-    await blueprintPriority(client(), 'nova', 'live-migration');
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [], blueprints: ['live-migration'] }]);
     sim.addSpecification({ project: 'nova', name: 'live-migration', priority: 'Low' });
     clock += 3599_000;
     expect(await blueprintPriority(client(), 'nova', 'live-migration')).to.include({ priority: 'Essential' });
     clock += 2_000;
     expect(await blueprintPriority(client(), 'nova', 'live-migration')).to.include({ priority: 'Low' });
+  });
+
+  it('keeps every answer in one cache file, written once when the lookups are done', async () => {
+    const lp = client();
+    await resolvePriorities(lp, [{ project: 'nova', bugs: [100, 101, 102, 103, 999], blueprints: ['live-migration', 'nope'] }]);
+    const file = path.join(cacheDir, 'launchpad.json');
+    expect(fs.readdirSync(cacheDir)).to.deep.equal(['launchpad.json']);
+    expect(fs.statSync(file).isFile()).to.equal(true);
+    const urls = Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).entries);
+    expect(urls).to.have.length(lp.stats.requests);
+    expect(urls).to.include(`${sim.url}/bugs/999/bug_tasks`);
+  });
+
+  it('two runs sharing the cache keep each other’s answers; a damaged cache file is started afresh with a warning', async () => {
+    const a = client();
+    const b = client();
+    await resolvePriorities(a, [{ project: 'nova', bugs: [100], blueprints: [] }]);
+    await resolvePriorities(b, [{ project: 'nova', bugs: [], blueprints: ['live-migration'] }]);
+    const asked = sim.requests.length;
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [100], blueprints: ['live-migration'] }]);
+    expect(sim.requests.length).to.equal(asked);
+
+    fs.writeFileSync(path.join(cacheDir, 'launchpad.json'), '{"entries": {"trunc');
+    const damaged = client();
+    const answers = await resolvePriorities(damaged, [{ project: 'nova', bugs: [100], blueprints: [] }]);
+    expect(answers.bugs.get('nova')!.get(100)).to.include({ importance: 'Low' });
+    expect(answers.warnings).to.have.length(1);
+    expect(answers.warnings[0]).to.match(/launchpad\.json is not a readable cache .*; starting a new one/);
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(cacheDir, 'launchpad.json'), 'utf8')).entries)).to.include(`${sim.url}/bugs/100/bug_tasks`);
+  });
+
+  it('drops answers nobody has asked for in 30 days when it writes the cache', async () => {
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [100], blueprints: [] }]);
+    clock += 31 * 86_400_000;
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [], blueprints: ['live-migration'] }]);
+    const urls = Object.keys(JSON.parse(fs.readFileSync(path.join(cacheDir, 'launchpad.json'), 'utf8')).entries);
+    expect(urls).to.deep.equal([`${sim.url}/nova/+spec/live-migration`]);
   });
 
   it('degrades to "priority unknown" with one warning when Launchpad fails, and stops asking', async () => {
@@ -120,7 +160,7 @@ describe('launchpad/client against the Launchpad simulator', () => {
   });
 
   it('serves expired cache entries during an outage and says so', async () => {
-    await bugPriority(client(), 100, 'nova');
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [100], blueprints: [] }]);
     clock += 7200_000;
     sim.failure = 'reset';
     const lp = client();
@@ -131,7 +171,7 @@ describe('launchpad/client against the Launchpad simulator', () => {
   });
 
   it('offline: uses any cached answer, never the network', async () => {
-    await bugPriority(client(), 100, 'nova');
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [100], blueprints: [] }]);
     clock += 86_400_000;
     const asked = sim.requests.length;
     const lp = client({ offline: true });
@@ -140,6 +180,11 @@ describe('launchpad/client against the Launchpad simulator', () => {
     expect(answers.bugs.get('nova')!.get(101)).to.deep.equal({ status: 'unknown', why: 'Launchpad unavailable: offline' });
     expect(answers.warnings).to.deep.equal(['1 bug/blueprint priorities are unknown: offline and not in the cache']);
     expect(sim.requests.length).to.equal(asked);
+  });
+
+  it('caches only the fields it reads of a bug task collection', () => {
+    const page = { total_size: 1, start: 0, resource_type_link: 'x', entries: [{ bug_target_name: 'nova', importance: 'High', status: 'New', owner_link: 'y', date_created: 'z' }] };
+    expect(slim(page)).to.deep.equal({ total_size: 1, entries: [{ bug_target_name: 'nova', importance: 'High', status: 'New' }] });
   });
 
   it('pickBugTask ignores other projects and distribution tasks', () => {

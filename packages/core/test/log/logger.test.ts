@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Logger } from '@smokestack/core';
+import { secretsInEnvironment } from '../../src/log/secrets.js';
 
 function capture(options: { tty?: boolean; verbose?: boolean } = {}): { logger: Logger; text: () => string } {
   const stream = new PassThrough();
@@ -27,6 +28,17 @@ describe('Logger', () => {
     logger.error('hunter2-password');
     expect(text()).to.not.contain('hunter2-password');
     expect(text()).to.contain('auth with *** failed');
+  });
+
+  it('strips escape sequences and control characters from what it prints (remote output, Gerrit data)', () => {
+    const { logger, text } = capture();
+    logger.child('web1').info('subject \u001b]0;pwned\u0007Fix\u001b[2J it\r');
+    expect(text()).to.equal('2026-11-22T10:00:00.000Z [web1] subject Fix it\n');
+  });
+
+  it('masks secrets found in the environment by their name, and passwords inside URLs', () => {
+    const found = secretsInEnvironment({ GERRIT_HTTP_PASSWORD: 'pw-1', OS_APPLICATION_CREDENTIAL_SECRET: 's-2', GITHUB_TOKEN: 't-3', PATH: '/bin', https_proxy: 'http://me:p%40ss@proxy:3128' });
+    expect(found).to.have.members(['pw-1', 's-2', 't-3', 'p%40ss', 'p@ss']);
   });
 
   it('shows debug lines only when verbose', () => {

@@ -59,7 +59,7 @@ describe('pipeline end to end on two real sshd hosts', function () {
     const loaded = ws.config({ demo: demoTemplate(group()) });
     const { job, result } = await runTemplate({ loaded, template: 'demo', store: ws.store, logger: ws.logger, changes: ['demoapp=refs/heads/broken-packaging'] });
     expect(result.status, result.message).to.equal('build_failed');
-    expect(result.message).to.match(/build of demoapp failed on host1/);
+    expect(result.message).to.match(/building demoapp on host1 failed \(exit \d+\)/);
     expect(result.stages.filter((s) => s.status === 'skipped').map((s) => s.stage)).to.deep.equal(['repo', 'configure', 'test']);
     expect(result.stages.find((s) => s.stage === 'harvest')!.status).to.equal('passed');
     const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'build.log'), 'utf8');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { decideTeardown, judgeBuild, judgeJob, judgePuppet, judgeSuites, stageFault, testStageFault, type ScriptRun } from '../../src/pipeline/judge.js';
+import { decideTeardown, judgeJob, judgePuppet, judgeSuites, testStageFault, type ScriptRun } from '../../src/pipeline/judge.js';
 import { emptySummary } from '../../src/model.js';
 
 // What the real stage scripts printed (see fixtures/capture-stage-output.ts, which made these files).
@@ -10,52 +10,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const captured = (name: string): ScriptRun => JSON.parse(fs.readFileSync(path.join(here, 'fixtures', 'stage-output', `${name}.json`), 'utf8')) as ScriptRun;
 /** A script's real output cut where a SIGKILL from outside (the OOM killer, a dying host) ended it. */
 const killedAfter = (run: ScriptRun, lastMarker: string): ScriptRun => ({ code: 137, stdout: run.stdout.slice(0, run.stdout.indexOf(lastMarker) + lastMarker.length), stderr: 'Killed' });
-
-const DEMO = [{ index: 0, name: 'demoapp', ref: 'master' }];
-
-describe('pipeline/judge: the build stage', () => {
-  it('records the revision of a source that built, and finds nothing wrong', () => {
-    const judged = judgeBuild('gw', DEMO, captured('build-ok'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal([]);
-    expect(judged.revisions).to.have.length(1);
-    expect(judged.revisions[0]!.key).to.equal('build:0');
-    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
-  });
-
-  it('a package that does not build is the change’s fault, with its revision still recorded', () => {
-    const judged = judgeBuild('gw', DEMO, captured('build-broken-rules'));
-    expect(judged.failures).to.deep.equal(['build of demoapp failed on gw (exit 2)']);
-    expect(judged.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
-    expect(stageFault([judged], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
-  });
-
-  it('a ref that cannot be fetched names the ref, and no revision', () => {
-    const judged = judgeBuild('gw', [{ index: 0, name: 'demoapp', ref: 'refs/changes/99/99/9' }], captured('build-fetch-unknown-ref'));
-    expect(judged.failures).to.deep.equal(['fetch of demoapp failed on gw (exit 128) for ref "refs/changes/99/99/9"']);
-    expect(judged.revisions[0]!.revision).to.equal(undefined);
-  });
-
-  it('a build script killed from outside before any build reported is the machinery’s, not the change’s', () => {
-    const judged = judgeBuild('gw', DEMO, killedAfter(captured('build-ok'), 'build-start 0'));
-    expect(judged.failures).to.deep.equal([]);
-    expect(judged.infra).to.deep.equal(['build script on gw was killed (exit 137) before a build finished']);
-    expect(stageFault([judged], 'build')?.kind).to.equal('infra');
-  });
-
-  it('a build script failing outside any build is the change’s, naming its last line', () => {
-    const judged = judgeBuild('gw', DEMO, { code: 2, stdout: '', stderr: 'sh: 4: cd: can\'t cd to /w\n' });
-    expect(judged.failures).to.deep.equal(["build script on gw exited 2: sh: 4: cd: can't cd to /w"]);
-  });
-
-  it('across hosts, a change’s failure on one host outweighs the machinery failing on another', () => {
-    const broken = judgeBuild('gw', DEMO, captured('build-broken-rules'));
-    const killed = judgeBuild('web1', DEMO, killedAfter(captured('build-ok'), 'build-start 0'));
-    expect(stageFault([killed, broken], 'build')).to.deep.equal({ kind: 'build', message: 'build of demoapp failed on gw (exit 2)' });
-    expect(stageFault([killed], 'build')?.kind).to.equal('infra');
-    expect(stageFault([judgeBuild('gw', DEMO, captured('build-ok'))], 'build')).to.equal(undefined);
-  });
-});
 
 describe('pipeline/judge: Puppet, applied twice', () => {
   it('accepts changes on the first apply and none on the second', () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -31,6 +32,23 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(summary).to.include({ status: 'success', jobId: job.id });
     expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
     expect((await ws.store.read()).groups).to.deep.equal({});
+  });
+
+  it('runs the demo template on examples/demo-project as it is: no git init, no --change', async function () {
+    this.timeout(900_000); // a whole demo run, Puppet twice on two hosts, on a shared 2-core machine
+    const project = path.join(EXAMPLES, 'demo-project');
+    const { result } = await runTemplate({ loaded: examples(), template: 'demo', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
+    expect(result.sources[0]).to.include({ localPath: project, ref: 'HEAD', changed: false });
+    expect(fs.existsSync(path.join(project, '.git'))).to.equal(false);
+  });
+
+  it("keeps a run with the examples' config out of git: examples/state/ is ignored", () => {
+    for (const file of ['examples/state/state.json', 'examples/state/jobs/j1/logs/build.log']) {
+      const r = spawnSync('git', ['check-ignore', '-q', file], { cwd: path.resolve(EXAMPLES, '..') });
+      expect(r.status, `${file} is not ignored`).to.equal(0);
+    }
   });
 
   it("compiles a catalog with Debian's OpenStack Keystone Puppet module (noop)", async () => {
@@ -88,5 +106,22 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(results.map((r) => r.result.status)).to.deep.equal(['success', 'success']);
     expect(fs.readFileSync(trace, 'utf8').trim().split('\n')).to.deep.equal(['start', 'end', 'start', 'end']);
     expect(ws.logLines.join('')).to.match(/waiting for another local-provider job on this machine/);
+  });
+
+  it("a suite that prints its environment shows the template's env and none of the worker's credentials", async () => {
+    const group = { provider: 'local', hosts: [{ name: 'only' }] };
+    const loaded = ws.config({
+      envdump: {
+        group,
+        env: { DEMO_GREETING: "it's $HOME; `true`", DEMO_MODE: 'smoke' },
+        suites: [{ name: 'env', command: 'env; echo "greeting=$DEMO_GREETING"' }],
+      },
+    });
+    const worker = { ...process.env, GERRIT_HTTP_PASSWORD: 'pw-gerrit-4711', OS_PASSWORD: 'pw-keystone-4711', https_proxy: 'http://ci:pw-proxy-4711@proxy.example.org:3128' };
+    const { job, result } = await runTemplate({ loaded, template: 'envdump', store: ws.store, logger: ws.logger, env: worker });
+    expect(result.status, result.message).to.equal('success');
+    const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'test.log'), 'utf8');
+    expect(log).to.contain("greeting=it's $HOME; `true`").and.to.contain('DEMO_MODE=smoke').and.to.match(/\| PATH=/);
+    expect(log).to.not.match(/pw-[a-z]+-4711|GERRIT_HTTP_PASSWORD|OS_PASSWORD|https_proxy/);
   });
 });

@@ -33,9 +33,21 @@ describe('pipeline/plan', () => {
     expect(formatChangeSpec({ project: 'nova', url: 'u', ref: 'r' })).to.equal('nova=u#r');
   });
 
-  it('refuses a --change without a project or pointing at a directory that is not a checkout', () => {
+  it('refuses a --change without a project or pointing at no directory', () => {
     expect(() => parseChangeSpec('refs/changes/45/1045/2')).to.throw(UserError, /expected PROJECT=REF/);
-    expect(() => parseChangeSpec('nova=./nowhere', dir)).to.throw(UserError, /is not a git checkout/);
+    expect(() => parseChangeSpec('nova=./nowhere', dir)).to.throw(UserError, /is not a directory/);
+  });
+
+  it('refuses a --change URL with credentials in it, without repeating them', () => {
+    let message = '';
+    try {
+      parseChangeSpec('nova=https://bot:hunter2-pw@git.example.org/nova#abc123');
+    } catch (err) {
+      expect(err).to.be.instanceOf(UserError);
+      message = (err as UserError).line;
+    }
+    expect(message).to.match(/^--change nova=URL#REF: a URL must not carry credentials/);
+    expect(message).to.not.include('hunter2-pw');
   });
 
   it('lists builds and git Puppet modules as sources, keyed by project', () => {

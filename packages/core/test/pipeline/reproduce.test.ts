@@ -45,4 +45,25 @@ describe('pipeline/reproduce', () => {
     expect(r.changes).to.deep.equal(['demoapp=/home/alice/demoapp', 'puppet-demoapp=master']);
     expect(r.notes.join('\n')).to.match(/local checkout \/home\/alice\/demoapp at abc/).and.to.match(/no revision was recorded/);
   });
+
+  it('names the config file by its absolute path, so the line works in any directory', () => {
+    const r = reproduceJob(job([]), undefined, { configPath: 'conf/smokestack.yaml' });
+    expect(r.argv.slice(0, 4)).to.deep.equal(['firestack', 'run', '--config', `${process.cwd()}/conf/smokestack.yaml`]);
+    expect(r.command).to.equal(`firestack run --config ${process.cwd()}/conf/smokestack.yaml --template demo`);
+    expect(reproduceJob(job([]), undefined, { configPath: "/etc/smoke stack/it's.yaml" }).command).to.equal(
+      `firestack run --config '/etc/smoke stack/it'"'"'s.yaml' --template demo`,
+    );
+  });
+
+  it('names the uncommitted files a local checkout shipped, and leaves a template\'s own directory to the template', () => {
+    const r = reproduceJob(job([
+      { kind: 'build', name: 'demoapp', project: 'demoapp', url: '/home/alice/demoapp', ref: 'HEAD', revision: 'snap1', localPath: '/home/alice/demoapp', localHead: 'abc', uncommitted: ['a.c (modified)', 'b.c (added)'], changed: true },
+      { kind: 'build', name: 'docs', project: 'docs', url: '/srv/examples/docs', ref: 'HEAD', revision: 'snap2', localPath: '/srv/examples/docs', changed: false },
+    ]));
+    expect(r.changes).to.deep.equal(['demoapp=/home/alice/demoapp']);
+    expect(r.notes).to.deep.equal([
+      'demoapp came from the local checkout /home/alice/demoapp at abc with uncommitted changes to a.c (modified), b.c (added); the run ships that checkout as it is then',
+      'docs is the directory /srv/examples/docs, shipped as it is when the run starts',
+    ]);
+  });
 });

@@ -6,12 +6,14 @@ import { coveredMs } from '../../src/pipeline/runner.js';
 const EVIL = `x'; touch /tmp/pwned; echo '\n$(touch /tmp/pwned)\`id\`;"`;
 
 const samples: Record<string, unknown> = {
-  'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build' },
+  'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build', env: { GREETING: EVIL } },
   'stage-stop.sh.hbs': { workspace: `/w/${EVIL}` },
   'stage-prepare.sh.hbs': { workspace: '/w', jobId: EVIL, hostName: EVIL },
-  'stage-build.sh.hbs': { workspace: '/w', builds: [{ index: 0, name: EVIL, url: EVIL, ref: EVIL, mergeTarget: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, bundled: '' }, { index: 1, name: 'b', url: 'u', ref: 'r', mergeTarget: '', method: 'command', command: 'make', subdir: '', bundled: `sources/${EVIL}` }] },
+  'stage-build.sh.hbs': { workspace: '/w', builds: [{ index: 0, name: EVIL, url: EVIL, ref: EVIL, mergeTarget: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, bundled: '' }, { index: 1, name: 'b', url: 'u', ref: 'r', mergeTarget: '', method: 'command', command: 'make', subdir: '', bundled: `sources/${EVIL}` }, { index: 2, name: EVIL, url: 'u', ref: 'r', mergeTarget: '', method: 'rpm', command: '', subdir: EVIL, bundled: '' }] },
   'stage-repo-publish.sh.hbs': { workspace: '/w' },
   'stage-repo-client.sh.hbs': { workspace: '/w', repoPath: EVIL },
+  'stage-repo-publish-rpm.sh.hbs': { workspace: `/w/${EVIL}` },
+  'stage-repo-client-rpm.sh.hbs': { workspace: `/w/${EVIL}`, repoPath: EVIL },
   'stage-configure.sh.hbs': { workspace: '/w', gitModules: [{ index: 0, dir: 'nova', url: EVIL, ref: EVIL, bundled: '' }], packages: ['puppet-module-keystone'], modulepath: [EVIL], manifest: 'manifests/gw.pp', noop: false, idempotence: true },
   'stage-test.sh.hbs': { workspace: '/w', suites: [{ index: 0, name: EVIL, command: 'true', results: EVIL, timeoutSeconds: 30 }] },
   'stage-harvest.sh.hbs': { workspace: '/w', paths: [EVIL, '/var/log/*.log'] },

@@ -50,6 +50,41 @@ describe('local provider', () => {
     expect((await ctx.store.read()).groups.pair!.state).to.equal('ready');
   });
 
+  it("runs commands with an explicit environment: the worker's credentials and settings never reach them", async () => {
+    const worker = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      USER: 'ci',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TZ: 'UTC',
+      TMPDIR: os.tmpdir(),
+      http_proxy: 'http://proxy.example.org:3128',
+      no_proxy: 'localhost',
+      GERRIT_HTTP_PASSWORD: 'pw-gerrit-4711',
+      OS_PASSWORD: 'pw-keystone-4711',
+      OS_APPLICATION_CREDENTIAL_SECRET: 'pw-appcred-4711',
+      OS_CLOUD: 'production',
+      https_proxy: 'http://ci:pw-proxy-4711@proxy.example.org:3128',
+      SSH_AUTH_SOCK: '/tmp/ssh-agent.sock',
+      SMOKESTACK_CONFIG: '/etc/smokestack/smokestack.yaml',
+      XDG_CONFIG_HOME: path.join(dir, 'xdg'),
+      NODE_OPTIONS: '--require /tmp/hook.js',
+    };
+    const workerCtx = { ...ctx, env: worker };
+    const group = await createGroup(definition, { name: 'env' }, workerCtx);
+    const conn = await connectHost(group, 'gw', workerCtx);
+    fs.writeFileSync(path.join(dir, '.netrc'), 'machine review.example.org login ci password pw-netrc-4711\n', { mode: 0o600 });
+    const { stdout } = await conn.exec('env; cat "$HOME/.netrc" 2>/dev/null || true');
+    expect(stdout).to.not.match(/pw-[a-z]+-4711/);
+    // HOME is the host's own directory, not the worker's (where its ~/.netrc and credential file live).
+    expect(stdout).to.contain(`HOME=${group.hosts.find((h) => h.name === 'gw')!.workDir}\n`);
+    const names = stdout.split('\n').filter(Boolean).map((line) => line.split('=')[0]!);
+    expect(names.filter((n) => n !== 'PWD' && n !== 'OLDPWD').sort()).to.deep.equal(
+      ['HOME', 'LANG', 'LC_ALL', 'PATH', 'SMOKESTACK_GROUP', 'SMOKESTACK_HOST', 'SMOKESTACK_HOSTS_FILE', 'SMOKESTACK_WORKDIR', 'TMPDIR', 'TZ', 'USER', 'http_proxy', 'no_proxy'].sort(),
+    );
+  });
+
   it('selects hosts by role, reports each exit code and fails when one host fails', async () => {
     const group = await createGroup(definition, { name: 'roles' }, ctx);
     const one = await execOnGroup(group, { role: 'db' }, 'exit 3', ctx);

@@ -41,6 +41,15 @@ describe('queue/transitions (the job state machine)', () => {
     expect(s.jobs.j2!.status).to.equal('running');
   });
 
+  it('never requeues an ad-hoc run: it belongs to the firestack run that started it, which sends no heartbeats', () => {
+    const s = state();
+    const run = enqueueJob(s, { configId: 'adhoc', project: 'demoapp', number: 0, patchSet: 0, revision: '', template: 'demo', reason: 'manual' }, at(0));
+    Object.assign(run, { kind: 'adhoc', status: 'running', startedAt: at(0).toISOString(), worker: 'cli:4242' });
+    expect(recoverStaleJobs(s, at(3600), 60_000)).to.deep.equal([]);
+    expect(s.jobs[run.id]).to.include({ status: 'running', worker: 'cli:4242' });
+    expect(claimNextJob(s, 'w', at(3600))!.id).to.equal('j1');
+  });
+
   it('reports a stop request through the heartbeat', () => {
     const s = state();
     claimNextJob(s, 'w', at(1));

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core';
+import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core/pipeline/logs';
 
 export default class Logs extends SmokestackCommand {
   static override summary = 'Print a job\'s stage logs (one stage with --stage; keep printing with --follow until it finishes).';
@@ -18,7 +18,8 @@ export default class Logs extends SmokestackCommand {
   async run(): Promise<JobLogs> {
     const { args, flags } = await this.parse(Logs);
     if (flags.follow && !this.jsonEnabled()) {
-      await followJobLogs(this.store, args.job, { stage: flags.stage, onText: (stage, text) => process.stdout.write(flags.stage ? text : prefix(stage, text)) });
+      // Whole lines arrive; this.log cleans them for the terminal and adds the last newline back.
+      await followJobLogs(this.store, args.job, { stage: flags.stage, onText: (stage, text) => this.log((flags.stage ? text : prefix(stage, text)).replace(/\n$/, '')) });
       return readJobLogs(this.store, args.job, flags.stage);
     }
     const logs = await readJobLogs(this.store, args.job, flags.stage);

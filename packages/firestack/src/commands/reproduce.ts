@@ -1,10 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { findJob, formatRunReport, planTemplateRun, reproduceJob, runTemplate, type Reproduction, type RunTemplateResult } from '@smokestack/core';
+import { findJob } from '@smokestack/core/queue/queue';
+import { formatRunReport } from '@smokestack/core/pipeline/report';
+import { planTemplateRun, runTemplate, type RunTemplateResult } from '@smokestack/core/pipeline/service';
+import { reproduceJob, type Reproduction } from '@smokestack/core/pipeline/reproduce';
 
 export default class Reproduce extends SmokestackCommand {
   static override summary = 'Print the exact `firestack run` command that re-creates a job\'s environment from a laptop (--run runs it).';
-  static override description = 'The command names the job\'s template and pins every source (builds and Puppet modules) to the revision the job recorded.';
+  static override description =
+    'The command names the config file (an absolute path, so it works wherever it is pasted) and the job\'s template, and pins every source (builds and Puppet modules) to the revision the job recorded.';
   static override examples = ['<%= config.bin %> reproduce j42', '<%= config.bin %> reproduce j42 --run --keep'];
 
   static override args = {
@@ -26,7 +30,7 @@ export default class Reproduce extends SmokestackCommand {
       // The template changed or is gone: every source is then printed with its URL.
       defaults = undefined;
     }
-    const reproduction = reproduceJob(job, defaults);
+    const reproduction = reproduceJob(job, defaults, { configPath: this.settings.path });
     this.log(reproduction.command);
     for (const note of reproduction.notes) this.logToStderr(`note: ${note}`);
     if (!flags.run) return reproduction;

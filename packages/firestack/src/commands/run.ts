@@ -1,13 +1,16 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { STAGES, formatRunReport, runTemplate, type RunTemplateResult } from '@smokestack/core';
+import { STAGES } from '@smokestack/core/results/classify';
+import { formatRunReport } from '@smokestack/core/pipeline/report';
+import { runTemplate, type RunTemplateResult } from '@smokestack/core/pipeline/service';
 import { withStageBoard } from '../stage-board.js';
 
 export default class Run extends SmokestackCommand {
   static override summary = 'Run a template end to end (provision, build, repo, Puppet, tests, harvest, teardown) from this machine.';
   static override description =
-    'No queue is involved; the run is still recorded as a job, so `firestack logs` and `firestack reproduce` work. ' +
-    'A --change puts the branch under test in place of a project\'s source: a Gerrit ref, a commit, a local checkout path, or URL#REF.';
+    'No queue is involved; the run is recorded as an ad-hoc job (kept apart from the queue\'s), so `firestack logs` and `firestack reproduce` work. ' +
+    'A --change puts the branch under test in place of a project\'s source: a Gerrit ref, a commit, URL#REF, or a local checkout path, ' +
+    'whose working tree is tested as it is (uncommitted edits and new files included; the first lines name them).';
   static override examples = [
     '<%= config.bin %> run --template demo',
     '<%= config.bin %> run --template demo --change demoapp=refs/changes/45/1045/2',

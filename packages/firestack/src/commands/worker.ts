@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { runWorker, type WorkerReport } from '@smokestack/core';
+import { runWorker, type WorkerReport } from '@smokestack/core/pipeline/worker';
 
 export default class Worker extends SmokestackCommand {
   static override summary = 'Run queued jobs: claim them from the store, run the pipeline with a heartbeat, retry infra failures.';

@@ -84,5 +84,44 @@ describe('firestack group commands', function () {
 
       expect((await firestack(['group', 'delete', 'pair'])).code).to.equal(0);
     });
+
+    /** A definition of the SSH test hosts that names no known_hosts file (and $HOME has none): their keys are unknown. */
+    const unvouched = (name: string, extra: Record<string, unknown> = {}): string => {
+      const definition = {
+        name,
+        provider: 'ssh',
+        identityFile: sshd.identityFile,
+        reachableTimeoutSeconds: 10,
+        hosts: sshd.hosts.map((h, i) => ({ name: h.name, address: h.address, port: h.port, user: h.user, gateway: i === 0, workDir: h.workDir })),
+        ...extra,
+      };
+      const file = path.join(dir, `${name}.json`);
+      fs.writeFileSync(file, JSON.stringify(definition));
+      return file;
+    };
+
+    it('refuses a host whose key no known_hosts file vouches for, in one line with exit status 1', async () => {
+      const created = await firestack(['group', 'create', unvouched('strangers')]);
+      expect(created.code, created.stderr).to.equal(1);
+      const last = created.stderr.trim().split('\n').pop()!;
+      expect(last).to.match(/^firestack: error: .*host host1 .*unknown host key for \[127\.0\.0\.1\]:\d+ .*--insecure-accept-host-keys/);
+      expect(created.stderr).to.not.match(/unexpected error/);
+    });
+
+    it('warns for every host whose unknown key it accepts, whichever setting allowed it', async () => {
+      const ways: Array<[string, string[], Record<string, string>, Record<string, unknown>]> = [
+        ['by-flag', ['--insecure-accept-host-keys'], {}, {}],
+        ['by-env', [], { SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS: 'true' }, {}],
+        ['by-key', [], {}, { insecureAcceptHostKeys: true }],
+      ];
+      for (const [name, args, extraEnv, extra] of ways) {
+        const created = await runCli('firestack', ['group', 'create', unvouched(name, extra), ...args], { env: { ...env, ...extraEnv }, cwd: dir });
+        expect(created.code, created.stderr).to.equal(0);
+        for (const h of sshd.hosts) {
+          expect(created.stderr, `${name}: ${h.name}`).to.match(new RegExp(`warn: host ${h.name} \\(.*\\): accepted unknown SSH host key SHA256:\\S+ without verifying it \\(`));
+        }
+        expect((await firestack(['group', 'delete', name])).code).to.equal(0);
+      }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { reportFromConfig, type ReportResult } from '@smokestack/core';
+import { reportFromConfig, type ReportResult } from '@smokestack/core/review/service';
 
 export default class Report extends SmokestackCommand {
   static override summary = 'Write the review report: open changes ranked by bug/blueprint priority and age, with test results.';
@@ -8,7 +8,8 @@ export default class Report extends SmokestackCommand {
     'Reads the open changes of each project from Gerrit, the importance of each linked bug (topic bug/N) or the priority of ' +
     'each blueprint (bp/NAME) from Launchpad, and the integration-test results of each current patch set from the state ' +
     'store; writes DIR/index.html (self-contained, sortable, filterable) and DIR/reviewday.json. A Launchpad outage ' +
-    'shows priorities as unknown instead of failing.';
+    'shows priorities as unknown instead of failing. After the first run only changes updated since the last one are read ' +
+    'from Gerrit (all of them once a day, or with --full); --offline renders from what the last run saved.';
 
   static override examples = [
     '<%= config.bin %> report',
@@ -23,7 +24,13 @@ export default class Report extends SmokestackCommand {
       description: 'YAML/JSON projects file, the original ReviewDay shape: projects: [{name, launchpad_project}]',
       env: 'REVIEWDAY_PROJECT_FILE',
     }),
-    offline: Flags.boolean({ description: 'do not contact Launchpad; use cached priorities only', env: 'REVIEWDAY_OFFLINE', default: false }),
+    offline: Flags.boolean({
+      description: 'contact neither Gerrit nor Launchpad: render the open changes the last report saved, with cached priorities',
+      env: 'REVIEWDAY_OFFLINE',
+      default: false,
+      exclusive: ['full'],
+    }),
+    full: Flags.boolean({ description: 'read every open change from Gerrit, not only those updated since the last report', default: false }),
   };
 
   async run(): Promise<ReportResult> {
@@ -35,11 +42,13 @@ export default class Report extends SmokestackCommand {
       projects: flags.project,
       projectFile: flags['project-file'],
       offline: flags.offline,
+      full: flags.full,
       logger: this.progress,
     });
     for (const project of result.projects) {
       this.log(`${project.name}: ${project.changes} changes${project.excluded ? ` (${project.excluded} work in progress left out)` : ''}`);
     }
+    if (result.changesAsOf) this.log(`Open changes as of ${result.changesAsOf} (saved snapshot; Gerrit not asked).`);
     this.log(`Wrote ${result.indexPath} and ${result.jsonPath} (${result.changes} changes in ${result.projects.length} projects).`);
     return result;
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { GerritSim, LaunchpadSim } from '@smokestack/testkit';
+import { GerritSim, LaunchpadSim, freePort } from '@smokestack/testkit';
 import { StateStore, type Job } from '@smokestack/core';
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -117,8 +117,17 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
 
     const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
     expect(html).to.include('<title>Nova review priorities</title>');
-    expect(html).to.include('Fix &lt;script&gt;alert(1)&lt;/script&gt;');
+    // Gerrit text reaches the page only as escaped JSON data.
+    expect(html).to.include('Fix \\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
+    expect(html).to.not.include('<script>alert(1)');
     expect(html).to.not.include('secret');
+    expect(result.gerrit).to.deep.equal({ full: 1, incremental: 0 });
+
+    // The next run asks Gerrit only for what changed since, and renders the same changes.
+    const again = await reviewday(['report', '--config', path.join(dir, 'smokestack.yaml'), '--project-file', path.join(dir, 'projects.yaml'), '--out', out, '--json'], env);
+    expect(again.code).to.equal(0);
+    expect(JSON.parse(again.stdout)).to.deep.include({ changes: 2, gerrit: { full: 0, incremental: 1 } });
+    expect(Object.keys(readJson(out).projects['openstack/nova'])).to.deep.equal(Object.keys(nova));
   });
 
   it('--offline uses the cached priorities without asking Launchpad', async () => {
@@ -145,10 +154,48 @@ describe('reviewday report (built CLI, Gerrit and Launchpad simulators)', functi
     expect(nova[changeUrl(numbers.bugfix!)]).to.include({ cause: 'Unknown bugfix', priorityUnknown: true });
   });
 
+  it('--offline without a saved snapshot says in one line what to do', async () => {
+    const run = await reviewday(
+      ['report', '-c', path.join(dir, 'smokestack.yaml'), '--project', 'openstack/nova', '-o', path.join(dir, 'out-nosnap'), '--offline'],
+      { ...env, XDG_CACHE_HOME: path.join(dir, 'no-cache-yet') },
+    );
+    expect(run.code).to.equal(1);
+    expect(run.stderr.trim()).to.equal(
+      `reviewday: error: --offline: no saved snapshot of the open changes on ${gerrit.httpUrl} (run reviewday report once while Gerrit is reachable)`,
+    );
+  });
+
+  it('--offline renders from the snapshot the last report saved, with Gerrit stopped', async () => {
+    await gerrit.stop();
+    const asked = launchpad.requests.length;
+    const out = path.join(dir, 'out-no-gerrit');
+    const run = await reviewday(['report', '-c', path.join(dir, 'smokestack.yaml'), '--project-file', path.join(dir, 'projects.yaml'), '-o', out, '--offline', '--json'], env);
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+    expect(launchpad.requests.length).to.equal(asked);
+    const json = readJson(out);
+    expect(json.changesAsOf).to.be.a('string');
+    const nova = json.projects['openstack/nova'];
+    expect(Object.keys(nova)).to.deep.equal([changeUrl(numbers.feature!), changeUrl(numbers.bugfix!)]);
+    expect(nova[changeUrl(numbers.bugfix!)]).to.deep.include({ cause: 'High bugfix', subject: 'Fix <script>alert(1)</script>' });
+    expect(nova[changeUrl(numbers.bugfix!)].results.tempest).to.include({ status: 'success' });
+    expect(JSON.parse(run.stdout)).to.deep.include({ changes: 2 });
+  });
+
   it('says in one line what is missing when there is no Gerrit', async () => {
     fs.writeFileSync(path.join(dir, 'empty.yaml'), 'projects:\n  - name: openstack/nova\n');
     const run = await reviewday(['report', '-c', path.join(dir, 'empty.yaml')], env);
     expect(run.code).to.equal(1);
     expect(run.stderr.trim()).to.equal('reviewday: error: empty.yaml: gerrit.url is not set (reviewday reads open changes from Gerrit; add a gerrit: section with url)');
+  });
+
+  it('says in one line which Gerrit cannot be reached, exit status 1', async () => {
+    const port = await freePort();
+    fs.writeFileSync(path.join(dir, 'down.yaml'), `gerrit:\n  url: http://127.0.0.1:${port}\n  retries: 0\nprojects:\n  - name: openstack/nova\n`);
+    const run = await reviewday(['report', '-c', path.join(dir, 'down.yaml'), '--out', path.join(dir, 'down')], env);
+    expect(run.code).to.equal(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(new RegExp(`^reviewday: error: gerrit: http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   });
 });

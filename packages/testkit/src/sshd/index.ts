@@ -12,6 +12,8 @@ export interface SshTestHost {
   user: string;
   identityFile: string;
   workDir: string;
+  /** HOME of every session: a directory of this host's own, never the account's home with its shell start-up files. */
+  home: string;
   hostPublicKey: string;
   /** `[127.0.0.1]:port ssh-ed25519 AAAA...`, as ssh-keyscan would print it. */
   knownHostsLine: string;
@@ -48,6 +50,11 @@ export interface StartSshHostsOptions {
   hosts?: SshTestHostOptions[];
   /** Give every sshd a private /etc/hosts via a mount namespace (default: when running as root). */
   isolateEtcHosts?: boolean;
+  /**
+   * Sessions find this directory where the account's home directory is (bind-mounted over it in
+   * sshd's mount namespace; root only): lets a test give the account shell start-up files.
+   */
+  accountHome?: string;
 }
 
 export interface SshTestHosts {
@@ -154,6 +161,16 @@ function canIsolateEtcHosts(): boolean {
   }
 }
 
+/** sshd in its own mount namespace, with its private /etc/hosts and the account's home bind-mounted in place. */
+function namespacedSshd(config: string, etcHosts: string | undefined, home: { from: string; over: string } | undefined): string[] {
+  const script = [
+    '[ -z "$1" ] || mount --bind "$1" /etc/hosts || exit 1',
+    '[ -z "$2" ] || mount --bind "$2" "$3" || exit 1',
+    'exec "$4" -D -e -f "$5"',
+  ].join('\n');
+  return ['/usr/bin/unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', etcHosts ?? '', home?.from ?? '', home?.over ?? '', SSHD, config];
+}
+
 /**
  * Starts N real sshd instances on random 127.0.0.1 ports, each with a generated host key, its own
  * working directory and the generated client key authorized for the current user (root or not).
@@ -167,6 +184,8 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
   const clientPublic = fs.readFileSync(`${identityFile}.pub`, 'utf8');
   const user = userName();
   const isolate = options.isolateEtcHosts ?? canIsolateEtcHosts();
+  if (options.accountHome && !canIsolateEtcHosts()) throw new Error('startSshHosts: accountHome needs root and unshare(1)');
+  const accountHome = options.accountHome ? { from: options.accountHome, over: os.userInfo().homedir } : undefined;
   // sshd running as root insists on its privilege separation directory.
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
@@ -176,8 +195,8 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     const name = spec.name ?? `host${i + 1}`;
     const dir = path.join(rootDir, name);
     const workDir = path.join(dir, 'work');
-    const home = path.join(dir, 'home');
     fs.mkdirSync(workDir, { recursive: true });
+    const home = path.join(dir, 'home');
     fs.mkdirSync(home, { recursive: true });
     const hostKey = path.join(dir, 'ssh_host_ed25519_key');
     keygen(hostKey, `${name}-host-key`);
@@ -204,11 +223,12 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
         'UsePAM no',
         'PermitRootLogin prohibit-password',
         'Subsystem sftp internal-sftp',
-        // The login shell reads ~/.bashrc for every command sshd runs; a host of its own has its own (empty) home.
-        `SetEnv HOME=${home}`,
         'LogLevel VERBOSE',
         'MaxStartups 100',
         'MaxSessions 20',
+        // sshd runs every command through the account's login shell, which reads start-up files from
+        // $HOME (~/.bashrc for bash started by sshd): a home of the host's own keeps them out.
+        `SetEnv "HOME=${home}"`,
         '',
       ].join('\n'),
     );
@@ -219,9 +239,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     const start = async (): Promise<void> => {
       if (alive()) return;
       const log = fs.openSync(logFile, 'a');
-      const argv = etcHostsFile
-        ? ['/usr/bin/unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$1" /etc/hosts && exec "$2" -D -e -f "$3"', 'sh', etcHostsFile, SSHD, config]
-        : [SSHD, '-D', '-e', '-f', config];
+      const argv = etcHostsFile || accountHome ? namespacedSshd(config, etcHostsFile, accountHome) : [SSHD, '-D', '-e', '-f', config];
       const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
       fs.closeSync(log);
       child = proc;
@@ -261,6 +279,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
       user,
       identityFile,
       workDir,
+      home,
       hostPublicKey,
       knownHostsLine: `[127.0.0.1]:${port} ${hostPublicKey}`,
       logFile,

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { startSshHosts, type SshTestHosts } from '../../src/sshd/index.js';
 
@@ -46,5 +48,22 @@ describe('SSH test hosts', () => {
     expect(() => ssh(hosts!, 0, 'true')).to.throw();
     await hosts.host('off').start();
     expect(ssh(hosts, 1, 'echo up')).to.equal('up\n');
+  });
+
+  it("runs commands without the account's shell start-up files (a slow or locking ~/.bashrc never runs)", async function () {
+    // Giving the account another home directory takes a mount namespace: root only.
+    if (process.getuid?.() !== 0) this.skip();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-account-home-'));
+    try {
+      const marker = path.join(home, 'start-up-files-ran');
+      for (const file of ['.bashrc', '.bash_profile', '.profile', '.zshenv', '.kshrc']) {
+        fs.writeFileSync(path.join(home, file), `echo ${file} >> ${marker}\n`);
+      }
+      hosts = await startSshHosts({ count: 1, accountHome: home });
+      expect(ssh(hosts, 0, 'echo hello')).to.equal('hello\n');
+      expect(fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : '', 'start-up files that ran').to.equal('');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

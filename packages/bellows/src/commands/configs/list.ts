@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
-import { listConfigs, type TestConfig } from '@smokestack/core';
+import { listConfigs } from '@smokestack/core/bellows/configs';
+import type { TestConfig } from '@smokestack/core/model';
 
 export default class ConfigsList extends SmokestackCommand {
   static override summary = 'List test configurations, one per open change.';
@@ -13,7 +14,7 @@ export default class ConfigsList extends SmokestackCommand {
     const { flags } = await this.parse(ConfigsList);
     const configs = listConfigs(await this.store.read(), { project: flags.project });
     const now = new Date();
-    this.log(
+    this.logTable(
       configs.length === 0
         ? 'No test configurations. Run "bellows sync" to create them from Gerrit.'
         : renderTable(

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { approveJob, type Job } from '@smokestack/core';
+import { approveJob } from '@smokestack/core/bellows/job-actions';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsApprove extends SmokestackCommand {
   static override summary = 'Approve a failed job of a template without autoApprove, so "bellows comment" may vote -1.';

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { cancelJob, type Job } from '@smokestack/core';
+import { cancelJob } from '@smokestack/core/bellows/job-actions';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsCancel extends SmokestackCommand {
   static override summary = 'Cancel a queued or running job.';

@@ -1,6 +1,14 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { jobDurationMs, parseJobStatus, type Job } from '@smokestack/core';
+import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
+import type { Job, JobKind } from '@smokestack/core/model';
+
+/** The --kind flag as job kinds: "queue" is everything workers take from the queue, "change" a change's jobs alone. */
+function kindsOf(flag: string): readonly JobKind[] | undefined {
+  if (flag === 'all') return undefined;
+  if (flag === 'queue') return ['queue', 'baseline'];
+  return [parseJobKind(flag === 'change' ? 'queue' : flag)];
+}
 
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
@@ -8,8 +16,14 @@ export default class JobsList extends SmokestackCommand {
     '<%= config.bin %> jobs list',
     '<%= config.bin %> jobs list --status running --json',
     '<%= config.bin %> jobs list --status test_failed --status build_failed --project openstack/nova',
+    '<%= config.bin %> jobs list --kind adhoc',
   ];
   static override flags = {
+    kind: Flags.string({
+      description: 'queue: what workers take from the queue (jobs of Gerrit changes and baselines of their target branches); change; baseline; adhoc: runs started by hand (firestack run); all',
+      default: 'queue',
+      options: ['queue', 'change', 'baseline', 'adhoc', 'all'],
+    }),
     status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
     project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
     change: Flags.integer({ description: 'only jobs of this change number' }),
@@ -19,7 +33,8 @@ export default class JobsList extends SmokestackCommand {
   async run(): Promise<{ jobs: Job[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const filter = { status, project: flags.project, number: flags.change };
+    const kind = kindsOf(flags.kind);
+    const filter = { kind, status, project: flags.project, number: flags.change };
     // --json streams every job (history included) without holding them all.
     if (this.jsonEnabled()) return void (await this.streamJsonList('jobs', this.store.listJobs(filter)));
     const shown: Job[] = [];
@@ -29,12 +44,13 @@ export default class JobsList extends SmokestackCommand {
       else more++;
     }
     this.printTable(shown, more);
+    await this.noteAdHocRuns(kind);
     return { jobs: shown };
   }
 
   private printTable(shown: Job[], more: number): void {
     const now = new Date();
-    this.log(
+    this.logTable(
       shown.length === 0
         ? 'No jobs match.'
         : renderTable(
@@ -42,7 +58,7 @@ export default class JobsList extends SmokestackCommand {
             shown.map((j) => [
               j.id,
               j.project,
-              j.baseline ? `baseline ${j.baseline.branch}` : `${j.number},${j.patchSet}`,
+              jobKind(j) === 'adhoc' ? 'ad hoc' : j.baseline ? `baseline ${j.baseline.branch}` : `${j.number},${j.patchSet}`,
               j.template,
               j.status,
               j.summary.tests,
@@ -55,5 +71,12 @@ export default class JobsList extends SmokestackCommand {
           ),
     );
     if (more > 0) this.log(`(${more} more; use --limit or --json)`);
+  }
+
+  /** Ad-hoc runs are left out of the queue's list; say that they exist and how to see them. */
+  private async noteAdHocRuns(kind: readonly JobKind[] | undefined): Promise<void> {
+    if (!kind || kind.includes('adhoc')) return;
+    const adhoc = filterJobs(await this.store.read(), { kind: 'adhoc' }).length;
+    if (adhoc > 0) this.log(`(${adhoc} ad-hoc run(s) of firestack run not listed; see them with --kind adhoc)`);
   }
 }

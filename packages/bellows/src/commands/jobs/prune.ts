@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { parseAge, pruneJobs, type PruneResult } from '@smokestack/core';
+import { parseAge } from '@smokestack/core/age';
+import { pruneJobs, type PruneResult } from '@smokestack/core/queue/prune';
 
 export default class JobsPrune extends SmokestackCommand {
   static override summary = 'Remove old finished jobs and their logs from the store (results of current patch sets are kept).';

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { retryJob, type Job } from '@smokestack/core';
+import { retryJob } from '@smokestack/core/bellows/job-actions';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsRetry extends SmokestackCommand {
   static override summary = 'Queue a new attempt of a finished job of the current patch set.';

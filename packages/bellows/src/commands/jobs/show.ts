@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
-import { describeRequiredSkip, findJob, jobDurationMs, type Job } from '@smokestack/core';
+import { findJob } from '@smokestack/core/queue/queue';
+import { jobDurationMs, jobKind } from '@smokestack/core/queue/jobs';
+import { describeRequiredSkip } from '@smokestack/core/results/required';
+import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
   static override summary = 'Show one job: status, results, required tests that did not run, skipped tests and where its logs are.';
@@ -16,8 +19,10 @@ export default class JobsShow extends SmokestackCommand {
     const took = jobDurationMs(job);
     const lines = [
       `job ${job.id}: ${job.status}${job.message ? ` — ${job.message}` : ''}`,
-      job.baseline
-        ? `baseline:  ${job.project} ${job.baseline.branch} at ${job.revision ? job.revision.slice(0, 12) : 'its tip'} (asked for by ${job.baseline.requestedBy}; never votes)`
+      jobKind(job) === 'adhoc'
+        ? `change:    none, an ad-hoc run of firestack run${job.project ? ` (${job.project} at ${job.revision.slice(0, 12) || 'an unrecorded revision'})` : ''}`
+        : job.baseline
+          ? `baseline:  ${job.project} ${job.baseline.branch} at ${job.revision ? job.revision.slice(0, 12) : 'its tip'} (asked for by ${job.baseline.requestedBy}; never votes)`
         : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,

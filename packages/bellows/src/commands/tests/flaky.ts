@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
-import { listFlakyTests, type FlakyList } from '@smokestack/core';
+import { listFlakyTests, type FlakyList } from '@smokestack/core/bellows/flaky';
 
 export default class TestsFlaky extends SmokestackCommand {
   static override summary = 'List flaky tests: tests that both passed and failed on the same revision set.';

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../../errors.js';
 import { sourceKey, type BundleLayout } from '../bundle.js';
-import { StageFailure, type JobRun } from '../job-run.js';
-import { judgeBuild, stageFault, type BuildJudgement } from '../judge.js';
+import { StageFailure, type HostRun, type JobRun } from '../job-run.js';
+import { stageFault } from '../judge.js';
+import { judgeBuild, type BuildJudgement } from './build-judge.js';
 
 /** Which host builds what: each build on its `host`, else on the gateway. */
 export function buildHosts(run: JobRun): Map<string, number[]> {
@@ -33,11 +34,17 @@ function buildItems(run: JobRun, bundle: BundleLayout | undefined, indexes: numb
   });
 }
 
-/** The packages built so far, as fetched from each build host. */
-export function packageFiles(jobDir: string): string[] {
-  const dir = path.join(jobDir, 'packages');
+/** The packages built so far, as fetched from each build host: .debs under packages/, RPMs under rpms/. */
+export function packageFiles(jobDir: string, kind: 'packages' | 'rpms' = 'packages'): string[] {
+  const dir = path.join(jobDir, kind);
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).flatMap((host) => fs.readdirSync(path.join(dir, host)).map((f) => path.join(dir, host, f)));
+}
+
+/** The RPMs a host built (`method: rpm`, or a command that made some); none when the host built only .debs. */
+async function fetchRpms(run: JobRun, h: HostRun): Promise<void> {
+  if (!run.plan.definition.builds.some((b) => b.method !== 'dpkg')) return;
+  await h.conn!.download(path.posix.join(h.workspace, 'rpms'), path.join(run.jobDir, 'rpms', h.host.name));
 }
 
 /** build: each source fetched at its ref (merged onto its target when asked) and packaged on its build host. */
@@ -53,6 +60,7 @@ export async function build(run: JobRun, bundle: BundleLayout | undefined): Prom
       run.recordRevisions(judged.revisions);
       try {
         await h.conn!.download(path.posix.join(h.workspace, 'debs'), path.join(run.jobDir, 'packages', h.host.name));
+        await fetchRpms(run, h);
       } catch (err) {
         // A failed build explains a missing package directory; otherwise losing the packages is the machinery's fault.
         if (judged.failures.length === 0) judged.infra.push(`fetching the packages built on ${h.host.name} failed: ${errorMessage(err)}`);
@@ -62,5 +70,5 @@ export async function build(run: JobRun, bundle: BundleLayout | undefined): Prom
   );
   const fault = stageFault(judgements, 'build');
   if (fault) throw new StageFailure(fault.kind, fault.message);
-  return `${builds.length} build(s), ${packageFiles(run.jobDir).length} package(s)`;
+  return `${builds.length} build(s), ${packageFiles(run.jobDir).length + packageFiles(run.jobDir, 'rpms').length} package(s)`;
 }

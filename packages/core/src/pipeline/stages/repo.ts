@@ -4,36 +4,28 @@ import type { ServerGroup } from '../../model.js';
 import { StageFailure, type HostRun, type JobRun } from '../job-run.js';
 import { lastLine } from '../judge.js';
 import { markerValue, parseMarkers } from '../markers.js';
-import { buildHosts } from './build.js';
+import { buildHosts, packageFiles } from './build.js';
+import { pointEveryHost } from './repo-hosts.js';
+import { rpmRepo } from './repo-rpm.js';
 
-/** repo: the built packages published as a repository on the gateway, and every host pointed at it. */
+/** repo: the built packages published as repositories on the gateway (apt for .debs, dnf for RPMs), and every host pointed at them. */
 export async function repo(run: JobRun, group: ServerGroup): Promise<string> {
   if (run.plan.definition.builds.length === 0) return 'skipped: no packages to publish';
+  const rpms = packageFiles(run.jobDir, 'rpms').some((f) => f.endsWith('.rpm'));
+  if (rpms && !packageFiles(run.jobDir).some((f) => f.endsWith('.deb'))) return rpmRepo(run, group);
+  const apt = await aptRepo(run, group);
+  return rpms ? `${apt}; ${await rpmRepo(run, group)}` : apt;
+}
+
+async function aptRepo(run: JobRun, group: ServerGroup): Promise<string> {
   const gw = run.gateway();
   const { repoPath, count } = await publish(run, gw);
-  // Hosts of the local provider are this machine: they read the gateway's repository where it is.
-  const sameMachine = group.provider === 'local';
-  let localCopy: Promise<string> | undefined;
-  const copyHere = async () => {
-    const dir = path.join(run.jobDir, 'repo');
-    await gw.conn!.download(repoPath, dir);
-    return dir;
-  };
-  await Promise.all(
-    run.hosts.map(async (h) => {
-      let hostRepo = repoPath;
-      if (h !== gw && !sameMachine) {
-        // One download serves every other host; each waits for it to be complete.
-        localCopy ??= copyHere();
-        hostRepo = path.posix.join(h.workspace, 'repo');
-        await h.conn!.upload(await localCopy, hostRepo);
-      }
-      const r = await run.exec(h, 'repo', 'repo-client', run.renderer.render('stage-repo-client.sh.hbs', { workspace: h.workspace, repoPath: hostRepo }), {
-        timeoutMs: 600_000,
-      });
-      if (r.code !== 0) throw new StageFailure('build', `pointing ${h.host.name} at the package repository failed (exit ${r.code}): ${lastLine(r.stderr)}`);
-    }),
-  );
+  await pointEveryHost(run, group, repoPath, async (h, hostRepo) => {
+    const r = await run.exec(h, 'repo', 'repo-client', run.renderer.render('stage-repo-client.sh.hbs', { workspace: h.workspace, repoPath: hostRepo }), {
+      timeoutMs: 600_000,
+    });
+    if (r.code !== 0) throw new StageFailure('build', `pointing ${h.host.name} at the package repository failed (exit ${r.code}): ${lastLine(r.stderr)}`);
+  });
   return `${count} package(s) published on ${gw.host.name}`;
 }
 

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { createGroupFromFile, type ServerGroup } from '@smokestack/core';
+import { createGroupFromFile } from '@smokestack/core/providers/group-create';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupCreate extends SmokestackCommand {
   static override summary = 'Create a server group from a group definition file (YAML or JSON, ours or Kytoon\'s).';
@@ -30,7 +31,7 @@ export default class GroupCreate extends SmokestackCommand {
       this.providerContext({ insecureAcceptHostKeys: flags['insecure-accept-host-keys'], reachableTimeoutMs: flags['boot-timeout'] * 1000 }),
     );
     this.log(`Server group ${group.name} is ready (${group.provider}).`);
-    this.log(
+    this.logTable(
       renderTable(
         ['host', 'address', 'roles', 'gateway', 'workdir'],
         group.hosts.map((h) => [h.name, h.port ? `${h.user}@${h.address}:${h.port}` : h.address, h.roles.join(', '), h.gateway ? 'yes' : '', h.workDir]),

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { deleteGroup } from '@smokestack/core';
+import { deleteGroup } from '@smokestack/core/providers/group-records';
 
 export default class GroupDelete extends SmokestackCommand {
   static override summary = 'Delete a server group: everything its provider created (or claimed) is removed or released.';

@@ -1,6 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { UserError, execArgvOnGroup, getGroup, type GroupExecResult } from '@smokestack/core';
+import { UserError } from '@smokestack/core/errors';
+import { execArgvOnGroup, type GroupExecResult } from '@smokestack/core/providers/group-exec';
+import { getGroup } from '@smokestack/core/providers/group-records';
 
 export default class GroupExec extends SmokestackCommand {
   static override summary = 'Run a command on every host of a group (or one host, or one role), output prefixed per host.';

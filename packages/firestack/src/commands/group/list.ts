@@ -1,5 +1,5 @@
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
-import type { ServerGroup } from '@smokestack/core';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupList extends SmokestackCommand {
   static override summary = 'List server groups: provider, hosts, age and the job that owns each.';
@@ -10,7 +10,7 @@ export default class GroupList extends SmokestackCommand {
     const state = await this.store.read();
     const groups = Object.values(state.groups).sort((a, b) => a.name.localeCompare(b.name));
     const now = new Date();
-    this.log(
+    this.logTable(
       groups.length === 0
         ? 'No server groups. Create one with: firestack group create FILE'
         : renderTable(

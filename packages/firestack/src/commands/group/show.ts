@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatAge, renderTable } from '@smokestack/core/cli';
-import { showGroup, type ServerGroup } from '@smokestack/core';
+import { showGroup } from '@smokestack/core/providers/group-records';
+import type { ServerGroup } from '@smokestack/core/model';
 
 export default class GroupShow extends SmokestackCommand {
   static override summary = 'Show a server group: its hosts, addresses, roles, working directories and resources.';
@@ -17,7 +18,7 @@ export default class GroupShow extends SmokestackCommand {
     this.log(`${group.name}: ${group.provider}, ${group.state}, created ${age}${group.jobId ? `, job ${group.jobId}` : ''}`);
     if (group.error) this.log(`error: ${group.error}`);
     if (group.hosts.length > 0) {
-      this.log(
+      this.logTable(
         renderTable(
           ['host', 'address', 'user', 'roles', 'gateway', 'workdir', 'hosts file'],
           group.hosts.map((h) => [h.name, h.port ? `${h.address}:${h.port}` : h.address, h.user, h.roles.join(', '), h.gateway ? 'yes' : '', h.workDir, h.hostsFile]),
@@ -26,7 +27,7 @@ export default class GroupShow extends SmokestackCommand {
       );
     }
     if (group.resources?.length) {
-      this.log(renderTable(['resource', 'id', 'name', 'created'], group.resources.map((r) => [r.kind, r.id, r.name, r.createdAt]), { color: this.globals.color }));
+      this.logTable(renderTable(['resource', 'id', 'name', 'created'], group.resources.map((r) => [r.kind, r.id, r.name, r.createdAt]), { color: this.globals.color }));
     }
     return { group };
   }

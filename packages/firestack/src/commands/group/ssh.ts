@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { Args, Flags } from '@oclif/core';
 import { SmokestackCommand } from '@smokestack/core/cli';
-import { interactiveShellCommand, type InteractiveCommand } from '@smokestack/core';
+import { interactiveShellCommand, type InteractiveCommand } from '@smokestack/core/providers/group-shell';
 
 export default class GroupSsh extends SmokestackCommand {
   static override summary = 'Open an interactive shell on a host of a group (the gateway by default) through the system ssh.';

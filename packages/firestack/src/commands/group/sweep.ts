@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
-import { parseAge, sweepGroups, type SweepItem } from '@smokestack/core';
+import { parseAge } from '@smokestack/core/age';
+import { sweepGroups, type SweepItem } from '@smokestack/core/providers/group-sweep';
 
 export default class GroupSweep extends SmokestackCommand {
   static override summary = 'Delete server groups and provider resources this tool created that are older than an age.';
@@ -19,7 +20,7 @@ export default class GroupSweep extends SmokestackCommand {
       { olderThanMs, dryRun: flags['dry-run'] },
       this.providerContext(),
     );
-    this.log(
+    this.logTable(
       result.items.length === 0
         ? `Nothing older than ${flags['older-than']} to sweep.`
         : renderTable(

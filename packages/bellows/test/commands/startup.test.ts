@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import { repoRoot, runCli, type CliName, type CliResult } from '@smokestack/testkit';
+
+const recorder = pathToFileURL(path.join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs')).href;
+const lister = path.join(repoRoot(), 'packages', 'testkit', 'test', 'fixtures', 'list-commands.mjs');
+
+/** Runs a CLI and returns what it printed and every module it loaded. */
+async function runRecording(dir: string, cli: CliName, args: string[], options: { env: Record<string, string>; cwd?: string }): Promise<{ result: CliResult; modules: string[] }> {
+  const out = path.join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
+  const result = await runCli(cli, args, { ...options, env: { ...options.env, NODE_OPTIONS: `--import=${recorder}`, RECORD_MODULES: out } });
+  return { result, modules: fs.readFileSync(out, 'utf8').split('\n').filter(Boolean) };
+}
+
+/** What commands that only read the store must never load: remote hosts, clouds, pipelines, Gerrit. */
+const HEAVY = [/node_modules\/ssh2\//, /node_modules\/axios\//, /node_modules\/handlebars\//, /node_modules\/execa\//, /node_modules\/listr2\//, /\/core\/(dist|src)\/(providers|pipeline|gerrit|ssh|review|launchpad)\//];
+
+function loaded(modules: string[], pattern: RegExp): string[] {
+  return modules.filter((m) => pattern.test(m));
+}
+
+describe('what a command loads', () => {
+  let dir: string;
+  let env: Record<string, string>;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-startup-'));
+    env = { SMOKESTACK_STATE: path.join(dir, 'state.json'), XDG_CONFIG_HOME: path.join(dir, 'xdg'), HOME: dir };
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('jobs list --json without a config loads the store and the job filters, not hosts, clouds, pipelines, the YAML parser or the validator', async () => {
+    const { result, modules } = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd: dir });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.json()).to.deep.equal({ jobs: [] });
+    expect(loaded(modules, /\/core\/(dist|src)\/queue\/jobs\.(js|ts)$/), 'the recorder saw the job filters').to.have.length(1);
+    for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /node_modules\/cli-table3\//, /node_modules\/semver\//]) {
+      expect(loaded(modules, heavy), String(heavy)).to.deep.equal([]);
+    }
+  });
+
+  it('jobs list with a config file loads the YAML parser and the validator, and still refuses a bad config in one line', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'cfg-'));
+    fs.writeFileSync(path.join(cwd, 'smokestack.yaml'), 'projects:\n  - name: a\n    branch: 3\n');
+    const bad = await runRecording(dir, 'bellows', ['jobs', 'list'], { env, cwd });
+    expect(bad.result.code).to.equal(1);
+    expect(bad.result.stderr.trim()).to.equal('bellows: error: smokestack.yaml: projects[0].branch: expected a string');
+    expect(loaded(bad.modules, /node_modules\/zod\//)).to.not.be.empty;
+    expect(loaded(bad.modules, /node_modules\/yaml\//)).to.not.be.empty;
+    for (const heavy of HEAVY) expect(loaded(bad.modules, heavy), String(heavy)).to.deep.equal([]);
+  });
+
+  it('a config named with --config that does not exist is still an error, though nothing else reads it', async () => {
+    const result = await runCli('bellows', ['jobs', 'list', '--config', path.join(dir, 'nope.yaml')], { env, cwd: dir });
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim()).to.equal(`bellows: error: ${path.join(dir, 'nope.yaml')}: config file not found (check --config or SMOKESTACK_CONFIG)`);
+  });
+
+  for (const cli of ['bellows', 'firestack', 'reviewday'] as const) {
+    it(`${cli} --help loads no command and none of the core library`, async () => {
+      const { result, modules } = await runRecording(dir, cli, ['--help'], { env, cwd: dir });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.contain('USAGE');
+      expect(loaded(modules, /\/packages\/(core|bellows|firestack|reviewday)\/(dist|src)\//)).to.deep.equal([]);
+      expect(loaded(modules, /node_modules\/semver\//)).to.deep.equal([]);
+    });
+  }
+
+  for (const cli of ['bellows', 'firestack', 'reviewday'] as const) {
+    it(`every ${cli} command loads the core modules it calls, never the whole library`, () => {
+      const out = path.join(dir, `commands-${cli}.txt`);
+      execFileSync(process.execPath, ['--no-warnings', lister, path.join(repoRoot(), 'packages', cli)], {
+        env: { ...process.env, NODE_OPTIONS: `--import=${recorder}`, RECORD_MODULES: out },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const modules = fs.readFileSync(out, 'utf8').split('\n');
+      expect(loaded(modules, new RegExp(`/packages/${cli}/dist/commands/`)), 'the recorder saw the commands').to.not.be.empty;
+      expect(loaded(modules, /\/packages\/core\/dist\/index\.js$/)).to.deep.equal([]);
+    });
+  }
+});

@@ -22,7 +22,7 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export type ReportDecision =
   | { kind: 'wait'; reason: string }
-  /** `vote` null: report without a label (infrastructure failure with no retries left, or required tests that did not run). */
+  /** `vote` null: report without a label (infrastructure failure with no retries left, required tests that did not run, failures no baseline answered). */
   | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; faults: JobFault[] };
 
 /** What the report's fault rules need besides the jobs: the settings, what the store told, and the time. */
@@ -35,7 +35,8 @@ export interface FaultContext {
 /**
  * Whether a patch set's jobs (latest attempt per template) are ready to be reported, and with which
  * vote: -1 only for a build failure or a new test failure (see analyzeJob), no label while an
- * infrastructure failure stands or a required test did not run, else +1. A failure waits for its
+ * infrastructure failure stands, a required test did not run or a failure could not be compared
+ * with a baseline, else +1. A failure waits for its
  * baseline (bounded) and, on a template without autoApprove, for approval. Pure.
  */
 export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>, fault: FaultContext): ReportDecision {
@@ -106,8 +107,13 @@ function reviewHeader(config: TestConfig, decision: Extract<ReportDecision, { ki
   if (decision.jobs.some((j) => j.status === 'infra_failed')) {
     return `SmokeStack: build could not finish for patch set ${ps}: infrastructure failure, no vote (comment "recheck" to run it again).`;
   }
-  const templates = [...new Set(decision.faults.flatMap((f) => f.tests.flatMap((t) => (t.kind === 'required-skipped' ? [t.skip.template] : []))))];
-  return `SmokeStack: tests required by template ${templates.join(', ')} did not run for patch set ${ps}: no vote.`;
+  const tests = decision.faults.flatMap((f) => f.tests);
+  const templates = [...new Set(tests.flatMap((t) => (t.kind === 'required-skipped' ? [t.skip.template] : [])))];
+  const why = [
+    ...(templates.length ? [`tests required by template ${templates.join(', ')} did not run`] : []),
+    ...(tests.some((t) => t.kind === 'uncompared') ? ['test failures could not be compared with the target branch'] : []),
+  ];
+  return `SmokeStack: ${why.join(' and ')} for patch set ${ps}: no vote.`;
 }
 
 /** A job's lines under its result line: per-test verdicts, the comparison, ordinary skipped tests. */

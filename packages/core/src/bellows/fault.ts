@@ -20,7 +20,7 @@ export interface FaultSettings {
 export const DEFAULT_FAULT_SETTINGS: FaultSettings = {
   quarantine: [],
   flaky: { failuresVote: false, windowDays: 30 },
-  baseline: { enabled: true, waitMinutes: 60, maxAgeHours: 24 },
+  baseline: { enabled: true, waitMinutes: 60, maxAgeHours: 24, uncomparedFailuresVote: false },
 };
 
 /** What the store told about a patch set's jobs, read before the decision. */
@@ -46,6 +46,8 @@ export interface BaselineRef {
 
 export type TestVerdict =
   | { id: string; kind: 'new'; baseline?: BaselineRef }
+  /** A failure that could have been the branch's own, but no baseline answered (see Comparison 'without'). */
+  | { id: string; kind: 'uncompared' }
   | { id: string; kind: 'pre-existing'; baseline: BaselineRef }
   | { id: string; kind: 'fixed'; baseline: BaselineRef }
   | { id: string; kind: 'flaky'; counts: TestCounts; known?: FlakyTest }
@@ -64,7 +66,7 @@ export interface JobFault {
   jobId: string;
   comparison: Comparison;
   tests: TestVerdict[];
-  /** The job's own say: -1 for a build failure or a new test failure, null for infra or a required test not run. */
+  /** The job's own say: -1 for a build failure or a new test failure, null for infra, a required test not run or a failure not compared. */
   vote: 1 | -1 | null;
 }
 
@@ -102,7 +104,7 @@ function flakyVerdict(job: Job, id: string, evidence: FaultEvidence): TestVerdic
   return { id, kind: 'flaky', counts: counts.runs > 0 ? counts : { failed: 1, runs: 1 }, ...(known ? { known } : {}) };
 }
 
-/** Per failing test: quarantined, pre-existing, flaky or new — in that order of precedence. */
+/** Per failing test: quarantined, pre-existing, flaky, new or (no baseline answered) uncompared — in that order of precedence. */
 function failureVerdicts(job: Job, comparison: Comparison, baselineFailures: ReadonlySet<string>, settings: FaultSettings, evidence: FaultEvidence): TestVerdict[] {
   return (job.failedTests ?? []).map((id): TestVerdict => {
     const entry = quarantineEntryFor(settings.quarantine, job.template, id);
@@ -110,6 +112,7 @@ function failureVerdicts(job: Job, comparison: Comparison, baselineFailures: Rea
     if (comparison.state === 'compared' && baselineFailures.has(id)) return { id, kind: 'pre-existing', baseline: comparison.baseline };
     const flaky = settings.flaky.failuresVote ? undefined : flakyVerdict(job, id, evidence);
     if (flaky) return flaky;
+    if (comparison.state === 'without' && !settings.baseline.uncomparedFailuresVote) return { id, kind: 'uncompared' };
     return { id, kind: 'new', ...(comparison.state === 'compared' ? { baseline: comparison.baseline } : {}) };
   });
 }
@@ -126,7 +129,8 @@ function fixedVerdicts(job: Job, baseline: BaselineRef, baselineFailures: Readon
 /**
  * A finished job's fault analysis. Failures that need explaining (not quarantined, not excused as
  * flaky) wait for the baseline the job was compared with, up to baseline.waitMinutes after the job
- * finished; then it is reported without the comparison. Only new failures vote -1.
+ * finished; then it is reported without the comparison, and those failures give no vote (unless
+ * baseline.uncomparedFailuresVote). Only new failures vote -1.
  */
 export function analyzeJob(job: Job, settings: FaultSettings, evidence: FaultEvidence, now: Date): JobFault {
   const required: TestVerdict[] = (job.requiredSkipped ?? []).map((skip) => ({ id: skip.id, kind: 'required-skipped', skip }));
@@ -137,6 +141,8 @@ export function analyzeJob(job: Job, settings: FaultSettings, evidence: FaultEvi
     if (baselineJob && !isActive(baselineJob)) comparison = baselineOutcome(job, baselineJob, settings, now);
     if (comparison.state !== 'compared') comparison = { state: 'none' };
     const base = comparison.state === 'compared' ? fixedVerdicts(job, comparison.baseline, new Set(baselineJob?.failedTests ?? []), evidence) : [];
+    // A passing job's comparison is worth a line only when it fixes something.
+    if (base.length === 0) comparison = { state: 'none' };
     const vote = job.status === 'build_failed' ? -1 : job.status === 'success' ? notRun : null;
     return { jobId: job.id, comparison, tests: [...base, ...required], vote };
   }
@@ -150,7 +156,8 @@ export function analyzeJob(job: Job, settings: FaultSettings, evidence: FaultEvi
   if (comparison.state === 'compared') tests.push(...fixedVerdicts(job, comparison.baseline, baselineFailures, evidence));
   tests.push(...required);
   // A failure that names no test cannot be excused: it is the change's.
-  const vote = tests.some((v) => v.kind === 'new') || !job.failedTests?.length ? -1 : notRun;
+  if (tests.some((v) => v.kind === 'new') || !job.failedTests?.length) return { jobId: job.id, comparison, tests, vote: -1 };
+  const vote = tests.some((v) => v.kind === 'uncompared') ? null : notRun;
   return { jobId: job.id, comparison, tests, vote };
 }
 
@@ -168,6 +175,8 @@ export function describeVerdict(v: TestVerdict): string {
   switch (v.kind) {
     case 'new':
       return `${v.id} — new failure${v.baseline ? `: passes on ${v.baseline.branch} at ${short(v.baseline.revision)}` : ''}`;
+    case 'uncompared':
+      return `${v.id} — failed; not compared with the target branch, so it may not be this change's`;
     case 'pre-existing':
       return `${v.id} also fails on ${v.baseline.branch} at ${short(v.baseline.revision)} — not caused by this change`;
     case 'fixed':

@@ -214,6 +214,8 @@ export const BaselineSchema = z.strictObject({
   waitMinutes: z.number().min(0).max(10_080).default(60),
   /** A baseline of the same target revision younger than this is reused instead of running another. */
   maxAgeHours: z.number().positive().max(8760).default(24),
+  /** Whether a failure that could not be compared with a baseline votes -1 (by default no vote: it may be the branch's own). */
+  uncomparedFailuresVote: z.boolean().default(false),
 });
 
 export const ScoresSchema = z.record(z.string(), z.number());

@@ -8,6 +8,7 @@ import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
+import { jobKind } from '../queue/jobs.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
 import { baselineBranches, requestBaseline } from '../queue/baseline.js';
@@ -231,17 +232,18 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
 
 /**
  * After a job: its per-test outcomes go into the store's history (flaky tests are noted there), and
- * a change job with test failures gets a baseline to compare them with (reused, or queued first in line).
+ * a change job with test failures gets a baseline to compare them with (reused, or queued first in line);
+ * a passing one is linked to a finished baseline of its revision when there is one.
  */
 async function keepTestHistory(w: Worker, job: Job, outcome: JobResult | PipelineResult, log: Logger): Promise<void> {
   if (!['success', 'test_failed', 'incomplete'].includes(job.status) || !('suites' in outcome)) return;
   try {
     await w.store.recordTestRun(testRunOf(job, outcome.suites.flatMap((s) => s.results.cases)));
-    if (job.status !== 'test_failed' || job.kind === 'baseline') return;
+    if (jobKind(job) !== 'queue') return;
     const { baseline } = faultPolicies(w.loaded.config);
     const request = await w.store.update((state) => requestBaseline(state, job.id, baseline, w.loaded.config.quarantine, w.now()));
     if (request.kind === 'queued') log.info(`queued baseline ${request.baseline.id}: ${request.baseline.template} on ${request.baseline.baseline!.branch}, to compare the failures with`);
-    else if (request.kind === 'reused') log.info(`failures compared with baseline ${request.baselineId}`);
+    else if (request.kind === 'reused') log.info(`test results compared with baseline ${request.baselineId}`);
   } catch (err) {
     log.warn(`test history: ${errorMessage(err)}`);
   }

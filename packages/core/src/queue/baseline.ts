@@ -77,28 +77,41 @@ function reusable(state: StateData, entry: { jobId: string; createdAt: string },
 
 /**
  * Pure: gives a change job with test failures its baseline — a recent one of the same key, else a
- * new baseline job (queued; workers take baselines first, since a review waits on them). Records
- * the link on the job (`comparedWith`), and forgets index entries too old to be reused.
+ * new baseline job (queued; workers take baselines first, since a review waits on them). A job that
+ * passed is only linked to a recent baseline of its key that has finished (so a failure of the branch
+ * it fixes is called out), never queues one and never waits. Records the link on the job
+ * (`comparedWith`), and forgets index entries too old to be reused.
  */
 export function requestBaseline(state: StateData, jobId: string, settings: BaselineSettings, quarantine: readonly QuarantineEntry[], now: Date): BaselineRequest {
   const job = state.jobs[jobId];
   if (!settings.enabled) return { kind: 'none', reason: 'baselines are disabled' };
-  if (!job || jobKind(job) !== 'queue' || job.status !== 'test_failed') return { kind: 'none', reason: 'not a change job with test failures' };
+  if (!job || jobKind(job) !== 'queue') return { kind: 'none', reason: 'not a change job' };
   if (job.comparedWith) return { kind: 'reused', baselineId: job.comparedWith };
-  if (failuresToCompare(job, quarantine).length === 0) return { kind: 'none', reason: 'every failure is quarantined' };
+  const failing = job.status === 'test_failed';
+  if (!failing && !PASSED.includes(job.status)) return { kind: 'none', reason: `a job that ended ${job.status} has no test results to compare` };
+  if (failing && failuresToCompare(job, quarantine).length === 0) return { kind: 'none', reason: 'every failure is quarantined' };
   const spec = baselineSpecFor(job, state.configs[job.configId]?.branch ?? 'master');
   if (!spec) return { kind: 'none', reason: 'the job changed no source' };
   for (const [key, entry] of Object.entries(state.baselines)) {
     if (now.getTime() - Date.parse(entry.createdAt) > settings.maxAgeHours * 3_600_000) delete state.baselines[key];
   }
   const entry = state.baselines[spec.key];
-  if (entry && reusable(state, entry, spec, job, now, settings)) {
+  if (entry && reusable(state, entry, spec, job, now, settings) && (failing || hasTestResults(state.jobs[entry.jobId]))) {
     job.comparedWith = entry.jobId;
     return { kind: 'reused', baselineId: entry.jobId };
   }
+  if (!failing) return { kind: 'none', reason: 'no finished baseline of its revision to compare a passing job with' };
   const baseline = queueBaseline(state, { ...spec, requestedBy: job.id }, job.project, now);
   job.comparedWith = baseline.id;
   return { kind: 'queued', baseline: structuredClone(baseline) };
+}
+
+/** Statuses of a job whose tests ran without failing. */
+const PASSED: readonly string[] = ['success', 'incomplete'];
+
+/** Whether a baseline has finished with test results to compare with. */
+function hasTestResults(baseline: Job | undefined): boolean {
+  return baseline !== undefined && (baseline.status === 'test_failed' || PASSED.includes(baseline.status));
 }
 
 /** Pure: a queued baseline job for a spec (listed under `project`), indexed under its key. */

@@ -216,13 +216,16 @@ describe('bellows/comment', () => {
       ]);
     });
 
-    it('after baseline.waitMinutes the review goes out without the comparison and says so', () => {
+    it('after baseline.waitMinutes the review goes out without the comparison, says so, and gives no vote', () => {
       const s = withConfig();
       const { evidence } = failingWithBaseline(s, 'running');
       const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence, new Date(NOW.getTime() + 61 * 60_000)));
       if (decision.kind !== 'report') throw new Error(decision.reason);
-      expect(decision.vote).to.equal(-1);
-      expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.match(/reported without a baseline comparison: baseline j\d+ on master did not finish within 60 minutes/);
+      expect(decision.vote).to.equal(null);
+      const text = formatReviewMessage(s.configs['nova~1']!, decision);
+      expect(text.split('\n')[0]).to.equal('SmokeStack: test failures could not be compared with the target branch for patch set 1: no vote.');
+      expect(text).to.include("  nova.test_x — failed; not compared with the target branch, so it may not be this change's\n");
+      expect(text).to.match(/reported without a baseline comparison: baseline j\d+ on master did not finish within 60 minutes/);
     });
 
     it('a required test that did not run: no label, and the review says which, why and which template needs it', () => {

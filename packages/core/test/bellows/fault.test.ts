@@ -51,22 +51,35 @@ describe('bellows/fault', () => {
     const fault = analyzeJob(job, SETTINGS, evidence, later(1));
     expect(fault.vote).to.equal(1);
     expect(fault.tests.map(describeVerdict)).to.deep.equal(['nova.test_x — fixed by this change: fails on master at abc1234']);
+    expect(describeComparison(fault.comparison)).to.match(/^compared with baseline j\d+ \(master at abc1234\)$/);
   });
 
-  it('waits while the baseline is queued or running, up to baseline.waitMinutes; then reports without it and says so', () => {
+  it('a passing job that fixes nothing of its baseline says nothing about the comparison', () => {
+    const { job, evidence } = setup({ status: 'success', failedTests: [] }, { failedTests: ['nova.test_z'] });
+    evidence.runs.set(revisionSetOf(job), [ownRun(job, ['nova.test_x'], [])]);
+    const fault = analyzeJob(job, SETTINGS, evidence, later(1));
+    expect(fault).to.deep.include({ vote: 1, tests: [], comparison: { state: 'none' } });
+  });
+
+  it('waits while the baseline is queued or running, up to baseline.waitMinutes; then reports without it, says so, and does not vote -1', () => {
     const { job, evidence } = setup({}, { status: 'running', failedTests: [] });
     expect(analyzeJob(job, SETTINGS, evidence, later(59)).comparison).to.deep.equal({ state: 'waiting', reason: `baseline ${job.comparedWith} on master is running` });
     const late = analyzeJob(job, SETTINGS, evidence, later(61));
-    expect(late.vote).to.equal(-1);
+    expect(late.vote, 'the failure may be the branch’s own').to.equal(null);
     expect(describeComparison(late.comparison)).to.equal(`reported without a baseline comparison: baseline ${job.comparedWith} on master did not finish within 60 minutes`);
-    expect(late.tests.map(describeVerdict)).to.deep.equal(['nova.test_x — new failure']);
+    expect(late.tests.map(describeVerdict)).to.deep.equal(['nova.test_x — failed; not compared with the target branch, so it may not be this change\'s']);
+    const strict = { ...SETTINGS, baseline: { ...SETTINGS.baseline, uncomparedFailuresVote: true } };
+    const counted = analyzeJob(job, strict, evidence, later(61));
+    expect(counted.vote, 'baseline.uncomparedFailuresVote').to.equal(-1);
+    expect(counted.tests.map(describeVerdict)).to.deep.equal(['nova.test_x — new failure']);
   });
 
-  it('a baseline that could not run its tests gives no comparison; the failures count as the change’s', () => {
+  it('a baseline that could not run its tests gives no comparison, and the failures no vote', () => {
     for (const status of ['build_failed', 'infra_failed', 'cancelled'] as const) {
       const { job, evidence } = setup({}, { status });
       const fault = analyzeJob(job, SETTINGS, evidence, later(1));
-      expect(fault.vote, status).to.equal(-1);
+      expect(fault.vote, status).to.equal(null);
+      expect(fault.tests.map((t) => t.kind)).to.deep.equal(['uncompared']);
       expect(fault.comparison).to.deep.equal({ state: 'without', reason: `baseline ${job.comparedWith} on master ended ${status}` });
     }
     const { job } = setup();
@@ -77,7 +90,7 @@ describe('bellows/fault', () => {
     const { job, evidence } = setup({}, null);
     expect(analyzeJob(job, SETTINGS, evidence, later(1)).comparison.state).to.equal('waiting');
     const bare = setup({ sources: [] }, null);
-    expect(analyzeJob(bare.job, SETTINGS, bare.evidence, later(1))).to.deep.include({ vote: -1, comparison: { state: 'without', reason: 'the job changed no source to compare with its branch' } });
+    expect(analyzeJob(bare.job, SETTINGS, bare.evidence, later(1))).to.deep.include({ vote: null, comparison: { state: 'without', reason: 'the job changed no source to compare with its branch' } });
     const off = { ...SETTINGS, baseline: { ...SETTINGS.baseline, enabled: false } };
     expect(analyzeJob(job, off, evidence, later(1))).to.deep.include({ vote: -1, comparison: { state: 'none' } });
   });

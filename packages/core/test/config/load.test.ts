@@ -52,7 +52,7 @@ templates:
     expect(template).to.be.an('object');
     expect(template).to.deep.include({ requiredTests: [] });
     expect(config.quarantine).to.deep.equal([]);
-    expect(faultPolicies(config)).to.deep.equal({ flaky: { failuresVote: false, windowDays: 30 }, baseline: { enabled: true, waitMinutes: 60, maxAgeHours: 24 } });
+    expect(faultPolicies(config)).to.deep.equal({ flaky: { failuresVote: false, windowDays: 30 }, baseline: { enabled: true, waitMinutes: 60, maxAgeHours: 24, uncomparedFailuresVote: false } });
   });
 
   const cases: Array<[string, string, RegExp]> = [

@@ -100,10 +100,27 @@ describe('queue/baseline', () => {
     const s = state();
     expect(requestBaseline(s, failing(s).id, { ...SETTINGS, enabled: false }, [], NOW).kind).to.equal('none');
     expect(requestBaseline(s, failing(s).id, SETTINGS, [{ test: 'nova.*', reason: 'r', owner: 'o' }], NOW)).to.deep.equal({ kind: 'none', reason: 'every failure is quarantined' });
-    expect(requestBaseline(s, addJob(s, 'nova', 1, 1, 'full', 'success', { sources: [nova()] }).id, SETTINGS, [], NOW).kind).to.equal('none');
+    expect(requestBaseline(s, addJob(s, 'nova', 1, 1, 'full', 'success', { sources: [nova()] }).id, SETTINGS, [], NOW).kind, 'a passing job never queues one').to.equal('none');
+    expect(requestBaseline(s, addJob(s, 'nova', 1, 1, 'full', 'build_failed', { sources: [nova()] }).id, SETTINGS, [], NOW).kind).to.equal('none');
     expect(requestBaseline(s, failing(s, { kind: 'baseline' }).id, SETTINGS, [], NOW).kind).to.equal('none');
     expect(requestBaseline(s, 'j999', SETTINGS, [], NOW).kind).to.equal('none');
     expect(Object.values(s.jobs).filter((j) => j.configId === BASELINE_CONFIG_ID)).to.deep.equal([]);
+  });
+
+  it('a passing job is linked to a finished baseline of its revision, so a fix is called out, but never to one still running', () => {
+    const s = state();
+    const baseline = (requestBaseline(s, failing(s).id, SETTINGS, [], NOW) as { baseline: Job }).baseline;
+    const passing = () => addJob(s, 'nova', 2, 1, 'full', 'success', { configId: 'nova~2', sources: [nova()], startedAt: NOW.toISOString() });
+    const early = passing();
+    expect(requestBaseline(s, early.id, SETTINGS, [], later(5)).kind, 'a passing job never waits for a baseline').to.equal('none');
+    expect(s.jobs[early.id]!.comparedWith).to.equal(undefined);
+    s.jobs[baseline.id]!.status = 'test_failed';
+    const late = passing();
+    expect(requestBaseline(s, late.id, SETTINGS, [], later(30))).to.deep.equal({ kind: 'reused', baselineId: baseline.id });
+    expect(s.jobs[late.id]!.comparedWith).to.equal(baseline.id);
+    const incomplete = addJob(s, 'nova', 3, 1, 'full', 'incomplete', { configId: 'nova~3', sources: [nova()] });
+    expect(requestBaseline(s, incomplete.id, SETTINGS, [], later(31)).kind).to.equal('reused');
+    expect(Object.values(s.jobs).filter((j) => j.kind === 'baseline'), 'no baseline queued for passing jobs').to.have.length(1);
   });
 
   it('a baseline retried after an infrastructure failure is still the baseline of the jobs waiting on it', () => {

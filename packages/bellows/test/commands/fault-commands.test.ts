@@ -58,7 +58,7 @@ describe('bellows commands that say whose fault a failure is', () => {
     );
   });
 
-  it('jobs show and list tell a baseline job from a change’s', async () => {
+  it('jobs show and list tell a baseline job from a change’s, and list either kind alone', async () => {
     const shown = await runCli('bellows', ['jobs', 'show', 'j2'], { env });
     expect(shown.stdout).to.contain(`baseline:  openstack/nova master at ${'b'.repeat(12)} (asked for by j1; never votes)`);
     const list = await runCli('bellows', ['jobs', 'list'], { env });
@@ -66,5 +66,9 @@ describe('bellows commands that say whose fault a failure is', () => {
     expect(list.stdout).to.match(/j1[\s│]+openstack\/nova[\s│]+101,2[\s│]+nova-gate[\s│]+incomplete/);
     const incomplete = await runCli('bellows', ['jobs', 'list', '--status', 'incomplete', '--json'], { env });
     expect(incomplete.json<{ jobs: Array<{ id: string }> }>().jobs.map((j) => j.id)).to.deep.equal(['j1']);
+    const ids = async (kind: string) => (await runCli('bellows', ['jobs', 'list', '--kind', kind, '--json'], { env })).json<{ jobs: Array<{ id: string }> }>().jobs.map((j) => j.id);
+    expect(await ids('baseline')).to.deep.equal(['j2']);
+    expect(await ids('change')).to.deep.equal(['j1']);
+    expect(await ids('queue'), 'what workers take from the queue').to.deep.equal(['j2', 'j1']);
   });
 });

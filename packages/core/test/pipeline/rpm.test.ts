@@ -76,7 +76,7 @@ describe('RPM packages: rpmbuild, createrepo_c, dnf (examples/templates/demo-rpm
     const loaded = ws.config({ rpm: { group: { provider: 'local', hosts: [{ name: 'solo' }] }, builds: [{ name: 'demoapp', url: project, method: 'rpm' }], maxInfraRetries: 0 } });
     const { result } = await runTemplate({ loaded, template: 'rpm', store: ws.store, logger: ws.logger });
     expect(result.status).to.equal('build_failed');
-    expect(result.message).to.match(/build of demoapp failed on solo \(exit 1\)/);
+    expect(result.message).to.match(/building demoapp on solo failed \(exit 1\)/);
   });
 
   it('a build host without rpmbuild is infra_failed: the machinery, not the change', async () => {
@@ -85,6 +85,6 @@ describe('RPM packages: rpmbuild, createrepo_c, dnf (examples/templates/demo-rpm
     const loaded = ws.config({ rpm: { group: { provider: 'local', hosts: [{ name: 'solo' }] }, builds: [{ name: 'demoapp', url: path.join(EXAMPLES, 'demo-project'), method: 'rpm' }], maxInfraRetries: 0 } });
     const { result } = await runTemplate({ loaded, template: 'rpm', store: ws.store, logger: ws.logger, env });
     expect(result.status, result.message).to.equal('infra_failed');
-    expect(result.message).to.contain('build of demoapp on solo: rpmbuild is not installed on this host (Debian: apt-get install rpm)');
+    expect(result.message).to.contain('checking the build tools for demoapp on solo failed: the host lacks rpmbuild (Debian: apt-get install rpm)');
   });
 });

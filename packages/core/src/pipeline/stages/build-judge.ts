@@ -72,13 +72,22 @@ function operation(item: BuildItem, step: string, deps: string): string {
   }
 }
 
+/** The Debian packages that provide the build tools a host may lack. */
+const TOOL_PACKAGES: Record<string, string> = { git: 'git', rpmbuild: 'rpm', 'dpkg-parsechangelog': 'dpkg-dev', 'dpkg-checkbuilddeps': 'dpkg-dev', 'dpkg-buildpackage': 'dpkg-dev', 'apt-get': 'apt' };
+
+/** Pure: what to install for the missing tools, so the operator's fix is in the job message. */
+function installHint(tools: readonly string[]): string {
+  const packages = [...new Set(tools.map((t) => TOOL_PACKAGES[t] ?? t))];
+  return `Debian: apt-get install ${packages.join(' ')}`;
+}
+
 /** Why one build's step failed, and whose fault that is: the change's (it votes) or the machinery's (retried). */
 export function judgeFailedStep(host: string, item: BuildItem, markers: readonly Marker[], stdout: string, step: string, rc: string): Verdict {
   const output = stepOutput(stdout, item.index, step);
   const deps = (markerValue(markers, 'unmet-build-deps', item.index) ?? []).join(' ').trim();
   const what = `${operation(item, step, deps)} on ${host}`;
   const missing = markerValue(markers, 'missing-tools', item.index);
-  if (missing?.length) return { kind: 'infra', message: `${what} failed: the host lacks ${missing.join(', ')}` };
+  if (missing?.length) return { kind: 'infra', message: `${what} failed: the host lacks ${missing.join(', ')} (${installHint(missing)})` };
   const free = Number(markerValue(markers, 'disk-free', item.index)?.[0] ?? Number.NaN);
   if (free < FULL_DISK_KIB || output.some((l) => /No space left on device/.test(l))) {
     return { kind: 'infra', message: `${what} failed: the disk is full (${Number.isNaN(free) ? 'no' : free} KiB left)` };

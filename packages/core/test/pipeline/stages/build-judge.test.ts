@@ -85,7 +85,7 @@ describe('pipeline/stages/build-judge: the machinery’s fault (retried, never a
   });
 
   it('a build tool missing on the host', () => {
-    expect(judged('build-missing-tool').infra).to.deep.equal(['checking the build tools for demoapp on gw failed: the host lacks dpkg-buildpackage']);
+    expect(judged('build-missing-tool').infra).to.deep.equal(['checking the build tools for demoapp on gw failed: the host lacks dpkg-buildpackage (Debian: apt-get install dpkg-dev)']);
   });
 
   it('a full disk, whichever step it stopped', () => {

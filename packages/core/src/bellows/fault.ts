@@ -59,8 +59,8 @@ export type Comparison =
   | { state: 'compared'; baseline: BaselineRef }
   /** The report waits for the baseline. */
   | { state: 'waiting'; reason: string }
-  /** Reported without the comparison, saying why. */
-  | { state: 'without'; reason: string };
+  /** Reported without the comparison, saying why; `unanswered`: a baseline was due but gave no answer. */
+  | { state: 'without'; reason: string; unanswered?: true };
 
 export interface JobFault {
   jobId: string;
@@ -77,15 +77,15 @@ function baselineOutcome(job: Job, baseline: Job | undefined, settings: FaultSet
     if (!baselineSpecFor(job, 'the target branch')) return { state: 'without', reason: 'the job changed no source to compare with its branch' };
     return { state: 'waiting', reason: 'no baseline queued yet' };
   }
-  if (!baseline) return { state: 'without', reason: `baseline ${job.comparedWith} is no longer in the store` };
+  if (!baseline) return { state: 'without', reason: `baseline ${job.comparedWith} is no longer in the store`, unanswered: true };
   const branch = baseline.baseline?.branch ?? 'the target branch';
   if (isActive(baseline)) {
     const waitedMs = now.getTime() - Date.parse(job.finishedAt ?? job.createdAt);
     if (waitedMs <= settings.baseline.waitMinutes * 60_000) return { state: 'waiting', reason: `baseline ${baseline.id} on ${branch} is ${baseline.status}` };
-    return { state: 'without', reason: `baseline ${baseline.id} on ${branch} did not finish within ${settings.baseline.waitMinutes} minutes` };
+    return { state: 'without', reason: `baseline ${baseline.id} on ${branch} did not finish within ${settings.baseline.waitMinutes} minutes`, unanswered: true };
   }
   if (!['success', 'test_failed', 'incomplete'].includes(baseline.status)) {
-    return { state: 'without', reason: `baseline ${baseline.id} on ${branch} ended ${baseline.status}` };
+    return { state: 'without', reason: `baseline ${baseline.id} on ${branch} ended ${baseline.status}`, unanswered: true };
   }
   return { state: 'compared', baseline: baselineRef(baseline) };
 }
@@ -112,7 +112,8 @@ function failureVerdicts(job: Job, comparison: Comparison, baselineFailures: Rea
     if (comparison.state === 'compared' && baselineFailures.has(id)) return { id, kind: 'pre-existing', baseline: comparison.baseline };
     const flaky = settings.flaky.failuresVote ? undefined : flakyVerdict(job, id, evidence);
     if (flaky) return flaky;
-    if (comparison.state === 'without' && !settings.baseline.uncomparedFailuresVote) return { id, kind: 'uncompared' };
+    // A failure the branch may have too (its baseline gave no answer) is not counted against the change.
+    if (comparison.state === 'without' && comparison.unanswered && !settings.baseline.uncomparedFailuresVote) return { id, kind: 'uncompared' };
     return { id, kind: 'new', ...(comparison.state === 'compared' ? { baseline: comparison.baseline } : {}) };
   });
 }

@@ -80,17 +80,18 @@ describe('bellows/fault', () => {
       const fault = analyzeJob(job, SETTINGS, evidence, later(1));
       expect(fault.vote, status).to.equal(null);
       expect(fault.tests.map((t) => t.kind)).to.deep.equal(['uncompared']);
-      expect(fault.comparison).to.deep.equal({ state: 'without', reason: `baseline ${job.comparedWith} on master ended ${status}` });
+      expect(fault.comparison).to.deep.equal({ state: 'without', reason: `baseline ${job.comparedWith} on master ended ${status}`, unanswered: true });
     }
     const { job } = setup();
-    expect(analyzeJob(job, SETTINGS, emptyEvidence(), later(1)).comparison).to.deep.equal({ state: 'without', reason: `baseline ${job.comparedWith} is no longer in the store` });
+    expect(analyzeJob(job, SETTINGS, emptyEvidence(), later(1))).to.deep.include({ vote: null, comparison: { state: 'without', reason: `baseline ${job.comparedWith} is no longer in the store`, unanswered: true } });
   });
 
   it('waits for a baseline not yet queued, unless the job changed nothing a baseline could compare', () => {
     const { job, evidence } = setup({}, null);
     expect(analyzeJob(job, SETTINGS, evidence, later(1)).comparison.state).to.equal('waiting');
     const bare = setup({ sources: [] }, null);
-    expect(analyzeJob(bare.job, SETTINGS, bare.evidence, later(1))).to.deep.include({ vote: null, comparison: { state: 'without', reason: 'the job changed no source to compare with its branch' } });
+    // Nothing a baseline could run: there is no branch of it to blame, so the failure is the change's.
+    expect(analyzeJob(bare.job, SETTINGS, bare.evidence, later(1))).to.deep.include({ vote: -1, comparison: { state: 'without', reason: 'the job changed no source to compare with its branch' } });
     const off = { ...SETTINGS, baseline: { ...SETTINGS.baseline, enabled: false } };
     expect(analyzeJob(job, off, evidence, later(1))).to.deep.include({ vote: -1, comparison: { state: 'none' } });
   });

@@ -31,3 +31,8 @@ export function defaultStatePath(env: Env = process.env): string {
 export function defaultConfigPath(env: Env = process.env): string {
   return path.join(xdgConfigHome(env), 'smokestack', 'smokestack.yaml');
 }
+
+/** `~/x` in a config value, in the home directory of `env`. */
+export function expandHome(file: string, env: Env = process.env): string {
+  return file.startsWith('~/') ? path.join(homeDir(env), file.slice(2)) : file;
+}

@@ -218,6 +218,25 @@ export const BaselineSchema = z.strictObject({
   uncomparedFailuresVote: z.boolean().default(false),
 });
 
+/** Where workers on other machines send each finished job's directory: the control host's jobs directory, over SFTP. */
+export const LogHostSchema = z.strictObject({
+  host: nonEmpty,
+  port: port.default(22),
+  /** Login on the log host (default: the worker's own user name). */
+  user: nonEmpty.optional(),
+  identityFile: nonEmpty.optional(),
+  /** known_hosts vouching for the log host's key (default ~/.ssh/known_hosts). */
+  knownHosts: nonEmpty.optional(),
+  /** The control host's jobs directory (`jobs/` beside its store, or under its dataDir). */
+  dir: nonEmpty,
+  /** At most this much of one job's directory is sent; the rest is cut or left out, and TRUNCATED.txt says what. */
+  maxJobMiB: z.number().positive().max(1024 * 1024).default(256),
+  /** Longest wait between two tries of an upload the log host refused or never took. */
+  retryMaxSeconds: z.number().positive().max(86_400).default(300),
+  /** Keep the job's directory on the worker after it was delivered (default: removed). */
+  keepLocal: z.boolean().default(false),
+});
+
 export const ScoresSchema = z.record(z.string(), z.number());
 
 export const ConfigSchema = z.strictObject({
@@ -248,6 +267,7 @@ export const ConfigSchema = z.strictObject({
       staleSeconds: z.number().positive().default(60),
     })
     .optional(),
+  logHost: LogHostSchema.optional(),
   logsUrl: plainUrl.optional(),
   quarantine: z.array(QuarantineSchema).default([]),
   flaky: FlakySchema.optional(),
@@ -262,6 +282,7 @@ export type BuildDefinition = z.infer<typeof BuildSchema>;
 export type PuppetDefinition = z.infer<typeof PuppetSchema>;
 export type SuiteDefinition = z.infer<typeof SuiteSchema>;
 export type TemplateDefinition = z.infer<typeof TemplateSchema>;
+export type LogHostConfig = z.infer<typeof LogHostSchema>;
 export type SmokestackConfig = z.infer<typeof ConfigSchema>;
 export type QuarantineEntry = z.infer<typeof QuarantineSchema>;
 export type FlakyPolicy = z.infer<typeof FlakySchema>;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { TRUNCATION_NOTE } from '../loghost/plan.js';
 import { isFinished } from '../queue/jobs.js';
 import { findJob } from '../queue/queue.js';
 import type { Store } from '../store/types.js';
@@ -10,6 +11,8 @@ export interface JobLogs {
   job: string;
   dir: string;
   stages: Array<{ stage: string; file: string; text: string }>;
+  /** What a log host's size limit cut from the job's directory (its TRUNCATED.txt), when it did. */
+  truncated?: string;
 }
 
 /** The stage logs of a job (one stage with `stage`), as stored in jobs/<id>/logs. */
@@ -21,7 +24,9 @@ export async function readJobLogs(store: Store, id: string, stage?: string): Pro
   if (stage && chosen.length === 0) {
     throw new UserError(`job ${id}: no log for stage "${stage}"`, { hint: all.length ? `stages with logs: ${all.map((l) => l.stage).join(', ')}` : 'the job has no logs yet' });
   }
-  return { job: id, dir, stages: chosen.map((l) => ({ ...l, text: fs.readFileSync(l.file, 'utf8') })) };
+  const stages = chosen.map((l) => ({ ...l, text: fs.readFileSync(l.file, 'utf8') }));
+  const note = path.join(dir, TRUNCATION_NOTE);
+  return { job: id, dir, stages, ...(fs.existsSync(note) ? { truncated: fs.readFileSync(note, 'utf8') } : {}) };
 }
 
 /**

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
+import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
 import { emptySummary, type Job, type JobStatus } from '../model.js';
 import { withPool } from '../providers/group-exec.js';
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   /** Aborted on SIGTERM: stop claiming, stop running jobs, requeue them. */
   signal?: AbortSignal;
   insecureAcceptHostKeys?: boolean;
+  /** Log shipping to `logHost:` (tests shorten its waits). */
+  logShipping?: { retryInitialMs?: number; tickMs?: number };
 }
 
 export interface WorkerReport {
@@ -60,6 +63,8 @@ interface Worker extends WorkerOptions {
   heartbeatMs: number;
   staleMs: number;
   pollMs: number;
+  /** Sends finished jobs' directories to the log host, when the config names one. */
+  shipping?: { kick: () => void; stop: () => Promise<void> };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -110,7 +115,8 @@ function providerContext(w: Worker): ProviderContext {
  * bellows marks it superseded or cancelled.
  */
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
-  const w = resolveWorker(options);
+  const settings = resolveWorker(options);
+  const w: Worker = { ...settings, shipping: await shipLogsOf(settings) };
   const report: WorkerReport = { worker: w.id, jobs: [], recovered: [] };
   const running = new Set<Promise<void>>();
   let started = 0;
@@ -133,8 +139,21 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     await Promise.race([...running, sleep(w.pollMs, w.signal)]);
   }
   await Promise.all([...running]);
+  await w.shipping?.stop();
   w.logger.info(`worker ${w.id}: stopped after ${report.jobs.length} job(s)`);
   return report;
+}
+
+/** Starts sending finished jobs to the config's log host, unless there is none or it is this very directory. */
+async function shipLogsOf(w: Worker): Promise<Worker['shipping']> {
+  const logHost = w.loaded.config.logHost;
+  if (!logHost) return undefined;
+  if (await logsAlreadyHome(logHost, w.store.jobsDir)) {
+    w.logger.info(`worker ${w.id}: logHost.dir is this machine's own jobs directory; job logs stay where they are`);
+    return undefined;
+  }
+  const settings = { store: w.store, logHost, logger: w.logger, now: w.now, env: w.env, worker: w.id, retryInitialMs: w.logShipping?.retryInitialMs };
+  return startLogShipping(settings, w.logShipping?.tickMs);
 }
 
 async function nothingMoreToDo(w: Worker, started: number): Promise<boolean> {
@@ -222,7 +241,9 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   } finally {
     watch.stop();
   }
+  if (w.shipping) queueJobLogs({ store: w.store, now: w.now, worker: w.id }, job);
   const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry });
+  w.shipping?.kick();
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);
   else log.warn(line);

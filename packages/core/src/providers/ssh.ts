@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
-import { homeDir } from '../paths.js';
+import { expandHome } from '../paths.js';
 import { shellJoin } from '../render/quote.js';
 import { TemplateRenderer } from '../render/render.js';
 import { SSH_TIMEOUT_EXIT_CODE, SshConnection, targetLabel, type SshTarget } from '../ssh/connection.js';
@@ -19,10 +19,6 @@ export const SSH_CLAIM_KIND = 'ssh-host';
 export function knownHostsFilesFor(group: Pick<ServerGroup, 'name'>, host: Pick<Host, 'knownHosts'>, ctx: Pick<ProviderContext, 'store' | 'env'>): string[] {
   const pinned = groupKnownHostsFile(ctx.store, group.name);
   return host.knownHosts ? [expandHome(host.knownHosts, ctx.env), pinned] : [pinned, userKnownHostsFile(ctx.env)];
-}
-
-function expandHome(file: string, env: ProviderContext['env']): string {
-  return file.startsWith('~/') ? path.join(homeDir(env), file.slice(2)) : file;
 }
 
 /** Said every time an unknown host key is let through. */

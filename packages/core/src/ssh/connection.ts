@@ -8,6 +8,7 @@ import { lazyRequire } from '../lazy.js';
 import { homeDir, type Env } from '../paths.js';
 import { fingerprint } from '../gerrit/hostkey.js';
 import type { ExecOptions, ExecResult } from './exec.js';
+import { mkdirRemote, sftpCall } from './sftp.js';
 import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes, pinHostKey } from './known-hosts.js';
 
 const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
@@ -236,7 +237,8 @@ export class SshConnection {
     });
   }
 
-  private sftp(): Promise<SFTPWrapper> {
+  /** The connection's SFTP session (opened on first use, shared by every transfer). */
+  sftp(): Promise<SFTPWrapper> {
     this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) => {
       this.client.sftp((err, sftp) => {
         if (err) {
@@ -318,26 +320,6 @@ function sendSignal(stream: ClientChannel, name: string): void {
   } catch {
     // the server may not support signals; closing the channel still frees it on our side
   }
-}
-
-function sftpCall<T>(fn: (cb: (err: Error | undefined | null, value?: T) => void) => void, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn((err, value) => (err ? reject(new InfraError(`${what}: ${err.message}`, { cause: err })) : resolve(value as T)));
-  });
-}
-
-async function mkdirRemote(sftp: SFTPWrapper, dir: string): Promise<void> {
-  if (dir === '.' || dir === '/' || dir === '') return;
-  const exists = await new Promise<boolean>((resolve) => sftp.stat(dir, (err) => resolve(!err)));
-  if (exists) return;
-  await mkdirRemote(sftp, path.posix.dirname(dir));
-  await new Promise<void>((resolve, reject) =>
-    sftp.mkdir(dir, (err) => {
-      // Another transfer may have created it meanwhile.
-      if (err) sftp.stat(dir, (statErr) => (statErr ? reject(new InfraError(`mkdir ${dir}: ${err.message}`)) : resolve()));
-      else resolve();
-    }),
-  );
 }
 
 /** Words for a failed connect attempt: what a user can act on. */

@@ -23,10 +23,12 @@ export default class Logs extends SmokestackCommand {
       return readJobLogs(this.store, args.job, flags.stage);
     }
     const logs = await readJobLogs(this.store, args.job, flags.stage);
+    if (logs.stages.length === 0) this.log(`No logs for ${args.job} in ${logs.dir} yet (a job run on another machine arrives when its worker has sent it: firestack outbox there says what waits).`);
     for (const s of logs.stages) {
       if (!flags.stage) this.log(`==> ${s.stage} <==`);
       this.log(s.text.trimEnd());
     }
+    if (logs.truncated) this.log(`==> ${logs.dir}/TRUNCATED.txt: the log host's size limit cut these logs <==\n${logs.truncated.trimEnd()}`);
     return logs;
   }
 }

@@ -55,6 +55,8 @@ export interface StartSshHostsOptions {
    * sshd's mount namespace; root only): lets a test give the account shell start-up files.
    */
   accountHome?: string;
+  /** Listen here instead of 127.0.0.1: e.g. a bridge address on 10.213.0.0/24 that machines in network namespaces reach. */
+  listenAddress?: string;
 }
 
 export interface SshTestHosts {
@@ -88,23 +90,23 @@ function keygen(file: string, comment: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: 'ignore' });
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, address, () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, alive: () => boolean, address: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!alive()) throw new Error(`sshd on port ${port} exited during start`);
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = net.connect(port, address);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -176,6 +178,7 @@ function namespacedSshd(config: string, etcHosts: string | undefined, home: { fr
  * working directory and the generated client key authorized for the current user (root or not).
  */
 export async function startSshHosts(options: StartSshHostsOptions = {}): Promise<SshTestHosts> {
+  const listenAddress = options.listenAddress ?? '127.0.0.1';
   const specs: SshTestHostOptions[] = options.hosts ?? Array.from({ length: options.count ?? 1 }, () => ({}));
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-sshd-'));
   fs.chmodSync(rootDir, 0o755);
@@ -201,7 +204,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     const hostKey = path.join(dir, 'ssh_host_ed25519_key');
     keygen(hostKey, `${name}-host-key`);
     const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-    const port = await freePort();
+    const port = await freePort(listenAddress);
     const authorizedKeys = path.join(dir, 'authorized_keys');
     fs.writeFileSync(authorizedKeys, spec.authorize === false || spec.authorizeAfterSeconds !== undefined ? '' : clientPublic, { mode: 0o600 });
     const logFile = path.join(dir, 'sshd.log');
@@ -212,7 +215,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
       config,
       [
         `Port ${port}`,
-        'ListenAddress 127.0.0.1',
+        `ListenAddress ${listenAddress}`,
         `HostKey ${hostKey}`,
         'PidFile none',
         `AuthorizedKeysFile ${authorizedKeys}`,
@@ -244,7 +247,7 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
       fs.closeSync(log);
       child = proc;
       exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      await waitForPort(port, 10_000, alive);
+      await waitForPort(port, 10_000, alive, listenAddress);
       if (spec.authorizeAfterSeconds !== undefined) {
         timers.push(setTimeout(() => fs.writeFileSync(authorizedKeys, clientPublic), spec.authorizeAfterSeconds * 1000));
       }
@@ -274,14 +277,14 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
     };
     hosts.push({
       name,
-      address: '127.0.0.1',
+      address: listenAddress,
       port,
       user,
       identityFile,
       workDir,
       home,
       hostPublicKey,
-      knownHostsLine: `[127.0.0.1]:${port} ${hostPublicKey}`,
+      knownHostsLine: `[${listenAddress}]:${port} ${hostPublicKey}`,
       logFile,
       etcHostsFile,
       start,

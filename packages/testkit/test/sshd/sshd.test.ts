@@ -37,6 +37,13 @@ describe('SSH test hosts', () => {
     }
   });
 
+  it('listens on another address when asked (a bridge address that machines in network namespaces reach)', async () => {
+    hosts = await startSshHosts({ count: 1, listenAddress: '127.0.0.2' });
+    expect(hosts.hosts[0]!.address).to.equal('127.0.0.2');
+    expect(hosts.hosts[0]!.knownHostsLine).to.match(/^\[127\.0\.0\.2\]:\d+ ssh-ed25519 /);
+    expect(ssh(hosts, 0, 'echo there')).to.equal('there\n');
+  });
+
   it('delays, stops and restarts one host', async () => {
     hosts = await startSshHosts({ hosts: [{ name: 'late', startDelaySeconds: 1 }, { name: 'off', noStart: true }] });
     expect(hosts.host('late').running).to.equal(false);

@@ -1,82 +1,159 @@
 #!/usr/bin/env node
-// bench/store: what one state change, one claim, a filtered list and a full --json list cost as
-// whole processes (start-up included, median of 5) against a store whose history holds JOBS
-// finished jobs (BENCH_JOBS, default 100,000), beside the figures of the store before history
-// left the live document, and what any command costs on an empty store.
-import { spawnSync } from 'node:child_process';
+// bench/store: both state stores side by side at 10,000, 100,000 and 1,000,000 jobs (BENCH_SIZES):
+// one state change, one claim and `bellows jobs list --status running --json` as whole processes
+// (start-up included, median of 5), one state change in process (median of 20), and 8 worker
+// processes claiming and finishing trivial jobs (claims per second). History holds the jobs, of
+// changes long closed; 100 run and 200 wait in the queue. PostgreSQL is a throwaway cluster
+// started by the testkit (Debian's postgresql-15, default settings).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StateStore, enqueueJob, JOB_STATUSES } from '@smokestack/core';
-import { median, report, timeProcess } from './lib.mjs';
+import pg from 'pg';
+import { JOB_STATUSES, PostgresStore, StateStore, enqueueJob } from '@smokestack/core';
+import { startPostgres } from '@smokestack/testkit';
+import { median, timeProcess } from './lib.mjs';
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 100_000);
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
+const RUNNING = 100;
 const QUEUED = 200;
+const CLAIM_JOBS = 2000;
+const WORKERS = 8;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bench-store-'));
-const file = path.join(dir, 'state.json');
 const bellows = path.join(root, 'packages/bellows/bin/run.js');
-const env = { SMOKESTACK_STATE: file, XDG_CONFIG_HOME: path.join(dir, 'xdg') };
+const fixture = (name) => path.join(root, 'bench/fixtures', name);
+const base = Date.parse('2025-01-01T00:00:00Z');
+const FINISHED = JOB_STATUSES.slice(2);
 
-/** 1% running and QUEUED queued; the rest finished, spread over the finished statuses, of changes long closed. */
-async function seed(store) {
+const newJob = (i) => {
+  const project = `openstack/project-${i % 40}`;
+  return { configId: `${project}~${i}`, project, number: 1000 + i, patchSet: 1 + (i % 5), revision: i.toString(16).padStart(40, '0'), template: `template-${i % 3}` };
+};
+
+/** Finished jobs in chunks (each update archives them), then the running and queued ones. */
+async function seedFile(store, jobs) {
+  for (let from = 0; from < jobs; from += 50_000) {
+    await store.update((state) => {
+      for (let i = from; i < Math.min(jobs, from + 50_000); i++) {
+        const job = enqueueJob(state, newJob(i), new Date(base + i * 1000));
+        Object.assign(job, { status: FINISHED[i % FINISHED.length], finishedAt: new Date(base + i * 1000 + 600_000).toISOString(), message: 'finished' });
+        job.summary = { tests: 120, failures: i % 7 === 0 ? 2 : 0, errors: 0, skipped: 3, durationMs: 600_000 };
+        job.skipped = [{ id: 'tempest.api.compute.test_live_migration', reason: 'libvirt not available' }];
+      }
+    });
+  }
+  await store.update((state) => addActive(state, jobs));
+}
+
+function addActive(state, from) {
+  for (let i = from; i < from + RUNNING + QUEUED; i++) {
+    const job = enqueueJob(state, newJob(i), new Date(base + i * 1000));
+    if (i < from + RUNNING) Object.assign(job, { status: 'running', worker: 'bench', startedAt: job.createdAt, heartbeatAt: new Date().toISOString() });
+  }
+}
+
+/** The same jobs straight into the table (what `store migrate` would write, faster). */
+async function seedPostgres(url, jobs) {
+  const client = new pg.Client(url);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+  await client.query(
+    `INSERT INTO jobs (id, num, config_id, project, number, patch_set, template, pool, status, created_at, finished_at, ended_at, doc)
+     SELECT 'j' || i, i, 'openstack/project-' || (i - 1) % 40 || '~' || (i - 1), 'openstack/project-' || (i - 1) % 40, 999 + i, 1 + (i - 1) % 5,
+            'template-' || (i - 1) % 3, 'default', ($2::text[])[1 + (i - 1) % 6], c, f, f,
+            jsonb_build_object('id', 'j' || i, 'configId', 'openstack/project-' || (i - 1) % 40 || '~' || (i - 1), 'project', 'openstack/project-' || (i - 1) % 40,
+              'number', 999 + i, 'patchSet', 1 + (i - 1) % 5, 'revision', lpad(to_hex(i - 1), 40, '0'), 'template', 'template-' || (i - 1) % 3,
+              'status', ($2::text[])[1 + (i - 1) % 6], 'attempt', 1, 'createdAt', to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'finishedAt', to_char(f AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'summary', jsonb_build_object('tests', 120, 'failures', CASE WHEN (i - 1) % 7 = 0 THEN 2 ELSE 0 END, 'errors', 0, 'skipped', 3, 'durationMs', 600000),
+              'skipped', '[{"id": "tempest.api.compute.test_live_migration", "reason": "libvirt not available"}]'::jsonb,
+              'message', 'finished', 'logDir', 'jobs/j' || i, 'reason', 'new')
+     FROM generate_series(1, $1::integer) AS i, LATERAL (SELECT $3::timestamptz + (i - 1) * interval '1 second' AS c) AS t, LATERAL (SELECT c + interval '10 minutes' AS f) AS u`,
+    [jobs, FINISHED, new Date(base).toISOString()],
+  );
+  await client.query(`UPDATE meta SET value = to_jsonb($1::bigint) WHERE key = 'next_job_id'`, [jobs + 1]);
+  await client.query('VACUUM ANALYZE jobs');
+  } finally {
+    await client.end();
+  }
+  const store = new PostgresStore(url);
+  await store.update((state) => addActive(state, jobs));
+  await store.close();
+}
+
+async function inProcessUpdates(store, runs = 20) {
+  const times = [];
+  for (let i = 0; i < runs + 3; i++) {
+    const started = process.hrtime.bigint();
+    await store.update((state) => void (state.sync.bench = { lastSweepAt: new Date().toISOString() }));
+    if (i >= 3) times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return median(times);
+}
+
+/** 8 processes claim and finish trivial jobs from a common start: total claims over the time to the last one. */
+async function claimsPerSecond(location, store) {
   await store.update((state) => {
-    const base = Date.parse('2026-01-01T00:00:00Z');
-    for (let i = 0; i < JOBS + QUEUED; i++) {
-      const project = `openstack/project-${i % 40}`;
-      const job = enqueueJob(
-        state,
-        { configId: `${project}~${i}`, project, number: 1000 + i, patchSet: 1 + (i % 5), revision: i.toString(16).padStart(40, '0'), template: `template-${i % 3}` },
-        new Date(base + i * 1000),
-      );
-      job.status = i >= JOBS ? 'queued' : i % 100 === 0 ? 'running' : JOB_STATUSES[2 + (i % 6)];
-      if (job.status !== 'queued' && job.status !== 'running') job.finishedAt = new Date(base + i * 1000 + 600_000).toISOString();
-      job.summary = { tests: 120, failures: i % 7 === 0 ? 2 : 0, errors: 0, skipped: 3, durationMs: 600_000 };
-      job.skipped = [{ id: 'tempest.api.compute.test_live_migration', reason: 'libvirt not available' }];
-      job.message = 'finished';
-    }
+    for (let i = 0; i < CLAIM_JOBS; i++) enqueueJob(state, { ...newJob(i), configId: 'claims', template: 'trivial' }, new Date());
   });
+  const start = Date.now() + 4000;
+  const runs = Array.from({ length: WORKERS }, () => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fixture('claim-loop.mjs'), location, String(start), String(start + 20_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`claim-loop exited ${code}`))));
+  }));
+  const results = await Promise.all(runs);
+  const claims = results.reduce((n, r) => n + r.claims, 0);
+  const last = Math.max(...results.map((r) => r.lastAt ?? start));
+  return { claims, perSecond: claims / ((last - start) / 1000) };
 }
 
-/** Wall time and peak memory of one run (GNU time), stdout discarded. */
-function timeWithMemory(command, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const [seconds, kib] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { ms: seconds * 1000, mib: kib / 1024 };
+async function measure(kind, jobs, location, store) {
+  const env = { SMOKESTACK_STATE: location, XDG_CONFIG_HOME: path.join(os.tmpdir(), 'smokestack-bench-xdg'), SMOKESTACK_DATA_DIR: path.join(os.tmpdir(), 'smokestack-bench-data') };
+  const update = median(timeProcess(process.execPath, [fixture('one-update.mjs'), location]));
+  const updateInProcess = await inProcessUpdates(store);
+  const claim = median(timeProcess(process.execPath, [fixture('one-claim.mjs'), location]));
+  const list = median(timeProcess(process.execPath, [bellows, 'jobs', 'list', '--status', 'running', '--json'], { env }));
+  const claims = await claimsPerSecond(location, store);
+  return { kind, jobs, update, updateInProcess, claim, list, claims, load: os.loadavg()[0] };
 }
 
+const rows = [];
+const cluster = await startPostgres();
 try {
-  const store = new StateStore(file);
-  const started = Date.now();
-  await seed(store);
-  const seedMs = Date.now() - started;
-  const live = await store.read();
-  const archived = fs.statSync(path.join(dir, live.archive.jobs.file)).size;
-
-  const updateTimes = timeProcess(process.execPath, [path.join(root, 'bench/fixtures/one-update.mjs'), file]);
-  const claimTimes = timeProcess(process.execPath, [path.join(root, 'bench/fixtures/one-claim.mjs'), file]);
-  const listTimes = timeProcess(process.execPath, [bellows, 'jobs', 'list', '--status', 'running', '--json'], { env });
-  const historyTimes = timeProcess(process.execPath, [bellows, 'jobs', 'list', '--status', 'test_failed', '--project', 'openstack/project-7', '--json'], { env });
-  const full = timeWithMemory(process.execPath, [bellows, 'jobs', 'list', '--json']);
-  const emptyFile = path.join(dir, 'empty', 'state.json');
-  await new StateStore(emptyFile).update(() => undefined);
-  const emptyListTimes = timeProcess(process.execPath, [bellows, 'jobs', 'list', '--json'], { env: { ...env, SMOKESTACK_STATE: emptyFile } });
-  const baseline = timeProcess(process.execPath, ['-e', '0']);
-
-  report(`file store with ${JOBS.toLocaleString('en')} finished jobs in history`, {
-    'state.json (the live document)': `${(fs.statSync(file).size / 1024).toFixed(0)} KiB, ${Object.keys(live.jobs).length} jobs (was 48.6 MiB, all jobs)`,
-    'jobs archive': `${(archived / 1024 / 1024).toFixed(1)} MiB, ${live.archive.jobs.count.toLocaleString('en')} jobs`,
-    'seeding (one update, in process)': `${seedMs} ms`,
-    'one state change, whole process': `${median(updateTimes).toFixed(0)} ms (was 1,365 ms)`,
-    'one claim, whole process': `${median(claimTimes).toFixed(0)} ms (was ~1,400 ms: a full update)`,
-    'jobs list --status running --json': `${median(listTimes).toFixed(0)} ms (was 1,317 ms)`,
-    'jobs list --status test_failed --project P --json (history)': `${median(historyTimes).toFixed(0)} ms`,
-    'jobs list --json, every job, streamed': `${full.ms.toFixed(0)} ms, peak ${full.mib.toFixed(0)} MiB (was 13.7 s, 1.77 GiB)`,
-    'jobs list --json, empty store: a command\'s floor': `${median(emptyListTimes).toFixed(0)} ms`,
-    'node start-up alone': `${median(baseline).toFixed(0)} ms`,
-  });
+  for (const jobs of SIZES) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bench-store-'));
+    try {
+      const file = path.join(dir, 'state.json');
+      let store = new StateStore(file);
+      let t0 = Date.now();
+      await seedFile(store, jobs);
+      console.error(`file store: ${jobs} jobs seeded in ${Date.now() - t0} ms`);
+      rows.push(await measure('file', jobs, file, store));
+      const url = await cluster.createDatabase(`bench_${jobs}`);
+      store = new PostgresStore(url);
+      await store.read(); // creates the schema
+      t0 = Date.now();
+      await seedPostgres(url, jobs);
+      console.error(`postgresql: ${jobs} jobs seeded in ${Date.now() - t0} ms`);
+      rows.push(await measure('postgresql', jobs, url, store));
+      await store.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    console.error(JSON.stringify(rows.slice(-2)));
+  }
 } finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+  await cluster.stop();
+}
+
+const ms = (v) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+console.log('\n== state stores side by side (whole processes include node start-up; median of 5)');
+console.log('| jobs | store | one state change | in process | one claim | jobs list --status running --json | 8 workers: claims/s | load average |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.jobs.toLocaleString('en')} | ${r.kind} | ${ms(r.update)} | ${ms(r.updateInProcess)} | ${ms(r.claim)} | ${ms(r.list)} | ${r.claims.perSecond.toFixed(0)} (${r.claims.claims} claims) | ${r.load.toFixed(1)} |`);
 }

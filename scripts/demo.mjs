@@ -1,29 +1,48 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole SmokeStack cycle on the embedded defaults, against the bundled Gerrit
 // and Launchpad simulators — sync and fire, work the queue, comment with votes, write the report.
-//   node scripts/demo.mjs [--hosts local|ssh] [--dir DIR] [--quiet]
+// Its server groups are three container hosts each (gateway gw, web1, client1): nothing is installed
+// on this machine, and two jobs run at once.
+//   node scripts/demo.mjs [--hosts container|local|ssh] [--dir DIR] [--quiet]
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { DemoEnvironment, concludeDemo, runDemoCycle } from '@smokestack/testkit';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    hosts: { type: 'string', default: 'local' },
+    hosts: { type: 'string', default: 'container' },
     dir: { type: 'string', default: path.join(root, 'demo-output') },
     quiet: { type: 'boolean', default: false },
   },
 });
-if (!['local', 'ssh'].includes(values.hosts)) {
-  console.error(`demo: --hosts must be local or ssh, not "${values.hosts}"`);
+if (!['container', 'local', 'ssh'].includes(values.hosts)) {
+  console.error(`demo: --hosts must be container, local or ssh, not "${values.hosts}"`);
   process.exit(1);
 }
 if (process.getuid?.() !== 0) {
-  // The demo's Puppet run installs the freshly built package and manages /etc/demoapp on this machine.
-  console.error('demo: the demo installs its package and applies Puppet on this machine, which needs root: run it as root (a VM or a throw-away machine is best)');
+  console.error(
+    values.hosts === 'container'
+      ? 'demo: container hosts are run by systemd-nspawn, which needs root: run it with sudo (nothing is installed on this machine)'
+      : 'demo: the demo installs its package and applies Puppet on this machine, which needs root: run it as root (a VM or a throw-away machine is best)',
+  );
   process.exit(1);
+}
+if (values.hosts === 'container') ensureContainerTools();
+
+/** systemd-nspawn and debootstrap, installed through the project's script when missing. */
+function ensureContainerTools() {
+  const missing = ['systemd-nspawn', 'debootstrap'].filter((tool) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status !== 0);
+  if (missing.length === 0) return;
+  console.error(`demo: ${missing.join(' and ')} missing: installing with scripts/install-system-packages.sh`);
+  const installed = spawnSync('bash', [path.join(root, 'scripts', 'install-system-packages.sh')], { stdio: 'inherit' });
+  if (installed.status !== 0) {
+    console.error('demo: install systemd-container and debootstrap (Debian/Ubuntu: apt-get install systemd-container debootstrap; Fedora: dnf install systemd-container debootstrap)');
+    process.exit(1);
+  }
 }
 
 const dir = path.resolve(values.dir);

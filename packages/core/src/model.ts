@@ -1,4 +1,5 @@
 /** The domain model shared by bellows, firestack and reviewday. Names are the contract. */
+import type { Configuration } from './config/axes.js';
 
 export type ChangeStatus = 'NEW' | 'MERGED' | 'ABANDONED';
 
@@ -40,13 +41,44 @@ export interface Change {
   updated?: string;
   currentPatchSet: PatchSet;
   approvals: Approval[];
+  /** The current patch set's `Depends-On:` footers; absent when Gerrit did not send the commit message. */
+  dependsOn?: string[];
 }
 
 export interface BranchSource {
   url: string;
   ref: string;
-  /** The branch the ref is merged onto before building; '' never merges (not even the template's own mergeTarget). */
+  /** Merged onto the tip of this branch before building (merge with trunk); '' never merges (not even onto the template's own mergeTarget). */
   mergeTarget?: string;
+  /** The change itself (absent means this too), the project's default in smokestack.yaml, or set by hand (`bellows configs set`). */
+  origin?: 'change' | 'project' | 'custom';
+}
+
+/** A test configuration's source as set by hand: it survives syncs until `bellows configs reset`. */
+export interface CustomSource {
+  /** Absent for the change's own project, whose URL and ref follow its patch sets. */
+  url?: string;
+  ref?: string;
+  /** Merge onto the tip of the change's branch before building; absent: as before it was customised. */
+  mergeTrunk?: boolean;
+}
+
+/**
+ * A change another depends on (`Depends-On:`), as its jobs fetch it: an open change's current patch
+ * set, or a merged change's branch.
+ */
+export interface Dependency {
+  project: string;
+  number: number;
+  changeId?: string;
+  branch: string;
+  status: 'NEW' | 'MERGED';
+  patchSet: number;
+  revision: string;
+  /** refs/changes/NN/N/P for an open change; refs/heads/BRANCH for a merged one. */
+  ref: string;
+  /** Git URL of its project. */
+  url: string;
 }
 
 export interface TestConfig {
@@ -55,7 +87,10 @@ export interface TestConfig {
   branch: string;
   number: number;
   description: string;
+  /** Every source its jobs take from elsewhere than their templates: the change's own, the project's defaults, those set by hand. */
   branches: Record<string, BranchSource>;
+  /** Sources set by hand (`bellows configs set`), by project: they survive syncs until `configs reset`. */
+  custom?: Record<string, CustomSource>;
   templates: string[];
   patchSet: number;
   revision: string;
@@ -68,6 +103,12 @@ export interface TestConfig {
   updatedAt: string;
   /** When Gerrit was last asked and showed the change open (decides against a purge seen earlier). */
   seenAt?: string;
+  /** The current patch set's `Depends-On:` footers, as written. */
+  dependsOn?: string[];
+  /** The changes it depends on, transitively, in dependency order (each before those that need it). */
+  dependencies?: Dependency[];
+  /** Why it cannot be tested now (a dependency abandoned or unknown, a cycle): reported in one line, without a vote. */
+  dependencyProblem?: string;
 }
 
 export const JOB_STATUSES = [
@@ -127,6 +168,10 @@ export interface BaselineSpec {
   /** Identifies baselines that can stand in for each other (see baselineKey). */
   key: string;
   template: string;
+  /** The combination of the template's axes the change job ran with: its baseline runs the same one. */
+  configuration?: Configuration;
+  /** The template's pool: a baseline runs where the change job did. */
+  pool?: string;
   /** The branch compared with, for messages (e.g. "master"). */
   branch: string;
   /** Per project: where its target branch is fetched, and the revision (absent: the branch tip when the baseline runs). */
@@ -143,6 +188,10 @@ export interface Job {
   patchSet: number;
   revision: string;
   template: string;
+  /** The pool of workers that may run it (the template's `pool:`); absent on records older than pools: `default`. */
+  pool?: string;
+  /** The template's axis values this job runs with (absent for a template without axes). */
+  configuration?: Configuration;
   status: JobStatus;
   attempt: number;
   createdAt: string;
@@ -158,7 +207,10 @@ export interface Job {
   approvedBy?: string;
   approvedAt?: string;
   supersededBy?: string;
-  reason?: 'new' | 'recheck' | 'retry' | 'manual';
+  /** `dependency`: a change it depends on got a new patch set. */
+  reason?: 'new' | 'recheck' | 'retry' | 'manual' | 'dependency';
+  /** The Depends-On changes it tests with its patch set, in dependency order. */
+  dependencies?: Dependency[];
   /** `adhoc`: a run started by hand (`firestack run`, the stepwise commands), never queued, retried or voted; `baseline`: a run of a target branch, never voted; absent: a queue job of a change. */
   kind?: JobKind;
   /** A baseline job's target: what it runs and what it stands for. */
@@ -187,7 +239,11 @@ export interface JobSource {
   url: string;
   ref: string;
   revision?: string;
+  /** Other changes merged in after `ref` (Depends-On), in order, each with the revision it resolved to. */
+  merges?: Array<{ name: string; url: string; ref: string; revision?: string }>;
   mergeTarget?: string;
+  /** Where the target branch was fetched from, when not `url`. */
+  mergeUrl?: string;
   mergeTargetRevision?: string;
   /** A developer's local checkout (or a plain directory) shipped in the job bundle. */
   localPath?: string;
@@ -222,6 +278,24 @@ export interface VoteIntent {
   knownReviews: string[];
 }
 
+/** The pool of a template that names none, and of jobs recorded before pools existed. */
+export const DEFAULT_POOL = 'default';
+
+export function poolOf(job: Pick<Job, 'pool'>): string {
+  return job.pool ?? DEFAULT_POOL;
+}
+
+/** A `firestack worker` as it registered itself: which pools it serves, where it runs, when it was last heard of. */
+export interface WorkerRecord {
+  name: string;
+  pools: string[];
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  concurrency: number;
+}
+
 export interface Vote {
   project: string;
   number: number;
@@ -236,6 +310,8 @@ export interface Vote {
   label?: string;
   /** Present while the review is being posted and not yet known to be on Gerrit. */
   intent?: VoteIntent;
+  /** The patch set could not be tested (a Depends-On problem) and this said so: forgotten once the problem clears. */
+  problem?: string;
 }
 
 export interface Host {

@@ -10,6 +10,7 @@ export abstract class StepCommand extends SmokestackCommand {
     group: Flags.string({ char: 'g', description: 'existing server group to work on', required: true }),
     template: Flags.string({ char: 't', description: 'template name (templates: in smokestack.yaml)', required: true, env: 'SMOKESTACK_TEMPLATE' }),
     change: Flags.string({ description: 'PROJECT=REF, PROJECT=PATH or PROJECT=URL#REF; repeatable', multiple: true }),
+    axis: Flags.string({ description: 'AXIS=VALUE: the combination of the template\'s axes (others take their first value); repeatable', multiple: true }),
   };
 
   protected abstract readonly step: StepwiseOptions['step'];
@@ -23,11 +24,12 @@ export abstract class StepCommand extends SmokestackCommand {
         group: flags.group,
         step: this.step,
         changes: flags.change ?? [],
+        axes: flags.axis ?? [],
         ...this.providerContext(),
         ...display,
       }),
     );
-    for (const line of formatRunReport(out.result)) this.log(line);
+    for (const line of formatRunReport(out.result, out.page)) this.log(line);
     if (out.result.status !== 'success') process.exitCode = 1;
     return out;
   }

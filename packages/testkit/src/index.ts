@@ -7,4 +7,8 @@ export * from './demo/index.js';
 export * from './proxy.js';
 export * from './uncaught.js';
 export * from './wait.js';
+export * from './containers/index.js';
+export * from './postgres.js';
 export * from './apt/mirror.js';
+export * from './netns.js';
+export * from './exit.js';

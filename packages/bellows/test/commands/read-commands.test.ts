@@ -47,6 +47,18 @@ describe('bellows read commands over the store', () => {
         finishedAt: '2026-11-22T09:32:05.000Z',
         summary: { tests: 12, failures: 0, errors: 0, skipped: 2, durationMs: 50_000 },
         skipped: [{ id: 'tests.libvirt.test_snapshot', reason: 'libvirt not available' }, { id: 'tests.test_x' }],
+        configuration: { database: 'postgresql' },
+        dependencies: [{ project: 'openstack/oslo', number: 5, branch: 'master', status: 'NEW', patchSet: 3, revision: 'e'.repeat(40), ref: 'refs/changes/05/5/3', url: 'https://review.example.org/openstack/oslo' }],
+        sources: [
+          {
+            kind: 'build', name: 'glance', project: 'openstack/glance', url: 'https://review.example.org/openstack/glance', ref: 'refs/changes/07/7/1', revision: 'c'.repeat(40), changed: true,
+            mergeTarget: 'master', mergeTargetRevision: 'd'.repeat(40),
+          },
+          {
+            kind: 'build', name: 'oslo', project: 'openstack/oslo', url: 'https://review.example.org/openstack/oslo', ref: 'refs/changes/04/4/2', revision: 'a1'.repeat(20), changed: true,
+            merges: [{ name: 'openstack/oslo change 5,3', url: 'https://review.example.org/openstack/oslo', ref: 'refs/changes/05/5/3', revision: 'e'.repeat(40) }],
+          },
+        ],
       } satisfies Partial<Job>);
     });
   });
@@ -97,7 +109,7 @@ describe('bellows read commands over the store', () => {
     expect(result.code).to.equal(0);
     expect(result.stdout).to.not.contain('\u001b[');
     expect(result.stdout).to.match(/j2\s.*openstack\/nova\s.*101,2\s.*nova-smoke\s.*running/);
-    expect(result.stdout).to.match(/j3\s.*openstack\/glance.*success\s.*12\s.*0\s.*2\s.*1m 5s/);
+    expect(result.stdout).to.match(/j3\s.*openstack\/glance.*glance \[database=postgresql\]\s.*success\s.*12\s.*0\s.*2\s.*1m 5s/);
   });
 
   it('shows one job with its skipped tests and where its logs are', async () => {
@@ -107,8 +119,14 @@ describe('bellows read commands over the store', () => {
     expect(result.stdout).to.contain('(took 1m 5s)');
     expect(result.stdout).to.contain('tests.libvirt.test_snapshot (libvirt not available)');
     expect(result.stdout).to.contain(path.join(dir, 'jobs', 'j3'));
+    expect(result.stdout).to.contain('axes:      database=postgresql');
+    expect(result.stdout).to.contain('depends on: openstack/oslo 5,3');
+    // Every source with the revision it resolved to, its merge with trunk, and the changes merged into it.
+    expect(result.stdout).to.contain(`  openstack/glance: refs/changes/07/7/1 at ${'c'.repeat(40)} (under test), merged onto master at ${'d'.repeat(40)}`);
+    expect(result.stdout).to.contain(`    + openstack/oslo change 5,3: refs/changes/05/5/3 at ${'e'.repeat(12)}`);
     const json = (await runCli('bellows', ['jobs', 'show', 'j3', '--json'], { env })).json<{ job: Job }>();
     expect(json.job.summary.skipped).to.equal(2);
+    expect(json.job.configuration).to.deep.equal({ database: 'postgresql' });
   });
 
   it('lists test configs', async () => {

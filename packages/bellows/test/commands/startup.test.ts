@@ -39,7 +39,7 @@ describe('what a command loads', () => {
     expect(result.code, result.stderr).to.equal(0);
     expect(result.json()).to.deep.equal({ jobs: [] });
     expect(loaded(modules, /\/core\/(dist|src)\/queue\/jobs\.(js|ts)$/), 'the recorder saw the job filters').to.have.length(1);
-    for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /node_modules\/cli-table3\//, /node_modules\/semver\//]) {
+    for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /node_modules\/cli-table3\//, /node_modules\/semver\//, /node_modules\/pg\//]) {
       expect(loaded(modules, heavy), String(heavy)).to.deep.equal([]);
     }
   });

@@ -8,22 +8,26 @@ import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js'
 import { jobKind } from '../queue/jobs.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
+import { jobPageLocation, type WebSettings } from '../web/layout.js';
 import type { StateData } from '../store/schema.js';
+import { noteActivity } from './activity.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
+import { outdatedDependency } from './dependencies.js';
 import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
 import { ensureBaselines, gatherFaultEvidence, reportedJobs, withLiveBaselines } from './evidence.js';
 import { analyzeJob, combineVotes, describeComparison, describeVerdict, type FaultEvidence, type FaultSettings, type JobFault } from './fault.js';
-import { indexJobs, isActive, jobsOfPatchSet, latestByTemplate, voteKey } from './patchsets.js';
-import { DEFAULT_TEMPLATE_POLICY, findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
+import { keyOfJob } from '../queue/jobs.js';
+import { expectedJobs, indexJobs, isActive, jobsOfPatchSet, latestByKey, voteKey } from './patchsets.js';
+import { findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
 /** Gerrit keeps review messages short; Zuul cuts at about 16 KB too. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export type ReportDecision =
   | { kind: 'wait'; reason: string }
-  /** `vote` null: report without a label (infrastructure failure with no retries left, required tests that did not run, failures no baseline answered). */
-  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; faults: JobFault[] };
+  /** `vote` null: report without a label (infrastructure failure with no retries left, required tests that did not run, failures no baseline answered, or `problem`: it cannot be tested). */
+  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; faults: JobFault[]; problem?: string };
 
 /** What the report's fault rules need besides the jobs: the settings, what the store told, and the time. */
 export interface FaultContext {
@@ -33,30 +37,32 @@ export interface FaultContext {
 }
 
 /**
- * Whether a patch set's jobs (latest attempt per template) are ready to be reported, and with which
- * vote: -1 only for a build failure or a new test failure (see analyzeJob), no label while an
- * infrastructure failure stands, a required test did not run or a failure could not be compared
- * with a baseline, else +1. A failure waits for its
+ * Whether a patch set's jobs (the latest attempt of each template in each combination of its axes) are
+ * ready to be reported, and with which vote: every combination counts. -1 only for a build failure or a
+ * new test failure (see analyzeJob), no label while an infrastructure failure stands, a required test
+ * did not run or a failure could not be compared with a baseline, else +1. A failure waits for its
  * baseline (bounded) and, on a template without autoApprove, for approval. Pure.
  */
 export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>, fault: FaultContext): ReportDecision {
   if (config.templates.length === 0) return { kind: 'wait', reason: 'no templates configured' };
-  const latest = latestByTemplate(jobs.filter((j) => j.patchSet === config.patchSet && jobKind(j) === 'queue'));
+  if (config.dependencyProblem) return { kind: 'report', vote: null, jobs: [], faults: [], problem: config.dependencyProblem };
+  const latest = latestByKey(jobs.filter((j) => j.patchSet === config.patchSet && jobKind(j) === 'queue'));
   const results: Job[] = [];
   const faults: JobFault[] = [];
-  for (const template of config.templates) {
-    const job = latest.get(template);
-    const policy = policies[template] ?? DEFAULT_TEMPLATE_POLICY;
-    if (!job) return { kind: 'wait', reason: `${template}: no job yet` };
-    if (isActive(job)) return { kind: 'wait', reason: `${template}: ${job.id} is ${job.status}` };
-    if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${template}: ${job.id} was ${job.status}` };
+  for (const { key, policy } of expectedJobs(config, policies)) {
+    const job = latest.get(key);
+    if (!job) return { kind: 'wait', reason: `${key}: no job yet` };
+    if (isActive(job)) return { kind: 'wait', reason: `${key}: ${job.id} is ${job.status}` };
+    const outdated = outdatedDependency(job, config);
+    if (outdated) return { kind: 'wait', reason: `${key}: ${job.id} tested an older patch set of Depends-On ${outdated.project} ${outdated.number}` };
+    if (job.status === 'cancelled' || job.status === 'superseded') return { kind: 'wait', reason: `${key}: ${job.id} was ${job.status}` };
     if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
-      return { kind: 'wait', reason: `${template}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
+      return { kind: 'wait', reason: `${key}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
     }
     const analysis = analyzeJob(job, fault.settings, fault.evidence, fault.now);
-    if (analysis.comparison.state === 'waiting') return { kind: 'wait', reason: `${template}: ${job.id} waits for its baseline (${analysis.comparison.reason})` };
+    if (analysis.comparison.state === 'waiting') return { kind: 'wait', reason: `${key}: ${job.id} waits for its baseline (${analysis.comparison.reason})` };
     if (analysis.vote === -1 && !policy.autoApprove && !job.approvedBy) {
-      return { kind: 'wait', reason: `${template}: ${job.id} failed and awaits "bellows jobs approve ${job.id}"` };
+      return { kind: 'wait', reason: `${key}: ${job.id} failed and awaits "bellows jobs approve ${job.id}"` };
     }
     results.push(job);
     faults.push(analysis);
@@ -65,7 +71,9 @@ export function decideReport(config: TestConfig, jobs: Job[], policies: Record<s
 }
 
 export interface MessageOptions {
-  /** `<logsUrl>/<job id>/` links; without it, local paths under jobsDir. */
+  /** The job pages: linked at their public URL when there is one. */
+  web?: WebSettings;
+  /** `<logsUrl>/<job id>/` links to the raw logs, when the pages have no public URL. */
   logsUrl?: string;
   jobsDir?: string;
 }
@@ -76,8 +84,11 @@ function jobDuration(job: Job): string {
   return formatDuration(ms || 0) || '0s';
 }
 
+/** Where a reviewer finds the job: its page's URL, else the published logs, else where its page is on the control host. */
 function logsLink(job: Job, options: MessageOptions): string {
+  if (options.web?.url) return jobPageLocation(options.web, job.id);
   if (options.logsUrl) return `${options.logsUrl.replace(/\/+$/, '')}/${job.id}/`;
+  if (options.web) return jobPageLocation(options.web, job.id);
   if (options.jobsDir) return path.join(options.jobsDir, job.id);
   return job.logDir;
 }
@@ -132,11 +143,14 @@ function jobDetailLines(job: Job, fault: JobFault | undefined): string[] {
 
 /** The Zuul-like review message: a header, one line per template, then per test whose fault a failure is. */
 export function formatReviewMessage(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>, options: MessageOptions = {}): string {
+  if (decision.problem) return truncateMessage(`SmokeStack: cannot test patch set ${config.patchSet}, no vote: ${decision.problem}.`);
   const lines = [reviewHeader(config, decision), ''];
+  const together = (config.dependencies ?? []).map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`);
+  if (together.length) lines.push(`Tested together with (Depends-On): ${together.join(', ')}`, '');
   for (const job of decision.jobs) {
     const s = job.summary;
     lines.push(
-      `- ${job.template} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
+      `- ${keyOfJob(job)} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
     );
     // A failure whose tests are named below needs no summary line; any other result says what happened.
     const named = job.status === 'test_failed' && (job.failedTests?.length ?? 0) > 0;
@@ -218,6 +232,7 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
     intent: { claimant, knownReviews: claim.previous?.intent?.knownReviews ?? request.knownReviews },
   };
   if (decision.vote !== null) vote.label = request.label;
+  if (decision.problem) vote.problem = decision.problem;
   state.votes[key] = vote;
   return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
 }
@@ -291,6 +306,7 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
     }
   }
   result.requests = ctx.gerrit.requestCount - startRequests;
+  if (!options.dryRun) await ctx.store.update((state) => noteActivity(state, 'comment', commentActivity(result), ctx.now()));
   return result;
 }
 
@@ -305,6 +321,13 @@ async function readFaultContext(ctx: BellowsContext, targets: ProjectTarget[], d
   if (!dryRun && (await ensureBaselines(ctx.store, reportedJobs(state, configsOf(state)), ctx.settings.fault, now))) state = await ctx.store.read();
   const evidence = await gatherFaultEvidence(ctx.store, state, reportedJobs(state, configsOf(state)), ctx.settings.fault, now);
   return { state, settings: ctx.settings.fault, evidence, now };
+}
+
+/** One line on the status page: what the run posted, and what failed. */
+function commentActivity(result: CommentResult): { ok: boolean; summary: string } {
+  const done = `${result.posted.length} posted, ${result.recovered.length} recovered, ${result.skipped.length} skipped, ${result.waiting.length} waiting`;
+  if (result.errors.length === 0) return { ok: true, summary: done };
+  return { ok: false, summary: `${result.errors.length} failed (${result.errors.map((e) => `${e.configId},${e.patchSet}: ${e.message}`).join('; ')}); ${done}` };
 }
 
 const NOT_SHOWN = 'Gerrit does not show this change (deleted, private or no permission)';
@@ -326,7 +349,7 @@ async function previewReport(ctx: BellowsContext, item: ReadyItem, result: Comme
   const delivery = decideDelivery(config, fetched.change);
   if (delivery.kind === 'skip') return void result.skipped.push({ ...where, reason: delivery.reason });
   const { label } = ctx.settings;
-  const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir });
+  const message = formatReviewMessage(config, decision, { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir, ...(ctx.settings.web ? { web: ctx.settings.web } : {}) });
   result.posted.push({ ...where, revision: config.revision, vote: decision.vote, label: decision.vote !== null ? label : undefined, message });
   ctx.logger.info(`would post ${config.project} ${config.number},${config.patchSet}: ${describeVote(decision.vote, label)}`);
 }
@@ -349,7 +372,7 @@ async function deliverReport(ctx: BellowsContext, item: ReadyItem, fault: FaultC
     claimant,
     knownReviews: ownReviews(fetched.messages, who, config.patchSet),
     label: ctx.settings.label,
-    message: { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir },
+    message: { logsUrl: ctx.settings.logsUrl, jobsDir: ctx.settings.jobsDir, ...(ctx.settings.web ? { web: ctx.settings.web } : {}) },
     isAlive: (c) => claimantAlive(c, now),
   };
   const claim = await ctx.store.update((state) => claimInState(state, request, now));

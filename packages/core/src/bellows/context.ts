@@ -1,9 +1,10 @@
 import type { LoadedConfig } from '../config/load.js';
 import { gerritHttpPassword, type CredentialSources } from '../config/credentials.js';
 import { GerritRestClient } from '../gerrit/rest.js';
-import type { BackoffOptions } from '../gerrit/backoff.js';
+import type { BackoffOptions } from '../net/retry.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
+import { webSettings } from '../web/layout.js';
 import { bellowsSettings, requireGerrit, type BellowsSettings } from './settings.js';
 
 /** Everything a bellows service works with; passed in, never global. */
@@ -35,7 +36,7 @@ export function createBellowsContext(options: ContextOptions): BellowsContext {
   return {
     store: options.store,
     gerrit: GerritRestClient.fromConfig(gerrit, { password, logger, backoff: options.backoff }),
-    settings: bellowsSettings(options.loaded, options.store.jobsDir),
+    settings: bellowsSettings(options.loaded, options.store.jobsDir, webSettings(options.loaded, options.store)),
     logger,
     now: options.now ?? (() => new Date()),
   };

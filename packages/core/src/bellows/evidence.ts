@@ -5,7 +5,7 @@ import { revisionSetOf, type FlakyTest } from '../results/history.js';
 import type { StateData } from '../store/schema.js';
 import type { Store } from '../store/types.js';
 import type { FaultEvidence, FaultSettings } from './fault.js';
-import { jobsOfPatchSet, latestByTemplate } from './patchsets.js';
+import { jobsOfPatchSet, latestByKey } from './patchsets.js';
 
 /**
  * The I/O around the fault rules: which jobs a report is about, their baselines (queued when a
@@ -14,7 +14,7 @@ import { jobsOfPatchSet, latestByTemplate } from './patchsets.js';
 
 /** The finished latest job of each template of each config's current patch set. */
 export function reportedJobs(state: StateData, configs: readonly TestConfig[]): Job[] {
-  return configs.flatMap((config) => [...latestByTemplate(jobsOfPatchSet(state, config.id, config.patchSet)).values()].filter((j) => j.finishedAt && jobKind(j) === 'queue'));
+  return configs.flatMap((config) => [...latestByKey(jobsOfPatchSet(state, config.id, config.patchSet)).values()].filter((j) => j.finishedAt && jobKind(j) === 'queue'));
 }
 
 /**

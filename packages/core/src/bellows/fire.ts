@@ -1,9 +1,9 @@
 import type { Job } from '../model.js';
-import { enqueueJob, type NewJob } from '../queue/jobs.js';
+import type { NewJob } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
 import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
-import { indexJobs, jobsToQueue } from './patchsets.js';
+import { indexJobs, jobsToQueue, queueJobs } from './patchsets.js';
 import { findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
 
 /**
@@ -40,7 +40,7 @@ export async function fireJobs(ctx: BellowsContext, options: FireOptions = {}): 
   const targets = selectTargets(ctx.settings, options.projects);
   const fire = (state: StateData): Job[] => {
     const now = ctx.now();
-    return planFire(state, targets, ctx.settings.templates, { limit: options.limit }).map((j) => enqueueJob(state, j, now));
+    return queueJobs(state, planFire(state, targets, ctx.settings.templates, { limit: options.limit }), now);
   };
   const queued = options.dryRun ? fire(structuredClone(await ctx.store.read())) : await ctx.store.update(fire);
   for (const job of queued) ctx.logger.info(`queued ${job.id}: ${job.project} ${job.number},${job.patchSet} ${job.template}${job.reason === 'retry' ? ` (attempt ${job.attempt})` : ''}`);

@@ -1,8 +1,11 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { combinations, type Configuration } from '../config/axes.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { faultPolicies, type GerritConfig } from '../config/schema.js';
 import type { FaultSettings } from './fault.js';
+import { DEFAULT_POOL } from '../model.js';
+import type { WebSettings } from '../web/layout.js';
 
 /** One configured project branch and the templates its changes run. */
 export interface ProjectTarget {
@@ -11,6 +14,10 @@ export interface ProjectTarget {
   templates: string[];
   /** Git URL to fetch the project's patch sets from. */
   url: string;
+  /** Whether a change is merged onto the tip of its branch before building (default true). */
+  mergeTrunk?: boolean;
+  /** Other projects' branches every test config of this project starts with (URLs resolved). */
+  sources?: Record<string, { url: string; ref: string; mergeTrunk: boolean }>;
 }
 
 /** What bellows needs to know about a template to queue and report its jobs. */
@@ -19,13 +26,24 @@ export interface TemplatePolicy {
   autoApprove: boolean;
   /** infra_failed jobs are re-queued until this many retries were made. */
   maxInfraRetries: number;
+  /** The pool of workers that runs it (absent: the default pool). */
+  pool?: string;
+  /** The combinations of the template's axes, one job each (absent: one job without axes). */
+  configurations?: Configuration[];
 }
 
 export const DEFAULT_TEMPLATE_POLICY: TemplatePolicy = { autoApprove: true, maxInfraRetries: 2 };
 
+/** The combinations a template runs: those of its axes, or one without axes. */
+export function configurationsOf(policy: TemplatePolicy): Configuration[] {
+  return policy.configurations?.length ? policy.configurations : [{}];
+}
+
 /** The parts of smokestack.yaml that bellows acts on, resolved once. */
 export interface BellowsSettings {
   projects: ProjectTarget[];
+  /** Where any project's changes are fetched from (Depends-On may name a project that is not configured). */
+  gerrit?: Pick<GerritConfig, 'url' | 'gitUrl'>;
   templates: Record<string, TemplatePolicy>;
   label: string;
   tag: string;
@@ -40,6 +58,10 @@ export interface BellowsSettings {
   jobsDir?: string;
   /** Quarantine, flaky and baseline rules: whose fault a failure is. */
   fault: FaultSettings;
+  /** The job pages (web.dir, web.url): reviews link to them. */
+  web?: WebSettings;
+  /** Report to Gerrit's checks plugin too (gerrit.checks). */
+  checks?: { scheme: string; blocking: boolean };
 }
 
 /** Where a project's patch sets are fetched from: its own url, else gerrit.gitUrl, else the Gerrit URL. */
@@ -58,18 +80,26 @@ export function requireGerrit(loaded: LoadedConfig): GerritConfig {
   return gerrit;
 }
 
-export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): BellowsSettings {
+export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string, web?: WebSettings): BellowsSettings {
   const gerrit = requireGerrit(loaded);
   const templates: Record<string, TemplatePolicy> = {};
   for (const project of loaded.config.projects) {
     for (const name of project.templates) {
       if (templates[name]) continue;
       const t = resolveTemplate(loaded, name);
-      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries };
+      templates[name] = { autoApprove: t.autoApprove, maxInfraRetries: t.maxInfraRetries, configurations: combinations(t.axes, t.exclude), ...(t.pool !== DEFAULT_POOL ? { pool: t.pool } : {}) };
     }
   }
   return {
-    projects: loaded.config.projects.map((p) => ({ name: p.name, branch: p.branch, templates: [...p.templates], url: projectGitUrl(gerrit, p.name, p.url) })),
+    projects: loaded.config.projects.map((p) => ({
+      name: p.name,
+      branch: p.branch,
+      templates: [...p.templates],
+      url: projectGitUrl(gerrit, p.name, p.url),
+      mergeTrunk: p.mergeTrunk,
+      sources: Object.fromEntries(Object.entries(p.sources).map(([name, s]) => [name, { url: projectGitUrl(gerrit, name, s.url), ref: s.ref, mergeTrunk: s.mergeTrunk }])),
+    })),
+    gerrit: { url: gerrit.url, ...(gerrit.gitUrl ? { gitUrl: gerrit.gitUrl } : {}) },
     templates,
     label: gerrit.label,
     tag: gerrit.tag,
@@ -80,6 +110,8 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string): Bellows
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
     fault: { quarantine: loaded.config.quarantine ?? [], ...faultPolicies(loaded.config) },
+    ...(web ? { web } : {}),
+    ...(gerrit.checks ? { checks: { scheme: gerrit.checks.scheme, blocking: gerrit.checks.blocking } } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { InfraError } from '../errors.js';
 import type { GerritConfig } from '../config/schema.js';
-import type { BackoffOptions } from '../gerrit/backoff.js';
-import { sleep } from '../gerrit/backoff.js';
+import type { BackoffOptions } from '../net/retry.js';
+import { sleep } from '../net/retry.js';
 import { eventActor, eventKey, isRecheck } from '../gerrit/events.js';
 import { toInt } from '../gerrit/map.js';
 import { sshOptionsFromConfig } from '../gerrit/ssh.js';
@@ -11,12 +11,13 @@ import type { Logger } from '../log/logger.js';
 import type { ChangeStatus, Job } from '../model.js';
 import { enqueueJob, type NewJob } from '../queue/jobs.js';
 import type { StateData } from '../store/schema.js';
+import { noteActivity } from './activity.js';
 import { configIdFor } from './configs.js';
 import type { BellowsContext } from './context.js';
-import { isActive, jobsOfPatchSet, latestByTemplate, newJobFor, voteKey } from './patchsets.js';
+import { expectedJobs, isActive, jobsOfPatchSet, latestByKey, newJobFor, voteKey } from './patchsets.js';
 import { planPurge } from './purge.js';
-import { findTarget, type BellowsSettings } from './settings.js';
-import { applySyncPlan, emptyOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
+import { findTarget, type BellowsSettings, type TemplatePolicy } from './settings.js';
+import { applySyncPlan, emptyOutcome, mergeOutcome, syncChange, syncProjects, type SyncOutcome } from './sync.js';
 
 /** How many handled event keys the store remembers for deduplication. */
 export const SEEN_EVENTS_LIMIT = 5000;
@@ -55,16 +56,16 @@ export function decideEvent(event: SshStreamEvent, settings: Pick<BellowsSetting
   }
 }
 
-/** New attempts of every template of the current patch set that is not already queued or running. Pure. */
-export function planRecheck(state: StateData, configId: string): NewJob[] {
+/** New attempts of every template and combination of the current patch set that is not already queued or running. Pure. */
+export function planRecheck(state: StateData, configId: string, policies: Record<string, TemplatePolicy>): NewJob[] {
   const config = state.configs[configId];
-  if (!config || config.wip || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
-  const latest = latestByTemplate(jobsOfPatchSet(state, configId, config.patchSet));
+  if (!config || config.wip || config.dependencyProblem || (config.changeStatus && config.changeStatus !== 'NEW')) return [];
+  const latest = latestByKey(jobsOfPatchSet(state, configId, config.patchSet));
   const out: NewJob[] = [];
-  for (const template of config.templates) {
-    const job = latest.get(template);
+  for (const expected of expectedJobs(config, policies)) {
+    const job = latest.get(expected.key);
     if (job && isActive(job)) continue;
-    out.push(newJobFor(config, template, 'recheck', job ? job.attempt + 1 : 1));
+    out.push(newJobFor(config, expected, 'recheck', job ? job.attempt + 1 : 1, expected.policy.pool));
   }
   return out;
 }
@@ -111,15 +112,19 @@ export async function handleEvent(
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire, minPatchSet, lagRetryMs: options.lagRetryMs })) ?? emptyOutcome();
       break;
     }
-    case 'purge':
+    case 'purge': {
       // The event is the fact, as of when it arrived (the settle delay came after).
       result.outcome = await ctx.store.update((state) => applySyncPlan(state, planPurge(state, [action], options.receivedAt ?? ctx.now()), ctx.now()));
+      // Changes that depend on it learn that it merged (taken from its branch now) or was abandoned (cannot be tested).
+      const dependents = Object.values((await ctx.store.read()).configs).some((c) => c.dependencies?.some((d) => d.project === action.project && d.number === action.number));
+      if (dependents) mergeOutcome(result.outcome, (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome());
       break;
+    }
     case 'recheck': {
       result.outcome = (await syncChange(ctx, action.project, action.number, { fire: options.fire })) ?? emptyOutcome();
       const queued = await ctx.store.update((state): Job[] => {
         const id = configIdFor(action.project, action.number);
-        const jobs = planRecheck(state, id).map((j) => enqueueJob(state, j, ctx.now()));
+        const jobs = planRecheck(state, id, ctx.settings.templates).map((j) => enqueueJob(state, j, ctx.now()));
         const config = state.configs[id];
         // A recheck asks for a new report of the patch set.
         if (jobs.length && config) delete state.votes[voteKey(config.project, config.number, config.patchSet)];
@@ -170,6 +175,13 @@ export async function runStream(ctx: BellowsContext, source: EventSource, option
         result.sweeps++;
         result.queued += sweep.queued.length;
         if (sweep.errors.length) throw new InfraError(`catch-up sweep: ${sweep.errors.map((e) => `${e.project}: ${e.message}`).join('; ')}`);
+        const at = ctx.now();
+        await ctx.store.update((state) => noteActivity(state, 'stream', { ok: true, summary: `connected; the catch-up sweep queued ${sweep.queued.length} job(s)`, since: at.toISOString() }, at));
+      },
+      onDisconnect: async (reason) => {
+        const at = ctx.now();
+        const summary = reason === 'stopped' ? 'stopped' : `disconnected: ${reason}; reconnecting`;
+        await ctx.store.update((state) => noteActivity(state, 'stream', { ok: false, summary, since: at.toISOString() }, at));
       },
       onEvent: async (event, receivedAt) => {
         result.events++;

@@ -3,11 +3,13 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isInfraError, isUserError } from '../errors.js';
 import { defaultConfig, hasConfigFile } from '../config/find.js';
 import type { LoadedConfig } from '../config/load.js';
+import { imageSettings } from '../images/settings.js';
 import { Logger } from '../log/logger.js';
 import { maskSecrets, secretsInEnvironment } from '../log/secrets.js';
 import { printable } from '../log/terminal.js';
 import type { ProviderContext } from '../providers/types.js';
-import { StateStore, resolveStatePath } from '../store/store.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import { asParseError, parseErrorLine } from './mistakes.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof SmokestackCommand)['baseFlags'] & T['flags']>;
@@ -38,7 +40,7 @@ export abstract class SmokestackCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     state: Flags.string({
-      description: 'path to the state store (default: config "state:", then $XDG_STATE_HOME/smokestack/state.json)',
+      description: 'the state store: a JSON file path or a postgresql:// URL (default: config "state:", then $XDG_STATE_HOME/smokestack/state.json)',
       env: 'SMOKESTACK_STATE',
       helpGroup: 'GLOBAL',
     }),
@@ -50,7 +52,7 @@ export abstract class SmokestackCommand extends Command {
   private readonly secrets = new Set<string>();
   private loadedConfig?: LoadedConfig;
   private configLoader?: typeof import('../config/load.js');
-  private stateStore?: StateStore;
+  private stateStore?: Store;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
 
@@ -77,13 +79,18 @@ export abstract class SmokestackCommand extends Command {
     return this.loadedConfig;
   }
 
-  protected get store(): StateStore {
+  protected get store(): Store {
     if (!this.stateStore) {
       const loaded = this.settings;
-      const file = resolveStatePath({ flag: this.globals.state, configState: loaded.config.state, configDir: loaded.dir });
-      this.stateStore = new StateStore(file);
+      this.stateStore = openStore({ flag: this.globals.state, configState: loaded.config.state, configDataDir: loaded.config.dataDir, configDir: loaded.dir });
     }
     return this.stateStore;
+  }
+
+  /** A database store's connections are closed when the command ends, whatever its outcome. */
+  public override async finally(err: Error | undefined): Promise<unknown> {
+    await this.stateStore?.close().catch(() => undefined);
+    return super.finally(err);
   }
 
   protected get progress(): Logger {
@@ -108,7 +115,7 @@ export abstract class SmokestackCommand extends Command {
 
   /** What core services that reach hosts need: the store, progress, the clock and the environment. */
   protected providerContext(extra: Partial<ProviderContext> = {}): ProviderContext {
-    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, ...extra };
+    return { store: this.store, logger: this.progress, now: () => new Date(), env: process.env, images: imageSettings(this.settings.config, process.env), ...extra };
   }
 
   /** Text for the terminal: secrets masked, escape sequences and control characters gone. */

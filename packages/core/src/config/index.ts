@@ -1,3 +1,4 @@
+export * from './axes.js';
 export * from './schema.js';
 export * from './validate.js';
 export * from './find.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AXIS_NAME, AXIS_VALUE, MAX_COMBINATIONS, combinations } from './axes.js';
 import { GERRIT_SECRETS_HINT, GIT_SECRETS_HINT, PUBLISHED_URL_HINT, urlCarriesCredentials } from './url-credentials.js';
 
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
@@ -47,6 +48,20 @@ export const GerritSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).default(500),
   settleSeconds: z.number().min(0).default(5),
   overlapSeconds: z.number().min(0).default(300),
+  /** Report each template's job to Gerrit's checks plugin too (one checker per project and template). */
+  checks: z
+    .strictObject({
+      /** The first part of every checker UUID (`scheme:id`): letters, digits, `.`, `_`, `-`. */
+      scheme: z
+        .string()
+        .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-", not starting with "."')
+        .max(100)
+        .refine((s) => !s.endsWith('.'), { message: 'must not end with "."' })
+        .default('smokestack'),
+      /** A failing check blocks submission (the checker's STATE_NOT_PASSING condition). */
+      blocking: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 export const ProjectSchema = z.strictObject({
@@ -56,6 +71,21 @@ export const ProjectSchema = z.strictObject({
   launchpad: nonEmpty.optional(),
   /** Git URL to fetch the project's sources from, when not the Gerrit default. */
   url: gitUrl.optional(),
+  /** Merge each change onto the tip of its branch before building (merge with trunk). */
+  mergeTrunk: z.boolean().default(true),
+  /** Branches of other projects every test config of this project starts with (customise one with `bellows configs set`). */
+  sources: z
+    .record(
+      nonEmpty,
+      z.strictObject({
+        /** Default: the project's Gerrit git URL. */
+        url: gitUrl.optional(),
+        ref: nonEmpty,
+        /** Merge onto the tip of the change's branch before building. */
+        mergeTrunk: z.boolean().default(false),
+      }),
+    )
+    .default({}),
 });
 
 /** A host as our own group definition writes it. */
@@ -92,7 +122,7 @@ export const KytoonServerSchema = z.looseObject({
 
 export const GroupDefinitionSchema = z.strictObject({
   name: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a group name (letters, digits, _ . -)').optional(),
-  provider: z.enum(['local', 'ssh', 'openstack']).default('local'),
+  provider: z.enum(['local', 'ssh', 'openstack', 'container']).default('local'),
   description: z.string().optional(),
   hosts: z.array(HostDefinitionSchema).min(1, 'expected at least one host').optional(),
   servers: z.array(KytoonServerSchema).min(1, 'expected at least one server').optional(),
@@ -110,6 +140,26 @@ export const GroupDefinitionSchema = z.strictObject({
   insecureAcceptHostKeys: z.boolean().default(false),
   /** How long to wait for every host to accept SSH (booting VMs, restarting hosts). */
   reachableTimeoutSeconds: z.number().positive().max(86_400).optional(),
+});
+
+const packageName = nonEmpty.regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name');
+
+/** A base image for container groups: a Debian (or Ubuntu) release bootstrapped from its own packages. */
+export const ImageDefinitionSchema = z.strictObject({
+  /** Release to bootstrap (default: this machine's own, from /etc/os-release). */
+  suite: nonEmpty.regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a release codename such as bookworm').optional(),
+  /** Archive to install from (default: the one apt on this machine is configured with). */
+  mirror: nonEmpty.regex(/^(https?|file):\/\/\S+$/, 'expected an http(s):// or file:// archive URL').optional(),
+  components: z.array(nonEmpty).default(['main']),
+  /** OpenPGP keyring the archive's Release file is checked with (default: the mirror's Signed-By, else debootstrap's own). */
+  keyring: nonEmpty.optional(),
+  /** Packages the templates need (Puppet, build tools…), on top of what every container needs (systemd, sshd). */
+  packages: z.array(packageName).default([]),
+});
+
+export const ContainersSchema = z.strictObject({
+  /** Where built images are kept (default: /var/cache/smokestack/images). */
+  imageDir: nonEmpty.optional(),
 });
 
 export const BuildSchema = z.strictObject({
@@ -165,6 +215,34 @@ export const LogSpecSchema = z.strictObject({
   paths: z.array(nonEmpty).min(1),
 });
 
+const axisName = z.string().regex(AXIS_NAME, 'expected an axis name (lower-case letters, digits, _)');
+// YAML reads `port: [8080, 9090]` as numbers: they are values like any other.
+const axisValue = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().regex(AXIS_VALUE, 'expected an axis value (letters, digits, . _ + -)'));
+
+/** Configuration axes: each name lists its values; a job runs per combination. */
+const AxesSchema = z.record(
+  axisName,
+  z
+    .array(axisValue)
+    .min(1)
+    .refine((values) => new Set(values).size === values.length, { message: 'expected each value once' }),
+);
+
+/** Exclusions name declared axes and values; at least one combination must remain, and not too many. */
+function checkAxes(t: { axes: Record<string, string[]>; exclude: Array<Record<string, string>> }, ctx: z.RefinementCtx): void {
+  for (const [i, exclusion] of t.exclude.entries()) {
+    for (const [axis, value] of Object.entries(exclusion)) {
+      const values = t.axes[axis];
+      if (!values) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `no axis "${axis}" is declared under axes` });
+      else if (!values.includes(value)) ctx.addIssue({ code: 'custom', path: ['exclude', i, axis], message: `"${value}" is not a value of axis ${axis} (${values.join(', ')})` });
+    }
+  }
+  const count = Object.values(t.axes).reduce((n, values) => n * values.length, 1);
+  if (count === 0) return; // an axis without values is reported where it is
+  if (count > MAX_COMBINATIONS) ctx.addIssue({ code: 'custom', path: ['axes'], message: `${count} combinations; at most ${MAX_COMBINATIONS}` });
+  else if (combinations(t.axes, t.exclude).length === 0) ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'excludes every combination of the axes' });
+}
+
 /** Variables a template hands its job's scripts (the only ones a local host adds to its own basics). */
 const JobEnvSchema = z.record(
   z
@@ -178,6 +256,10 @@ export const TemplateSchema = z.strictObject({
   description: z.string().optional(),
   /** Environment of every stage script of the job, on every host. Values are plain text: never secrets. */
   env: JobEnvSchema.default({}),
+  /** e.g. { database: [mysql, postgresql] }: one job per combination of values per patch set. */
+  axes: AxesSchema.default({}),
+  /** Combinations not to run: each names some axes' values ({ database: mysql, hypervisor: qemu }). */
+  exclude: z.array(z.record(axisName, axisValue)).default([]),
   group: z.union([nonEmpty, GroupDefinitionSchema]).optional(),
   builds: z.array(BuildSchema).default([]),
   puppet: PuppetSchema.optional(),
@@ -189,7 +271,9 @@ export const TemplateSchema = z.strictObject({
   timeoutSeconds: z.number().positive().default(7200),
   /** Test-id patterns that must run on this template's hosts: one skipped or absent makes the job incomplete. */
   requiredTests: z.array(nonEmpty).default([]),
-});
+  /** The pool of workers that can run this template (libvirt, xenserver, unit…). */
+  pool: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a pool name (letters, digits, dots, dashes, underscores)').default('default'),
+}).superRefine(checkAxes);
 
 /** A test kept from voting while someone fixes it; the review still shows its failures. */
 export const QuarantineSchema = z.strictObject({
@@ -242,6 +326,8 @@ export const ScoresSchema = z.record(z.string(), z.number());
 export const ConfigSchema = z.strictObject({
   gerrit: GerritSchema.optional(),
   state: nonEmpty.optional(),
+  /** Where job logs and group keys live on this machine when the store is a database (a file store keeps them beside it). */
+  dataDir: nonEmpty.optional(),
   projects: z.array(ProjectSchema).default([]),
   templates: z.record(z.string(), z.union([nonEmpty, TemplateSchema])).default({}),
   launchpad: z
@@ -265,6 +351,8 @@ export const ConfigSchema = z.strictObject({
       concurrency: z.number().int().min(1).max(64).default(1),
       heartbeatSeconds: z.number().positive().default(10),
       staleSeconds: z.number().positive().default(60),
+      /** The pools a `firestack worker` serves when no --pool is given. */
+      pools: z.array(nonEmpty).min(1).default(['default']),
     })
     .optional(),
   logHost: LogHostSchema.optional(),
@@ -272,6 +360,18 @@ export const ConfigSchema = z.strictObject({
   quarantine: z.array(QuarantineSchema).default([]),
   flaky: FlakySchema.optional(),
   baseline: BaselineSchema.optional(),
+  /** Base images for container groups, by the name a group's `image:` uses. */
+  images: z.record(nonEmpty.regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected an image name (lower-case letters, digits, _ . -)'), ImageDefinitionSchema).default({}),
+  containers: ContainersSchema.optional(),
+  /** The generated pages: job pages, the status page, results by revision. */
+  web: z
+    .strictObject({
+      /** Where the pages are written (relative to the config file); default: web/ beside the state store. */
+      dir: nonEmpty.optional(),
+      /** The public URL at which `dir` is served; reviews and the report link there when set. */
+      url: plainUrl.optional(),
+    })
+    .optional(),
 });
 
 export type GerritConfig = z.infer<typeof GerritSchema>;
@@ -282,6 +382,8 @@ export type BuildDefinition = z.infer<typeof BuildSchema>;
 export type PuppetDefinition = z.infer<typeof PuppetSchema>;
 export type SuiteDefinition = z.infer<typeof SuiteSchema>;
 export type TemplateDefinition = z.infer<typeof TemplateSchema>;
+export type ImageDefinition = z.infer<typeof ImageDefinitionSchema>;
+export type ContainersConfig = z.infer<typeof ContainersSchema>;
 export type LogHostConfig = z.infer<typeof LogHostSchema>;
 export type SmokestackConfig = z.infer<typeof ConfigSchema>;
 export type QuarantineEntry = z.infer<typeof QuarantineSchema>;

@@ -41,6 +41,11 @@ export function describeIssue(issue: z.core.$ZodIssue): { path: ReadonlyArray<Pr
       return { path: issue.path, text: `expected a number >= ${issue.minimum}` };
     case 'too_big':
       return { path: issue.path, text: `expected at most ${issue.maximum}` };
+    case 'invalid_key': {
+      // A mapping key that breaks a rule: say what a key must look like, not "Invalid key in record".
+      const inner = issue.issues[0];
+      return { path: issue.path, text: inner ? describeIssue(inner).text : issue.message };
+    }
     case 'invalid_union': {
       const nested = issue.errors.flat();
       if (nested.length > 0) {

@@ -1,57 +1,54 @@
-import crypto from 'node:crypto';
-import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes } from '../ssh/known-hosts.js';
+import { knownHostsName } from '../ssh/known-hosts.js';
+import { fingerprint, hostKeyAlgorithmsForTrust, judgeHostKey, type HostKeyJudgement, type HostKeyTrust } from '../ssh/host-key-policy.js';
 
-/** SHA256 fingerprint as OpenSSH prints it: `SHA256:base64-without-padding`. */
-export function fingerprint(key: Buffer): string {
-  return `SHA256:${crypto.createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
+export { fingerprint, pinnedKeyMatches } from '../ssh/host-key-policy.js';
 
-/** Accepts a pinned key as `ssh-ed25519 AAAA… [comment]`, bare base64, or a `SHA256:` fingerprint. */
-export function pinnedKeyMatches(pinned: string, key: Buffer): boolean {
-  const value = pinned.trim();
-  if (value.startsWith('SHA256:')) return value.replace(/=+$/, '') === fingerprint(key);
-  const fields = value.split(/\s+/);
-  const b64 = fields.length >= 2 ? fields[1]! : fields[0]!;
-  return Buffer.from(b64, 'base64').equals(key);
-}
-
-export type HostKeyPolicy = { kind: 'pinned'; hostKey: string } | { kind: 'known_hosts'; files: string[] } | { kind: 'insecure' };
+/**
+ * How the Gerrit server's key is trusted: `gerrit.ssh.hostKey`, known_hosts, or (only when the user
+ * asks) any key those files do not contradict.
+ */
+export type HostKeyPolicy = { kind: 'pinned'; hostKey: string } | { kind: 'known_hosts'; files: string[] } | { kind: 'insecure'; files?: string[] };
 
 export interface HostKeyCheck {
   ok: boolean;
   reason?: string;
 }
 
+/** The Gerrit policy as the shared host-key trust of ssh/. */
+export function hostKeyTrust(policy: HostKeyPolicy): HostKeyTrust {
+  switch (policy.kind) {
+    case 'pinned':
+      return { knownHostsFiles: [], pinnedHostKey: policy.hostKey };
+    case 'known_hosts':
+      return { knownHostsFiles: policy.files };
+    case 'insecure':
+      return { knownHostsFiles: policy.files ?? [], acceptUnknownHostKeys: true };
+  }
+}
+
 /** Decides whether the key the Gerrit server presented may be trusted under the policy. */
 export function verifyGerritHostKey(policy: HostKeyPolicy, host: string, port: number, key: Buffer): HostKeyCheck {
+  const judgement = judgeHostKey(hostKeyTrust(policy), host, port, key);
+  return judgement.ok ? { ok: true } : { ok: false, reason: gerritHostKeyReason(judgement, policy, host, port, key) };
+}
+
+/** A refusal in the words of the `gerrit.ssh` settings. */
+export function gerritHostKeyReason(judgement: Exclude<HostKeyJudgement, { ok: true }>, policy: HostKeyPolicy, host: string, port: number, key: Buffer): string {
   const name = knownHostsName(host, port);
-  if (policy.kind === 'insecure') return { ok: true };
-  if (policy.kind === 'pinned') {
-    return pinnedKeyMatches(policy.hostKey, key) ? { ok: true } : { ok: false, reason: `host key ${fingerprint(key)} of ${name} does not match gerrit.ssh.hostKey` };
-  }
-  const where = policy.files.join(', ');
-  const verdict = checkHostKey(policy.files, host, port, key);
-  switch (verdict.status) {
-    case 'match':
-      return { ok: true };
+  const where = hostKeyTrust(policy).knownHostsFiles.join(', ');
+  switch (judgement.problem) {
+    case 'pin-mismatch':
+      return `host key ${fingerprint(key)} of ${name} does not match gerrit.ssh.hostKey`;
     case 'revoked':
-      return { ok: false, reason: `host key ${fingerprint(key)} of ${name} is revoked in ${verdict.entry.file}` };
+      return `host key ${fingerprint(key)} of ${name} is revoked in ${judgement.entry.file}`;
     case 'mismatch':
-      return { ok: false, reason: `host key ${fingerprint(key)} of ${name} differs from the one in ${where} (possible man-in-the-middle)` };
-    default:
-      return { ok: false, reason: `${name} is not in ${where}` };
+      return `host key ${fingerprint(key)} of ${name} differs from the one in ${where} (possible man-in-the-middle)`;
+    case 'unknown':
+      return `${name} is not in ${where}`;
   }
 }
 
 /** Host key algorithms to offer, so the server presents a key type we can verify. */
 export function hostKeyAlgorithmsForPolicy(policy: HostKeyPolicy, host: string, port: number): string[] | undefined {
-  if (policy.kind === 'pinned') {
-    const type = policy.hostKey.trim().split(/\s+/);
-    return type.length >= 2 ? hostKeyAlgorithmsFor([type[0]!]) : undefined;
-  }
-  if (policy.kind === 'known_hosts') {
-    const types = knownKeyTypes(policy.files, host, port);
-    return types.length ? hostKeyAlgorithmsFor(types) : undefined;
-  }
-  return undefined;
+  return hostKeyAlgorithmsForTrust(hostKeyTrust(policy), host, port);
 }

@@ -1,6 +1,7 @@
 export * from './wire.js';
 export * from './time.js';
 export * from './map.js';
+export * from './footers.js';
 export * from './messages.js';
 export * from './query.js';
 export * from './backoff.js';

@@ -1,5 +1,6 @@
 import { InfraError } from '../errors.js';
 import type { Account, Approval, Change, ChangeStatus, PatchSet } from '../model.js';
+import { dependsOnFooters } from './footers.js';
 import { parseGerritTime } from './time.js';
 import type { RestAccountInfo, RestChangeInfo, RestLabelInfo, RestRevisionInfo, SshAccount, SshApproval, SshChange, SshPatchSet } from './wire.js';
 
@@ -146,6 +147,8 @@ export function changeFromRest(info: RestChangeInfo, options: MapOptions = {}): 
   const updated = parseGerritTime(info.updated);
   if (updated) change.updated = updated;
   if (options.baseUrl) change.url = `${options.baseUrl.replace(/\/+$/, '')}/c/${project}/+/${number}`;
+  const message = sha ? info.revisions?.[sha]?.commit?.message : undefined;
+  if (typeof message === 'string') change.dependsOn = dependsOnFooters(message);
   return change;
 }
 
@@ -200,6 +203,7 @@ export function changeFromSsh(info: SshChange, patchSet?: SshPatchSet): Change {
   if (text(info.url)) change.url = info.url;
   const updated = parseGerritTime(info.lastUpdated);
   if (updated) change.updated = updated;
+  if (typeof info.commitMessage === 'string') change.dependsOn = dependsOnFooters(info.commitMessage);
   return change;
 }
 

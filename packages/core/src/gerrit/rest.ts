@@ -2,7 +2,8 @@ import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Account, Change, ChangeMessage } from '../model.js';
-import { backoffWithJitter, parseRetryAfter, sleep, type BackoffOptions } from './backoff.js';
+import { HttpClient, HttpNetworkError, type HttpResponse } from '../net/http.js';
+import type { BackoffOptions } from '../net/retry.js';
 import { accountFromRest, changeFromRest, restChangeId } from './map.js';
 import { messagesFromRest } from './messages.js';
 import { openChangesQuery, updatedChangesQuery } from './query.js';
@@ -36,15 +37,14 @@ export class GerritHttpError extends InfraError {
   }
 }
 
-export const CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'DETAILED_ACCOUNTS', 'LABELS'];
+/** CURRENT_COMMIT: the commit message, for its Depends-On footers. */
+export const CHANGE_OPTIONS: ChangeOption[] = ['CURRENT_REVISION', 'CURRENT_COMMIT', 'DETAILED_ACCOUNTS', 'LABELS'];
 
 export interface QueryOptions {
   options?: ChangeOption[];
   /** Stop after this many changes (all pages when absent). */
   limit?: number;
 }
-
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** Strips Gerrit's XSSI guard line `)]}'` and parses the JSON body. */
 export function parseGerritJson(body: string): unknown {
@@ -55,19 +55,15 @@ export function parseGerritJson(body: string): unknown {
 
 /**
  * Gerrit REST client: /a/ with HTTP Basic when a password is known, the XSSI line stripped,
- * n/S paging until `_more_changes` is gone, a timeout on every call, and retries with
- * exponential backoff and jitter on 5xx, 429 (honouring Retry-After) and network errors.
+ * n/S paging until `_more_changes` is gone, a timeout on every call, and the retries of net/:
+ * 429 (honouring Retry-After) and refused connections always, 5xx, resets and cut answers for reads.
  */
 export class GerritRestClient {
-  /** Every HTTP request sent, retries included. */
-  requestCount = 0;
   readonly baseUrl: string;
   private readonly auth?: string;
   private readonly timeoutMs: number;
-  private readonly retries: number;
   readonly pageSize: number;
-  private readonly backoff: BackoffOptions;
-  private readonly maxRetryAfterMs: number;
+  private readonly http: HttpClient;
 
   constructor(private readonly options: GerritRestOptions) {
     this.baseUrl = options.url.replace(/\/+$/, '');
@@ -77,10 +73,18 @@ export class GerritRestClient {
       options.logger?.addSecret(this.auth.slice(6));
     }
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.retries = options.retries ?? 5;
     this.pageSize = options.pageSize ?? 500;
-    this.backoff = options.backoff ?? { baseMs: 500, maxMs: 30_000 };
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
+    this.http = new HttpClient({
+      timeoutMs: this.timeoutMs,
+      retry: { retries: options.retries ?? 5, backoff: options.backoff ?? { baseMs: 500, maxMs: 30_000 }, maxRetryAfterMs: options.maxRetryAfterMs, random: options.random },
+      headers: { Accept: 'application/json', ...(this.auth ? { Authorization: this.auth } : {}) },
+      onRetry: (why, delay) => options.logger?.debug(`gerrit: ${why}; retrying in ${delay} ms`),
+    });
+  }
+
+  /** Every HTTP request sent, retries included. */
+  get requestCount(): number {
+    return this.http.requests;
   }
 
   /** A client from the `gerrit:` config section and the HTTP password (if any). */
@@ -108,61 +112,36 @@ export class GerritRestClient {
 
   /** One call with retries; 404 resolves to undefined when `allow404`. */
   async request(method: 'GET' | 'POST', path: string, init: { query?: URLSearchParams; body?: unknown; allow404?: boolean } = {}): Promise<unknown> {
-    const url = this.endpoint(path, init.query);
     const shown = `${method} ${path}`;
-    for (let attempt = 0; ; attempt++) {
-      let retryAfterMs: number | undefined;
-      let failure: string;
-      try {
-        this.requestCount++;
-        const headers: Record<string, string> = { Accept: 'application/json' };
-        if (this.auth) headers.Authorization = this.auth;
-        if (init.body !== undefined) headers['Content-Type'] = 'application/json; charset=UTF-8';
-        const response = await fetch(url, {
-          method,
-          headers,
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        const body = await response.text();
-        if (response.ok) {
-          try {
-            return parseGerritJson(body);
-          } catch (err) {
-            // A body cut by a dropped connection is as transient as the drop itself.
-            failure = `${shown}: invalid JSON from Gerrit (${errorMessage(err)})`;
-            if (attempt >= this.retries) throw new InfraError(`gerrit: ${this.baseUrl}: ${failure}`);
-            await this.wait(attempt, undefined, failure);
-            continue;
-          }
-        }
-        if (response.status === 404 && init.allow404) return undefined;
-        if (response.status === 401) {
-          throw new UserError(`gerrit: ${this.baseUrl}: authentication failed for user "${this.options.username ?? '(none)'}"`, {
-            hint: 'check gerrit.username and the HTTP password (GERRIT_HTTP_PASSWORD, ~/.netrc or "bellows login")',
-          });
-        }
-        const snippet = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
-        if (!RETRYABLE_STATUS.has(response.status) || attempt >= this.retries) {
-          throw new GerritHttpError(`gerrit: ${this.baseUrl}: ${shown}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`, response.status, body);
-        }
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date());
-        failure = `HTTP ${response.status}`;
-      } catch (err) {
-        if (err instanceof InfraError || err instanceof UserError) throw err;
-        failure = isTimeout(err) ? `timed out after ${this.timeoutMs} ms` : describeNetworkError(err);
-        if (attempt >= this.retries) {
-          throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: ${failure} (after ${attempt + 1} tries)`, { cause: err });
-        }
-      }
-      await this.wait(attempt, retryAfterMs, `${shown}: ${failure}`);
+    let response: HttpResponse;
+    let parsed: { value?: unknown; invalid?: string } = {};
+    try {
+      response = await this.http.send({
+        method,
+        url: this.endpoint(path, init.query),
+        body: init.body,
+        headers: init.body === undefined ? undefined : { 'Content-Type': 'application/json; charset=UTF-8' },
+        label: shown,
+        // A body cut by a dropped connection is as transient as the drop itself.
+        truncated: (answer) => (parsed = readGerritJson(answer.text)).invalid,
+      });
+    } catch (err) {
+      if (!(err instanceof HttpNetworkError)) throw err;
+      const failure = err.timedOut ? `timed out after ${this.timeoutMs} ms` : err.reason;
+      throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: ${failure} (after ${err.tries} tries)`);
     }
-  }
-
-  private async wait(attempt: number, retryAfterMs: number | undefined, why: string): Promise<void> {
-    const delay = Math.max(backoffWithJitter(attempt, this.backoff, this.options.random), Math.min(retryAfterMs ?? 0, this.maxRetryAfterMs));
-    this.options.logger?.debug(`gerrit: ${why}; retrying in ${delay} ms`);
-    await sleep(delay);
+    if (response.status >= 200 && response.status < 300) {
+      if (parsed.invalid) throw new InfraError(`gerrit: ${this.baseUrl}: ${shown}: invalid JSON from Gerrit (${parsed.invalid})`);
+      return parsed.value;
+    }
+    if (response.status === 404 && init.allow404) return undefined;
+    if (response.status === 401) {
+      throw new UserError(`gerrit: ${this.baseUrl}: authentication failed for user "${this.options.username ?? '(none)'}"`, {
+        hint: 'check gerrit.username and the HTTP password (GERRIT_HTTP_PASSWORD, ~/.netrc or "bellows login")',
+      });
+    }
+    const snippet = response.text.trim().split('\n')[0]?.slice(0, 200) ?? '';
+    throw new GerritHttpError(`gerrit: ${this.baseUrl}: ${shown}: HTTP ${response.status}${snippet ? `: ${snippet}` : ''}`, response.status, response.text);
   }
 
   /**
@@ -275,11 +254,11 @@ export class GerritRestClient {
   }
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-}
-
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? errorMessage(err);
+/** A success's body as Gerrit JSON, or why it is not (cut short by a dropped connection). */
+function readGerritJson(body: string): { value?: unknown; invalid?: string } {
+  try {
+    return { value: parseGerritJson(body) };
+  } catch (err) {
+    return { invalid: errorMessage(err) };
+  }
 }

@@ -1,26 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { InfraError, UserError, errorMessage } from '../errors.js';
-import { lazyRequire } from '../lazy.js';
 import type { GerritConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Change } from '../model.js';
 import { homeDir, type Env } from '../paths.js';
-import { fingerprint, hostKeyAlgorithmsForPolicy, verifyGerritHostKey, type HostKeyPolicy } from './hostkey.js';
+import { HostKeyError, SshAuthError, SshConnection, type SshTarget } from '../ssh/connection.js';
+import { gerritHostKeyReason, hostKeyTrust, type HostKeyPolicy } from './hostkey.js';
 import { changeFromSsh } from './map.js';
 import type { SshChange } from './wire.js';
-
-const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 
 export interface GerritSshOptions {
   host: string;
   port: number;
   username: string;
+  /** The key to log in with; without one, the SSH agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa (as for server groups). */
   privateKey?: Buffer | string;
   passphrase?: string;
-  /** An ssh-agent socket, used when no private key is given. */
+  /** An ssh-agent socket (default $SSH_AUTH_SOCK), used when no private key is given. */
   agent?: string;
+  /** Where $HOME and $SSH_AUTH_SOCK come from (default: this process's environment). */
+  env?: Env;
   hostKeyPolicy: HostKeyPolicy;
   keepaliveMs?: number;
   keepaliveCountMax?: number;
@@ -46,90 +46,70 @@ export function sshOptionsFromConfig(gerrit: GerritConfig, options: SshFromConfi
     throw new UserError('smokestack.yaml: gerrit.ssh.username: no SSH user for Gerrit', { hint: 'set gerrit.ssh.username or gerrit.username' });
   }
   const sshDir = path.join(homeDir(env), '.ssh');
-  let privateKey: Buffer | undefined;
-  if (ssh?.identityFile) {
-    const file = ssh.identityFile.replace(/^~(?=\/)/, homeDir(env));
-    try {
-      privateKey = fs.readFileSync(file);
-    } catch (err) {
-      throw new UserError(`smokestack.yaml: gerrit.ssh.identityFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
-    }
-  } else {
-    const found = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => path.join(sshDir, n)).find((f) => fs.existsSync(f));
-    if (found) privateKey = fs.readFileSync(found);
-  }
+  const knownHosts = (ssh?.knownHosts ?? path.join(sshDir, 'known_hosts')).replace(/^~(?=\/)/, homeDir(env));
   let hostKeyPolicy: HostKeyPolicy;
-  if (options.insecureAcceptHostKey) hostKeyPolicy = { kind: 'insecure' };
+  if (options.insecureAcceptHostKey) hostKeyPolicy = { kind: 'insecure', files: [knownHosts] };
   else if (ssh?.hostKey) hostKeyPolicy = { kind: 'pinned', hostKey: ssh.hostKey };
-  else hostKeyPolicy = { kind: 'known_hosts', files: [(ssh?.knownHosts ?? path.join(sshDir, 'known_hosts')).replace(/^~(?=\/)/, homeDir(env))] };
+  else hostKeyPolicy = { kind: 'known_hosts', files: [knownHosts] };
+  return { host, port, username, privateKey: readIdentityFile(ssh?.identityFile, env), env, hostKeyPolicy, keepaliveMs: (ssh?.keepaliveSeconds ?? 15) * 1000, logger: options.logger };
+}
+
+/** The configured `gerrit.ssh.identityFile`; without one, the key is looked for when connecting, as for server groups. */
+function readIdentityFile(identityFile: string | undefined, env: Env): Buffer | undefined {
+  if (!identityFile) return undefined;
+  const file = identityFile.replace(/^~(?=\/)/, homeDir(env));
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new UserError(`smokestack.yaml: gerrit.ssh.identityFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+  }
+}
+
+/** The Gerrit server as an SSH target of ssh/: the same key order and host-key checks as every server group. */
+export function gerritSshTarget(options: GerritSshOptions): SshTarget {
+  const where = `${options.host}:${options.port}`;
   return {
-    host,
-    port,
-    username,
-    privateKey,
-    agent: privateKey ? undefined : env.SSH_AUTH_SOCK,
-    hostKeyPolicy,
-    keepaliveMs: (ssh?.keepaliveSeconds ?? 15) * 1000,
-    logger: options.logger,
+    address: options.host,
+    port: options.port,
+    user: options.username,
+    privateKey: options.privateKey,
+    passphrase: options.passphrase,
+    ...hostKeyTrust(options.hostKeyPolicy),
+    onUnknownKeyAccepted: (fp) => options.logger?.warn(`gerrit ssh: ${where}: accepted host key ${fp} without verifying it (--insecure-accept-host-key)`),
   };
 }
 
-/** Opens an SSH connection whose host key is checked against known_hosts or the pinned key. */
-export function connectSsh(options: GerritSshOptions, signal?: AbortSignal): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const client = new (ssh2().Client)();
-    let refused: string | undefined;
-    const algorithms = hostKeyAlgorithmsForPolicy(options.hostKeyPolicy, options.host, options.port);
-    const config: ConnectConfig = {
-      host: options.host,
-      port: options.port,
-      username: options.username,
-      privateKey: options.privateKey,
-      passphrase: options.passphrase,
-      agent: options.agent,
-      readyTimeout: options.readyTimeoutMs ?? 20_000,
-      keepaliveInterval: options.keepaliveMs ?? 15_000,
+/** Opens an SSH connection to Gerrit whose host key is checked against known_hosts or the pinned key. */
+export async function connectSsh(options: GerritSshOptions, signal?: AbortSignal): Promise<SshConnection> {
+  const env = { ...(options.env ?? process.env), ...(options.agent ? { SSH_AUTH_SOCK: options.agent } : {}) };
+  try {
+    return await SshConnection.open(gerritSshTarget(options), {
+      env,
+      signal,
+      readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
+      keepaliveMs: options.keepaliveMs ?? 15_000,
       keepaliveCountMax: options.keepaliveCountMax ?? 3,
-      algorithms: algorithms ? { serverHostKey: algorithms as never } : undefined,
-      hostVerifier: (key: Buffer) => {
-        const check = verifyGerritHostKey(options.hostKeyPolicy, options.host, options.port, key);
-        if (!check.ok) refused = check.reason;
-        if (options.hostKeyPolicy.kind === 'insecure') {
-          options.logger?.warn(`gerrit ssh: ${options.host}:${options.port}: accepted host key ${fingerprint(key)} without verifying it (--insecure-accept-host-key)`);
-        }
-        return check.ok;
-      },
-    };
-    const onAbort = (): void => {
-      client.end();
-      reject(new InfraError('gerrit ssh: connection aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let settled = false;
-    client.once('ready', () => {
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      resolve(client);
+      maxChannels: 2,
     });
-    // `on`, not `once`: later socket errors (a reset after a refused handshake, or after the
-    // stream ended) must never go unheard, or they would crash the long-running `bellows stream`.
-    client.on('error', (err) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      client.destroy();
-      if (refused) {
-        reject(
-          new UserError(`gerrit ssh: ${refused}`, {
-            hint: `verify the key, then add it with: ssh-keyscan -p ${options.port} ${options.host} >> ~/.ssh/known_hosts (or set gerrit.ssh.hostKey)`,
-          }),
-        );
-      } else if ((err as { level?: string }).level === 'client-authentication') {
-        reject(new UserError(`gerrit ssh: ${options.username}@${options.host}:${options.port}: authentication failed`, { hint: 'check gerrit.ssh.identityFile and that the key is registered in Gerrit' }));
-      } else reject(new InfraError(`gerrit ssh: ${options.host}:${options.port}: ${errorMessage(err)}`, { cause: err }));
+  } catch (err) {
+    throw gerritConnectError(options, err);
+  }
+}
+
+/** A failed connect in the words of the `gerrit.ssh` settings: refused keys and logins are the user's to fix. */
+function gerritConnectError(options: GerritSshOptions, err: unknown): Error {
+  if (err instanceof HostKeyError && err.judgement && err.key) {
+    return new UserError(`gerrit ssh: ${gerritHostKeyReason(err.judgement, options.hostKeyPolicy, options.host, options.port, err.key)}`, {
+      hint: `verify the key, then add it with: ssh-keyscan -p ${options.port} ${options.host} >> ~/.ssh/known_hosts (or set gerrit.ssh.hostKey)`,
     });
-    client.connect(config);
-  });
+  }
+  if (err instanceof SshAuthError) {
+    return new UserError(`gerrit ssh: ${options.username}@${options.host}:${options.port}: authentication failed`, { hint: 'check gerrit.ssh.identityFile and that the key is registered in Gerrit' });
+  }
+  if (err instanceof UserError) return new UserError(`gerrit ssh: ${err.message}`, { hint: 'set gerrit.ssh.identityFile' });
+  const cause = (err as { cause?: Error }).cause;
+  if (!cause) return new InfraError(`gerrit ssh: ${errorMessage(err)}`);
+  return new InfraError(`gerrit ssh: ${options.host}:${options.port}: ${errorMessage(cause)}`, { cause: err });
 }
 
 /** Quotes one word for Gerrit's SSH command-line parser (not a shell: it only knows quotes). */
@@ -195,30 +175,16 @@ export class GerritSshClient {
 
   /** Runs one Gerrit SSH command and collects its output. */
   async exec(words: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number | null }> {
-    const client = await connectSsh(this.options);
+    const conn = await connectSsh(this.options);
     try {
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new InfraError(`gerrit ssh: ${words[0]} ${words[1] ?? ''}: timed out after ${timeoutMs} ms`)), timeoutMs);
-        client.exec(words.map(gerritSshWord).join(' '), (err: Error | undefined, channel: ClientChannel) => {
-          if (err) {
-            clearTimeout(timer);
-            return reject(new InfraError(`gerrit ssh: ${errorMessage(err)}`));
-          }
-          // Decoded once whole: a character may be split between two packets.
-          const stdout: Buffer[] = [];
-          const stderr: Buffer[] = [];
-          let code: number | null = null;
-          channel.on('data', (d: Buffer) => stdout.push(d));
-          channel.stderr.on('data', (d: Buffer) => stderr.push(d));
-          channel.on('exit', (c: number | null) => (code = c));
-          channel.on('close', () => {
-            clearTimeout(timer);
-            resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
-          });
-        });
-      });
+      const result = await conn.exec(words.map(gerritSshWord).join(' '), { timeoutMs });
+      if (result.timedOut) throw new InfraError(`gerrit ssh: ${words[0]} ${words[1] ?? ''}: timed out after ${timeoutMs} ms`);
+      return { stdout: result.stdout, stderr: result.stderr, code: result.code };
+    } catch (err) {
+      if (err instanceof InfraError && !err.message.startsWith('gerrit ssh: ')) throw new InfraError(`gerrit ssh: ${errorMessage(err)}`, { cause: err });
+      throw err;
     } finally {
-      client.end();
+      await conn.close();
     }
   }
 

@@ -1,9 +1,9 @@
-import type { Client, ClientChannel } from 'ssh2';
-import { InfraError, errorMessage, isUserError } from '../errors.js';
+import { errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { backoffWithJitter, sleep, type BackoffOptions } from './backoff.js';
+import { backoffWithJitter, sleep, type BackoffOptions } from '../net/retry.js';
 import { parseStreamEvent } from './events.js';
-import { byteLines, connectSsh, gerritSshWord, type GerritSshOptions } from './ssh.js';
+import type { SshConnection } from '../ssh/connection.js';
+import { connectSsh, gerritSshWord, type GerritSshOptions } from './ssh.js';
 import type { SshStreamEvent } from './wire.js';
 
 export interface EventStreamOptions {
@@ -23,6 +23,8 @@ export interface EventStreamHandlers {
   /** Runs after every (re)connect before any event of that session; a throw ends the session to retry later. */
   onConnect?: () => Promise<void> | void;
   onEvent: (event: SshStreamEvent, receivedAt: Date) => Promise<void> | void;
+  /** Runs after a session ended (or could not start), with why; also when the stream is stopped. */
+  onDisconnect?: (reason: string) => Promise<void> | void;
 }
 
 export interface EventStreamStats {
@@ -57,6 +59,11 @@ export class GerritEventStream {
         if (isUserError(err)) throw err;
         reason = errorMessage(err);
       }
+      try {
+        await handlers.onDisconnect?.(signal.aborted ? 'stopped' : reason);
+      } catch (err) {
+        this.options.logger?.warn(`gerrit stream: after the disconnect: ${errorMessage(err)}`);
+      }
       if (signal.aborted) break;
       this.stats.disconnects++;
       this.stats.lastDisconnect = reason;
@@ -70,87 +77,125 @@ export class GerritEventStream {
 
   /** One connection; resolves with why it ended once its queued events are handled. */
   private async session(handlers: EventStreamHandlers, signal: AbortSignal): Promise<string> {
-    const client: Client = await connectSsh(this.options.ssh, signal);
-    const words = ['gerrit', 'stream-events', ...(this.options.types ?? []).flatMap((t) => ['-s', t])];
-    let channel: ClientChannel;
-    try {
-      channel = await new Promise<ClientChannel>((resolve, reject) =>
-        client.exec(words.map(gerritSshWord).join(' '), (err: Error | undefined, ch: ClientChannel) => (err ? reject(new InfraError(`gerrit stream-events: ${errorMessage(err)}`)) : resolve(ch))),
-      );
-    } catch (err) {
-      client.end();
-      throw err;
-    }
+    const conn = await connectSsh(this.options.ssh, signal);
     this.stats.connects++;
     this.options.logger?.info(`gerrit stream: connected to ${this.options.ssh.host}:${this.options.ssh.port}`);
-
-    return new Promise<string>((resolve) => {
-      let ended: string | undefined;
-      let stderr = '';
-      let chain: Promise<void> = Promise.resolve();
-      let watchdog: NodeJS.Timeout | undefined;
-
-      const finish = (reason: string): void => {
-        if (ended !== undefined) return;
-        ended = reason;
-        if (watchdog) clearTimeout(watchdog);
-        signal.removeEventListener('abort', onAbort);
-        channel.removeAllListeners('data');
-        client.end();
-        // Events already received are still handled, unless we are stopping.
-        void chain.then(() => resolve(reason));
-      };
-      const armWatchdog = (): void => {
-        if (watchdog) clearTimeout(watchdog);
-        watchdog = setTimeout(() => finish(`no data for ${Math.round(this.options.silenceMs / 1000)} s (half-open stream?)`), this.options.silenceMs);
-      };
-      const enqueue = (task: () => Promise<void> | void): void => {
-        chain = chain.then(async () => {
-          if (signal.aborted) return;
-          await task();
-        });
-      };
-      const onAbort = (): void => finish('stopped');
-      signal.addEventListener('abort', onAbort, { once: true });
-
-      if (handlers.onConnect) {
-        enqueue(async () => {
-          try {
-            await handlers.onConnect!();
-          } catch (err) {
-            if (isUserError(err)) this.options.logger?.error(`gerrit stream: catch-up sweep: ${errorMessage(err)}`);
-            finish(`catch-up sweep failed: ${errorMessage(err)}`);
-          }
-        });
-      }
-      armWatchdog();
-      const lines = byteLines((line) => {
-        const event = parseStreamEvent(line);
-        if (!event) return;
-        this.stats.events++;
-        const receivedAt = new Date();
-        enqueue(async () => {
-          if (ended !== undefined && ended.startsWith('catch-up')) return;
-          try {
-            await handlers.onEvent(event, receivedAt);
-          } catch (err) {
-            this.options.logger?.warn(`gerrit stream: ${event.type}: ${errorMessage(err)}`);
-          }
-        });
-      });
-      channel.on('data', (data: Buffer) => {
-        armWatchdog();
-        lines(data);
-      });
-      channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      channel.on('exit', (code: number | null) => {
-        const why = stderr.trim().split('\n')[0];
-        const hint = /capabilit|not permitted|streamEvents/i.test(stderr) ? ' (the account needs the Stream Events capability)' : '';
-        finish(`stream-events exited with ${code}${why ? `: ${why}` : ''}${hint}`);
-      });
-      channel.on('close', () => finish('stream closed by the server'));
-      client.on('error', (err: Error) => finish(`connection error: ${errorMessage(err)}`));
-      client.on('close', () => finish('connection closed'));
+    const session = new StreamSession(conn, signal, this.options.silenceMs);
+    if (handlers.onConnect) session.enqueue(() => this.catchUp(handlers.onConnect!, session));
+    const lines = textLines((line) => this.receive(line, handlers, session));
+    const words = ['gerrit', 'stream-events', ...(this.options.types ?? []).flatMap((t) => ['-s', t])];
+    let stderr = '';
+    const run = conn.exec(words.map(gerritSshWord).join(' '), {
+      signal: session.channelSignal,
+      onStdout: (text) => {
+        session.heard();
+        lines(text);
+      },
+      onStderr: (text) => (stderr += text),
     });
+    run.then(
+      (result) => session.finish(exitReason(result.code, stderr)),
+      (err: unknown) => session.finish(conn.closed ? 'connection closed' : `stream closed by the server (${errorMessage(err)})`),
+    );
+    return session.ended;
+  }
+
+  /** The catch-up sweep of a new session; when it fails the session ends, to be retried on the next connect. */
+  private async catchUp(onConnect: () => Promise<void> | void, session: StreamSession): Promise<void> {
+    try {
+      await onConnect();
+    } catch (err) {
+      if (isUserError(err)) this.options.logger?.error(`gerrit stream: catch-up sweep: ${errorMessage(err)}`);
+      session.finish(`catch-up sweep failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** One line of the stream: an event is handled after those before it, unless the catch-up failed. */
+  private receive(line: string, handlers: EventStreamHandlers, session: StreamSession): void {
+    if (session.reason !== undefined) return;
+    const event = parseStreamEvent(line);
+    if (!event) return;
+    this.stats.events++;
+    const receivedAt = new Date();
+    session.enqueue(async () => {
+      if (session.reason?.startsWith('catch-up')) return;
+      try {
+        await handlers.onEvent(event, receivedAt);
+      } catch (err) {
+        this.options.logger?.warn(`gerrit stream: ${event.type}: ${errorMessage(err)}`);
+      }
+    });
+  }
+}
+
+/** Why `stream-events` exited, with a hint when the account lacks the capability. */
+function exitReason(code: number, stderr: string): string {
+  const why = stderr.trim().split('\n')[0];
+  const hint = /capabilit|not permitted|streamEvents/i.test(stderr) ? ' (the account needs the Stream Events capability)' : '';
+  return `stream-events exited with ${code}${why ? `: ${why}` : ''}${hint}`;
+}
+
+/** Calls `onLine` with each whole line of text that arrives in pieces. */
+function textLines(onLine: (line: string) => void): (text: string) => void {
+  let rest = '';
+  return (text) => {
+    const parts = (rest + text).split('\n');
+    rest = parts.pop()!;
+    for (const line of parts) onLine(line);
+  };
+}
+
+/**
+ * The life of one stream-events connection: its handlers run one at a time in order, a watchdog
+ * ends it after `silenceMs` without data, and it ends once (stop, exit, silence, lost connection)
+ * — `ended` resolves with why after the events already queued are handled.
+ */
+class StreamSession {
+  reason: string | undefined;
+  readonly ended: Promise<string>;
+  private readonly channel = new AbortController();
+  private chain: Promise<void> = Promise.resolve();
+  private watchdog?: NodeJS.Timeout;
+  private resolveEnded!: (reason: string) => void;
+  private readonly onAbort = (): void => this.finish('stopped');
+
+  constructor(
+    private readonly conn: SshConnection,
+    private readonly signal: AbortSignal,
+    private readonly silenceMs: number,
+  ) {
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+    conn.onClose(() => this.finish('connection closed'));
+    this.heard();
+  }
+
+  get channelSignal(): AbortSignal {
+    return this.channel.signal;
+  }
+
+  /** Data arrived: the stream is alive. */
+  heard(): void {
+    if (this.reason !== undefined) return;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => this.finish(`no data for ${Math.round(this.silenceMs / 1000)} s (half-open stream?)`), this.silenceMs);
+  }
+
+  enqueue(task: () => Promise<void> | void): void {
+    this.chain = this.chain.then(async () => {
+      if (this.signal.aborted) return;
+      await task();
+    });
+  }
+
+  finish(reason: string): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.channel.abort();
+    void this.conn.close();
+    // Events already received are still handled, unless we are stopping.
+    void this.chain.then(() => this.resolveEnded(reason));
   }
 }

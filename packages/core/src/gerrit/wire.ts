@@ -34,6 +34,8 @@ export interface RestRevisionInfo {
   uploader?: RestAccountInfo;
   kind?: string;
   fetch?: Record<string, { url?: string; ref?: string }>;
+  /** With CURRENT_COMMIT (or ALL_COMMITS): the commit, its full message included. */
+  commit?: { subject?: string; message?: string };
 }
 
 /** ChangeMessageInfo (`o=MESSAGES` or GET /changes/{id}/messages). */
@@ -115,6 +117,8 @@ export interface SshChange {
   wip?: boolean;
   private?: boolean;
   currentPatchSet?: SshPatchSet;
+  /** The current patch set's commit message (stream events and queries carry it). */
+  commitMessage?: string;
 }
 
 /** One line of `gerrit stream-events`. */

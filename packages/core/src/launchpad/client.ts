@@ -1,4 +1,6 @@
 import { errorMessage } from '../errors.js';
+import { HttpClient, HttpNetworkError, type HttpResponse } from '../net/http.js';
+import type { BackoffOptions } from '../net/retry.js';
 import type { LaunchpadCache, CachedAnswer, StoredAnswer } from './cache.js';
 
 /** A bug task as Launchpad's `devel` API returns it in `bugs/N/bug_tasks`. */
@@ -36,7 +38,9 @@ export interface LaunchpadClientOptions {
   /** Never touch the network: cached answers only, however old. */
   offline?: boolean;
   now?: () => number;
-  fetch?: typeof fetch;
+  /** Tries after the first on a connection error, 429 or 5xx (default 1: a report degrades rather than waits). */
+  retries?: number;
+  backoff?: BackoffOptions;
 }
 
 /** Launchpad could not answer (network, timeout, 5xx, 429, garbage): the caller degrades. */
@@ -58,10 +62,16 @@ export class LaunchpadClient {
   /** Counters for tests, logs and benchmarks. */
   readonly stats = { requests: 0, cacheHits: 0, staleHits: 0 };
   readonly warnings: string[] = [];
+  private readonly http: HttpClient;
 
   constructor(private readonly options: LaunchpadClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
     if (options.offline) this.unavailable = 'offline';
+    this.http = new HttpClient({
+      timeoutMs: options.timeoutMs ?? 15_000,
+      retry: { retries: options.retries ?? 1, backoff: options.backoff ?? { baseMs: 200, maxMs: 2000 }, maxRetryAfterMs: 10_000 },
+      headers: { Accept: 'application/json' },
+    });
   }
 
   async bug(id: number): Promise<LaunchpadBug | undefined> {
@@ -140,25 +150,20 @@ export class LaunchpadClient {
   }
 
   private async fetchAnswer(url: string, fetchedAt: number): Promise<CachedAnswer> {
-    const doFetch = this.options.fetch ?? fetch;
-    const timeoutMs = this.options.timeoutMs ?? 15_000;
-    this.stats.requests++;
-    let response: Response;
-    let text: string;
+    let response: HttpResponse;
     try {
-      response = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
-      text = await response.text();
+      response = await this.http.send({ method: 'GET', url });
+      this.stats.requests += response.tries;
     } catch (err) {
-      const e = err as Error;
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new LaunchpadUnavailableError(`no answer within ${timeoutMs} ms`);
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new LaunchpadUnavailableError(cause?.code ?? cause?.message ?? e.message);
+      if (!(err instanceof HttpNetworkError)) throw err;
+      this.stats.requests += err.tries;
+      throw new LaunchpadUnavailableError(err.timedOut ? `no answer within ${this.options.timeoutMs ?? 15_000} ms` : err.reason);
     }
     // Anonymous reads of private or deleted objects answer 401/403/404/410: treat as "no such thing".
     if ([401, 403, 404, 410].includes(response.status)) return { url, fetchedAt, status: 'missing' };
-    if (!response.ok) throw new LaunchpadUnavailableError(`HTTP ${response.status} from ${new URL(url).host}`);
+    if (response.status < 200 || response.status >= 300) throw new LaunchpadUnavailableError(`HTTP ${response.status} from ${new URL(url).host}`);
     try {
-      return { url, fetchedAt, status: 'ok', body: slim(JSON.parse(text)) };
+      return { url, fetchedAt, status: 'ok', body: slim(JSON.parse(response.text)) };
     } catch {
       throw new LaunchpadUnavailableError(`answer from ${new URL(url).host} is not JSON`);
     }

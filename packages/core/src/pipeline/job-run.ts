@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InfraError, UserError, errorMessage } from '../errors.js';
+import type { ImageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, JobSource } from '../model.js';
 import type { ProviderMap } from '../providers/registry.js';
@@ -33,8 +34,12 @@ export interface PipelineOptions {
   workspaceKey?: string;
   insecureAcceptHostKeys?: boolean;
   reachableTimeoutMs?: number;
+  /** Container images the config defines (for groups on the container provider). */
+  images?: ImageSettings;
   /** Called before each stage (the worker checks for superseded/cancelled jobs here). */
   beforeStage?: (stage: StageName) => Promise<void> | void;
+  /** Called after each stage ended, with every outcome so far (the worker rewrites the job's page). */
+  onStageEnd?: (outcomes: readonly StageOutcome[]) => void;
   /** Called the moment the job's group name is chosen, before anything exists. */
   onGroup?: (name: string) => Promise<void> | void;
   /** Echo each remote output line (e.g. `firestack run --verbose`). */
@@ -110,7 +115,9 @@ export class JobRun {
       project: s.project,
       url: s.url,
       ref: s.ref,
+      ...(s.merges?.length ? { merges: s.merges.map((m) => ({ ...m })) } : {}),
       ...(s.mergeTarget ? { mergeTarget: s.mergeTarget } : {}),
+      ...(s.mergeTarget && s.mergeUrl && s.mergeUrl !== s.url ? { mergeUrl: s.mergeUrl } : {}),
       ...(s.localPath ? { localPath: s.localPath } : {}),
       changed: s.changed,
     }));
@@ -124,6 +131,7 @@ export class JobRun {
       if (!source) continue;
       if (r.revision) source.revision = r.revision;
       if (r.mergeTargetRevision) source.mergeTargetRevision = r.mergeTargetRevision;
+      for (const [n, revision] of (r.mergedRevisions ?? []).entries()) if (source.merges?.[n] && revision) source.merges[n]!.revision = revision;
     }
   }
 
@@ -152,6 +160,7 @@ export class JobRun {
       ...(o.providers ? { providers: o.providers } : {}),
       ...(o.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
       ...(o.reachableTimeoutMs ? { reachableTimeoutMs: o.reachableTimeoutMs } : {}),
+      ...(o.images ? { images: o.images } : {}),
     };
   }
 

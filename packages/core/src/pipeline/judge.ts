@@ -2,6 +2,7 @@ import { classifyJob, type Classification, type FailureKind, type StageOutcome }
 import type { RequiredSkip } from '../model.js';
 import type { ResultsRollup } from '../results/types.js';
 import { changedResources, firstPuppetError, markerValue, parseMarkers, sectionBetween } from './markers.js';
+import { checkoutRevision, judgeCheckout, type CheckedOutSource, type SourceRevision } from './checkout-judge.js';
 
 /**
  * The verdicts of the pipeline's stages: pure functions over what a stage script printed (its
@@ -44,16 +45,7 @@ export function lastLine(text: string): string {
   );
 }
 
-// -- sources --------------------------------------------------------------------------------------
-
-export interface SourceRevision {
-  /** `build:N` or `module:N`. */
-  key: string;
-  revision?: string;
-  mergeTargetRevision?: string;
-}
-
-// The build stage's judgement lives beside the stage: stages/build-judge.ts.
+export type { SourceRevision } from './checkout-judge.js';
 
 // -- configure ------------------------------------------------------------------------------------
 
@@ -66,13 +58,18 @@ export interface PuppetJudgement extends HostJudgement {
  * One host's configure script: the first `puppet apply --detailed-exitcodes` must exit 0 or 2, the
  * second (idempotence) only 0; a second run that changed something names the resources.
  */
-export function judgePuppet(host: string, moduleIndexes: readonly number[], run: ScriptRun): PuppetJudgement {
+export function judgePuppet(host: string, modules: readonly CheckedOutSource[], run: ScriptRun): PuppetJudgement {
   const markers = parseMarkers(run.stdout);
   const out: PuppetJudgement = { revisions: [], failures: [], infra: [] };
-  for (const index of moduleIndexes) {
-    const revision = markerValue(markers, 'module-revision', index)?.[0];
-    if (revision) out.revisions.push({ key: `module:${index}`, revision });
+  const said = `${run.stdout}\n${run.stderr}`.split('\n');
+  for (const m of modules) {
+    const revision = checkoutRevision(m.key, markers);
+    if (revision.revision) out.revisions.push(revision);
+    const verdict = judgeCheckout(m, host, markers, said);
+    if (verdict) (verdict.kind === 'change' ? out.failures : out.infra).push(verdict.message);
   }
+  // A module that could not be checked out stopped the script before Puppet ran.
+  if (out.infra.length || out.failures.length) return out;
   const first = markerValue(markers, 'puppet-end', 1)?.[0];
   const second = markerValue(markers, 'puppet-end', 2)?.[0];
   const output = `${run.stdout}\n${run.stderr}`;

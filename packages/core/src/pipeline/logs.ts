@@ -6,6 +6,7 @@ import { isFinished } from '../queue/jobs.js';
 import { findJob } from '../queue/queue.js';
 import type { Store } from '../store/types.js';
 import { listStageLogs } from './stage-log.js';
+import { sleep } from '../net/retry.js';
 
 export interface JobLogs {
   job: string;
@@ -65,7 +66,7 @@ export async function followJobLogs(
       drain();
       return;
     }
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+    await sleep(options.pollMs ?? 500, options.signal);
   }
 }
 

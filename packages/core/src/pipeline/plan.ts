@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { chooseConfiguration, type Configuration } from '../config/axes.js';
 import type { GroupDefinition, TemplateDefinition } from '../config/schema.js';
 import { loadGroupFile } from '../config/load.js';
 import { GIT_SECRETS_HINT, urlCarriesCredentials } from '../config/url-credentials.js';
-import type { BranchSource } from '../model.js';
+import type { BranchSource, Dependency } from '../model.js';
 import type { CheckoutSnapshot } from './checkout.js';
 
 /** `--change project=REF`, `--change project=PATH` (a local checkout) or `--change project=URL#REF`. */
@@ -14,6 +15,14 @@ export interface ChangeSpec {
   url?: string;
   /** A local git checkout whose HEAD replaces the project's source. */
   path?: string;
+}
+
+/** Another change merged into a source after its ref: a Depends-On change of the same project, or a second --change. */
+export interface SourceMerge {
+  /** How messages name it, e.g. "demo/demoapp change 12,3". */
+  name: string;
+  url: string;
+  ref: string;
 }
 
 /** Where one source of a job comes from: a package build or a Puppet module fetched from git. */
@@ -26,13 +35,20 @@ export interface SourcePlan {
   project: string;
   url: string;
   ref: string;
+  /** Changes merged in after `ref`, in dependency order. */
+  merges?: SourceMerge[];
+  /** The branch whose tip is merged in last (merge with trunk). */
   mergeTarget?: string;
+  /** Where that branch is fetched from when not `url` (a custom branch merges the project's own trunk). */
+  mergeUrl?: string;
   /** A local checkout (or a plain directory) shipped in the job bundle instead of fetching `url`. */
   localPath?: string;
   /** What of `localPath` is shipped, taken when the run starts (else when the bundle is written). */
   snapshot?: CheckoutSnapshot;
   /** Replaced by a --change or by the test config (the branch under test). */
   changed: boolean;
+  /** The ref is a branch the configuration chose or a Depends-On change's, not the change's own: its absence is not the change's fault. */
+  configuredRef?: boolean;
 }
 
 export interface JobPlan {
@@ -41,6 +57,8 @@ export interface JobPlan {
   /** The template's server group (absent when the template names none; runs then need an existing group). */
   group?: GroupDefinition;
   sources: SourcePlan[];
+  /** The combination of the template's axes the job runs with (empty without axes). */
+  configuration: Configuration;
   /** Directory relative paths in the template resolve against (the config file's directory). */
   baseDir: string;
 }
@@ -101,23 +119,18 @@ export function templateSources(template: TemplateDefinition): SourcePlan[] {
 /**
  * Puts the branches under test in place of the template's defaults: first the test config's
  * branches (projects the template does not use are ignored), then each --change, which must
- * name a project the template builds or fetches.
+ * name a project the template builds or fetches; a second --change of a project is merged in after the first.
  */
 export function applyChanges(
   sources: readonly SourcePlan[],
   options: { branches?: Record<string, BranchSource>; changes?: readonly ChangeSpec[]; template?: string },
 ): SourcePlan[] {
   const out = sources.map((s) => ({ ...s }));
+  const templateUrl = new Map(out.map((s) => [s, s.url] as const));
   for (const [project, branch] of Object.entries(options.branches ?? {})) {
-    for (const s of out.filter((x) => x.project === project)) {
-      s.url = branch.url || s.url;
-      s.ref = branch.ref || s.ref;
-      // An empty mergeTarget (a baseline) means the ref is tested as it is, never merged.
-      if (branch.mergeTarget) s.mergeTarget = branch.mergeTarget;
-      else if (branch.mergeTarget === '') delete s.mergeTarget;
-      s.changed = true;
-    }
+    for (const s of out.filter((x) => x.project === project)) applyBranch(s, branch);
   }
+  const replaced = new Set<SourcePlan>();
   for (const change of options.changes ?? []) {
     const matches = out.filter((x) => x.project === change.project);
     if (matches.length === 0) {
@@ -128,19 +141,56 @@ export function applyChanges(
       );
     }
     for (const s of matches) {
-      if (change.path) {
-        s.localPath = change.path;
-        s.url = change.path;
-        s.ref = 'HEAD';
-      } else {
-        if (change.url) s.url = change.url;
-        if (change.ref) s.ref = change.ref;
-        delete s.localPath;
-      }
-      s.changed = true;
+      if (replaced.has(s)) mergeChange(s, change, templateUrl.get(s)!);
+      else applyChange(s, change);
+      replaced.add(s);
     }
   }
   return out;
+}
+
+/** A test config's branch in place of a template source; a custom branch merges the project's own trunk, not its fork's. */
+function applyBranch(s: SourcePlan, branch: BranchSource): void {
+  const trunkUrl = s.url;
+  s.url = branch.url || s.url;
+  s.ref = branch.ref || s.ref;
+  if (branch.mergeTarget) {
+    s.mergeTarget = branch.mergeTarget;
+    s.mergeUrl = branch.origin === 'custom' || branch.origin === 'project' ? trunkUrl : s.url;
+  } else if (branch.origin || branch.mergeTarget === '') {
+    // The config says whether to merge (no target: built as it is); '' (a baseline) never merges.
+    delete s.mergeTarget;
+    delete s.mergeUrl;
+  }
+  if (branch.origin === 'custom' || branch.origin === 'project') s.configuredRef = true;
+  s.changed = true;
+}
+
+function applyChange(s: SourcePlan, change: ChangeSpec): void {
+  const trunkUrl = s.mergeUrl ?? s.url;
+  if (change.path) {
+    s.localPath = change.path;
+    s.url = change.path;
+    s.ref = 'HEAD';
+  } else {
+    if (change.url) s.url = change.url;
+    if (change.ref) s.ref = change.ref;
+    delete s.localPath;
+  }
+  if (s.mergeTarget && s.url !== trunkUrl) s.mergeUrl = trunkUrl;
+  delete s.configuredRef;
+  s.changed = true;
+}
+
+function mergeChange(s: SourcePlan, change: ChangeSpec, templateUrl: string): void {
+  if (change.path) {
+    throw new UserError(`--change ${change.project}=${change.path}: a second --change of a project is merged in, so it must be a ref or URL#REF`, {
+      hint: 'give the local checkout first, or commit and name its branch',
+    });
+  }
+  // A ref alone names a commit of the project's repository (not of a local checkout shipped in the bundle).
+  const url = change.url ?? (s.localPath ? templateUrl : s.url);
+  s.merges = [...(s.merges ?? []), { name: `${change.project} ${change.ref ?? 'HEAD'}`, url, ref: change.ref ?? 'HEAD' }];
 }
 
 const MODULE_NAME = /^[a-z][a-z0-9_]*$/;
@@ -164,6 +214,10 @@ export interface PlanInputs {
   changes?: readonly ChangeSpec[];
   /** The template's server group, already loaded (a file named by the template is read at the edge). */
   group?: GroupDefinition;
+  /** Axis values (a queued job's combination, or `--axis`); axes not named take their first allowed value. */
+  configuration?: Configuration;
+  /** The job's Depends-On changes, in dependency order. */
+  dependencies?: readonly Dependency[];
 }
 
 /** Pure: names the template uses as directories and package names must be safe (the schema cannot check them). */
@@ -192,14 +246,51 @@ export function checkTemplateFiles(name: string, definition: TemplateDefinition,
   }
 }
 
+/**
+ * Depends-On changes in their projects' sources, in dependency order: a source still at the template's
+ * default takes the first open one (merged with its branch), a source that already holds a change gets
+ * each further one merged in; a merged dependency is taken from its branch. Pure.
+ */
+export function applyDependencies(sources: readonly SourcePlan[], dependencies: readonly Dependency[]): SourcePlan[] {
+  const out = sources.map((s) => ({ ...s }));
+  for (const d of dependencies) {
+    for (const s of out.filter((x) => x.project === d.project)) {
+      if (d.status === 'MERGED') {
+        if (!s.changed) Object.assign(s, { url: d.url, ref: d.ref });
+      } else if (!s.changed) {
+        Object.assign(s, { url: d.url, ref: d.ref, mergeTarget: d.branch, mergeUrl: d.url, changed: true, configuredRef: true });
+      } else {
+        s.merges = [...(s.merges ?? []), { name: `${d.project} change ${d.number},${d.patchSet}`, url: d.url, ref: d.ref }];
+      }
+    }
+  }
+  return out;
+}
+
 /** Pure: the job's plan, with the branches under test in place of the template's sources. */
 export function assembleJobPlan(name: string, definition: TemplateDefinition, inputs: PlanInputs): JobPlan {
   checkTemplateNames(name, definition);
+  const configured = applyDependencies(applyChanges(templateSources(definition), { branches: inputs.branches }), inputs.dependencies ?? []);
   // Relative git URLs (./repo) name directories beside the config file.
-  const sources = applyChanges(templateSources(definition), { branches: inputs.branches, changes: inputs.changes, template: name }).map((s) =>
-    /^\.\.?\//.test(s.url) ? { ...s, url: path.resolve(inputs.baseDir, s.url) } : s,
-  );
-  return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, baseDir: inputs.baseDir };
+  const resolve = (url: string) => (/^\.\.?\//.test(url) ? path.resolve(inputs.baseDir, url) : url);
+  const sources = applyChanges(configured, { changes: inputs.changes, template: name }).map((s) => ({
+    ...s,
+    url: resolve(s.url),
+    ...(s.mergeUrl ? { mergeUrl: resolve(s.mergeUrl) } : {}),
+    ...(s.merges ? { merges: s.merges.map((m) => ({ ...m, url: resolve(m.url) })) } : {}),
+  }));
+  const configuration = chooseConfiguration(name, definition, inputs.configuration ?? {});
+  return { template: name, definition, ...(inputs.group ? { group: inputs.group } : {}), sources, configuration, baseDir: inputs.baseDir };
+}
+
+/** A job's axis values as Puppet facts (`$facts['smokestack_database']`), set through FACTER_ variables. */
+export function configurationFacts(configuration: Configuration): Array<{ name: string; value: string }> {
+  return Object.entries(configuration).map(([axis, value]) => ({ name: `FACTER_smokestack_${axis}`, value }));
+}
+
+/** A job's axis values as its suites see them: `SMOKESTACK_AXIS_DATABASE=postgresql`. */
+export function configurationEnv(configuration: Configuration): Array<{ name: string; value: string }> {
+  return Object.entries(configuration).map(([axis, value]) => ({ name: `SMOKESTACK_AXIS_${axis.toUpperCase()}`, value }));
 }
 
 /** Plans a job at the edge: checks the files the template names and loads its group file, then assembles the plan. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Configuration } from '../config/axes.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { JobSource, RequiredSkip, ServerGroup, SkippedTest, TestSummary } from '../model.js';
@@ -33,6 +34,8 @@ export type { SuiteReport } from './suite-results.js';
 export interface PipelineResult {
   jobId: string;
   template: string;
+  /** The combination of the template's axes the job ran with (empty without axes). */
+  configuration: Configuration;
   status: Classification['status'];
   message: string;
   stages: StageOutcome[];
@@ -107,7 +110,7 @@ class Sequence {
     const { run } = this;
     const started = run.clock();
     fs.mkdirSync(run.jobDir, { recursive: true });
-    const planFile = { job: run.job.id, template: run.plan.template, definition: run.plan.definition, sources: run.sources };
+    const planFile = { job: run.job.id, template: run.plan.template, configuration: run.plan.configuration, definition: run.plan.definition, sources: run.sources };
     fs.writeFileSync(path.join(run.jobDir, 'plan.json'), `${JSON.stringify(planFile, null, 2)}\n`);
     if (!run.options.group) {
       if (!run.plan.group) throw new UserError(`templates.${run.plan.template}.group: the template names no server group`, { hint: 'add group: to the template, or pass --group NAME' });
@@ -162,6 +165,7 @@ class Sequence {
     const result: PipelineResult = {
       jobId: run.job.id,
       template: run.plan.template,
+      configuration: run.plan.configuration,
       status: verdict.status,
       message: verdict.message,
       stages: this.outcomes,
@@ -239,6 +243,7 @@ class Sequence {
     else if (outcome.status === 'failed') run.options.logger.warn(text);
     else run.options.logger.info(text);
     run.logs.line(outcome.stage, '-', text);
+    run.options.onStageEnd?.([...this.outcomes]);
   }
 }
 

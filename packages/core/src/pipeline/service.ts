@@ -1,15 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAxisSpec } from '../config/axes.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { UserError, errorMessage } from '../errors.js';
+import { imageSettings } from '../images/settings.js';
 import type { Logger } from '../log/logger.js';
 import type { Job, JobSource } from '../model.js';
 import { defaultConfigPath } from '../paths.js';
 import { queueOf } from '../queue/queue.js';
 import { getGroup } from '../providers/group-records.js';
 import { describeSnapshot, snapshotLocalSource } from './checkout.js';
-import { STAGES, type StageName } from '../results/classify.js';
+import { STAGES, type StageName, type StageOutcome } from '../results/classify.js';
+import type { WrittenJobPage } from '../web/job-pages.js';
+import { jobPublisher } from '../web/publish.js';
 import { parseChangeSpec, planJob, type JobPlan } from './plan.js';
 import { ALWAYS_RUN_STAGES, runPipeline, type PipelineOptions, type PipelineResult } from './runner.js';
 
@@ -18,20 +22,25 @@ export interface RunTemplateOptions extends Omit<PipelineOptions, 'stages' | 'wo
   template: string;
   /** `--change` values as given on the command line. */
   changes?: string[];
+  /** `--axis AXIS=VALUE` values: the combination of the template's axes to run. */
+  axes?: string[];
   cwd?: string;
 }
 
 export interface RunTemplateResult {
   job: Job;
   result: PipelineResult;
+  /** The job's page (a file, or its URL when web.url is set). */
+  page?: string;
 }
 
-/** Plans a template run with its changes applied; every problem is a one-line UserError. */
-export function planTemplateRun(loaded: LoadedConfig, template: string, changes: string[] = [], cwd = process.cwd()): JobPlan {
+/** Plans a template run with its changes applied and its axes chosen; every problem is a one-line UserError. */
+export function planTemplateRun(loaded: LoadedConfig, template: string, changes: string[] = [], cwd = process.cwd(), axes: string[] = []): JobPlan {
   if (!loaded.path && !(template in loaded.config.templates)) throw noConfigFile(template, cwd);
   const definition = resolveTemplate(loaded, template);
   const specs = changes.map((c) => parseChangeSpec(c, cwd));
-  return planJob(template, definition, { baseDir: loaded.dir, changes: specs });
+  const configuration = Object.fromEntries(axes.map((a) => parseAxisSpec(a)));
+  return planJob(template, definition, { baseDir: loaded.dir, changes: specs, configuration });
 }
 
 /** No config file anywhere: say where we looked and, in a SmokeStack checkout, which config has the examples. */
@@ -81,12 +90,24 @@ async function withLocalSources<T>(plan: JobPlan, logger: Logger, fn: (plan: Job
 }
 
 /** Records a run that no queue scheduled (a laptop run or a stepwise command) as a running job. */
-function startAdHocJob(options: RunTemplateOptions, reason: Job['reason'], group?: string): Promise<Job> {
+function startAdHocJob(options: RunTemplateOptions, plan: JobPlan, reason: Job['reason'], group?: string): Promise<Job> {
   const now = (options.now ?? (() => new Date()))();
   const first = options.changes?.[0];
   const project = first ? first.slice(0, first.indexOf('=')) : '';
   return queueOf(options.store).startAdHoc(
-    { configId: 'adhoc', project, number: 0, patchSet: 0, revision: '', template: options.template, reason, worker: `cli:${process.pid}`, ...(options.changes ? { changes: options.changes } : {}), ...(group ? { group } : {}) },
+    {
+      configId: 'adhoc',
+      project,
+      number: 0,
+      patchSet: 0,
+      revision: '',
+      template: options.template,
+      configuration: plan.configuration,
+      reason,
+      worker: `cli:${process.pid}`,
+      ...(options.changes ? { changes: options.changes } : {}),
+      ...(group ? { group } : {}),
+    },
     now,
   );
 }
@@ -98,20 +119,39 @@ function finishAdHocJob(options: RunTemplateOptions, id: string, result: Pipelin
 
 /** `firestack run`: the whole pipeline for one template, recorded as a job so logs and reproduce work. */
 export async function runTemplate(options: RunTemplateOptions): Promise<RunTemplateResult> {
-  return withLocalSources(planTemplateRun(options.loaded, options.template, options.changes, options.cwd), options.logger, (plan) => runPlanned(options, plan));
+  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd, options.axes);
+  return withLocalSources(plan, options.logger, (shipped) => runPlanned(options, shipped));
 }
 
 async function runPlanned(options: RunTemplateOptions, plan: JobPlan): Promise<RunTemplateResult> {
-  const job = await startAdHocJob(options, 'manual');
+  const job = await startAdHocJob(options, plan, 'manual');
+  const page = adHocPage(options, job);
   let result: PipelineResult;
   try {
-    result = await runPipeline(job, plan, { ...options, onGroup: (name) => queueOf(options.store).recordGroup(job.id, name) });
+    result = await runPipeline(job, plan, {
+      ...options,
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
+      onGroup: (name) => queueOf(options.store).recordGroup(job.id, name),
+      onStageEnd: page.stageEnded,
+    });
   } catch (err) {
-    await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) });
+    await page.finished(await finishAdHocJob(options, job.id, { status: 'infra_failed', message: errorMessage(err) }));
     throw err;
   }
   result = { ...result, sources: withUncommitted(result.sources, plan) };
-  return { job: await finishAdHocJob(options, job.id, result), result };
+  const finished = await finishAdHocJob(options, job.id, result);
+  const written = await page.finished(finished);
+  return { job: finished, result, ...(written ? { page: written.url ?? written.file } : {}) };
+}
+
+/** The page of a run from this machine, rewritten as each stage ends and when it finishes. */
+function adHocPage(options: RunTemplateOptions, job: Job) {
+  const publisher = jobPublisher({ store: options.store, loaded: options.loaded, logger: options.logger, ...(options.now ? { now: options.now } : {}) });
+  let chain: Promise<WrittenJobPage | undefined> = Promise.resolve(undefined);
+  return {
+    stageEnded: (outcomes: readonly StageOutcome[]) => void (chain = chain.then(() => publisher.publish(job, { stagesSoFar: [...outcomes] }))),
+    finished: (record: Job) => (chain = chain.then(() => publisher.publish(record))),
+  };
 }
 
 export const STEPWISE_STAGES = {
@@ -138,19 +178,24 @@ export interface StepwiseOptions extends RunTemplateOptions {
  * can be run one at a time; the group is never deleted.
  */
 export async function runStep(options: StepwiseOptions): Promise<RunTemplateResult> {
-  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd);
+  const plan = planTemplateRun(options.loaded, options.template, options.changes, options.cwd, options.axes);
   const group = await getGroup(options.group, options);
   if (group.state !== 'ready') throw new UserError(`server group ${group.name} is ${group.state}, not ready${group.error ? `: ${group.error}` : ''}`);
   return withLocalSources(plan, options.logger, async (shipped) => {
-    const job = await startAdHocJob(options, 'manual', options.group);
+    const job = await startAdHocJob(options, shipped, 'manual', options.group);
+    const page = adHocPage(options, job);
     const result = await runPipeline(job, shipped, {
       ...options,
+      images: imageSettings(options.loaded.config, options.env ?? process.env),
       group: options.group,
       stages: [...STEPWISE_STAGES[options.step]],
       workspaceKey: 'interactive',
+      onStageEnd: page.stageEnded,
     });
     const recorded = { ...result, sources: withUncommitted(result.sources, shipped) };
-    return { job: await finishAdHocJob(options, job.id, recorded), result: recorded };
+    const finished = await finishAdHocJob(options, job.id, recorded);
+    const written = await page.finished(finished);
+    return { job: finished, result: recorded, ...(written ? { page: written.url ?? written.file } : {}) };
   });
 }
 

@@ -2,9 +2,11 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
 import { errorMessage, isUserError } from '../errors.js';
+import { imageSettings } from '../images/settings.js';
 import { logsAlreadyHome, queueJobLogs, startLogShipping } from '../loghost/shipper.js';
 import type { Logger } from '../log/logger.js';
-import { emptySummary, type Job, type JobStatus } from '../model.js';
+import { DEFAULT_POOL, emptySummary, type Job, type JobStageRecord, type JobStatus, type WorkerRecord } from '../model.js';
+import { sleep } from '../net/retry.js';
 import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
@@ -15,7 +17,9 @@ import type { JobResult } from '../queue/transitions.js';
 import { baselineBranches, requestBaseline } from '../queue/baseline.js';
 import { faultPolicies } from '../config/schema.js';
 import { testRunOf } from '../results/history.js';
+import type { StageOutcome } from '../results/classify.js';
 import type { Store } from '../store/types.js';
+import { jobPublisher, type Publisher } from '../web/publish.js';
 import { parseChangeSpec, planJob } from './plan.js';
 import { runPipeline, stopJobOnGroup, type PipelineResult } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
@@ -35,6 +39,8 @@ export interface WorkerOptions {
   /** Exit after starting this many jobs. */
   maxJobs?: number;
   workerId?: string;
+  /** The pools whose jobs this worker takes (default: config worker.pools, else `default`). */
+  pools?: string[];
   heartbeatMs?: number;
   /** A running job whose heartbeat is older than this is taken back. */
   staleMs?: number;
@@ -43,12 +49,15 @@ export interface WorkerOptions {
   /** Aborted on SIGTERM: stop claiming, stop running jobs, requeue them. */
   signal?: AbortSignal;
   insecureAcceptHostKeys?: boolean;
+  /** Writes job pages (default: into the config's web directory). */
+  publisher?: Publisher;
   /** Log shipping to `logHost:` (tests shorten its waits). */
   logShipping?: { retryInitialMs?: number; tickMs?: number };
 }
 
 export interface WorkerReport {
   worker: string;
+  pools: string[];
   jobs: Array<{ id: string; status: JobStatus; message: string; retry?: string }>;
   recovered: string[];
 }
@@ -60,23 +69,13 @@ interface Worker extends WorkerOptions {
   now: () => Date;
   env: Record<string, string | undefined>;
   concurrency: number;
+  pools: string[];
   heartbeatMs: number;
   staleMs: number;
   pollMs: number;
   /** Sends finished jobs' directories to the log host, when the config names one. */
   shipping?: { kick: () => void; stop: () => Promise<void> };
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 export function defaultWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -92,6 +91,7 @@ function resolveWorker(options: WorkerOptions): Worker {
     now: options.now ?? (() => new Date()),
     env: options.env ?? process.env,
     concurrency: options.concurrency ?? config?.concurrency ?? 1,
+    pools: [...new Set(options.pools?.length ? options.pools : (config?.pools ?? [DEFAULT_POOL]))],
     heartbeatMs,
     staleMs: options.staleMs ?? (config?.staleSeconds ?? 60) * 1000,
     pollMs: options.pollMs ?? Math.min(1000, heartbeatMs),
@@ -106,6 +106,7 @@ function providerContext(w: Worker): ProviderContext {
     env: w.env,
     ...(w.providers ? { providers: w.providers } : {}),
     ...(w.insecureAcceptHostKeys ? { insecureAcceptHostKeys: true } : {}),
+    images: imageSettings(w.loaded.config, w.env),
   };
 }
 
@@ -117,17 +118,36 @@ function providerContext(w: Worker): ProviderContext {
 export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const settings = resolveWorker(options);
   const w: Worker = { ...settings, shipping: await shipLogsOf(settings) };
-  const report: WorkerReport = { worker: w.id, jobs: [], recovered: [] };
-  const running = new Set<Promise<void>>();
-  let started = 0;
-  w.logger.info(`worker ${w.id}: started (concurrency ${w.concurrency})`);
-  const mayStart = () => running.size < w.concurrency && !w.signal?.aborted && (w.maxJobs === undefined || started < w.maxJobs);
+  const report: WorkerReport = { worker: w.id, pools: w.pools, jobs: [], recovered: [] };
+  const progress: Progress = { running: new Set(), started: 0 };
+  const registration = await register(w);
+  w.logger.info(`worker ${w.id}: started (pools ${w.pools.join(', ')}; concurrency ${w.concurrency})`);
+  try {
+    await workLoop(w, report, progress);
+  } finally {
+    await Promise.all([...progress.running]);
+    await w.shipping?.stop();
+    await registration.stop();
+  }
+  w.logger.info(`worker ${w.id}: stopped after ${report.jobs.length} job(s)`);
+  return report;
+}
+
+/** The jobs a worker runs now and how many it started. */
+interface Progress {
+  running: Set<Promise<void>>;
+  started: number;
+}
+
+async function workLoop(w: Worker, report: WorkerReport, progress: Progress): Promise<void> {
+  const { running } = progress;
+  const mayStart = () => running.size < w.concurrency && !w.signal?.aborted && (w.maxJobs === undefined || progress.started < w.maxJobs);
   while (!w.signal?.aborted) {
     report.recovered.push(...(await recoverStale(w)));
     while (mayStart()) {
-      const job = await w.queue.claim(w.id, w.now());
+      const job = await w.queue.claim(w.id, w.now(), w.pools);
       if (!job) break;
-      started++;
+      progress.started++;
       w.logger.info(`job ${job.id}: claimed (${job.template}, attempt ${job.attempt})`);
       const p = runOneJob(job, w)
         .then((entry) => void report.jobs.push(entry))
@@ -135,13 +155,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         .finally(() => running.delete(p));
       running.add(p);
     }
-    if (running.size === 0 && (await nothingMoreToDo(w, started))) break;
+    if (running.size === 0 && (await nothingMoreToDo(w, progress.started))) break;
     await Promise.race([...running, sleep(w.pollMs, w.signal)]);
   }
-  await Promise.all([...running]);
-  await w.shipping?.stop();
-  w.logger.info(`worker ${w.id}: stopped after ${report.jobs.length} job(s)`);
-  return report;
 }
 
 /** Starts sending finished jobs to the config's log host, unless there is none or it is this very directory. */
@@ -158,15 +174,39 @@ async function shipLogsOf(w: Worker): Promise<Worker['shipping']> {
 
 async function nothingMoreToDo(w: Worker, started: number): Promise<boolean> {
   if (w.maxJobs !== undefined && started >= w.maxJobs) return true;
-  return Boolean(w.once) && !(await w.queue.hasQueued());
+  return Boolean(w.once) && !(await w.queue.hasQueued(w.pools));
 }
 
-/** Requeues jobs whose worker stopped heartbeating and cleans up what they left on their hosts. */
+/** Registers the worker (name, pools, host) and keeps its own heartbeat until stopped; a forgotten record is written again. */
+async function register(w: Worker): Promise<{ stop: () => Promise<void> }> {
+  const record = (): WorkerRecord => ({ name: w.id, pools: w.pools, host: os.hostname(), pid: process.pid, startedAt, heartbeatAt: w.now().toISOString(), concurrency: w.concurrency });
+  const startedAt = w.now().toISOString();
+  await w.queue.registerWorker(record(), w.now());
+  const beat = async () => {
+    if (!(await w.queue.beatWorker(w.id, w.now()))) await w.queue.registerWorker(record(), w.now());
+  };
+  const timer = setInterval(() => void beat().catch((err) => w.logger.debug(`worker heartbeat: ${errorMessage(err)}`)), w.heartbeatMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await w.queue.unregisterWorker(w.id).catch((err) => w.logger.warn(`worker ${w.id}: could not remove its registration: ${errorMessage(err)}`));
+    },
+  };
+}
+
+/**
+ * Takes over jobs whose worker stopped heartbeating, cleans up what they left on their hosts, then
+ * requeues them: the next run of a job never meets the server group of the run that died.
+ */
 async function recoverStale(w: Worker): Promise<string[]> {
-  const stale = await w.queue.recoverStale(w.now(), w.staleMs);
+  const stale = await w.queue.recoverStale(w.now(), w.staleMs, w.id);
   for (const job of stale) {
     w.logger.warn(`job ${job.id}: worker ${job.worker ?? '?'} stopped sending heartbeats; cleaning up and requeueing`);
-    await cleanUpAbandonedGroups(job, providerContext(w));
+    try {
+      await cleanUpAbandonedGroups(job, providerContext(w));
+    } finally {
+      await w.queue.requeueTaken(job.id, w.id);
+    }
   }
   return stale.map((j) => j.id);
 }
@@ -187,36 +227,60 @@ async function cleanUpAbandonedGroups(job: Job, ctx: ProviderContext): Promise<v
   });
 }
 
-/** Beats the job's heartbeat and watches for a stop request (superseded, cancelled) while it runs. */
-function watchJob(job: Job, w: Worker, controller: AbortController, log: Logger): { check: () => Promise<void>; stop: () => void } {
-  let lastBeat = w.now().getTime();
-  const check = async () => {
-    const beat = w.now().getTime() - lastBeat >= w.heartbeatMs;
-    const status = beat ? await w.queue.heartbeat(job.id, w.id, w.now()) : await w.queue.statusOf(job.id);
-    if (beat) lastBeat = w.now().getTime();
+/**
+ * Beats the job's heartbeat (whose answer is a stop request's backstop) and has the queue watch for a
+ * stop request (superseded, cancelled) while it runs: the file store by polling the job, PostgreSQL by NOTIFY.
+ */
+async function watchJob(job: Job, w: Worker, controller: AbortController, log: Logger): Promise<{ check: () => Promise<void>; stop: () => Promise<void> }> {
+  const stopFor = (status: JobStatus | undefined) => {
     if (status === 'superseded' || status === 'cancelled') controller.abort(status);
   };
-  const timer = setInterval(() => void check().catch((err) => log.debug(`heartbeat: ${errorMessage(err)}`)), w.pollMs);
+  const beat = async () => stopFor(await w.queue.heartbeat(job.id, w.id, w.now()));
+  const timer = setInterval(() => void beat().catch((err) => log.debug(`heartbeat: ${errorMessage(err)}`)), w.heartbeatMs);
+  const unwatch = await w.queue.watchStop(job.id, stopFor, w.pollMs).catch((err) => {
+    log.debug(`stop requests: ${errorMessage(err)} (the heartbeat still sees them)`);
+    return async () => undefined;
+  });
   const onShutdown = () => controller.abort('worker shutting down');
   w.signal?.addEventListener('abort', onShutdown, { once: true });
   return {
-    check,
-    stop: () => {
+    check: async () => stopFor(await w.queue.statusOf(job.id)),
+    stop: async () => {
       clearInterval(timer);
       w.signal?.removeEventListener('abort', onShutdown);
+      await unwatch();
     },
+  };
+}
+
+/**
+ * The job's page, rewritten one write at a time (a late stage's page never overwrites the final one).
+ * A worker whose logs go home writes none: its page would hold its files after they left, and the
+ * control host writes the page from the logs that arrived (`bellows pages`).
+ */
+function pageWriter(job: Job, w: Worker, log: Logger) {
+  if (w.shipping && !w.publisher) return { started: () => undefined, stageEnded: () => undefined, finished: async () => undefined };
+  const publisher = w.publisher ?? jobPublisher({ store: w.store, loaded: w.loaded, logger: log, now: w.now });
+  let chain: Promise<unknown> = Promise.resolve();
+  const write = (record: Job, stagesSoFar?: JobStageRecord[]) => (chain = chain.then(() => publisher.publish(record, stagesSoFar ? { stagesSoFar } : {})));
+  return {
+    started: () => void write(job, []),
+    stageEnded: (outcomes: readonly StageOutcome[]) => void write(job, [...outcomes]),
+    finished: (record: Job) => write(record),
   };
 }
 
 async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][number]> {
   const log = w.logger.child(job.id);
   const controller = new AbortController();
-  const watch = watchJob(job, w, controller, log);
+  const watch = await watchJob(job, w, controller, log);
+  const page = pageWriter(job, w, log);
   let outcome: JobResult | PipelineResult;
   let maxInfraRetries = 0;
   let noRetry = false;
   try {
     setAsidePreviousRun(w.store.jobDir(job.id));
+    page.started();
     const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
     const branches = job.baseline ? baselineBranches(job.baseline) : (await w.store.read()).configs[job.configId]?.branches;
@@ -224,12 +288,15 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
       baseDir: w.loaded.dir,
       ...(branches ? { branches } : {}),
       changes: (job.changes ?? []).map((c) => parseChangeSpec(c)),
+      ...(job.configuration ? { configuration: job.configuration } : {}),
+      ...(job.dependencies ? { dependencies: job.dependencies } : {}),
     });
     outcome = await runPipeline(job, plan, {
       ...providerContext(w),
       logger: log,
       signal: controller.signal,
       beforeStage: () => watch.check(),
+      onStageEnd: page.stageEnded,
       onGroup: (name) => w.queue.recordGroup(job.id, name),
     });
   } catch (err) {
@@ -239,10 +306,11 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
     outcome = neverRan(message);
     noRetry = true;
   } finally {
-    watch.stop();
+    await watch.stop();
   }
   if (w.shipping) queueJobLogs({ store: w.store, now: w.now, worker: w.id }, job);
-  const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry });
+  const finished = await w.queue.finish(job.id, outcome, w.now(), { maxInfraRetries, noRetry, worker: w.id });
+  await page.finished(finished.job);
   w.shipping?.kick();
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);

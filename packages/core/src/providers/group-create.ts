@@ -61,6 +61,13 @@ export async function createGroup(definition: GroupDefinition, options: CreateGr
   fs.rmSync(groupDir(ctx.store, name), { recursive: true, force: true });
 
   const count = normalizeGroupDefinition(definition, where).length;
+  if (provider.prepare) {
+    try {
+      await provider.prepare(definition, ctx);
+    } catch (err) {
+      throw await abandonCreate(provider, name, err, ctx);
+    }
+  }
   return withPool(ctx, async (run) => {
     try {
       const progress: { group?: ServerGroup } = {};

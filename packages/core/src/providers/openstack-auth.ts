@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import https from 'node:https';
-import type { AxiosInstance, AxiosResponse } from 'axios';
-import { InfraError, UserError } from '../errors.js';
+import { InfraError, UserError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { HttpClient, type HttpResponse } from '../net/http.js';
+import type { BackoffOptions } from '../net/retry.js';
 import { cloudSecrets, type CloudConfig, type EndpointInterface } from './openstack-config.js';
 
 export interface CatalogEndpoint {
@@ -97,6 +98,9 @@ export interface SessionOptions {
   expiryMarginMs?: number;
   /** Compute microversion sent on every Nova call, e.g. "2.79". */
   computeMicroversion?: string;
+  /** Tries after the first on a connection error, 429 or 5xx of an idempotent call (default 4). */
+  retries?: number;
+  backoff?: BackoffOptions;
 }
 
 export interface ApiRequest {
@@ -108,6 +112,8 @@ export interface ApiRequest {
   /** What the call does, for error messages (e.g. "creating server g1-web"). */
   operation: string;
   signal?: AbortSignal;
+  /** A POST that is safe to send twice (a read such as the console log). */
+  idempotent?: boolean;
 }
 
 /**
@@ -116,8 +122,7 @@ export interface ApiRequest {
  * and sends requests to catalog endpoints chosen by type, interface and region.
  */
 export class OpenStackSession {
-  private http?: AxiosInstance;
-  private readonly tls: https.AgentOptions;
+  private readonly http: HttpClient;
   private token?: KeystoneToken;
   private pending?: Promise<KeystoneToken>;
 
@@ -126,22 +131,15 @@ export class OpenStackSession {
     private options: SessionOptions,
   ) {
     for (const secret of cloudSecrets(cloud)) options.logger.addSecret(secret);
-    this.tls = cloud.verify ? { ca: cloud.cacert ? fs.readFileSync(cloud.cacert) : undefined } : { rejectUnauthorized: false };
-  }
-
-  /** The HTTP client, made on first use (axios is only loaded by commands that talk to a cloud). */
-  private async client(): Promise<AxiosInstance> {
-    if (!this.http) {
-      const { default: axios } = await import('axios');
-      this.http ??= axios.create({
-        timeout: this.options.requestTimeoutMs ?? 30_000,
-        validateStatus: () => true,
-        httpsAgent: new https.Agent({ keepAlive: true, ...this.tls }),
-        headers: { Accept: 'application/json', 'User-Agent': 'smokestack' },
-        maxRedirects: 0,
-      });
-    }
-    return this.http;
+    const tls: https.AgentOptions = cloud.verify ? { ca: cloud.cacert ? fs.readFileSync(cloud.cacert) : undefined } : { rejectUnauthorized: false };
+    this.http = new HttpClient({
+      timeoutMs: options.requestTimeoutMs ?? 30_000,
+      retry: { retries: options.retries ?? 4, backoff: options.backoff ?? { baseMs: 500, maxMs: 10_000 }, maxRetryAfterMs: 60_000 },
+      httpsAgent: new https.Agent({ keepAlive: true, ...tls }),
+      headers: { Accept: 'application/json' },
+      maxRedirects: 0,
+      onRetry: (why, delay) => this.options.logger.debug(`openstack: ${why}; retrying in ${delay} ms`),
+    });
   }
 
   /** Points the session's logging and clock at the current caller (sessions outlive one call). */
@@ -191,21 +189,23 @@ export class OpenStackSession {
     }
     const url = `${this.identityUrl}/auth/tokens`;
     this.options.logger.debug(`openstack: authenticating to ${url} as ${a.username ?? a.userId ?? a.applicationCredentialId ?? a.applicationCredentialName} (cloud ${this.cloud.name})`);
-    let response: AxiosResponse;
+    let response: HttpResponse;
     try {
-      response = await (await this.client()).post(url, { auth }, { signal, headers: { 'Content-Type': 'application/json' } });
+      // Issuing a token twice only leaves one unused: safe to retry.
+      response = await this.http.send({ method: 'POST', url, body: { auth }, signal, idempotent: true, label: `POST ${url}` });
     } catch (err) {
-      throw new InfraError(`openstack: Keystone at ${url} is unreachable: ${(err as Error).message}`);
+      throw new InfraError(`openstack: Keystone at ${url} is unreachable: ${errorMessage(err)}`);
     }
     if (response.status === 401 || response.status === 403) {
       throw new UserError(`openstack: Keystone refused the credentials of cloud "${this.cloud.name}" (${this.cloud.source}) (HTTP ${response.status})`, {
         hint: 'check the user, project, domains and password or application credential',
       });
     }
+    const data = jsonBody(response);
     const id = response.headers['x-subject-token'];
-    const token = (response.data as { token?: { expires_at?: string; catalog?: CatalogService[]; project?: { id?: string } } } | undefined)?.token;
+    const token = (data as { token?: { expires_at?: string; catalog?: CatalogService[]; project?: { id?: string } } } | undefined)?.token;
     if (response.status !== 201 || typeof id !== 'string' || !token) {
-      throw new InfraError(`openstack: Keystone at ${url} answered HTTP ${response.status}: ${apiErrorMessage(response.data) ?? 'no token'}`);
+      throw new InfraError(`openstack: Keystone at ${url} answered HTTP ${response.status}: ${apiErrorMessage(data) ?? 'no token'}`);
     }
     this.options.logger.addSecret(id);
     const expiresAt = token.expires_at ? new Date(token.expires_at) : new Date(this.options.now().getTime() + 3_600_000);
@@ -228,27 +228,37 @@ export class OpenStackSession {
       const token = await this.authenticate(req.signal);
       const base = selectEndpoint(token.catalog, { type: service, interface: this.cloud.interface, region: this.cloud.regionName });
       const headers: Record<string, string> = { 'X-Auth-Token': token.id };
-      if (req.body !== undefined) headers['Content-Type'] = 'application/json';
       if (service === 'compute' && this.options.computeMicroversion) {
         headers['OpenStack-API-Version'] = `compute ${this.options.computeMicroversion}`;
         headers['X-OpenStack-Nova-API-Version'] = this.options.computeMicroversion;
       }
-      let response: AxiosResponse;
+      let response: HttpResponse;
       try {
-        response = await (await this.client()).request({ method: req.method, url: `${base}${req.path}`, params: req.query, data: req.body, headers, signal: req.signal });
+        response = await this.http.send({ method: req.method, url: `${base}${req.path}`, query: req.query, body: req.body, headers, signal: req.signal, idempotent: req.idempotent, label: req.operation });
       } catch (err) {
-        if (req.signal?.aborted) throw err;
-        throw new InfraError(`openstack: ${req.operation}: ${service} endpoint ${base} is unreachable: ${(err as Error).message}`);
+        if (req.signal?.aborted) throw new InfraError(`openstack: ${req.operation}: stopped`);
+        throw new InfraError(`openstack: ${req.operation}: ${service} endpoint ${base} is unreachable: ${errorMessage(err)}`);
       }
+      const data = jsonBody(response);
       if (response.status === 401 && attempt === 0) {
         this.options.logger.debug(`openstack: token refused by ${service}; authenticating again`);
         if (this.token?.id === token.id) this.invalidate();
         continue;
       }
       if (response.status >= 400 && response.status !== 404) {
-        throw new OpenStackApiError(response.status, apiErrorMessage(response.data) ?? `HTTP ${response.status}`, `openstack: ${req.operation}`);
+        throw new OpenStackApiError(response.status, apiErrorMessage(data) ?? `HTTP ${response.status}`, `openstack: ${req.operation}`);
       }
-      return { status: response.status, body: response.data as T, headers: response.headers as Record<string, unknown> };
+      return { status: response.status, body: data as T, headers: response.headers };
     }
+  }
+}
+
+/** The answer's JSON, or its text when it is not JSON (an HTML error page from a proxy). */
+function jsonBody(response: HttpResponse): unknown {
+  if (response.text === '') return undefined;
+  try {
+    return JSON.parse(response.text);
+  } catch {
+    return response.text;
   }
 }

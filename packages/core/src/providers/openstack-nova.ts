@@ -102,6 +102,7 @@ export class NovaClient {
       path: `/servers/${encodeURIComponent(id)}/action`,
       body: { 'os-getConsoleOutput': { length: 500 } },
       operation: `reading the console of server ${id}`,
+      idempotent: true,
       signal,
     });
     return status === 404 ? undefined : body?.output;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
+import { sleep } from '../net/retry.js';
 import type { GroupDefinition } from '../config/schema.js';
 import type { Host, ServerGroup } from '../model.js';
 import type { Logger } from '../log/logger.js';
@@ -263,6 +264,7 @@ export class OpenStackProvider implements ServerGroupProvider {
         throw new InfraError(`server ${serverName} (host ${host}) still ${server.status} after ${Math.round((this.options.createTimeoutMs ?? 900_000) / 1000)} s`);
       }
       await sleep(wait, signal);
+      if (signal.aborted) throw new InfraError('stopped waiting');
       wait = Math.min(maxWait, Math.round(wait * 1.5));
     }
   }
@@ -530,19 +532,4 @@ function defaultUserData(spec: HostSpec): string {
 /** Nova's keypair created_at has no zone ("2024-01-02T03:04:05.000000"); it is UTC. */
 function novaUtc(value: string): string {
   return /[zZ]|[+-]\d\d:?\d\d$/.test(value) ? new Date(value).toISOString() : new Date(`${value}Z`).toISOString();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new InfraError('stopped waiting'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new InfraError('stopped waiting'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

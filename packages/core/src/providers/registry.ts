@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { LocalProvider } from './local.js';
 import { SshProvider } from './ssh.js';
 import { OpenStackProvider } from './openstack.js';
+import { ContainerProvider } from './container.js';
 import type { ServerGroupProvider } from './types.js';
 
 export type ProviderFactory = () => ServerGroupProvider;
@@ -12,6 +13,7 @@ export const PROVIDERS: ProviderMap = {
   local: () => new LocalProvider(),
   ssh: () => new SshProvider(),
   openstack: () => new OpenStackProvider(),
+  container: () => new ContainerProvider(),
 };
 
 /** The provider named by a group definition or a stored group. */

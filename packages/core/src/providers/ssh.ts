@@ -7,7 +7,7 @@ import { shellJoin } from '../render/quote.js';
 import { TemplateRenderer } from '../render/render.js';
 import { SSH_TIMEOUT_EXIT_CODE, SshConnection, targetLabel, type SshTarget } from '../ssh/connection.js';
 import { userKnownHostsFile } from '../ssh/known-hosts.js';
-import { connectWithRetry } from '../ssh/pool.js';
+import { connectWithRetry, type RetryOptions } from '../ssh/pool.js';
 import { HOSTS_BLOCK_BEGIN, HOSTS_BLOCK_END } from './hosts-file.js';
 import { normalizeGroupDefinition, type HostSpec } from './normalize.js';
 import { forgetGroupResource, groupKnownHostsFile } from './record.js';
@@ -49,9 +49,16 @@ export function sshTargetFor(group: ServerGroup, host: Host, ctx: ProviderContex
  * Opens (or reuses, with ctx.pool) the SSH connection to a host. Retries for `timeoutMs` while the
  * host is still coming up; for ordinary commands the default is short.
  */
-export async function openSsh(group: ServerGroup, host: Host, ctx: ProviderContext, timeoutMs = 30_000): Promise<{ conn: SshConnection; pooled: boolean }> {
+export async function openSsh(
+  group: ServerGroup,
+  host: Host,
+  ctx: ProviderContext,
+  timeoutMs = 30_000,
+  backoff: Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs'> = {},
+): Promise<{ conn: SshConnection; pooled: boolean }> {
   const target = sshTargetFor(group, host, ctx);
   const retry = {
+    ...backoff,
     timeoutMs,
     env: ctx.env,
     signal: ctx.signal,
@@ -115,6 +122,24 @@ export class SshHostConnection implements HostConnection {
   }
 }
 
+/** Waits (bounded by the group's reachable timeout) until every host accepts SSH; names the hosts that never did. */
+export async function waitForSsh(group: ServerGroup, ctx: ProviderContext, backoff: Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs'> = {}): Promise<void> {
+  const timeoutMs = reachableTimeout(group, ctx);
+  const results = await Promise.allSettled(
+    group.hosts.map(async (host) => {
+      const { conn, pooled } = await openSsh(group, host, ctx, timeoutMs, backoff);
+      if (!pooled) await conn.close();
+    }),
+  );
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ host: group.hosts[i]!, error: r.reason as Error }] : []));
+  if (failed.length > 0) {
+    const names = failed.map((f) => f.host.name).join(', ');
+    const first = failed[0]!.error;
+    const message = `server group ${group.name}: ${failed.length} of ${group.hosts.length} host(s) not reachable (${names}): ${errorMessage(first)}`;
+    throw first instanceof UserError ? new UserError(message) : new InfraError(message, { cause: first });
+  }
+}
+
 function claimId(host: Pick<Host, 'address' | 'port'>): string {
   return `${host.address}:${host.port}`;
 }
@@ -173,20 +198,7 @@ export class SshProvider implements ServerGroupProvider {
   }
 
   async waitReachable(group: ServerGroup, ctx: ProviderContext): Promise<void> {
-    const timeoutMs = reachableTimeout(group, ctx);
-    const results = await Promise.allSettled(
-      group.hosts.map(async (host) => {
-        const { conn, pooled } = await openSsh(group, host, ctx, timeoutMs);
-        if (!pooled) await conn.close();
-      }),
-    );
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ host: group.hosts[i]!, error: r.reason as Error }] : []));
-    if (failed.length > 0) {
-      const names = failed.map((f) => f.host.name).join(', ');
-      const first = failed[0]!.error;
-      const message = `server group ${group.name}: ${failed.length} of ${group.hosts.length} host(s) not reachable (${names}): ${errorMessage(first)}`;
-      throw first instanceof UserError ? new UserError(message) : new InfraError(message, { cause: first });
-    }
+    await waitForSsh(group, ctx);
   }
 
   async describe(group: ServerGroup): Promise<ServerGroup> {

@@ -1,4 +1,5 @@
 import type { GroupDefinition } from '../config/schema.js';
+import type { ImageSettings } from '../images/service.js';
 import type { Logger } from '../log/logger.js';
 import type { Host, ServerGroup } from '../model.js';
 import type { Store } from '../store/types.js';
@@ -28,6 +29,8 @@ export interface ProviderContext {
   reachableTimeoutMs?: number;
   /** Providers to choose from (default: every built-in provider). */
   providers?: ProviderMap;
+  /** The config's container images and where they are kept (default: the built-in image, the machine's cache). */
+  images?: ImageSettings;
 }
 
 export interface OwnedResource {
@@ -40,7 +43,14 @@ export interface OwnedResource {
 
 /** One kind of place server groups live: this machine, existing SSH hosts, an OpenStack cloud. */
 export interface ServerGroupProvider {
-  readonly name: 'local' | 'ssh' | 'openstack';
+  readonly name: 'local' | 'ssh' | 'openstack' | 'container';
+  /** Hosts that reach nothing beyond their group: the pipeline fetches sources here and ships them. */
+  readonly isolatedHosts?: boolean;
+  /**
+   * Long work before any resource exists, with its own progress (a container provider building its
+   * base image); a failure here leaves nothing to clean up.
+   */
+  prepare?(definition: GroupDefinition, ctx: ProviderContext): Promise<void>;
   /** Creates the hosts and records every resource id in the store the moment it exists. */
   create(name: string, definition: GroupDefinition, ctx: ProviderContext): Promise<ServerGroup>;
   /** Waits (bounded, with backoff) until every host accepts commands. */

@@ -2,7 +2,7 @@ import type { QuarantineEntry } from '../config/schema.js';
 import type { BaselineSpec, BranchSource, Job } from '../model.js';
 import { quarantineEntryFor } from '../results/patterns.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, isActive, jobKind } from './jobs.js';
+import { enqueueJob, isActive, jobKey, jobKind } from './jobs.js';
 
 /**
  * Baselines: a run of a change job's template on its target branch, at the revision the change was
@@ -18,12 +18,12 @@ export interface BaselineSettings {
   maxAgeHours: number;
 }
 
-/** Baselines that can stand in for each other: same template, same projects at the same branch revisions ("tip" when unknown). */
-export function baselineKey(spec: Pick<BaselineSpec, 'template' | 'projects'>): string {
+/** Baselines that can stand in for each other: same template and combination of its axes, same projects at the same branch revisions ("tip" when unknown). */
+export function baselineKey(spec: Pick<BaselineSpec, 'template' | 'configuration' | 'projects'>): string {
   const projects = Object.entries(spec.projects)
     .map(([name, p]) => `${name}@${p.branch}@${p.revision ?? 'tip'}`)
     .sort();
-  return `${spec.template} ${projects.join(' ')}`;
+  return `${jobKey(spec.template, spec.configuration)} ${projects.join(' ')}`;
 }
 
 const branchName = (ref: string): string => ref.replace(/^refs\/heads\//, '');
@@ -45,7 +45,13 @@ export function baselineSpecFor(job: Job, branch: string): Omit<BaselineSpec, 'r
   }
   const names = Object.keys(projects);
   if (names.length === 0) return undefined;
-  const spec = { template: job.template, branch: projects[job.project]?.branch ?? projects[names[0]!]!.branch, projects };
+  const spec = {
+    template: job.template,
+    ...(job.configuration && Object.keys(job.configuration).length ? { configuration: { ...job.configuration } } : {}),
+    ...(job.pool ? { pool: job.pool } : {}),
+    branch: projects[job.project]?.branch ?? projects[names[0]!]!.branch,
+    projects,
+  };
   return { key: baselineKey(spec), ...spec };
 }
 
@@ -114,10 +120,22 @@ function hasTestResults(baseline: Job | undefined): boolean {
   return baseline !== undefined && (baseline.status === 'test_failed' || PASSED.includes(baseline.status));
 }
 
-/** Pure: a queued baseline job for a spec (listed under `project`), indexed under its key. */
+/** Pure: a queued baseline job for a spec (listed under `project`; in the spec's pool and combination), indexed under its key. */
 export function queueBaseline(state: StateData, spec: BaselineSpec, project: string, now: Date, attempt = 1): Job {
   const revision = spec.projects[project]?.revision ?? '';
-  const baseline = enqueueJob(state, { configId: BASELINE_CONFIG_ID, project, number: 0, patchSet: 0, revision, template: spec.template, reason: 'new', attempt }, now);
+  const fields = {
+    configId: BASELINE_CONFIG_ID,
+    project,
+    number: 0,
+    patchSet: 0,
+    revision,
+    template: spec.template,
+    ...(spec.pool ? { pool: spec.pool } : {}),
+    ...(spec.configuration ? { configuration: spec.configuration } : {}),
+    reason: 'new' as const,
+    attempt,
+  };
+  const baseline = enqueueJob(state, fields, now);
   baseline.kind = 'baseline';
   baseline.baseline = structuredClone(spec);
   state.baselines[spec.key] = { jobId: baseline.id, createdAt: baseline.createdAt };

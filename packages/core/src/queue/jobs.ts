@@ -1,5 +1,6 @@
+import { configurationLabel, type Configuration } from '../config/axes.js';
 import { UserError } from '../errors.js';
-import { FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
+import { DEFAULT_POOL, FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary, type Job, type JobKind, type JobStatus } from '../model.js';
 import type { StateData } from '../store/schema.js';
 
 export interface JobFilter {
@@ -9,6 +10,9 @@ export interface JobFilter {
   project?: string[];
   configId?: string;
   number?: number;
+  patchSet?: number;
+  /** The patch set's revision, or the first characters of it. */
+  revision?: string;
 }
 
 export function parseJobStatus(value: string, where = '--status'): JobStatus {
@@ -53,6 +57,8 @@ export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
   if (filter.project && !filter.project.includes(job.project)) return false;
   if (filter.configId && job.configId !== filter.configId) return false;
   if (filter.number !== undefined && job.number !== filter.number) return false;
+  if (filter.patchSet !== undefined && job.patchSet !== filter.patchSet) return false;
+  if (filter.revision !== undefined && !(filter.revision && job.revision.startsWith(filter.revision))) return false;
   return true;
 }
 
@@ -77,6 +83,20 @@ export function getJob(state: StateData, id: string): Job {
   return job;
 }
 
+/**
+ * What a job tests of its patch set: the template, and the combination of its axes
+ * (`nova-smoke [database=postgresql]`). The latest job of each key is the one that counts.
+ */
+export function jobKey(template: string, configuration?: Configuration): string {
+  const label = configurationLabel(configuration);
+  return label ? `${template} [${label}]` : template;
+}
+
+/** A job's key (see jobKey). */
+export function keyOfJob(job: Pick<Job, 'template' | 'configuration'>): string {
+  return jobKey(job.template, job.configuration);
+}
+
 export interface NewJob {
   configId: string;
   project: string;
@@ -84,6 +104,11 @@ export interface NewJob {
   patchSet: number;
   revision: string;
   template: string;
+  /** The template's pool (absent: the default pool). */
+  pool?: string;
+  configuration?: Configuration;
+  /** The Depends-On changes the job tests with its patch set. */
+  dependencies?: Job['dependencies'];
   reason?: Job['reason'];
   attempt?: number;
 }
@@ -101,6 +126,8 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     patchSet: fields.patchSet,
     revision: fields.revision,
     template: fields.template,
+    ...(fields.pool && fields.pool !== DEFAULT_POOL ? { pool: fields.pool } : {}),
+    ...(fields.configuration && Object.keys(fields.configuration).length ? { configuration: { ...fields.configuration } } : {}),
     status: 'queued',
     attempt: fields.attempt ?? 1,
     createdAt: now.toISOString(),
@@ -110,6 +137,7 @@ export function enqueueJob(state: StateData, fields: NewJob, now: Date): Job {
     logDir: `jobs/${id}`,
     reason: fields.reason ?? 'new',
   };
+  if (fields.dependencies?.length) job.dependencies = structuredClone(fields.dependencies);
   state.jobs[id] = job;
   return job;
 }

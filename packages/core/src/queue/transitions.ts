@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
-import type { Job, JobSource, JobStageRecord, RequiredSkip, SkippedTest, TestSummary } from '../model.js';
+import { poolOf, type Job, type JobSource, type JobStageRecord, type RequiredSkip, type SkippedTest, type TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
-import { enqueueJob, getJob, isActive, jobKind, olderFirst } from './jobs.js';
+import { enqueueJob, getJob, isActive, jobKind, keyOfJob, olderFirst } from './jobs.js';
 
 /**
  * The job state machine as pure transitions over the store's state:
@@ -30,10 +30,10 @@ export function claimOrder(a: Job, b: Job): number {
   return baseline(a) - baseline(b) || olderFirst(a, b);
 }
 
-/** Pure: the next queued job (baselines first, then oldest first), marked running for this worker (or undefined when none is queued). */
-export function claimNextJob(state: StateData, workerId: string, now: Date): Job | undefined {
+/** Pure: the next queued job (of these pools, when given; baselines first, then oldest first), marked running for this worker (or undefined when none is queued). */
+export function claimNextJob(state: StateData, workerId: string, now: Date, pools?: readonly string[]): Job | undefined {
   const queued = Object.values(state.jobs)
-    .filter((j) => j.status === 'queued')
+    .filter((j) => j.status === 'queued' && (!pools || pools.includes(poolOf(j))))
     .sort(claimOrder);
   const job = queued[0];
   if (!job) return undefined;
@@ -45,22 +45,35 @@ export function claimNextJob(state: StateData, workerId: string, now: Date): Job
   return structuredClone(job);
 }
 
-/** Pure: running jobs whose worker stopped heartbeating are queued again; returns them as they were. */
-export function recoverStaleJobs(state: StateData, now: Date, staleMs: number): Job[] {
-  const recovered: Job[] = [];
+/**
+ * Pure: running jobs whose worker stopped heartbeating are taken over by `recoverer` (still running, now
+ * under its name and heartbeat), which cleans up what the dead run left and then requeues them
+ * (requeueTakenJob): no new run can start before that. Returns them as they were.
+ */
+export function takeStaleJobs(state: StateData, now: Date, staleMs: number, recoverer: string): Job[] {
+  const taken: Job[] = [];
   for (const job of Object.values(state.jobs)) {
     // An ad-hoc run belongs to the command that started it, which sends no heartbeats: never requeue it.
     if (job.status !== 'running' || jobKind(job) === 'adhoc') continue;
     const beat = Date.parse(job.heartbeatAt ?? job.startedAt ?? job.createdAt);
     if (Number.isFinite(beat) && now.getTime() - beat <= staleMs) continue;
-    recovered.push(structuredClone(job));
-    job.status = 'queued';
+    taken.push(structuredClone(job));
     job.message = `requeued: worker ${job.worker ?? '(unknown)'} stopped sending heartbeats`;
-    delete job.worker;
-    delete job.heartbeatAt;
-    delete job.startedAt;
+    job.worker = recoverer;
+    job.heartbeatAt = now.toISOString();
   }
-  return recovered;
+  return taken;
+}
+
+/** Pure: a job the recoverer took over goes back to the queue; false when it no longer holds it. */
+export function requeueTakenJob(state: StateData, id: string, recoverer: string): boolean {
+  const job = state.jobs[id];
+  if (!job || job.status !== 'running' || job.worker !== recoverer) return false;
+  job.status = 'queued';
+  delete job.worker;
+  delete job.heartbeatAt;
+  delete job.startedAt;
+  return true;
 }
 
 /** Pure: records a heartbeat; returns the job's stored status so the worker can see a stop request. */
@@ -101,6 +114,8 @@ export interface FinishOutcome {
   retry?: Job;
   /** The job went back to the queue (its worker shut down). */
   requeued?: boolean;
+  /** Nothing was recorded: the job was no longer this run's (already finished, or taken back and requeued). */
+  stale?: boolean;
 }
 
 /**
@@ -108,9 +123,11 @@ export interface FinishOutcome {
  * run stopped for a worker shutdown goes back to the queue; infra_failed queues a new attempt
  * (a new job, so the first attempt's logs stay where they are) up to maxInfraRetries.
  */
-export function finishJobRecord(state: StateData, id: string, result: JobResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean }): FinishOutcome {
+export function finishJobRecord(state: StateData, id: string, result: JobResult, now: Date, options: { maxInfraRetries: number; noRetry?: boolean; worker?: string }): FinishOutcome {
   const job = state.jobs[id];
   if (!job) throw new Error(`job ${id} vanished from the store`);
+  // A result arriving again, or after the job was taken back from its worker, is not recorded a second time.
+  if (!job.worker || (options.worker !== undefined && job.worker !== options.worker)) return { job: structuredClone(job), stale: true };
   if (job.status === 'superseded' || job.status === 'cancelled') {
     applyResult(job, result, now);
     job.message = `${job.status}: stopped while running (${result.message})`;
@@ -139,6 +156,9 @@ export function finishJobRecord(state: StateData, id: string, result: JobResult,
         patchSet: job.patchSet,
         revision: job.revision,
         template: job.template,
+        ...(job.pool ? { pool: job.pool } : {}),
+        ...(job.configuration ? { configuration: job.configuration } : {}),
+        ...(job.dependencies ? { dependencies: job.dependencies } : {}),
         reason: 'retry',
         attempt: job.attempt + 1,
       },
@@ -196,12 +216,26 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   if (config.patchSet !== previous.patchSet) {
     throw new UserError(`job ${id}: patch set ${previous.patchSet} is outdated (current: ${config.patchSet})`, { hint: 'retry a job of the current patch set' });
   }
-  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && j.template === previous.template);
+  if (config.dependencyProblem) throw new UserError(`job ${id}: change ${config.number} cannot be tested now: ${config.dependencyProblem}`);
+  const key = keyOfJob(previous);
+  const attempts = Object.values(state.jobs).filter((j) => j.configId === config.id && j.patchSet === config.patchSet && keyOfJob(j) === key);
   const active = attempts.find(isActive);
-  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${previous.template}`);
+  if (active) throw new UserError(`job ${id}: ${active.id} is already ${active.status} for ${key}`);
   const job = enqueueJob(
     state,
-    { configId: config.id, project: config.project, number: config.number, patchSet: config.patchSet, revision: config.revision, template: previous.template, reason: 'retry', attempt: Math.max(...attempts.map((j) => j.attempt)) + 1 },
+    {
+      configId: config.id,
+      project: config.project,
+      number: config.number,
+      patchSet: config.patchSet,
+      revision: config.revision,
+      template: previous.template,
+      ...(previous.pool ? { pool: previous.pool } : {}),
+      ...(previous.configuration ? { configuration: previous.configuration } : {}),
+      ...(config.dependencies?.length ? { dependencies: config.dependencies } : {}),
+      reason: 'retry',
+      attempt: Math.max(...attempts.map((j) => j.attempt)) + 1,
+    },
     now,
   );
   return { job, previous };

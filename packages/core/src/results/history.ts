@@ -1,5 +1,5 @@
 import type { Job, JobKind } from '../model.js';
-import { jobKind } from '../queue/jobs.js';
+import { jobKey, jobKind } from '../queue/jobs.js';
 import type { TestCaseResult } from './types.js';
 
 /**
@@ -41,14 +41,14 @@ export interface TestCounts {
 }
 
 /**
- * The revision set of a job: its template and the revision of every source it built or fetched
+ * The revision set of a job: its template (and combination of the template's axes) and the revision of every source it built or fetched
  * (a source merged onto its branch with the branch's revision too). A recheck, a retry or a second
  * baseline of the same revision has the same set; a new patch set or a moved branch does not.
  */
-export function revisionSetOf(job: Pick<Job, 'template' | 'revision' | 'sources'>): string {
+export function revisionSetOf(job: Pick<Job, 'template' | 'configuration' | 'revision' | 'sources'>): string {
   const parts = (job.sources ?? []).map((s) => `${s.kind}:${s.name}@${s.revision ?? '?'}${s.mergeTargetRevision ? `+${s.mergeTargetRevision}` : ''}`).sort();
   if (parts.length === 0) parts.push(`revision@${job.revision || '?'}`);
-  return `${job.template} ${parts.join(' ')}`;
+  return `${jobKey(job.template, job.configuration)} ${parts.join(' ')}`;
 }
 
 /** A finished job's test run, from the cases its suites reported. */

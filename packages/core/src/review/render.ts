@@ -1,9 +1,13 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { configurationLabel } from '../config/axes.js';
 import { InfraError, errorMessage } from '../errors.js';
+import { writeFilesAtomically } from '../web/atomic.js';
+import { jsonForScript } from '../web/render.js';
 import { TemplateRenderer } from '../render/render.js';
 import { describeRequiredSkip } from '../results/required.js';
 import { reportJson, type Report, type ReportRow, type TemplateResult } from './report.js';
+
+export { jsonForScript, writeFilesAtomically };
 
 export const REPORT_TEMPLATE = 'report.html.hbs';
 
@@ -35,16 +39,19 @@ function prefixOf(link: string | undefined, tail: string): string | undefined {
   return link?.endsWith(tail) ? link.slice(0, link.length - tail.length) : undefined;
 }
 
-const jobTail = (jobId: string) => `${encodeURIComponent(jobId)}/`;
+/** A job link ends `<job id>/`, or `<job id>/index.html` for pages opened from disk. */
+const JOB_SUFFIXES = ['', 'index.html'];
+const jobTail = (jobId: string, suffix = '') => `${encodeURIComponent(jobId)}/${suffix}`;
 
 /**
  * One template's result as the page's script reads it (`resultCell` in the template draws it):
  * st status, t tests, f failed (failures + errors), s skipped, ft failing test ids, sk skipped
  * [id, reason] (ordinary skips), sm skipped not listed, os ordinary skips (when required tests were skipped
  * too), rq required tests that did not run [id, why], a attempt (when > 1), m message, j job id, l link when
- * it is not `jobLinks` + job id + "/". Statuses, ids, reasons and messages are indexes into `strings`.
+ * it is not `jobLinks` + job id + "/", c the combination of the template's axes it ran with. Statuses, ids,
+ * reasons, messages and combinations are indexes into `strings`.
  */
-function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined): PageResult {
+function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined, jobSuffix = ''): PageResult {
   const data: PageResult = { st: strings.id(result.status), t: result.tests, f: result.failures + result.errors, s: result.skipped, j: result.jobId };
   if (result.failedTests.length) data.ft = result.failedTests.map((t) => strings.id(t));
   if (result.skippedTests.length) {
@@ -58,7 +65,9 @@ function resultData(result: TemplateResult, strings: StringTable, jobLinks: stri
   }
   if (result.attempt > 1) data.a = result.attempt;
   if (result.message) data.m = strings.id(result.message);
-  if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId)}`) data.l = result.link;
+  if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId, jobSuffix)}`) data.l = result.link;
+  const combination = configurationLabel(result.configuration);
+  if (combination) data.c = strings.id(combination);
   return data;
 }
 
@@ -76,6 +85,7 @@ interface PageResult {
   a?: number;
   m?: number;
   l?: string;
+  c?: number;
 }
 
 /**
@@ -84,7 +94,7 @@ interface PageResult {
  * w reasons, a age in minutes, sc score, v feedback [shown vote, votes], r results in the section's
  * template order (0: no job).
  */
-function rowData(row: ReportRow, templates: readonly string[], strings: StringTable, links: { change?: string; job?: string }) {
+function rowData(row: ReportRow, templates: readonly string[], strings: StringTable, links: { change?: string; job?: string; jobSuffix?: string }) {
   const fb = row.feedback;
   const votes = fb.votes.map((v) => `${v.label} ${signed(v.value)} by ${v.by}${v.bot ? ' (CI)' : ''}`).join('; ');
   // "Unknown …" causes say it themselves; a topic that could not be checked needs the words.
@@ -101,7 +111,7 @@ function rowData(row: ReportRow, templates: readonly string[], strings: StringTa
   data.a = row.ageMs === undefined ? null : Math.floor(row.ageMs / 60_000);
   data.sc = row.score;
   data.v = [fb.shown, strings.id(votes || 'no votes')];
-  data.r = templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job) : 0));
+  data.r = templates.map((t) => (row.results[t] ? resultData(row.results[t]!, strings, links.job, links.jobSuffix) : 0));
   return data;
 }
 
@@ -109,7 +119,8 @@ function rowData(row: ReportRow, templates: readonly string[], strings: StringTa
 export function pageData(report: Report) {
   const strings = new StringTable();
   const firstResult = report.sections.flatMap((s) => s.rows.flatMap((r) => Object.values(r.results))).at(0);
-  const jobLinks = firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId));
+  const jobSuffix = JOB_SUFFIXES.find((suffix) => firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId, suffix)) !== undefined) ?? '';
+  const jobLinks = firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId, jobSuffix));
   const sections = report.sections.map((section) => {
     const first = section.rows.find((r) => r.url);
     const changeLinks = first && prefixOf(first.url, String(first.number));
@@ -117,16 +128,12 @@ export function pageData(report: Report) {
       project: section.name,
       templates: section.templates,
       ...(changeLinks ? { changeLinks } : {}),
-      rows: section.rows.map((row) => rowData(row, section.templates, strings, { change: changeLinks, job: jobLinks })),
+      rows: section.rows.map((row) => rowData(row, section.templates, strings, { change: changeLinks, job: jobLinks, jobSuffix })),
     };
   });
-  return { pageSize: PAGE_SIZE, ...(jobLinks !== undefined ? { jobLinks } : {}), strings: strings.strings, sections };
+  return { pageSize: PAGE_SIZE, ...(jobLinks !== undefined ? { jobLinks, ...(jobSuffix ? { jobSuffix } : {}) } : {}), strings: strings.strings, sections };
 }
 
-/** JSON that cannot end its <script> element or open a comment there: every <, > and & as a \u escape. */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 function utcText(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
@@ -183,32 +190,4 @@ export async function renderReport(report: Report, options: RenderReportOptions)
     jsonPath: path.join(options.outDir, 'reviewday.json'),
     bytes: Buffer.byteLength(html) + Buffer.byteLength(json),
   };
-}
-
-/**
- * Writes every file into a temp directory inside `dir`, fsyncs, then renames each into place, so a
- * reader (a web server, a browser) sees the old or the new file, never a torn one. Other files in
- * `dir` are left alone.
- */
-export async function writeFilesAtomically(dir: string, files: Record<string, string>): Promise<void> {
-  try {
-    await fs.promises.mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new InfraError(`${dir}: cannot create the report directory (${errorMessage(err)})`);
-  }
-  const temp = await fs.promises.mkdtemp(path.join(dir, '.reviewday-'));
-  try {
-    for (const [name, content] of Object.entries(files)) {
-      const handle = await fs.promises.open(path.join(temp, name), 'w', 0o644);
-      try {
-        await handle.writeFile(content);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    for (const name of Object.keys(files)) await fs.promises.rename(path.join(temp, name), path.join(dir, name));
-  } finally {
-    await fs.promises.rm(temp, { recursive: true, force: true });
-  }
 }

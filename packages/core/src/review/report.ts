@@ -1,4 +1,6 @@
+import type { Configuration } from '../config/axes.js';
 import type { Change, Job, JobStatus, RequiredSkip, SkippedTest } from '../model.js';
+import { keyOfJob } from '../queue/jobs.js';
 import type { BlueprintPriority, BugPriority, PriorityAnswers } from '../launchpad/priorities.js';
 import {
   changeFeedback,
@@ -19,9 +21,11 @@ export interface ReportProject {
   templates: string[];
 }
 
-/** The latest attempt of one template's job for a change's current patch set. */
+/** The latest attempt of one template's job (in one combination of its axes) for a change's current patch set. */
 export interface TemplateResult {
   template: string;
+  /** The combination of the template's axes the job ran with (absent without axes). */
+  configuration?: Configuration;
   jobId: string;
   status: JobStatus;
   attempt: number;
@@ -95,6 +99,8 @@ export interface BuildReportInput {
   title?: string;
   /** Prefix of job links (a URL or a path relative to the report), ending in "/". */
   logsBase?: string;
+  /** What follows `<job id>/` in a job link ("index.html" for pages opened from disk). */
+  logsTail?: string;
   /** Gerrit's web URL, for changes that arrive without a URL. */
   gerritUrl?: string;
   warnings?: readonly string[];
@@ -154,13 +160,14 @@ export function changeUrl(change: Change, gerritUrl?: string): string | undefine
   return base ? `${base.replace(/\/+$/, '')}/c/${change.project}/+/${change.number}` : undefined;
 }
 
-function resultOf(job: Job, logsBase: string): TemplateResult {
+function resultOf(job: Job, logsBase: string, logsTail: string): TemplateResult {
   const summary = job.summary ?? { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
   const requiredSkipped = Array.isArray(job.requiredSkipped) ? job.requiredSkipped : [];
   const allSkipped = Array.isArray(job.skipped) ? job.skipped : [];
   const skippedTests = allSkipped.filter((t) => !requiredSkipped.some((r) => r.id === t.id));
   return {
     template: job.template,
+    ...(job.configuration ? { configuration: job.configuration } : {}),
     jobId: job.id,
     status: job.status,
     attempt: job.attempt,
@@ -174,7 +181,7 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
     durationMs: summary.durationMs ?? 0,
     finishedAt: job.finishedAt,
     message: job.message || undefined,
-    link: `${logsBase}${encodeURIComponent(job.id)}/`,
+    link: `${logsBase}${encodeURIComponent(job.id)}/${logsTail}`,
   };
 }
 
@@ -182,15 +189,16 @@ function resultOf(job: Job, logsBase: string): TemplateResult {
 const TEMPLATE_ORDER = new Intl.Collator();
 
 /** The latest job of each template for the change's current patch set, by template name. */
-function latestResults(change: Change, jobs: readonly Job[], logsBase: string): Record<string, TemplateResult> {
+function latestResults(change: Change, jobs: readonly Job[], logsBase: string, logsTail: string): Record<string, TemplateResult> {
   const latest = new Map<string, Job>();
   for (const job of jobs) {
     if (!jobMatches(job, change)) continue;
-    const seen = latest.get(job.template);
-    if (!seen || newer(job, seen)) latest.set(job.template, job);
+    const seen = latest.get(keyOfJob(job));
+    if (!seen || newer(job, seen)) latest.set(keyOfJob(job), job);
   }
+  // One result per template, or per template and combination of its axes ("nova-smoke [database=mysql]").
   const results: Record<string, TemplateResult> = {};
-  for (const [template, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[template] = resultOf(job, logsBase);
+  for (const [key, job] of [...latest].sort(([a], [b]) => TEMPLATE_ORDER.compare(a, b))) results[key] = resultOf(job, logsBase, logsTail);
   return results;
 }
 
@@ -236,6 +244,7 @@ function rowOf(change: Change, scored: ChangeScore, results: Record<string, Temp
  */
 export function buildReport(input: BuildReportInput): Report {
   const logsBase = input.logsBase ?? 'jobs/';
+  const logsTail = input.logsTail ?? '';
   const jobsByChange = new Map<string, Job[]>();
   for (const job of Object.values(input.jobs)) {
     const key = jobKey(job.project, job.number);
@@ -259,12 +268,12 @@ export function buildReport(input: BuildReportInput): Report {
         excluded++;
         continue;
       }
-      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase);
+      const results = latestResults(change, jobsByChange.get(jobKey(change.project, change.number)) ?? [], logsBase, logsTail);
       for (const template of Object.keys(results)) templates.add(template);
       rows.push(rowOf(change, scored, results, input));
     }
     rows.sort((a, b) => b.score - a.score || (b.ageMs ?? 0) - (a.ageMs ?? 0) || a.number - b.number);
-    return { ...project, templates: [...templates], count: rows.length, excluded, rows };
+    return { ...project, templates: reportColumns([...templates]), count: rows.length, excluded, rows };
   });
   return {
     title: input.title ?? 'Review priorities',
@@ -273,6 +282,11 @@ export function buildReport(input: BuildReportInput): Report {
     sections,
     warnings: [...(input.warnings ?? [])],
   };
+}
+
+/** The result columns: a template whose jobs ran per combination of its axes shows those columns instead of its own. */
+function reportColumns(keys: string[]): string[] {
+  return keys.filter((key) => !keys.some((other) => other.startsWith(`${key} [`)));
 }
 
 /** reviewday.json: the original's shape, plus our fields. */
@@ -301,6 +315,8 @@ export function reportJson(report: Report): unknown {
           Object.entries(row.results).map(([template, r]) => [
             template,
             {
+              template: r.template,
+              ...(r.configuration ? { configuration: r.configuration } : {}),
               status: r.status,
               jobId: r.jobId,
               attempt: r.attempt,

@@ -17,6 +17,7 @@ import { resolvePriorities, type PriorityRequest } from '../launchpad/priorities
 import type { Logger } from '../log/logger.js';
 import type { TemplateRenderer } from '../render/render.js';
 import type { Store } from '../store/types.js';
+import { webSettings } from '../web/layout.js';
 import { buildReport, linksOf, type ReportProject } from './report.js';
 import { renderReport } from './render.js';
 import { defaultSnapshotPath, readSnapshot, saveSnapshot, snapshotChangeSource, sweepingChangeSource, type SweepingSource } from './snapshot.js';
@@ -111,6 +112,8 @@ export interface GenerateReportOptions {
   title?: string;
   /** Published location of the jobs/ directory; by default a path relative to the report. */
   logsUrl?: string;
+  /** The pages directory (web.dir): without logsUrl, jobs link to their pages there, relative to the report. */
+  pagesDir?: string;
   gerritUrl?: string;
   logger?: Logger;
   renderer?: TemplateRenderer;
@@ -156,7 +159,11 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
   for (const warning of priorities.warnings) log?.warn(warning);
   const launchpadDone = performance.now();
   const state = await options.store.read();
-  const logsBase = options.logsUrl ? options.logsUrl.replace(/\/*$/, '/') : defaultLogsBase(options.outDir, options.store.jobsDir);
+  const logsBase = options.logsUrl
+    ? options.logsUrl.replace(/\/*$/, '/')
+    : defaultLogsBase(options.outDir, options.pagesDir ? path.join(options.pagesDir, 'jobs') : options.store.jobsDir);
+  // A page opened from disk needs its file named; a server answers a directory with its index.html.
+  const logsTail = !options.logsUrl && options.pagesDir ? 'index.html' : '';
   const report = buildReport({
     projects: options.projects,
     changes,
@@ -168,6 +175,7 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     botUsernames: options.botUsernames,
     title: options.title,
     logsBase,
+    logsTail,
     gerritUrl: options.gerritUrl,
     warnings: priorities.warnings,
     changesAsOf: options.changes.asOf?.(),
@@ -273,6 +281,15 @@ async function openChangeSource(request: ReportRequest, env: Env): Promise<{ cha
   return { changes: sweeping, sweeping, snapshotFile };
 }
 
+/** Where the report's jobs link: their pages' public URL, else the published logs, else their pages on disk. */
+function jobLinks(request: ReportRequest): Pick<GenerateReportOptions, 'logsUrl' | 'pagesDir'> {
+  const { config } = request.loaded;
+  const web = webSettings(request.loaded, request.store);
+  if (web.url) return { logsUrl: `${web.url}/jobs/` };
+  const logsUrl = config.report?.logsUrl ?? config.logsUrl;
+  return logsUrl ? { logsUrl } : { pagesDir: web.dir };
+}
+
 /** `reviewday report`: resolves projects, clients and paths from the config, then generates the report. */
 export async function reportFromConfig(request: ReportRequest): Promise<ReportResult> {
   const { config } = request.loaded;
@@ -313,7 +330,7 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     ageBonusPerDay: config.report?.ageBonusPerDay,
     botUsernames: gerrit?.username ? [gerrit.username] : [],
     title: config.report?.title,
-    logsUrl: config.report?.logsUrl ?? config.logsUrl,
+    ...jobLinks(request),
     gerritUrl: gerrit?.url,
     logger: request.logger,
   });

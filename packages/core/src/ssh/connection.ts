@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import pLimit from 'p-limit';
-import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { AgentAuthMethod, Client, ClientChannel, ConnectConfig, PublicKeyAuthMethod, SFTPWrapper } from 'ssh2';
 import { InfraError, UserError } from '../errors.js';
 import { lazyRequire } from '../lazy.js';
 import { homeDir, type Env } from '../paths.js';
-import { fingerprint } from '../gerrit/hostkey.js';
 import type { ExecOptions, ExecResult } from './exec.js';
+import { fingerprint, hostKeyAlgorithmsForTrust, hostKeyRefusal, judgeHostKey, type HostKeyJudgement, type HostKeyTrust } from './host-key-policy.js';
+import { pinHostKey } from './known-hosts.js';
 import { mkdirRemote, sftpCall } from './sftp.js';
-import { checkHostKey, hostKeyAlgorithmsFor, knownHostsName, knownKeyTypes, pinHostKey } from './known-hosts.js';
 
 const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 
@@ -17,18 +17,18 @@ const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
 export const SSH_TIMEOUT_EXIT_CODE = 124;
 
 /** Where and as whom to connect, and how to trust the host's key. */
-export interface SshTarget {
+export interface SshTarget extends HostKeyTrust {
   address: string;
   port: number;
   user: string;
-  /** Private key file; without one, the SSH agent ($SSH_AUTH_SOCK) or ~/.ssh/id_* are tried. */
+  /** Private key file; without one (or `privateKey`), the SSH agent ($SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, id_ecdsa, id_rsa are tried. */
   identityFile?: string;
-  /** known_hosts files checked in order (StrictHostKeyChecking=yes semantics). */
-  knownHostsFiles: string[];
-  /** Accept a host key no file knows, pinning it to `pinFile` (never the default). */
-  acceptUnknownHostKeys?: boolean;
+  /** The private key itself, instead of a file. */
+  privateKey?: Buffer | string;
+  passphrase?: string;
   /** Told the fingerprint of every unknown key accepted (so the user hears of it each time). */
   onUnknownKeyAccepted?: (fingerprint: string) => void;
+  /** Where an accepted unknown key is pinned (a known_hosts file of the group). */
   pinFile?: string;
   /** Name used in messages (the host's name in its group). */
   label?: string;
@@ -38,42 +38,65 @@ export interface SshConnectOptions {
   /** Handshake timeout of one attempt. */
   readyTimeoutMs?: number;
   keepaliveMs?: number;
+  /** Keepalives left unanswered before the connection is given up (default 4). */
+  keepaliveCountMax?: number;
   env?: Env;
+  /** Stops a connect in progress. */
+  signal?: AbortSignal;
   /** Concurrent channels on this connection (sshd's MaxSessions defaults to 10). */
   maxChannels?: number;
 }
 
 /** The host presented a key we must not trust; never retried. */
 export class HostKeyError extends InfraError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly judgement?: Exclude<HostKeyJudgement, { ok: true }>,
+    readonly key?: Buffer,
+  ) {
     super(message);
   }
 }
+
+/** The server refused every key we offered; the host may still be installing it. */
+export class SshAuthError extends InfraError {}
 
 export function targetLabel(target: Pick<SshTarget, 'label' | 'user' | 'address' | 'port'>): string {
   const where = `${target.user}@${target.address}:${target.port}`;
   return target.label ? `host ${target.label} (${where})` : where;
 }
 
-function loadPrivateKey(target: SshTarget, env: Env): Pick<ConnectConfig, 'privateKey' | 'agent'> {
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/**
+ * What to log in with, in the order OpenSSH tries it: the key given (`privateKey` or `identityFile`)
+ * alone; else every key of the SSH agent, then ~/.ssh/id_ed25519, id_ecdsa and id_rsa.
+ */
+export function loginCredentials(target: SshTarget, env: Env): Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'authHandler'> {
+  if (target.privateKey !== undefined) return { privateKey: target.privateKey, passphrase: target.passphrase };
   if (target.identityFile) {
     const file = target.identityFile.startsWith('~/') ? path.join(homeDir(env), target.identityFile.slice(2)) : target.identityFile;
     try {
-      return { privateKey: fs.readFileSync(file) };
+      return { privateKey: fs.readFileSync(file), passphrase: target.passphrase };
     } catch (err) {
       throw new UserError(`${targetLabel(target)}: cannot read identity file ${file} (${(err as NodeJS.ErrnoException).code ?? err})`, {
         hint: 'check identityFile in the group definition',
       });
     }
   }
-  if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
-  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+  const username = target.user;
+  const methods: Array<AgentAuthMethod | PublicKeyAuthMethod> = [];
+  if (env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username, agent: env.SSH_AUTH_SOCK });
+  for (const name of DEFAULT_KEYS) {
     const file = path.join(homeDir(env), '.ssh', name);
-    if (fs.existsSync(file)) return { privateKey: fs.readFileSync(file) };
+    if (fs.existsSync(file)) methods.push({ type: 'publickey', username, key: fs.readFileSync(file) });
   }
-  throw new UserError(`${targetLabel(target)}: no identity file, SSH agent or ~/.ssh/id_* key to log in with`, {
-    hint: 'set identityFile in the group definition',
-  });
+  if (methods.length === 0) {
+    throw new UserError(`${targetLabel(target)}: no identity file, SSH agent or ~/.ssh/id_* key to log in with`, {
+      hint: 'set identityFile in the group definition',
+    });
+  }
+  return { authHandler: methods };
 }
 
 /**
@@ -103,62 +126,42 @@ export class SshConnection {
 
   /** Opens one connection (one attempt). Host-key problems throw HostKeyError; the rest InfraError. */
   static open(target: SshTarget, options: SshConnectOptions = {}): Promise<SshConnection> {
-    const env = options.env ?? process.env;
-    const auth = loadPrivateKey(target, env);
-    const types = knownKeyTypes(target.knownHostsFiles, target.address, target.port);
+    const credentials = loginCredentials(target, options.env ?? process.env);
+    const algorithms = hostKeyAlgorithmsForTrust(target, target.address, target.port);
     return new Promise((resolve, reject) => {
       const client = new (ssh2().Client)();
-      let keyProblem: HostKeyError | undefined;
-      const hostVerifier = (key: Buffer): boolean => {
-        const verdict = checkHostKey(target.knownHostsFiles, target.address, target.port, key);
-        if (verdict.status === 'match') return true;
-        if (verdict.status === 'unknown' && target.acceptUnknownHostKeys) {
-          if (target.pinFile) pinHostKey(target.pinFile, target.address, target.port, key);
-          target.onUnknownKeyAccepted?.(fingerprint(key));
-          return true;
-        }
-        const name = knownHostsName(target.address, target.port);
-        keyProblem =
-          verdict.status === 'mismatch'
-            ? new HostKeyError(
-                `${targetLabel(target)}: HOST KEY MISMATCH: the key presented differs from ${verdict.entries[0]!.file}:${verdict.entries[0]!.line}; refusing to connect (remove the stale line if the host was rebuilt)`,
-              )
-            : verdict.status === 'revoked'
-              ? new HostKeyError(`${targetLabel(target)}: the host key is revoked in ${verdict.entry.file}:${verdict.entry.line}`)
-              : new HostKeyError(
-                  `${targetLabel(target)}: unknown host key for ${name} (checked ${target.knownHostsFiles.join(', ') || 'no known_hosts file'}); add it with ssh-keyscan or pass --insecure-accept-host-keys`,
-                );
-        return false;
-      };
+      const verifier = hostKeyVerifier(target);
       let settled = false;
-      client.once('ready', () => {
+      const settle = (err?: Error): void => {
+        if (settled) return;
         settled = true;
-        resolve(new SshConnection(target, client, options.maxChannels ?? 8));
-      });
+        options.signal?.removeEventListener('abort', onAbort);
+        if (!err) return resolve(new SshConnection(target, client, options.maxChannels ?? 8));
+        client.destroy();
+        reject(err);
+      };
+      const onAbort = (): void => settle(new InfraError(`${targetLabel(target)}: connection aborted`));
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      client.once('ready', () => settle());
       // `on`, not `once`: a refused handshake can be followed by more socket errors (a reset),
       // and an error event with no listener would crash the whole process.
       client.on('error', (err: Error & { level?: string; code?: string }) => {
-        if (settled) return;
-        settled = true;
-        client.destroy();
-        if (keyProblem) return reject(keyProblem);
-        reject(new InfraError(`${targetLabel(target)}: ${describeConnectError(err)}`, { cause: err }));
+        // An agent that cannot be reached is skipped: ssh2 goes on to the key files.
+        if (err.level === 'agent') return;
+        settle(verifier.problem() ?? connectError(target, err));
       });
-      client.once('close', () => {
-        if (settled) return;
-        settled = true;
-        reject(keyProblem ?? new InfraError(`${targetLabel(target)}: connection closed during the handshake`));
-      });
+      client.once('close', () => settle(verifier.problem() ?? new InfraError(`${targetLabel(target)}: connection closed during the handshake`)));
       client.connect({
         host: target.address,
         port: target.port,
         username: target.user,
-        ...auth,
-        hostVerifier,
+        ...credentials,
+        hostVerifier: verifier.verify,
         readyTimeout: options.readyTimeoutMs ?? 20_000,
         keepaliveInterval: options.keepaliveMs ?? 15_000,
-        keepaliveCountMax: 4,
-        ...(types.length > 0 ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(types) as never } } : {}),
+        keepaliveCountMax: options.keepaliveCountMax ?? 4,
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
       });
     });
   }
@@ -177,62 +180,12 @@ export class SshConnection {
   }
 
   private execNow(command: string, options: ExecOptions): Promise<ExecResult> {
-    const started = Date.now();
+    const label = targetLabel(this.target);
     return new Promise<ExecResult>((resolve, reject) => {
-      if (this.ended) return reject(new InfraError(`${targetLabel(this.target)}: SSH connection is closed`));
+      if (this.ended) return reject(new InfraError(`${label}: SSH connection is closed`));
       this.client.exec(command, (err, stream: ClientChannel) => {
-        if (err) return reject(new InfraError(`${targetLabel(this.target)}: cannot open a channel: ${err.message}`, { cause: err }));
-        const out = new StringDecoder('utf8');
-        const errDecoder = new StringDecoder('utf8');
-        let stdout = '';
-        let stderr = '';
-        let code: number | undefined;
-        let signal: string | undefined;
-        let timedOut = false;
-        const stop = () => {
-          sendSignal(stream, 'KILL');
-          stream.close();
-        };
-        const timer = options.timeoutMs
-          ? setTimeout(() => {
-              timedOut = true;
-              stop();
-            }, options.timeoutMs)
-          : undefined;
-        options.signal?.addEventListener('abort', stop, { once: true });
-        stream.on('data', (chunk: Buffer) => {
-          const text = out.write(chunk);
-          stdout += text;
-          if (text) options.onStdout?.(text);
-        });
-        stream.stderr.on('data', (chunk: Buffer) => {
-          const text = errDecoder.write(chunk);
-          stderr += text;
-          if (text) options.onStderr?.(text);
-        });
-        stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
-          if (typeof exitCode === 'number') code = exitCode;
-          else if (exitSignal) signal = exitSignal;
-        });
-        stream.on('close', () => {
-          if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', stop);
-          const tailOut = out.end();
-          const tailErr = errDecoder.end();
-          if (tailOut) options.onStdout?.(tailOut);
-          if (tailErr) options.onStderr?.(tailErr);
-          stdout += tailOut;
-          stderr += tailErr;
-          const durationMs = Date.now() - started;
-          if (timedOut) return resolve({ code: SSH_TIMEOUT_EXIT_CODE, signal, stdout, stderr, durationMs, timedOut: true });
-          if (code === undefined && signal === undefined) {
-            if (options.signal?.aborted) return resolve({ code: 130, stdout, stderr, durationMs });
-            return reject(new InfraError(`${targetLabel(this.target)}: SSH connection lost while running a command`));
-          }
-          resolve({ code: code ?? 128, signal, stdout, stderr, durationMs });
-        });
-        if (options.stdin !== undefined) stream.end(options.stdin);
-        else stream.end();
+        if (err) return reject(new InfraError(`${label}: cannot open a channel: ${err.message}`, { cause: err }));
+        runOnChannel(stream, options, label).then(resolve, reject);
       });
     });
   }
@@ -309,6 +262,59 @@ export class SshConnection {
   }
 }
 
+/** Streams a command's output, stops it on timeout or abort, and reads its end: exit code, signal or a lost connection. */
+function runOnChannel(stream: ClientChannel, options: ExecOptions, label: string): Promise<ExecResult> {
+  const started = Date.now();
+  const stdout = decodedOutput(options.onStdout);
+  const stderr = decodedOutput(options.onStderr);
+  let code: number | undefined;
+  let signal: string | undefined;
+  let timedOut = false;
+  const stop = (): void => {
+    sendSignal(stream, 'KILL');
+    stream.close();
+  };
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutMs)
+    : undefined;
+  options.signal?.addEventListener('abort', stop, { once: true });
+  stream.on('data', stdout.write);
+  stream.stderr.on('data', stderr.write);
+  stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
+    if (typeof exitCode === 'number') code = exitCode;
+    else if (exitSignal) signal = exitSignal;
+  });
+  if (options.stdin !== undefined) stream.end(options.stdin);
+  else stream.end();
+  return new Promise((resolve, reject) =>
+    stream.on('close', () => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
+      const output = { stdout: stdout.end(), stderr: stderr.end(), durationMs: Date.now() - started };
+      if (timedOut) return resolve({ code: SSH_TIMEOUT_EXIT_CODE, signal, ...output, timedOut: true });
+      if (code === undefined && signal === undefined) {
+        if (options.signal?.aborted) return resolve({ code: 130, ...output });
+        return reject(new InfraError(`${label}: SSH connection lost while running a command`));
+      }
+      resolve({ code: code ?? 128, signal, ...output });
+    }),
+  );
+}
+
+/** UTF-8 decoded as it arrives (a character may be split between packets), passed on and kept whole. */
+function decodedOutput(onText?: (text: string) => void): { write: (chunk: Buffer) => void; end: () => string } {
+  const decoder = new StringDecoder('utf8');
+  let all = '';
+  const take = (text: string): void => {
+    all += text;
+    if (text) onText?.(text);
+  };
+  return { write: (chunk) => take(decoder.write(chunk)), end: () => (take(decoder.end()), all) };
+}
+
 /**
  * Sends a "signal" channel request; sshd delivers it to the command's whole process group.
  * ssh2's own `signal()` refuses once stdin is closed, which ours always is, so use its protocol directly.
@@ -320,6 +326,29 @@ function sendSignal(stream: ClientChannel, name: string): void {
   } catch {
     // the server may not support signals; closing the channel still frees it on our side
   }
+}
+
+/** Checks the key the host presents under the target's policy; pins and announces an unknown key accepted on request. */
+function hostKeyVerifier(target: SshTarget): { verify: (key: Buffer) => boolean; problem: () => HostKeyError | undefined } {
+  let refused: HostKeyError | undefined;
+  const verify = (key: Buffer): boolean => {
+    const judgement = judgeHostKey(target, target.address, target.port, key);
+    if (judgement.ok) {
+      if (judgement.how === 'accepted-unknown') {
+        if (target.pinFile) pinHostKey(target.pinFile, target.address, target.port, key);
+        target.onUnknownKeyAccepted?.(fingerprint(key));
+      }
+      return true;
+    }
+    refused = new HostKeyError(hostKeyRefusal(judgement, target, targetLabel(target), target.address, target.port), judgement, key);
+    return false;
+  };
+  return { verify, problem: () => refused };
+}
+
+function connectError(target: SshTarget, err: Error & { level?: string; code?: string }): InfraError {
+  const message = `${targetLabel(target)}: ${describeConnectError(err)}`;
+  return err.level === 'client-authentication' ? new SshAuthError(message, { cause: err }) : new InfraError(message, { cause: err });
 }
 
 /** Words for a failed connect attempt: what a user can act on. */

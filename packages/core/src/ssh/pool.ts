@@ -1,4 +1,5 @@
 import { InfraError, errorMessage } from '../errors.js';
+import { backoffWithJitter, sleep } from '../net/retry.js';
 import { SshConnection, isRetryableConnectError, targetLabel, type SshConnectOptions, type SshTarget } from './connection.js';
 
 export interface RetryOptions {
@@ -12,10 +13,12 @@ export interface RetryOptions {
   onRetry?: (attempt: number, error: Error, delayMs: number) => void;
 }
 
-/** Backoff schedule: doubling from `initial`, capped, with ±20% jitter. Pure, for tests. */
+/**
+ * The reconnect schedule for a booting host (1-based attempt): the shared capped backoff, doubling
+ * from `initial`, spread ±20% around the doubling (a third of 1.2× the step is jitter).
+ */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + 0.4 * random()));
+  return backoffWithJitter(attempt - 1, { baseMs: initialMs * 1.2, maxMs: maxMs * 1.2, jitter: 1 / 3 }, random);
 }
 
 /**
@@ -30,7 +33,8 @@ export async function connectWithRetry(target: SshTarget, options: SshConnectOpt
     attempt += 1;
     try {
       const remaining = Math.max(1000, deadline - Date.now());
-      return await SshConnection.open(target, { ...options, readyTimeoutMs: Math.min(options.readyTimeoutMs ?? 20_000, remaining) });
+      // A stop ends the waiting between attempts; the attempt under way finishes (its host may just be slow).
+      return await SshConnection.open(target, { ...options, signal: undefined, readyTimeoutMs: Math.min(options.readyTimeoutMs ?? 20_000, remaining) });
     } catch (err) {
       if (!isRetryableConnectError(err)) throw err;
       const delay = backoffDelay(attempt, options.initialDelayMs ?? 250, options.maxDelayMs ?? 5000);
@@ -41,7 +45,7 @@ export async function connectWithRetry(target: SshTarget, options: SshConnectOpt
         );
       }
       options.onRetry?.(attempt, err as Error, delay);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, options.signal);
     }
   }
 }

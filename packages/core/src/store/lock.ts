@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../net/retry.js';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 

@@ -1,4 +1,4 @@
-import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote } from '../model.js';
+import type { ChangeStatus, Job, ServerGroup, TestConfig, Vote, WorkerRecord } from '../model.js';
 import { jobNumber } from '../queue/jobs.js';
 import { emptyArchiveMark, type ArchiveMark } from './archive.js';
 
@@ -23,6 +23,24 @@ export interface BaselineEntry {
   createdAt: string;
 }
 
+/** The long-running parts bellows runs from cron or as a service, as the status page shows them. */
+export const ACTIVITY_KINDS = ['sync', 'stream', 'comment', 'checks'] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+/** The last run of one of them (one record each: the store keeps no log of runs). */
+export interface ActivityMark {
+  at: string;
+  ok: boolean;
+  /** What it did, or why it failed, in one line. */
+  summary: string;
+  /** Where it ran (host:pid). */
+  by?: string;
+  /** When it last went well (a failed run keeps the previous success). */
+  lastOkAt?: string;
+  /** The stream: since when it is connected (or disconnected). */
+  since?: string;
+}
+
 export interface StateData {
   schemaVersion: number;
   configs: Record<string, TestConfig>;
@@ -36,8 +54,12 @@ export interface StateData {
   purged: Record<string, PurgeMark>;
   /** Recent baseline jobs by baseline key; entries older than the reuse window are dropped. */
   baselines: Record<string, BaselineEntry>;
+  /** Registered workers by name (live or not: `isLiveWorker` tells). */
+  workers: Record<string, WorkerRecord>;
   /** Monotonic counter for job ids. */
   nextJobId: number;
+  /** The last sync, stream connection, comment run and checks run (absent in stores written before). */
+  activity?: Partial<Record<ActivityKind, ActivityMark>>;
   /** How much of each archive (history that left this document) is committed. */
   archive: { jobs: ArchiveMark; votes: ArchiveMark };
 }
@@ -53,6 +75,7 @@ export function emptyState(): StateData {
     seenEvents: [],
     purged: {},
     baselines: {},
+    workers: {},
     nextJobId: 1,
     archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
   };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { UserError } from '../errors.js';
-import type { Job } from '../model.js';
+import type { Job, Vote } from '../model.js';
 import { defaultStatePath, type Env } from '../paths.js';
 import { filterJobs, isFinished, matchesJobFilter, type JobFilter } from '../queue/jobs.js';
 import { StoreJobQueue, type JobQueue } from '../queue/queue.js';
@@ -152,6 +152,13 @@ export class StateStore implements Store {
     return this.tests.flaky(filter);
   }
 
+  async *listVotes(): AsyncGenerator<Vote> {
+    const state = await this.read();
+    yield* Object.values(state.votes);
+    const live = new Set(Object.values(state.votes).map((v) => `${v.project}~${v.number}~${v.patchSet}`));
+    for await (const vote of readArchive<Vote>(this.dataDir, state.archive.votes)) if (!live.has(`${vote.project}~${vote.number}~${vote.patchSet}`)) yield vote;
+  }
+
   async pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]> {
     const old = (job: Job) => Date.parse(job.finishedAt ?? job.createdAt) < cutoff.getTime();
     if (options.dryRun) {
@@ -213,6 +220,8 @@ function archiveLineFilter(filter: JobFilter): ((line: string) => boolean) | und
   if (filter.status) needles.push(filter.status.map((s) => `"status":${JSON.stringify(s)}`));
   if (filter.project) needles.push(filter.project.map((p) => `"project":${JSON.stringify(p)}`));
   if (filter.configId) needles.push([`"configId":${JSON.stringify(filter.configId)}`]);
+  // A prefix of the revision: the needle stops before the closing quote.
+  if (filter.revision) needles.push([`"revision":${JSON.stringify(filter.revision).slice(0, -1)}`]);
   if (needles.length === 0) return undefined;
   return (line) => needles.every((any) => any.some((n) => line.includes(n)));
 }

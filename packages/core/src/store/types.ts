@@ -1,4 +1,4 @@
-import type { Job } from '../model.js';
+import type { Job, Vote } from '../model.js';
 import type { FlakyTest, TestRun } from '../results/history.js';
 import type { JobFilter } from '../queue/jobs.js';
 import type { JobQueue } from '../queue/queue.js';
@@ -26,6 +26,8 @@ export interface Store {
   getJob(id: string): Promise<Job | undefined>;
   /** Jobs matching the filter: live ones newest first, then history, most recently finished first. */
   listJobs(filter?: JobFilter, options?: { limit?: number }): AsyncGenerator<Job>;
+  /** Every vote record, live and history (for copying a store). */
+  listVotes(): AsyncGenerator<Vote>;
   /** Removes history jobs that ended before the cutoff (the caller removes their logs), and test runs and flaky sightings older than it; answers the jobs' ids. */
   pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]>;
   /** Keeps one finished job's per-test outcomes (appended as history) and notes tests now seen flaky. */

@@ -43,6 +43,33 @@ describe('bellows comment against the Gerrit simulator', function () {
     expect(review!.message).to.include(': TEST_FAILED in 1m 5s (10 tests, 1 failures, 1 skipped)\n  1 test failed');
   });
 
+  it('a template with axes: one job per combination from sync --fire, one review covering them all, the failure naming its combination', async () => {
+    h = await startHarness({
+      projects: [{ name: 'nova', templates: ['smoke'] }],
+      templates: { smoke: { axes: { database: ['mysql', 'postgresql'], hypervisor: ['libvirt', 'qemu'] }, exclude: [{ database: 'mysql', hypervisor: 'qemu' }] } },
+    });
+    const c = h.sim.createChange({ project: 'nova', subject: 'matrix change' });
+    const synced = await syncProjects(h.ctx, { fire: true });
+    expect(synced.queued.map((j) => j.configuration)).to.deep.equal([
+      { database: 'mysql', hypervisor: 'libvirt' },
+      { database: 'postgresql', hypervisor: 'libvirt' },
+      { database: 'postgresql', hypervisor: 'qemu' },
+    ]);
+    await finishJobs(h.store, 'success', (j) => j.configuration?.hypervisor === 'libvirt');
+    expect((await commentResults(h.ctx)).waiting[0]!.reason).to.match(/^smoke \[database=postgresql, hypervisor=qemu\]: j\d+ is queued$/);
+    await finishJobs(h.store, 'test_failed', undefined, { message: '1 failing test(s): test_boot_from_volume' });
+    await commentResults(h.ctx);
+    const reviews = h.sim.reviews(c.number);
+    expect(reviews).to.have.length(1);
+    expect(reviews[0]!.labels).to.deep.equal({ Verified: -1 });
+    const lines = reviews[0]!.message.split('\n').filter((l) => l.startsWith('- '));
+    expect(lines.map((l) => l.replace(/ \S+ : /, ': ').replace(/ in .*/, ''))).to.deep.equal([
+      '- smoke [database=mysql, hypervisor=libvirt]: SUCCESS',
+      '- smoke [database=postgresql, hypervisor=libvirt]: SUCCESS',
+      '- smoke [database=postgresql, hypervisor=qemu]: TEST_FAILED',
+    ]);
+  });
+
   it('never labels an outdated revision: nothing is posted and the patch set is recorded as skipped', async () => {
     h = await startHarness();
     const c = h.sim.createChange({ project: 'nova', subject: 'moving target' });

@@ -65,6 +65,24 @@ describe('bellows/comment', () => {
       expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: -1 });
     });
 
+    it('a patch set that cannot be tested for a Depends-On problem is reported at once in one line, without a vote', () => {
+      const s = withConfig();
+      s.configs['nova~1']!.dependencyProblem = 'Depends-On glance 20 (Quota API) is abandoned';
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
+      if (decision.kind !== 'report') return;
+      expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.equal('SmokeStack: cannot test patch set 1, no vote: Depends-On glance 20 (Quota API) is abandoned.');
+    });
+
+    it('waits on a job that tested an older patch set of a change it depends on', () => {
+      const s = withConfig();
+      const glance = { project: 'glance', number: 20, branch: 'master', status: 'NEW' as const, patchSet: 2, revision: 'r', ref: 'x', url: 'u' };
+      s.configs['nova~1']!.dependencies = [glance];
+      addJob(s, 'nova', 1, 1, 'smoke', 'success', { dependencies: [glance] });
+      const stale = addJob(s, 'nova', 1, 1, 'full', 'success', { dependencies: [{ ...glance, patchSet: 1 }] });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
+    });
+
     it('ignores jobs of other patch sets', () => {
       const s = withConfig(2);
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
@@ -163,6 +181,24 @@ describe('bellows/comment', () => {
       ]);
       const local = formatReviewMessage(s.configs['nova~1']!, decision, { jobsDir: '/var/lib/smokestack/jobs' });
       expect(local).to.include(`- smoke /var/lib/smokestack/jobs/${smoke.id} : SUCCESS`);
+    });
+
+    it('links each job to its page at the pages\' public URL, else says where the page is on the control host', () => {
+      const s = withConfig();
+      const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'success');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      if (decision.kind !== 'report') throw new Error('expected a report');
+      const served = formatReviewMessage(s.configs['nova~1']!, decision, {
+        web: { dir: '/var/lib/smokestack/web', url: 'https://ci.example.org/smokestack' },
+        logsUrl: 'https://logs.example.org/smokestack/',
+        jobsDir: '/var/lib/smokestack/jobs',
+      });
+      expect(served).to.include(`- smoke https://ci.example.org/smokestack/jobs/${smoke.id}/ : SUCCESS`);
+      const unserved = formatReviewMessage(s.configs['nova~1']!, decision, { web: { dir: '/var/lib/smokestack/web' }, jobsDir: '/var/lib/smokestack/jobs' });
+      expect(unserved).to.include(`- smoke /var/lib/smokestack/web/jobs/${smoke.id}/index.html : SUCCESS`);
+      const published = formatReviewMessage(s.configs['nova~1']!, decision, { web: { dir: '/var/lib/smokestack/web' }, logsUrl: 'https://logs.example.org/smokestack/' });
+      expect(published).to.include(`- smoke https://logs.example.org/smokestack/${smoke.id}/ : SUCCESS`);
     });
 
     it('cuts messages to 16 KB at a line boundary', () => {

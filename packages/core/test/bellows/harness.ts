@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GerritSim, type GerritSimOptions } from '@smokestack/testkit';
+import { GerritSim, type GerritSimOptions, type SimFiles } from '@smokestack/testkit';
 import { ConfigSchema } from '../../src/config/schema.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import { createBellowsContext, type BellowsContext } from '../../src/bellows/context.js';
@@ -37,7 +37,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   sim?: GerritSimOptions;
-  projects?: Array<{ name: string; branch?: string; templates?: string[] }>;
+  /** `files`: the project's first commit (default: a README). */
+  projects?: Array<{ name: string; branch?: string; templates?: string[]; files?: SimFiles }>;
   templates?: Record<string, { autoApprove?: boolean; maxInfraRetries?: number }>;
   gerrit?: Record<string, unknown>;
 }
@@ -59,10 +60,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ssh: { host: sim.sshHost, port: sim.sshPort, hostKey: sim.hostPublicKey, identityFile, keepaliveSeconds: 1, silenceSeconds: 2 },
       ...options.gerrit,
     },
-    projects,
+    projects: projects.map(({ files: _files, ...p }) => p),
     templates,
   });
-  for (const p of projects) sim.createProject(p.name, { branch: p.branch });
+  for (const p of projects) sim.createProject(p.name, { branch: p.branch, ...(p.files ? { files: p.files } : {}) });
   const loaded: LoadedConfig = { dir, config, path: path.join(dir, 'smokestack.yaml') };
   const store = new StateStore(path.join(dir, 'state.json'));
   const ctx = createBellowsContext({ loaded, store, password: 'secret', backoff: { baseMs: 2, maxMs: 20 } });

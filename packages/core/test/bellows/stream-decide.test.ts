@@ -34,8 +34,8 @@ describe('bellows/stream decisions', () => {
     addJob(s, 'nova', 1, 1, 'smoke', 'test_failed');
     addJob(s, 'nova', 1, 2, 'smoke', 'test_failed');
     addJob(s, 'nova', 1, 2, 'full', 'queued');
-    expect(planRecheck(s, 'nova~1').map((j) => [j.template, j.patchSet, j.attempt, j.reason])).to.deep.equal([['smoke', 2, 2, 'recheck']]);
-    expect(planRecheck(s, 'nova~9')).to.deep.equal([]);
+    expect(planRecheck(s, 'nova~1', POLICIES).map((j) => [j.template, j.patchSet, j.attempt, j.reason])).to.deep.equal([['smoke', 2, 2, 'recheck']]);
+    expect(planRecheck(s, 'nova~9', POLICIES)).to.deep.equal([]);
   });
 
   it('remembers a bounded number of handled events', () => {

@@ -35,6 +35,9 @@ describe('bellows stream against the Gerrit simulator', function () {
     await startStream(20_000);
     // The catch-up sweep on connect found the change created before the stream.
     await until('catch-up sweep', async () => jobsOf(await h.store.read(), early.number).length === 2);
+    // The status page shows the stream connected, since the sweep on connect.
+    const connected = await until('the stream noted as connected', async () => (await h.store.read()).activity?.stream);
+    expect(connected).to.include({ ok: true, summary: 'connected; the catch-up sweep queued 2 job(s)' });
 
     // patchset-created: a new change, then a new patch set supersedes its jobs.
     const a = h.sim.createChange({ project: 'nova', subject: 'streamed change' });

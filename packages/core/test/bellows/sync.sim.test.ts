@@ -67,6 +67,19 @@ describe('bellows sync against the Gerrit simulator', function () {
     for (const id of second.superseded) expect(state.jobs[id]!.supersededBy).to.match(/^j\d+$/);
   });
 
+  it('records each run for the status page: what it did, or which project failed and when the last good run was', async () => {
+    h = await startHarness({ gerrit: { retries: 0 } });
+    h.sim.createChange({ project: 'nova', subject: 'watched' });
+    await syncProjects(h.ctx, { fire: true });
+    const good = (await h.store.read()).activity!.sync!;
+    expect(good).to.include({ ok: true, summary: '1 project branch(es) swept: 1 created, 0 updated, 0 purged, 0 superseded, 2 job(s) queued' });
+    h.sim.setFaults({ errorRate: 1 });
+    await syncProjects(h.ctx, { fire: true });
+    const bad = (await h.store.read()).activity!.sync!;
+    expect(bad).to.include({ ok: false, lastOkAt: good.at });
+    expect(bad.summary).to.match(/^nova master: .*HTTP 50[03]/);
+  });
+
   it('purges changes merged or abandoned since the last sweep, keeps WIP changes unfired', async () => {
     h = await startHarness();
     const merged = h.sim.createChange({ project: 'nova', subject: 'to merge' });

@@ -11,7 +11,7 @@ describe('bellows/sync planSync', () => {
     expect(plan.create.map((c) => c.id)).to.deep.equal(['nova~1', 'glance~2']);
     expect(plan.ignored).to.deep.equal([{ project: 'nova', number: 3, reason: 'nova stable/x is not configured' }]);
     expect(plan.create[1]).to.deep.include({ description: 'bob: Change 2', patchSet: 3, revision: 'rev-2-3', ref: 'refs/changes/02/2/3', templates: ['smoke'] });
-    expect(plan.create[1]!.branches).to.deep.equal({ glance: { url: 'https://git.example.org/glance', ref: 'refs/changes/02/2/3', mergeTarget: 'master' } });
+    expect(plan.create[1]!.branches).to.deep.equal({ glance: { url: 'https://git.example.org/glance', ref: 'refs/changes/02/2/3', mergeTarget: 'master', origin: 'change' } });
     expect(plan.enqueue).to.deep.equal([]);
   });
 
@@ -170,5 +170,74 @@ describe('bellows/sync planSync', () => {
 
   it('configFromChange names an unknown owner', () => {
     expect(configFromChange(change(1, 1, { owner: {} }), TARGETS[0]!, NOW).description).to.equal('unknown: Change 1');
+  });
+});
+
+describe('bellows/sync planSync: Depends-On', () => {
+  const glanceDep = (patchSet: number, status: 'NEW' | 'MERGED' = 'NEW') => ({
+    project: 'glance', number: 20, branch: 'master', status, patchSet, revision: `rev-20-${patchSet}`, ref: status === 'NEW' ? `refs/changes/20/20/${patchSet}` : 'refs/heads/master', url: 'https://git.example.org/glance',
+  });
+  const resolved = (id: string, dependencies: ReturnType<typeof glanceDep>[], problem?: string) => new Map([[id, { dependencies, ignored: [], ...(problem ? { problem } : {}) }]]);
+  const nova1 = () => change(1, 1, { dependsOn: ['I20'] });
+
+  it('a change’s jobs are queued with the changes it depends on, which its config records', () => {
+    const s = state();
+    const out = applySyncPlan(s, planSync(s, [nova1()], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(1)]) }, NOW), NOW);
+    expect(s.configs['nova~1']).to.deep.include({ dependsOn: ['I20'], dependencies: [glanceDep(1)] });
+    expect(out.queued.map((j) => [j.template, j.dependencies?.map((d) => `${d.project} ${d.number},${d.patchSet}`)])).to.deep.equal([
+      ['smoke', ['glance 20,1']],
+      ['full', ['glance 20,1']],
+    ]);
+  });
+
+  it('a new patch set of a dependency supersedes the running jobs of the changes depending on it, re-queues them, and reports again', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [nova1()], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(1)]) }, NOW), NOW);
+    const [smoke, full] = Object.values(s.jobs);
+    smoke!.status = 'running';
+    full!.status = 'success';
+    s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: 'ok', postedAt: NOW.toISOString() };
+    // The sweep saw glance 20 at patch set 2: nova 1 (not in the sweep) is resolved again.
+    const glance20 = change(20, 2, { project: 'glance' });
+    const out = applySyncPlan(s, planSync(s, [glance20], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(2)]) }, NOW), NOW);
+    expect(out.updated).to.include('nova~1');
+    expect(out.superseded).to.deep.equal([smoke!.id]);
+    expect(s.jobs[smoke!.id]!.message).to.equal('superseded: Depends-On glance 20 has patch set 2');
+    const requeued = out.queued.filter((j) => j.configId === 'nova~1');
+    expect(requeued.map((j) => [j.template, j.reason, j.attempt, j.dependencies![0]!.patchSet])).to.deep.equal([
+      ['smoke', 'dependency', 2, 2],
+      ['full', 'dependency', 2, 2],
+    ]);
+    expect(s.jobs[smoke!.id]!.supersededBy).to.equal(requeued[0]!.id);
+    expect(s.votes['nova~1~1'], 'the patch set is reported again').to.equal(undefined);
+    // Merging the dependency later moves nothing: its content is what was tested.
+    const again = applySyncPlan(s, planSync(s, [change(20, 2, { project: 'glance', status: 'MERGED' })], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(2, 'MERGED')]) }, NOW), NOW);
+    expect(again.superseded).to.deep.equal([]);
+    expect(again.queued.filter((j) => j.configId === 'nova~1')).to.deep.equal([]);
+  });
+
+  it('a Depends-On problem cancels the patch set’s jobs and queues none; once it clears they run and its report is forgotten', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [nova1()], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(1)]) }, NOW), NOW);
+    const problem = 'Depends-On glance 20 (Quota API) is abandoned';
+    const out = applySyncPlan(s, planSync(s, [change(20, 1, { project: 'glance', status: 'ABANDONED' })], { ...opts, fire: true, dependencies: resolved('nova~1', [], problem) }, NOW), NOW);
+    expect(out.cancelled).to.have.length(2);
+    expect(Object.values(s.jobs).filter((j) => j.configId === 'nova~1').map((j) => j.message)).to.deep.equal([`cancelled: ${problem}`, `cancelled: ${problem}`]);
+    expect(out.queued.filter((j) => j.configId === 'nova~1')).to.deep.equal([]);
+    expect(s.configs['nova~1']!.dependencyProblem).to.equal(problem);
+    s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: null, message: `cannot test: ${problem}`, postedAt: NOW.toISOString(), problem };
+    const restored = applySyncPlan(s, planSync(s, [change(20, 1, { project: 'glance' })], { ...opts, fire: true, dependencies: resolved('nova~1', [glanceDep(1)]) }, NOW), NOW);
+    expect(restored.queued.filter((j) => j.configId === 'nova~1').map((j) => [j.template, j.reason])).to.deep.equal([['smoke', 'new'], ['full', 'new']]);
+    expect(s.configs['nova~1']).to.not.have.property('dependencyProblem');
+    expect(s.votes['nova~1~1']).to.equal(undefined);
+  });
+
+  it('a change whose footers could not be resolved in this run keeps what its config had', () => {
+    const s = state();
+    applySyncPlan(s, planSync(s, [nova1()], { ...opts, dependencies: resolved('nova~1', [glanceDep(1)]) }, NOW), NOW);
+    applySyncPlan(s, planSync(s, [change(1, 2, { dependsOn: ['I20'] })], opts, NOW), NOW);
+    expect(s.configs['nova~1']!.dependencies).to.deep.equal([glanceDep(1)]);
+    applySyncPlan(s, planSync(s, [change(1, 3, { dependsOn: [] })], opts, NOW), NOW);
+    expect(s.configs['nova~1']).to.not.have.property('dependencies');
   });
 });

@@ -155,6 +155,24 @@ describe('gerrit/map', () => {
     });
   });
 
+  describe('Depends-On footers', () => {
+    const message = 'Fix the frobnicator\n\nDepends-On: I0123456789abcdef0123456789abcdef01234567\nChange-Id: I8473b95934b5732ac55d26311a706c9c2bde9940\n';
+
+    it('reads them from the current commit (CURRENT_COMMIT), and knows when Gerrit did not send it', () => {
+      const sha = REST_CHANGE.current_revision!;
+      const withCommit: RestChangeInfo = { ...REST_CHANGE, revisions: { [sha]: { ...REST_CHANGE.revisions![sha], commit: { subject: 'Fix the frobnicator', message } } } };
+      expect(changeFromRest(withCommit).dependsOn).to.deep.equal(['I0123456789abcdef0123456789abcdef01234567']);
+      expect(changeFromRest(REST_CHANGE)).to.not.have.property('dependsOn');
+      const none: RestChangeInfo = { ...REST_CHANGE, revisions: { [sha]: { ...REST_CHANGE.revisions![sha], commit: { message: 'Fix\n\nChange-Id: I1\n' } } } };
+      expect(changeFromRest(none).dependsOn).to.deep.equal([]);
+    });
+
+    it('reads them from a stream event’s or query’s commitMessage', () => {
+      const ssh: SshChange = { project: 'openstack/nova', number: 8778, commitMessage: message, currentPatchSet: { number: 3, revision: 'abc', ref: 'refs/changes/78/8778/3' } };
+      expect(changeFromSsh(ssh).dependsOn).to.deep.equal(['I0123456789abcdef0123456789abcdef01234567']);
+    });
+  });
+
   describe('changeFromSsh', () => {
     const SSH_CHANGE: SshChange = {
       project: 'openstack/nova',

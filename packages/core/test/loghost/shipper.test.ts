@@ -84,6 +84,7 @@ describe('logs that come home: a worker on another machine sends each job to the
     expect(JSON.parse(fs.readFileSync(path.join(home, 'summary.json'), 'utf8')).summary).to.include({ tests: 1 });
     expect(listJobFiles(home).map((f) => f.path)).to.include('hosts/host2/results/suite-0/r.xml');
     expect(fs.existsSync(path.join(workerDir, 'jobs', job.id)), 'the worker keeps no copy once delivered').to.equal(false);
+    expect(fs.existsSync(path.join(workerDir, 'web')), 'nor a page holding its files: the control host writes that').to.equal(false);
     expect(outboxOf(workerDir).list()).to.deep.equal([]);
     expect(fs.readdirSync(path.join(ws.store.jobsDir, '.incoming'))).to.deep.equal([]);
     const printed = await firestackLogs(job.id);

@@ -39,9 +39,28 @@ describe('pipeline/judge: Puppet, applied twice', () => {
     expect(judged.infra).to.deep.equal(['configure script on web1 was killed (exit 143) before Puppet ran']);
   });
 
+  const MODULE = { key: 'module:0', name: 'demoapp', url: 'https://git.example.org/puppet-demoapp', ref: 'refs/heads/no-such-branch', underTest: false };
+
   it('records the revision of each Puppet module fetched from git', () => {
-    const run = { code: 0, stdout: `::smokestack:: module-revision 1 ${'a'.repeat(40)}\n${captured('configure-idempotent').stdout}`, stderr: '' };
-    expect(judgePuppet('web1', [1], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
+    const run = { code: 0, stdout: `::smokestack:: revision module:1 ${'a'.repeat(40)}\n${captured('configure-idempotent').stdout}`, stderr: '' };
+    expect(judgePuppet('web1', [{ ...MODULE, key: 'module:1', ref: 'master' }], run).revisions).to.deep.equal([{ key: 'module:1', revision: 'a'.repeat(40) }]);
+  });
+
+  it('a Puppet module branch the configuration names but its server lacks stops configure as the machinery’s fault, before Puppet runs', () => {
+    const judged = judgePuppet('web1', [MODULE], captured('configure-module-unreachable'));
+    expect(judged.failures).to.deep.equal([]);
+    expect(judged.revisions).to.deep.equal([]);
+    expect(judged.infra).to.have.length(1);
+    expect(judged.infra[0]).to.match(
+      /^fetching demoapp \(refs\/heads\/no-such-branch\) from https:\/\/git\.example\.org\/puppet-demoapp on web1 failed: the repository has no refs\/heads\/no-such-branch \(couldn't find remote ref refs\/heads\/no-such-branch\)$/,
+    );
+    expect(captured('configure-module-unreachable').stdout).not.to.contain('puppet-begin');
+  });
+
+  it('a module under test whose own ref its server lacks is the change’s fault', () => {
+    const judged = judgePuppet('web1', [{ ...MODULE, underTest: true }], captured('configure-module-unreachable'));
+    expect(judged.infra).to.deep.equal([]);
+    expect(judged.failures[0]).to.match(/^fetching demoapp \(refs\/heads\/no-such-branch\) .* the repository has no refs\/heads\/no-such-branch/);
   });
 });
 

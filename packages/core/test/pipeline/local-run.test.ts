@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfigFile } from '../../src/config/load.js';
-import { runTemplate } from '../../src/pipeline/index.js';
+import { reproduceJob, runTemplate } from '../../src/pipeline/index.js';
 import { EXAMPLES, Workspace, purgeDemoPackage } from './helpers.js';
 
 /** Kills the stage script this command runs under, as the OOM killer would: it leads its own session. */
@@ -21,17 +21,50 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     purgeDemoPackage();
   });
 
-  it('runs the demo template with a local checkout as the change under test', async () => {
-    const { job, result } = await runTemplate({ loaded: examples(), template: 'demo', changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
+  it('runs the demo template with a local checkout as the change under test, and writes the job its page', async () => {
+    const { job, result, page } = await runTemplate({ loaded: examples(), template: 'demo', changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
     expect(result.status, result.message).to.equal('success');
     expect(job.status).to.equal('success');
     expect(result.summary).to.include({ tests: 5, failures: 0, skipped: 1 });
-    expect(result.skipped).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    expect(result.skipped).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'the port is checked from another host by the network suite' }]);
     expect(result.sources[0]).to.include({ localPath: ws.repo, revision: ws.head(), changed: true });
     const summary = JSON.parse(fs.readFileSync(path.join(ws.store.jobDir(job.id), 'summary.json'), 'utf8'));
     expect(summary).to.include({ status: 'success', jobId: job.id });
     expect(fs.existsSync(path.join(ws.store.jobDir(job.id), 'bundle', 'sources', 'build-0.bundle'))).to.equal(true);
     expect((await ws.store.read()).groups).to.deep.equal({});
+    // The page beside the store's web/ directory, as the job finished: every stage, every stage log viewable.
+    expect(page).to.equal(path.join(ws.store.dataDir, 'web', 'jobs', job.id, 'index.html'));
+    const data = JSON.parse(fs.readFileSync(path.join(path.dirname(page!), 'job.json'), 'utf8'));
+    expect(data.job).to.deep.include({ id: job.id, status: 'success' });
+    expect(data.stages.map((s: { stage: string }) => s.stage)).to.deep.equal(result.stages.map((s) => s.stage));
+    expect(data.tests.skipped.others).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    for (const log of data.logs as Array<{ viewer: string; raw: string }>) {
+      expect(fs.existsSync(path.join(path.dirname(page!), log.viewer)), log.viewer).to.equal(true);
+      expect(fs.existsSync(path.join(path.dirname(page!), decodeURIComponent(log.raw))), log.raw).to.equal(true);
+    }
+    expect(data.logs.map((l: { stage?: string }) => l.stage).filter(Boolean)).to.include('test');
+    expect(fs.existsSync(path.join(path.dirname(page!), 'raw', 'bundle'))).to.equal(false);
+  });
+
+  it('runs one combination of a template’s axes: Puppet configures it from facts, the suites see it, the job keeps it', async function () {
+    this.timeout(600_000);
+    const { job, result } = await runTemplate({ loaded: examples(), template: 'demo-matrix', axes: ['greeting=Howdy'], changes: [`demoapp=${ws.repo}`], store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    // Axes not named take their first allowed value; the job and its bundle record the combination.
+    expect(job.configuration).to.deep.equal({ greeting: 'Howdy', port: '8080' });
+    expect(fs.readFileSync('/etc/demoapp/demoapp.conf', 'utf8')).to.contain('GREETING=Howdy\nPORT=8080');
+    const dir = ws.store.jobDir(job.id);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'bundle', 'configuration.json'), 'utf8'))).to.deep.equal({ greeting: 'Howdy', port: '8080' });
+    expect(fs.readFileSync(path.join(dir, 'scripts', 'configure-gateway.sh'), 'utf8')).to.contain('FACTER_smokestack_greeting=Howdy');
+    expect(reproduceJob(job).command).to.match(/^firestack run --template demo-matrix --axis greeting=Howdy --axis port=8080 --change /);
+  });
+
+  it('refuses a combination the template excludes, in one line, before anything runs', async () => {
+    const before = Object.keys((await ws.store.read()).jobs).length;
+    let message = '';
+    await runTemplate({ loaded: examples(), template: 'demo-matrix', axes: ['greeting=Howdy', 'port=9090'], store: ws.store, logger: ws.logger }).catch((err: Error) => (message = err.message));
+    expect(message).to.equal('--axis greeting=Howdy, port=9090: template demo-matrix excludes that combination');
+    expect(Object.keys((await ws.store.read()).jobs)).to.have.length(before);
   });
 
   it('runs the demo template on examples/demo-project as it is: no git init, no --change', async function () {

@@ -68,6 +68,35 @@ describe('pipeline/plan', () => {
     expect(sources[2]).to.include({ ref: 'refs/changes/77/1077/1', changed: true });
   });
 
+  it('a custom branch from a fork merges the project’s own trunk; a source the config does not merge is built as it is', () => {
+    const sources = applyChanges(templateSources(template()), {
+      branches: {
+        'openstack/nova': { url: 'https://review.example.org/openstack/nova', ref: 'refs/changes/45/1045/2', origin: 'change' },
+        glance: { url: 'https://github.com/alice/glance', ref: 'quota-fix', mergeTarget: 'master', origin: 'custom' },
+      },
+    });
+    // The template merges nova onto master; the config (the change's own source) says not to.
+    expect(sources[0]).to.include({ ref: 'refs/changes/45/1045/2', changed: true });
+    expect(sources[0]).to.not.have.property('mergeTarget');
+    expect(sources[1]).to.include({ url: 'https://github.com/alice/glance', ref: 'quota-fix', mergeTarget: 'master', mergeUrl: 'https://review.example.org/openstack/glance' });
+  });
+
+  it('a second --change of a project is merged in after the first, in the order given', () => {
+    const [nova] = applyChanges(templateSources(template()), {
+      changes: [
+        { project: 'openstack/nova', ref: 'refs/changes/45/1045/2' },
+        { project: 'openstack/nova', url: 'https://git.example.org/nova', ref: 'abc123' },
+        { project: 'openstack/nova', ref: 'refs/changes/46/1046/1' },
+      ],
+    });
+    expect(nova).to.include({ ref: 'refs/changes/45/1045/2', mergeTarget: 'master' });
+    expect(nova!.merges).to.deep.equal([
+      { name: 'openstack/nova abc123', url: 'https://git.example.org/nova', ref: 'abc123' },
+      { name: 'openstack/nova refs/changes/46/1046/1', url: 'https://review.example.org/openstack/nova', ref: 'refs/changes/46/1046/1' },
+    ]);
+    expect(() => applyChanges(templateSources(template()), { changes: [{ project: 'glance', ref: 'x' }, { project: 'glance', path: '/tmp/glance' }] })).to.throw(UserError, /a second --change of a project is merged in/);
+  });
+
   it('names the known projects when a --change matches none', () => {
     try {
       applyChanges(templateSources(template()), { changes: [{ project: 'neutron', ref: 'x' }], template: 'devstack' });

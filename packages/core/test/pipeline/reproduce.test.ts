@@ -32,6 +32,25 @@ describe('pipeline/reproduce', () => {
     expect(r.command).to.equal("firestack run --template demo --change 'demoapp=https://review.example.org/demoapp#a1b2c3' --change puppet-demoapp=d4e5f6");
   });
 
+  it('repeats the job’s combination of axes and the changes merged into a source (Depends-On), each at its revision', () => {
+    const r = reproduceJob(
+      {
+        ...job([
+          {
+            kind: 'build', name: 'demoapp', project: 'demoapp', url: 'https://git.example.org/demoapp', ref: 'refs/changes/45/45/2', revision: 'a1b2c3', changed: true,
+            merges: [{ name: 'demoapp change 44,1', url: 'https://git.example.org/demoapp', ref: 'refs/changes/44/44/1', revision: 'beef01' }],
+          },
+        ]),
+        configuration: { port: '9090', greeting: 'Howdy' },
+      },
+      templateSources(definition),
+    );
+    expect(r.argv).to.deep.equal([
+      'firestack', 'run', '--template', 'demo', '--axis', 'greeting=Howdy', '--axis', 'port=9090',
+      '--change', 'demoapp=a1b2c3', '--change', 'demoapp=https://git.example.org/demoapp#beef01',
+    ]);
+  });
+
   it('quotes hostile values so the printed line is safe to paste', () => {
     const r = reproduceJob({ ...job([{ kind: 'build', name: 'x', project: "p'; rm -rf ~ #", url: 'u', ref: 'r', revision: 'abc', changed: true }]), template: 't$(id)' });
     expect(r.command).to.equal(`firestack run --template 't$(id)' --change 'p'"'"'; rm -rf ~ #=u#abc'`);

@@ -9,13 +9,21 @@ const samples: Record<string, unknown> = {
   'stage-launch.sh.hbs': { workspace: `/w/${EVIL}`, name: 'build', env: { GREETING: EVIL } },
   'stage-stop.sh.hbs': { workspace: `/w/${EVIL}` },
   'stage-prepare.sh.hbs': { workspace: '/w', jobId: EVIL, hostName: EVIL },
-  'stage-build.sh.hbs': { workspace: '/w', builds: [{ index: 0, name: EVIL, url: EVIL, ref: EVIL, mergeTarget: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, bundled: '' }, { index: 1, name: 'b', url: 'u', ref: 'r', mergeTarget: '', method: 'command', command: 'make', subdir: '', bundled: `sources/${EVIL}` }, { index: 2, name: EVIL, url: 'u', ref: 'r', mergeTarget: '', method: 'rpm', command: '', subdir: EVIL, bundled: '' }] },
+  'stage-build.sh.hbs': {
+    workspace: '/w',
+    builds: [
+      { index: 0, name: EVIL, ref: EVIL, method: 'dpkg', command: EVIL, subdir: EVIL, checkout: EVIL, merging: 'yes' },
+      { index: 1, name: 'b', ref: 'r', method: 'command', command: 'make', subdir: '', checkout: 'true', merging: '' },
+      { index: 2, name: EVIL, ref: 'r', method: 'rpm', command: '', subdir: EVIL, checkout: EVIL, merging: '' },
+    ],
+  },
+  'source-checkout.sh.hbs': { key: 'build:0', url: EVIL, ref: EVIL, merges: [{ name: EVIL, url: EVIL, ref: EVIL }], mergeTarget: EVIL, mergeUrl: EVIL },
   'stage-repo-publish.sh.hbs': { workspace: '/w' },
   'stage-repo-client.sh.hbs': { workspace: '/w', repoPath: EVIL },
   'stage-repo-publish-rpm.sh.hbs': { workspace: `/w/${EVIL}` },
   'stage-repo-client-rpm.sh.hbs': { workspace: `/w/${EVIL}`, repoPath: EVIL },
-  'stage-configure.sh.hbs': { workspace: '/w', gitModules: [{ index: 0, dir: 'nova', url: EVIL, ref: EVIL, bundled: '' }], packages: ['puppet-module-keystone'], modulepath: [EVIL], manifest: 'manifests/gw.pp', noop: false, idempotence: true },
-  'stage-test.sh.hbs': { workspace: '/w', suites: [{ index: 0, name: EVIL, command: 'true', results: EVIL, timeoutSeconds: 30 }] },
+  'stage-configure.sh.hbs': { workspace: '/w', gitModules: [{ dir: 'nova', checkout: EVIL }], packages: ['puppet-module-keystone'], modulepath: [EVIL], manifest: 'manifests/gw.pp', noop: false, idempotence: true, facts: [{ name: 'FACTER_smokestack_database', value: EVIL }] },
+  'stage-test.sh.hbs': { workspace: '/w', suites: [{ index: 0, name: EVIL, command: 'true', results: EVIL, timeoutSeconds: 30 }], env: [{ name: 'SMOKESTACK_AXIS_DATABASE', value: EVIL }] },
   'stage-harvest.sh.hbs': { workspace: '/w', paths: [EVIL, '/var/log/*.log'] },
 };
 

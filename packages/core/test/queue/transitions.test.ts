@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { emptyState } from '../../src/store/schema.js';
 import { enqueueJob } from '../../src/queue/jobs.js';
-import { claimNextJob, finishJobRecord, heartbeatJob, recoverStaleJobs } from '../../src/queue/transitions.js';
+import { claimNextJob, finishJobRecord, heartbeatJob, requeueTakenJob, takeStaleJobs } from '../../src/queue/transitions.js';
 import type { PipelineResult } from '../../src/pipeline/runner.js';
 import { emptySummary } from '../../src/model.js';
 
@@ -28,13 +28,19 @@ describe('queue/transitions (the job state machine)', () => {
     expect(s.jobs.j1!.worker).to.equal('w1');
   });
 
-  it('takes back running jobs whose heartbeat is stale, and only those', () => {
+  it('takes back running jobs whose heartbeat is stale, and only those; they are queued again once the recoverer has cleaned up', () => {
     const s = state();
     claimNextJob(s, 'dead', at(10));
     claimNextJob(s, 'alive', at(10));
     heartbeatJob(s, 'j2', 'alive', at(55));
-    const recovered = recoverStaleJobs(s, at(71), 60_000);
-    expect(recovered.map((j) => j.id)).to.deep.equal(['j1']);
+    const recovered = takeStaleJobs(s, at(71), 60_000, 'rescuer');
+    expect(recovered.map((j) => [j.id, j.worker])).to.deep.equal([['j1', 'dead']]);
+    // Held by the recoverer while it cleans up: no other worker claims or takes it meanwhile.
+    expect(s.jobs.j1).to.include({ status: 'running', worker: 'rescuer' });
+    expect(takeStaleJobs(s, at(72), 60_000, 'other')).to.deep.equal([]);
+    expect(claimNextJob(s, 'w3', at(72))!.id).to.equal('j3');
+    expect(requeueTakenJob(s, 'j1', 'other')).to.equal(false);
+    expect(requeueTakenJob(s, 'j1', 'rescuer')).to.equal(true);
     expect(s.jobs.j1).to.include({ status: 'queued' });
     expect(s.jobs.j1!.worker).to.equal(undefined);
     expect(s.jobs.j1!.message).to.match(/worker dead stopped sending heartbeats/);
@@ -45,7 +51,7 @@ describe('queue/transitions (the job state machine)', () => {
     const s = state();
     const run = enqueueJob(s, { configId: 'adhoc', project: 'demoapp', number: 0, patchSet: 0, revision: '', template: 'demo', reason: 'manual' }, at(0));
     Object.assign(run, { kind: 'adhoc', status: 'running', startedAt: at(0).toISOString(), worker: 'cli:4242' });
-    expect(recoverStaleJobs(s, at(3600), 60_000)).to.deep.equal([]);
+    expect(takeStaleJobs(s, at(3600), 60_000, 'rescuer')).to.deep.equal([]);
     expect(s.jobs[run.id]).to.include({ status: 'running', worker: 'cli:4242' });
     expect(claimNextJob(s, 'w', at(3600))!.id).to.equal('j1');
   });

@@ -152,6 +152,40 @@ describe('review/service: generateReport from fixtures (Launchpad simulator + st
     expect(result.skippedTests).to.deep.equal([{ id: 'tempest.test_xen', reason: 'no xen' }]);
   });
 
+  it('a template run per combination of its axes has one result per combination, each naming its axis values', async () => {
+    const c12 = changes[1]!;
+    await store.update((state) => {
+      delete state.jobs['6'];
+      state.jobs['7'] = makeJob('7', c12, { configuration: { database: 'mysql' }, status: 'success' });
+      state.jobs['8'] = makeJob('8', c12, { configuration: { database: 'postgresql' }, status: 'test_failed' });
+    });
+    const { json, html } = await run();
+    const results = json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/12'].results;
+    expect(Object.keys(results)).to.deep.equal(['tempest [database=mysql]', 'tempest [database=postgresql]']);
+    expect(results['tempest [database=postgresql]']).to.deep.include({ template: 'tempest', configuration: { database: 'postgresql' }, status: 'test_failed', jobId: '8' });
+    expect(results['tempest [database=mysql]']).to.deep.include({ template: 'tempest', configuration: { database: 'mysql' }, status: 'success' });
+    // Change 11's plain tempest job still has its column beside the combinations' columns of change 12.
+    expect(json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/11'].results.tempest).to.not.have.property('configuration');
+    // The page's script draws the combination as a piece of its own in each result cell.
+    const data = pageDataOf(html);
+    const nova = data.sections[0];
+    const columns: string[] = nova.templates;
+    const row = nova.rows.find((r: { n: number }) => r.n === 12);
+    const cell = row.r[columns.indexOf('tempest [database=postgresql]')];
+    expect(data.strings[cell.c]).to.equal('database=postgresql');
+    expect(row.r[columns.indexOf('tempest')] ?? null, 'no plain tempest job for change 12').to.equal(null);
+  });
+
+  it('links each job to its page in the pages directory (index.html named, for a report opened from disk), or at the pages\' URL', async () => {
+    const { json, html } = await run({ pagesDir: path.join(dir, 'state', 'web') });
+    const results = json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/11'].results;
+    expect(results.tempest.link).to.equal('../state/web/jobs/2/index.html');
+    const data = JSON.parse(/<script type="application\/json" id="report-data">([^<]*)<\/script>/.exec(html)![1]!);
+    expect(data).to.include({ jobLinks: '../state/web/jobs/', jobSuffix: 'index.html' });
+    const served = await run({ logsUrl: 'https://ci.example.org/smokestack/jobs/' });
+    expect(served.json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/11'].results.tempest.link).to.equal('https://ci.example.org/smokestack/jobs/2/');
+  });
+
   it('feedback ignores nothing but never lets a 0 vote hide a +2; a CI vote never cancels the age bonus', async () => {
     const { json } = await run();
     const nova = json.projects['openstack/nova'];

@@ -40,4 +40,18 @@ describe('SshConnection', function () {
       proxy.close();
     }
   });
+
+  it('without an identity file, logs in with ~/.ssh/id_ed25519 when the SSH agent cannot be reached (as the Gerrit connection does)', async () => {
+    const host = hosts.hosts[0]!;
+    const home = path.join(dir, 'home');
+    fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+    fs.copyFileSync(host.identityFile, path.join(home, '.ssh', 'id_ed25519'));
+    const env = { HOME: home, SSH_AUTH_SOCK: path.join(dir, 'no-agent.sock') };
+    const conn = await SshConnection.open({ address: '127.0.0.1', port: host.port, user: host.user, knownHostsFiles: [hosts.knownHostsFile] }, { env });
+    try {
+      expect((await conn.exec('echo logged-in')).stdout.trim()).to.equal('logged-in');
+    } finally {
+      await conn.close();
+    }
+  });
 });

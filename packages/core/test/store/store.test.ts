@@ -4,51 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, type Job, type StateData } from '@smokestack/core';
+import pg from 'pg';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, knownSchemaVersion, type Job, type StateData, type Store } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
-
-const updater = fileURLToPath(new URL('./fixtures/updater.mjs', import.meta.url));
+import { describeBackends } from './backends.js';
+import { allJobIds, finished, runUpdater } from './helpers.js';
 
 function tempStore(): { dir: string; file: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-store-'));
   return { dir, file: path.join(dir, 'state.json') };
 }
 
-
-interface Child {
-  acked: number[];
-  done: Promise<number | null>;
-  kill(): void;
-}
-
-function runUpdater(file: string, prefix: string, count: number, delayMs = 0, mode = 'sync'): Child {
-  const child = spawn(process.execPath, [updater, file, prefix, String(count), String(delayMs), mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const acked: number[] = [];
-  let buffer = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      const match = /^ack (\d+)$/.exec(line);
-      if (match) acked.push(Number(match[1]));
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const done = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0 && code !== null) reject(new Error(`updater exited ${code}: ${stderr}`));
-      else resolve(code);
-    });
-  });
-  return { acked, done, kill: () => child.kill('SIGKILL') };
-}
 
 describe('StateStore', () => {
   let dir: string;
@@ -212,21 +178,6 @@ describe('StateStore', () => {
   });
 });
 
-/** A finished job of a change that is no longer open (history once it is not among the most recent). */
-function finished(id: string, minute: number): Job {
-  const at = new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
-  return {
-    id, configId: 'gone~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't', status: 'success', attempt: 1,
-    createdAt: at, finishedAt: at, summary: { tests: 1, failures: 0, errors: 0, skipped: 0, durationMs: 1 }, skipped: [], message: 'passed', logDir: `jobs/${id}`,
-  };
-}
-
-async function allJobIds(store: StateStore): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const job of store.listJobs()) ids.push(job.id);
-  return ids;
-}
-
 describe('StateStore history', () => {
   let dir: string;
   let file: string;
@@ -316,5 +267,162 @@ describe('StateStore history', () => {
     expect(ids).to.have.length(RECENT_FINISHED_KEPT + 5);
     expect(ids).to.not.include('j0');
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('jobs-archive'))).to.deep.equal([(await store.read()).archive.jobs.file]);
+  });
+});
+
+const config = (id: string, number: number, patchSet: number) => ({
+  id, project: 'p', branch: 'master', number, description: 'd', branches: {}, templates: ['t'], patchSet, revision: 'r', ref: `refs/changes/0${number}/${number}/${patchSet}`, updatedAt: 'x',
+});
+
+describeBackends('the state store', (backend) => {
+  it('starts empty, and what an update wrote is seen by another handle on the store', async () => {
+    const a = backend.open();
+    const b = backend.open();
+    expect((await a.read()).jobs).to.deep.equal({});
+    await a.update((s) => void (s.sync.a = { lastSweepChanges: 1 }));
+    await b.update((s) => {
+      s.configs['p~1'] = config('p~1', 1, 1);
+      enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't' }, new Date());
+    });
+    await a.update((s) => void (s.sync.c = {}));
+    const seen = await b.read();
+    expect(Object.keys(seen.sync).sort()).to.deep.equal(['a', 'c']);
+    expect(seen.jobs.j1).to.include({ status: 'queued', configId: 'p~1' });
+    expect(seen.configs['p~1']!.patchSet).to.equal(1);
+    expect(seen.nextJobId).to.equal(2);
+  });
+
+  it('keeps the last run of sync, stream and comment for the status page, as another handle sees it', async () => {
+    const a = backend.open();
+    await a.update((s) => void (s.activity = { sync: { at: '2026-12-01T10:00:00.000Z', ok: true, summary: '2 project branch(es) swept', by: 'ctl:1' } }));
+    await a.update((s) => void (s.activity!.comment = { at: '2026-12-01T10:01:00.000Z', ok: false, summary: 'gerrit: HTTP 503' }));
+    const seen = await backend.open().read();
+    expect(seen.activity).to.deep.equal({
+      sync: { at: '2026-12-01T10:00:00.000Z', ok: true, summary: '2 project branch(es) swept', by: 'ctl:1' },
+      comment: { at: '2026-12-01T10:01:00.000Z', ok: false, summary: 'gerrit: HTTP 503' },
+    });
+  });
+
+  it('an update whose function throws changes nothing', async () => {
+    const store = backend.open();
+    await store.update((s) => void (s.sync.kept = {}));
+    const err = await store.update((s) => {
+      s.sync.lost = {};
+      s.jobs.x = finished('x', 1);
+      throw new Error('boom');
+    }).catch((e: Error) => e);
+    expect((err as Error).message).to.equal('boom');
+    const after = await backend.open().read();
+    expect(Object.keys(after.sync)).to.deep.equal(['kept']);
+    expect(after.jobs).to.deep.equal({});
+    await store.update((s) => void (s.sync.after = {}));
+  });
+
+  it('keeps every update of 4 processes x 100 updates made at once', async function () {
+    this.timeout(180_000);
+    const children = ['a', 'b', 'c', 'd'].map((p) => runUpdater(backend.location(), p, 100));
+    await Promise.all(children.map((c) => c.done));
+    const data = await backend.open().read();
+    for (const p of ['a', 'b', 'c', 'd']) for (let i = 0; i < 100; i++) expect(data.sync, `${p}-${i}`).to.have.property(`${p}-${i}`);
+    expect(data.nextJobId).to.equal(1 + 400);
+  });
+
+  it('keeps the live state the size of the open changes; older finished jobs stay findable in history', async () => {
+    const store = backend.open();
+    const total = RECENT_FINISHED_KEPT + 50;
+    await store.update((s: StateData) => {
+      for (let i = 0; i < total; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
+      s.configs['p~2'] = config('p~2', 2, 1);
+      s.jobs.current = { ...finished('current', 0), configId: 'p~2', number: 2 };
+      s.jobs.running = { ...finished('running', 0), status: 'running', worker: 'w' };
+    });
+    const live = await backend.open().read();
+    expect(Object.keys(live.jobs)).to.include.members(['current', 'running', `j${total - 1}`]);
+    expect(Object.keys(live.jobs)).to.have.length(RECENT_FINISHED_KEPT + 2);
+    expect(live.jobs.j0).to.equal(undefined);
+    expect((await store.getJob('j0'))?.id).to.equal('j0');
+    expect((await store.getJob('j49'))?.finishedAt).to.equal(finished('j49', 49).finishedAt);
+    expect(await store.getJob('nope')).to.equal(undefined);
+    const ids = await allJobIds(store);
+    expect(ids).to.have.length(total + 2);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(ids).to.include.members(['j0', 'j1', 'current', 'running']);
+    const running: string[] = [];
+    for await (const job of store.listJobs({ status: ['running'] }, { limit: 5 })) running.push(job.id);
+    expect(running).to.deep.equal(['running']);
+    const limited: string[] = [];
+    for await (const job of store.listJobs({ status: ['success'], project: ['p'] }, { limit: 7 })) limited.push(job.id);
+    expect(limited).to.have.length(7);
+    // An update of something else leaves history alone.
+    await store.update((s) => void (s.sync.x = {}));
+    expect(await allJobIds(store)).to.have.length(total + 2);
+  });
+
+  it('lists queue jobs and ad-hoc runs apart, also those stored before jobs carried their kind', async () => {
+    const store = backend.open();
+    await store.update((s: StateData) => {
+      s.jobs.q = finished('q', 1);
+      s.jobs.a = { ...finished('a', 2), kind: 'adhoc', configId: 'adhoc' };
+      s.jobs.old = { ...finished('old', 3), configId: 'adhoc' };
+    });
+    const ids = async (kind?: 'queue' | 'adhoc') => {
+      const found: string[] = [];
+      for await (const job of backend.open().listJobs({ kind })) found.push(job.id);
+      return found;
+    };
+    expect(await ids('queue')).to.deep.equal(['q']);
+    expect(await ids('adhoc')).to.deep.equal(['old', 'a']);
+    expect(await ids()).to.deep.equal(['old', 'a', 'q']);
+  });
+
+  it('prunes history that ended before the cutoff, and nothing newer', async () => {
+    const store = backend.open();
+    await store.update((s: StateData) => {
+      for (let i = 0; i < RECENT_FINISHED_KEPT + 10; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
+    });
+    const cutoff = new Date(Date.UTC(2026, 0, 1, 0, 5));
+    expect(await store.pruneHistory(cutoff, { dryRun: true })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
+    expect(await allJobIds(store)).to.have.length(RECENT_FINISHED_KEPT + 10);
+    expect(await store.pruneHistory(cutoff, { dryRun: false })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
+    const ids = await allJobIds(store);
+    expect(ids).to.have.length(RECENT_FINISHED_KEPT + 5);
+    expect(ids).to.not.include('j0');
+  });
+
+  it('never hands out a job id again once its job left the live state', async () => {
+    const store = backend.open();
+    await store.update((s) => {
+      for (let i = 0; i < RECENT_FINISHED_KEPT + 5; i++) Object.assign(enqueueJob(s, { configId: 'gone~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't' }, new Date(Date.UTC(2026, 0, 1, 0, i))), { status: 'success', finishedAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() });
+    });
+    const next = await backend.open().update((s) => enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: 't' }, new Date()).id);
+    expect(next).to.equal(`j${RECENT_FINISHED_KEPT + 6}`);
+    expect((await store.getJob('j1'))?.status).to.equal('success');
+  });
+
+  it('refuses a store written by a newer SmokeStack in one line naming it, and leaves it untouched', async () => {
+    await backend.open().update((s) => void (s.sync.kept = {}));
+    if (backend.name === 'file') {
+      const doc = JSON.parse(fs.readFileSync(backend.location(), 'utf8'));
+      fs.writeFileSync(backend.location(), JSON.stringify({ ...doc, schemaVersion: SCHEMA_VERSION + 1 }));
+    } else {
+      const client = new pg.Client(backend.location());
+      await client.connect();
+      await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')", [knownSchemaVersion() + 1]);
+      await client.end();
+    }
+    const store = backend.open();
+    for (const attempt of [() => store.read(), () => store.update((s) => void (s.sync.x = {}))]) {
+      const err = await attempt().then(() => expect.fail('should have been refused'), (e: unknown) => e);
+      expect(isUserError(err), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(backend.name === 'file' ? backend.location() : '127.0.0.1').and.to.match(/newer than this SmokeStack understands/);
+      expect((err as Error).message.split('\n')).to.have.length(1);
+    }
+    if (backend.name === 'postgresql') {
+      const client = new pg.Client(backend.location());
+      await client.connect();
+      const { rows } = await client.query("SELECT doc FROM sync_marks WHERE key = 'kept'");
+      await client.end();
+      expect(rows).to.have.length(1);
+    }
   });
 });

@@ -34,8 +34,8 @@ export default class Reproduce extends SmokestackCommand {
     this.log(reproduction.command);
     for (const note of reproduction.notes) this.logToStderr(`note: ${note}`);
     if (!flags.run) return reproduction;
-    const run = await runTemplate({ loaded: this.settings, template: job.template, changes: reproduction.changes, ...this.providerContext(), keep: flags.keep });
-    for (const line of formatRunReport(run.result)) this.log(line);
+    const run = await runTemplate({ loaded: this.settings, template: job.template, changes: reproduction.changes, axes: reproduction.axes, ...this.providerContext(), keep: flags.keep });
+    for (const line of formatRunReport(run.result, run.page)) this.log(line);
     if (run.result.status !== 'success') process.exitCode = 1;
     return { ...reproduction, run };
   }

@@ -14,12 +14,14 @@ export default class Run extends SmokestackCommand {
   static override examples = [
     '<%= config.bin %> run --template demo',
     '<%= config.bin %> run --template demo --change demoapp=refs/changes/45/1045/2',
+    '<%= config.bin %> run --template demo-matrix --axis greeting=Howdy --axis port=9090',
     '<%= config.bin %> run --template demo --change demoapp=../demoapp --keep-on-failure --json',
   ];
 
   static override flags = {
     template: Flags.string({ char: 't', description: 'template name (templates: in smokestack.yaml)', required: true, env: 'SMOKESTACK_TEMPLATE' }),
     change: Flags.string({ description: 'PROJECT=REF, PROJECT=PATH (local checkout) or PROJECT=URL#REF; repeatable', multiple: true }),
+    axis: Flags.string({ description: 'AXIS=VALUE: the combination of the template\'s axes to run (others take their first value); repeatable', multiple: true }),
     keep: Flags.boolean({ description: 'keep the server group afterwards', exclusive: ['keep-on-failure'] }),
     'keep-on-failure': Flags.boolean({ description: 'keep the server group when the job fails', exclusive: ['keep'] }),
     'insecure-accept-host-keys': Flags.boolean({ description: 'accept SSH host keys no known_hosts file vouches for', env: 'SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' }),
@@ -37,6 +39,7 @@ export default class Run extends SmokestackCommand {
           loaded: this.settings,
           template: flags.template,
           changes: flags.change ?? [],
+          axes: flags.axis ?? [],
           ...this.providerContext(),
           ...display,
           keep: flags.keep,
@@ -46,7 +49,7 @@ export default class Run extends SmokestackCommand {
           ...(this.globals.verbose ? { echo: (stage: string, host: string, line: string) => this.logToStderr(`[${stage} ${host}] ${line}`) } : {}),
         }),
       );
-      for (const line of formatRunReport(out.result)) this.log(line);
+      for (const line of formatRunReport(out.result, out.page)) this.log(line);
       if (out.result.status !== 'success') process.exitCode = 1;
       return out;
     } finally {

@@ -11,10 +11,12 @@ export default class Worker extends SmokestackCommand {
     '<%= config.bin %> worker',
     '<%= config.bin %> worker --concurrency 2',
     '<%= config.bin %> worker --once --json',
+    '<%= config.bin %> worker --pool libvirt --pool unit',
   ];
 
   static override flags = {
     concurrency: Flags.integer({ description: 'jobs run at the same time (default: config worker.concurrency, else 1)', min: 1, max: 64, env: 'SMOKESTACK_WORKER_CONCURRENCY' }),
+    pool: Flags.string({ description: 'take only jobs of this pool (repeatable; default: config worker.pools, else "default")', multiple: true }),
     once: Flags.boolean({ description: 'run what is queued now, then exit' }),
     'max-jobs': Flags.integer({ description: 'exit after starting this many jobs', min: 1 }),
     'insecure-accept-host-keys': Flags.boolean({ description: 'accept SSH host keys no known_hosts file vouches for', env: 'SMOKESTACK_INSECURE_ACCEPT_HOST_KEYS' }),
@@ -35,6 +37,7 @@ export default class Worker extends SmokestackCommand {
         loaded: this.settings,
         ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
         once: flags.once,
+        ...(flags.pool?.length ? { pools: flags.pool } : {}),
         ...(flags['max-jobs'] ? { maxJobs: flags['max-jobs'] } : {}),
         insecureAcceptHostKeys: flags['insecure-accept-host-keys'],
         signal: controller.signal,

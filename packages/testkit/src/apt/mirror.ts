@@ -37,6 +37,26 @@ function buildPackage(repo: string, work: string, pkg: MirrorPackage): void {
   execFileSync('dpkg-deb', ['--build', root, path.join(repo, `${pkg.name}_${pkg.version ?? '1.0'}_all.deb`)], { stdio: 'ignore' });
 }
 
+/** A private apt configuration whose only source is the mirror; the system's lists and caches stay untouched. */
+function writeAptConfig(aptDir: string, url: string): string {
+  for (const sub of ['lists/partial', 'cache/archives/partial', 'sources.list.d']) fs.mkdirSync(path.join(aptDir, sub), { recursive: true });
+  fs.writeFileSync(path.join(aptDir, 'sources.list'), `deb [trusted=yes] ${url} ./\n`);
+  const aptConfig = path.join(aptDir, 'apt.conf');
+  fs.writeFileSync(
+    aptConfig,
+    [
+      `Dir::Etc::sourcelist "${path.join(aptDir, 'sources.list')}";`,
+      `Dir::Etc::sourceparts "${path.join(aptDir, 'sources.list.d')}";`,
+      `Dir::State::lists "${path.join(aptDir, 'lists')}";`,
+      `Dir::Cache "${path.join(aptDir, 'cache')}";`,
+      // No retries against a mirror that is gone: the failure is what a test wants to see.
+      'Acquire::Retries "0";',
+      '',
+    ].join('\n'),
+  );
+  return aptConfig;
+}
+
 export async function startAptMirror(options: { packages?: MirrorPackage[] } = {}): Promise<AptMirror> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-apt-mirror-'));
   // apt downloads as its _apt user: the lists and cache must be reachable for it.
@@ -72,21 +92,7 @@ export async function startAptMirror(options: { packages?: MirrorPackage[] } = {
   await start();
 
   const url = `http://127.0.0.1:${port}/`;
-  for (const sub of ['lists/partial', 'cache/archives/partial', 'sources.list.d']) fs.mkdirSync(path.join(dir, 'apt', sub), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'apt', 'sources.list'), `deb [trusted=yes] ${url} ./\n`);
-  const aptConfig = path.join(dir, 'apt', 'apt.conf');
-  fs.writeFileSync(
-    aptConfig,
-    [
-      `Dir::Etc::sourcelist "${path.join(dir, 'apt', 'sources.list')}";`,
-      `Dir::Etc::sourceparts "${path.join(dir, 'apt', 'sources.list.d')}";`,
-      `Dir::State::lists "${path.join(dir, 'apt', 'lists')}";`,
-      `Dir::Cache "${path.join(dir, 'apt', 'cache')}";`,
-      // No retries against a mirror that is gone: the failure is what a test wants to see.
-      'Acquire::Retries "0";',
-      '',
-    ].join('\n'),
-  );
+  const aptConfig = writeAptConfig(path.join(dir, 'apt'), url);
   return {
     url,
     aptConfig,

@@ -49,16 +49,25 @@ export function seedDemo(sim: GerritSim, launchpad: LaunchpadSim, examplesDir: s
   sim.createProject(DEMO_APP, { files: app });
   sim.createProject(DEMO_PUPPET, { files: puppet });
   const daysAgo = (days: number): Date => new Date(now.getTime() - days * DAY);
-  const text = (file: SimFiles[string]): string => (typeof file === 'string' ? file : file.content);
-  const exe = (content: string) => ({ content, executable: true });
-  const demoapp = text(app['bin/demoapp']!);
   const changes: DemoChange[] = [];
-  const add = (key: string, expect: Expectation, input: Parameters<GerritSim['createChange']>[0]): number => {
+  const add: AddChange = (key, expect, input) => {
     const change = sim.createChange(input);
     changes.push({ key, project: input.project, number: change.number, expect, topic: input.topic });
     return change.number;
   };
+  seedAppChanges(sim, app, add, daysAgo);
+  seedPuppetChanges(add, daysAgo);
+  seedLaunchpad(launchpad);
+  return changes;
+}
 
+type AddChange = (key: string, expect: Expectation, input: Parameters<GerritSim['createChange']>[0]) => number;
+
+/** Changes of the demo application: green ones, a failing test, a failing package build, a WIP and a vetoed one. */
+function seedAppChanges(sim: GerritSim, app: SimFiles, add: AddChange, daysAgo: (days: number) => Date): void {
+  const text = (file: SimFiles[string]): string => (typeof file === 'string' ? file : file.content);
+  const exe = (content: string) => ({ content, executable: true });
+  const demoapp = text(app['bin/demoapp']!);
   const version = add('version-flag', 'success', {
     project: DEMO_APP, subject: 'Print the version with --version too', owner: 'alice', topic: 'bug/1001', created: daysAgo(9),
     files: { 'bin/demoapp': exe(demoapp.replace('  version)', '  version|--version)')) },
@@ -106,7 +115,10 @@ export function seedDemo(sim: GerritSim, launchpad: LaunchpadSim, examplesDir: s
     project: DEMO_APP, subject: 'Start faster by loading the config once', owner: 'heidi', topic: 'bp/fast-start', created: daysAgo(5),
     files: { 'CHANGES': 'Faster start-up.\n' },
   });
+}
 
+/** Changes of the demo Puppet module, all expected green. */
+function seedPuppetChanges(add: AddChange, daysAgo: (days: number) => Date): void {
   add('config-mode', 'success', {
     project: DEMO_PUPPET, subject: 'Manage the mode of demoapp.conf explicitly', owner: 'ivan', topic: 'bug/1003', created: daysAgo(4),
     files: { 'CHANGES': 'demoapp.conf is 0644.\n' },
@@ -126,7 +138,10 @@ export function seedDemo(sim: GerritSim, launchpad: LaunchpadSim, examplesDir: s
     project: DEMO_PUPPET, subject: 'Add module metadata tags', owner: 'alice', created: daysAgo(10),
     files: { 'CHANGES': 'metadata tags\n' },
   });
+}
 
+/** The bugs and blueprints the changes' topics name. */
+function seedLaunchpad(launchpad: LaunchpadSim): void {
   launchpad
     .addBug({ id: 1001, title: 'demoapp has no --version', tasks: [{ target: 'demoapp', importance: 'High', status: 'Triaged' }] })
     .addBug({
@@ -142,5 +157,5 @@ export function seedDemo(sim: GerritSim, launchpad: LaunchpadSim, examplesDir: s
     .addSpecification({ project: 'demoapp', name: 'colour-output', priority: 'Medium', title: 'Colour output' })
     .addSpecification({ project: 'demoapp', name: 'fast-start', priority: 'High', title: 'Fast start-up' })
     .addSpecification({ project: 'demoapp-puppet', name: 'logrotate', priority: 'Low', title: 'Log rotation' });
-  return changes;
 }
+

@@ -17,10 +17,12 @@ export type FaultDecision = { kind: 'none' } | { kind: 'drop' } | { kind: 'error
 const ERROR_STATUSES = [500, 503, 429] as const;
 
 /** Decides, per REST request, whether to drop it or answer with an error instead of serving it. */
-export function decideFault(faults: GerritFaults, random: () => number): FaultDecision {
+export function decideFault(faults: GerritFaults, random: () => number, method = 'GET'): FaultDecision {
+  if (faults.faultMethods && !faults.faultMethods.includes(method)) return { kind: 'none' };
   if ((faults.dropRate ?? 0) > 0 && random() < faults.dropRate!) return { kind: 'drop' };
   if ((faults.errorRate ?? 0) > 0 && random() < faults.errorRate!) {
-    return { kind: 'error', status: ERROR_STATUSES[Math.floor(random() * ERROR_STATUSES.length)]! };
+    const statuses = faults.errorStatuses?.length ? faults.errorStatuses : ERROR_STATUSES;
+    return { kind: 'error', status: statuses[Math.floor(random() * statuses.length)]! };
   }
   return { kind: 'none' };
 }

@@ -19,8 +19,23 @@ export const LIST_CHANGES_OPTIONS = new Set([
   'TRACKING_IDS', 'DOWNLOAD_COMMANDS', 'STAR', 'CUSTOM_KEYED_VALUES', 'PARENTS',
 ]);
 
-export function commitMessage(change: SimChange): string {
-  return `${change.subject}\n\nChange-Id: ${change.changeId}\n`;
+const FOOTER_LINE = /^[A-Za-z][A-Za-z0-9-]*: \S/;
+
+/**
+ * A commit message as Gerrit's commit-msg hook leaves it: subject, body, and Change-Id in the last
+ * paragraph, joining footer lines already there (Depends-On: ..., Signed-off-by: ...).
+ */
+export function composeCommitMessage(subject: string, body: string | undefined, changeId: string): string {
+  const text = (body ?? '').trim();
+  if (!text) return `${subject}\n\nChange-Id: ${changeId}\n`;
+  const last = text.split(/\n\s*\n/).pop()!;
+  const footers = last.split('\n').every((line) => FOOTER_LINE.test(line));
+  return `${subject}\n\n${text}\n${footers ? '' : '\n'}Change-Id: ${changeId}\n`;
+}
+
+/** The commit message of a patch set (the current one by default). */
+export function commitMessage(change: SimChange, ps: SimPatchSet = currentPatchSet(change)): string {
+  return ps.message ?? composeCommitMessage(change.subject, undefined, change.changeId);
 }
 
 export function currentPatchSet(change: SimChange): SimPatchSet {
@@ -82,7 +97,7 @@ export function labelsInfo(change: SimChange, detailedLabels: boolean, account: 
 function commitInfo(change: SimChange, ps: SimPatchSet, owner: SimAccount): Record<string, unknown> {
   const person = { name: owner.name, email: owner.email, date: gerritTimestamp(ps.created), tz: 0 };
   const uploader = { ...person };
-  return { parents: [{ commit: ps.parent, subject: 'Parent commit' }], author: person, committer: uploader, subject: change.subject, message: commitMessage(change) };
+  return { parents: [{ commit: ps.parent, subject: 'Parent commit' }], author: person, committer: uploader, subject: change.subject, message: commitMessage(change, ps) };
 }
 
 export function revisionInfo(change: SimChange, ps: SimPatchSet, options: Set<string>, ctx: RenderContext): Record<string, unknown> {

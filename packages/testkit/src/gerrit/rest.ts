@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SimChecks } from './checks.js';
 import { SimRequestError } from './errors.js';
 import { decideFault } from './faults.js';
 import type { GitRepos } from './git.js';
 import { accountInfo, changeInfo, LIST_CHANGES_OPTIONS } from './json.js';
 import { QueryError, sortKey } from './query.js';
 import type { ReviewInput, SimState } from './state.js';
-import type { GerritFaults, SimAccount, SimReview } from './types.js';
+import type { GerritFaults, SimAccount, SimChange, SimPatchSet, SimReview } from './types.js';
 
 export const GERRIT_VERSION = '3.9.1';
 const JSON_PREFIX = ")]}'\n";
@@ -27,6 +28,8 @@ export interface RestDeps {
   beforeAnswer?: (path: string) => Promise<void>;
   /** what the REST API shows for a change instead of its ChangeInfo (tests of malformed answers) */
   corruptedInfo?: (number: number, info: Record<string, unknown>) => unknown;
+  /** the checks plugin, when installed */
+  checks?: SimChecks;
   /** scenario control under /_sim/ (not counted, never faulted); resolves true when it answered */
   control?: (req: IncomingMessage, res: ServerResponse, path: string, body: () => Promise<string>) => Promise<boolean>;
 }
@@ -92,22 +95,23 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   };
 }
 
+/** One REST call in flight: what every route reads. */
+interface Call {
+  deps: RestDeps;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  user: SimAccount | undefined;
+  pretty: boolean;
+}
+
 async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gerrit.invalid');
   if (deps.control && url.pathname.startsWith('/_sim/')) {
     if (await deps.control(req, res, url.pathname.slice('/_sim'.length), () => readBody(req))) return;
   }
-
   deps.countRequest();
-  const faults = deps.faults();
-  const fault = decideFault(faults, deps.random);
-  if (faults.latencyMs) await sleep(faults.latencyMs);
-  if (fault.kind === 'drop') { req.socket.destroy(); return; }
-  if (fault.kind === 'error') {
-    const text = { 500: 'Internal server error', 503: 'Service unavailable', 429: 'Too many requests' }[fault.status];
-    sendText(res, fault.status, text, fault.status === 429 ? { 'Retry-After': '0' } : {});
-    return;
-  }
+  if (await injectFault(deps, req, res)) return;
 
   let path = url.pathname;
   let user: SimAccount | undefined;
@@ -119,91 +123,99 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     }
     path = path.slice(2) || '/';
   }
-
   if (deps.git && /\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(path)) {
     await serveGit(deps, req, res, path, url.search.slice(1));
     return;
   }
+  await route({ deps, req, res, url, user, pretty: url.searchParams.get('pp') === '1' }, path.split('/').slice(1).map((s) => decodeURIComponent(s)));
+}
 
-  const segments = path.split('/').slice(1).map((s) => decodeURIComponent(s));
-  const pretty = url.searchParams.get('pp') === '1';
-  const method = req.method ?? 'GET';
-  const state = deps.state;
-  const ctx = state.renderContext();
-
-  if (segments[0] === 'config' && segments[1] === 'server' && segments[2] === 'version') {
-    sendJson(res, 200, GERRIT_VERSION, pretty);
-    return;
+/** Drops the request or answers it with an error, as the fault settings decide; true when it did. */
+async function injectFault(deps: RestDeps, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const faults = deps.faults();
+  const fault = decideFault(faults, deps.random, req.method);
+  if (faults.latencyMs) await sleep(faults.latencyMs);
+  if (fault.kind === 'drop') {
+    req.socket.destroy();
+    return true;
   }
+  if (fault.kind === 'error') {
+    const text = { 500: 'Internal server error', 503: 'Service unavailable', 429: 'Too many requests' }[fault.status];
+    sendText(res, fault.status, text, fault.status === 429 ? { 'Retry-After': '0' } : {});
+    return true;
+  }
+  return false;
+}
+
+async function route(call: Call, segments: string[]): Promise<void> {
+  const { res, user, pretty } = call;
+  if (segments[0] === 'config' && segments[1] === 'server' && segments[2] === 'version') return sendJson(res, 200, GERRIT_VERSION, pretty);
   if (segments[0] === 'accounts' && segments[1] === 'self' && segments.length === 2) {
     if (!user) throw new SimRequestError(403, 'Authentication required');
-    sendJson(res, 200, accountInfo(user, true), pretty);
-    return;
+    return sendJson(res, 200, accountInfo(user, true), pretty);
   }
+  const { checks } = call.deps;
+  if (checks && segments[0] === 'plugins' && segments[1] === 'checks' && segments[2] === 'checkers') return serveCheckers(call, checks, segments.slice(3));
   if (segments[0] !== 'changes') throw new SimRequestError(404, 'Not found');
-
   // GET /changes/?q=...
-  if (segments.length === 1 || (segments.length === 2 && segments[1] === '')) {
-    if (method !== 'GET') throw new SimRequestError(405, 'Method not allowed');
-    const params = url.searchParams;
-    const options = parseOptions(params);
-    const limit = nonNegativeInt(params, 'n', 'limit');
-    const paging = deps.paging ?? 'offset';
-    // Servers before 2.9 ignore S and resume after the sort key given as N.
-    const start = paging === 'offset' ? (nonNegativeInt(params, 'S', 'start') ?? 0) : 0;
-    const after = paging === 'sortkey' ? (params.get('N') ?? undefined) : undefined;
-    const queries = params.getAll('q');
-    const lists = (queries.length ? queries : ['status:open']).map((q) => {
-      const { changes, more } = state.search(q, { limit: limit || undefined, start, after, self: user?.username });
-      const infos: unknown[] = changes.map((c) => shown(deps, c.number, { ...changeInfo(c, options, ctx), ...(paging === 'sortkey' ? { _sortkey: sortKey(c) } : {}) }));
-      const last = infos[infos.length - 1];
-      if (more && last && typeof last === 'object') (last as Record<string, unknown>)._more_changes = true;
-      return infos;
-    });
-    await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
-    sendJson(res, 200, queries.length > 1 ? lists : lists[0], pretty);
-    return;
-  }
-
-  const change = state.findChange(segments[1]!);
+  if (segments.length === 1 || (segments.length === 2 && segments[1] === '')) return queryChanges(call);
+  const change = call.deps.state.findChange(segments[1]!);
   if (!change) throw new SimRequestError(404, `Not found: ${segments[1]}`);
   const rest = segments.slice(2);
-
-  if (method === 'GET') {
-    if (rest.length === 0) {
-      const info = shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx));
-      await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
-      sendJson(res, 200, info, pretty);
-      return;
-    }
-    if (rest.length === 1 && rest[0] === 'detail') {
-      sendJson(res, 200, changeInfo(change, parseOptions(url.searchParams, DETAIL_OPTIONS), ctx), pretty);
-      return;
-    }
-    if (rest.length === 1 && rest[0] === 'messages') {
-      const info = changeInfo(change, new Set(['MESSAGES', 'DETAILED_ACCOUNTS']), ctx);
-      sendJson(res, 200, info.messages, pretty);
-      return;
-    }
-    throw new SimRequestError(404, 'Not found');
+  if (checks && rest[0] === 'revisions' && rest[2] === 'checks' && rest.length <= 4) {
+    const ps = call.deps.state.findPatchSet(change, rest[1]!);
+    if (!ps) throw new SimRequestError(404, `Not found: ${rest[1]}`);
+    return serveChecks(call, checks, { change, ps, uuid: rest[3] || undefined });
   }
+  if (call.req.method === 'GET' || call.req.method === undefined) return getChange(call, change, rest);
+  if (call.req.method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
+  return postToChange(call, change, rest);
+}
 
-  if (method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
+async function queryChanges({ deps, req, res, url, user, pretty }: Call): Promise<void> {
+  if ((req.method ?? 'GET') !== 'GET') throw new SimRequestError(405, 'Method not allowed');
+  const params = url.searchParams;
+  const options = parseOptions(params);
+  const limit = nonNegativeInt(params, 'n', 'limit');
+  const paging = deps.paging ?? 'offset';
+  // Servers before 2.9 ignore S and resume after the sort key given as N.
+  const start = paging === 'offset' ? (nonNegativeInt(params, 'S', 'start') ?? 0) : 0;
+  const after = paging === 'sortkey' ? (params.get('N') ?? undefined) : undefined;
+  const queries = params.getAll('q');
+  const ctx = deps.state.renderContext();
+  const lists = (queries.length ? queries : ['status:open']).map((q) => {
+    const { changes, more } = deps.state.search(q, { limit: limit || undefined, start, after, self: user?.username });
+    const infos: unknown[] = changes.map((c) => shown(deps, c.number, { ...changeInfo(c, options, ctx), ...(paging === 'sortkey' ? { _sortkey: sortKey(c) } : {}) }));
+    const last = infos[infos.length - 1];
+    if (more && last && typeof last === 'object') (last as Record<string, unknown>)._more_changes = true;
+    return infos;
+  });
+  await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
+  sendJson(res, 200, queries.length > 1 ? lists : lists[0], pretty);
+}
+
+async function getChange({ deps, res, url, pretty }: Call, change: SimChange, rest: string[]): Promise<void> {
+  const ctx = deps.state.renderContext();
+  if (rest.length === 0) {
+    const info = shown(deps, change.number, changeInfo(change, parseOptions(url.searchParams), ctx));
+    await deps.beforeAnswer?.(`${url.pathname}${url.search}`);
+    return sendJson(res, 200, info, pretty);
+  }
+  if (rest.length === 1 && rest[0] === 'detail') return sendJson(res, 200, changeInfo(change, parseOptions(url.searchParams, DETAIL_OPTIONS), ctx), pretty);
+  if (rest.length === 1 && rest[0] === 'messages') return sendJson(res, 200, changeInfo(change, new Set(['MESSAGES', 'DETAILED_ACCOUNTS']), ctx).messages, pretty);
+  throw new SimRequestError(404, 'Not found');
+}
+
+async function postToChange({ deps, req, res, user, pretty }: Call, change: SimChange, rest: string[]): Promise<void> {
   if (!user) throw new SimRequestError(403, 'Authentication required');
-  const body = await readBody(req);
-  let input: Record<string, unknown> = {};
-  if (body.trim()) {
-    try { input = JSON.parse(body) as Record<string, unknown>; } catch { throw new SimRequestError(400, 'Invalid JSON in request'); }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SimRequestError(400, 'Expected JSON object');
-  }
-
+  const input = await readJsonObject(req);
+  const state = deps.state;
   if (rest.length === 3 && rest[0] === 'revisions' && rest[2] === 'review') {
     const ps = state.findPatchSet(change, rest[1]!);
     if (!ps) throw new SimRequestError(404, `Not found: ${rest[1]}`);
     const labels = state.postReview(change, ps, user.username, validateReviewInput(input), 'rest');
     await deps.reviewAccepted?.(state.reviewLog[state.reviewLog.length - 1]!);
-    sendJson(res, 200, { labels }, pretty);
-    return;
+    return sendJson(res, 200, { labels }, pretty);
   }
   if (rest.length === 1 && (rest[0] === 'abandon' || rest[0] === 'restore')) {
     const reason = typeof input.message === 'string' ? input.message : undefined;
@@ -214,8 +226,7 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
       if (change.status !== 'ABANDONED') throw new SimRequestError(409, `change is ${change.status === 'NEW' ? 'new' : 'merged'}`);
       state.restore(change.number, reason, user.username);
     }
-    sendJson(res, 200, changeInfo(change, new Set(), ctx), pretty);
-    return;
+    return sendJson(res, 200, changeInfo(change, new Set(), state.renderContext()), pretty);
   }
   if (rest.length === 1 && (rest[0] === 'wip' || rest[0] === 'ready')) {
     if (change.status !== 'NEW') throw new SimRequestError(409, 'change is closed');
@@ -224,6 +235,45 @@ async function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse)
     return;
   }
   throw new SimRequestError(404, 'Not found');
+}
+
+/** GET /plugins/checks/checkers/{uuid}, POST /plugins/checks/checkers/ (authenticated, as Gerrit's "Administrate Checkers"). */
+async function serveCheckers({ req, res, user, pretty }: Call, checks: SimChecks, rest: string[]): Promise<void> {
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && rest.length === 1 && rest[0]) {
+    const { by: _by, ...info } = checks.getChecker(rest[0]);
+    return sendJson(res, 200, info, pretty);
+  }
+  if (method === 'POST' && (rest.length === 0 || (rest.length === 1 && rest[0] === ''))) {
+    const { by: _by, ...info } = checks.createChecker(await readJsonObject(req), user.username);
+    return sendJson(res, 201, info, pretty);
+  }
+  throw new SimRequestError(rest.length <= 1 ? 405 : 404, rest.length <= 1 ? 'Method not allowed' : 'Not found');
+}
+
+/** GET (list or one) and POST (create or update) of the checks of one patch set. */
+async function serveChecks({ req, res, user, pretty }: Call, checks: SimChecks, at: { change: SimChange; ps: SimPatchSet; uuid?: string }): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method === 'GET') return sendJson(res, 200, at.uuid ? checks.get(at.change, at.ps, at.uuid) : checks.list(at.change, at.ps), pretty);
+  if (method !== 'POST') throw new SimRequestError(405, 'Method not allowed');
+  if (!user) throw new SimRequestError(403, 'Authentication required');
+  const input = await readJsonObject(req);
+  if (at.uuid) input.checker_uuid ??= at.uuid;
+  return sendJson(res, 200, checks.post(at.change, at.ps, input, user.username), pretty);
+}
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req);
+  if (!body.trim()) return {};
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch {
+    throw new SimRequestError(400, 'Invalid JSON in request');
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SimRequestError(400, 'Expected JSON object');
+  return input as Record<string, unknown>;
 }
 
 /** A change's ChangeInfo as served: corrupted when a test asked for it. */

@@ -72,7 +72,7 @@ export function loadScenario(state: SimState, scenario: ScenarioFile, git?: GitR
 function seedChange(state: SimState, seed: SeedChange): void {
   const change = state.createChange({
     project: seed.project, branch: seed.branch, subject: seed.subject, owner: seed.owner, topic: seed.topic, wip: seed.wip,
-    files: seed.files, created: seed.created ? new Date(seed.created) : undefined,
+    files: seed.files, created: seed.created ? new Date(seed.created) : undefined, message: seed.message,
   });
   for (let n = 2; n <= (seed.patchSets ?? 1); n++) state.uploadPatchSet(change.number);
   for (const comment of seed.comments ?? []) state.comment(change.number, comment);
@@ -97,7 +97,7 @@ function restoreChange(state: SimState, saved: SavedChange, git?: GitRepos): voi
       if (git.resolve(change.project, ps.revision) !== ps.revision) {
         // The repository was not kept: rebuild the patch set's commit on the current branch tip.
         ps.parent = state.branchTip(change.project, change.branch)!;
-        ps.revision = git.commit(change.project, { parent: ps.parent, files: ps.files, message: commitMessage(change), author: state.account(change.owner), date: ps.created });
+        ps.revision = git.commit(change.project, { parent: ps.parent, files: ps.files, message: commitMessage(change, ps), author: state.account(change.owner), date: ps.created });
       }
       git.updateRef(change.project, ps.ref, ps.revision);
     }

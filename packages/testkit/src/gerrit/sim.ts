@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSshKeyPair } from '@smokestack/core';
 import ssh2 from 'ssh2';
+import { SimChecks, type SimCheckUpdate, type SimChecker } from './checks.js';
 import { seededRandom, validateFaults } from './faults.js';
 import { GitRepos } from './git.js';
 import { createRestHandler, sendText } from './rest.js';
@@ -59,6 +60,8 @@ export class GerritSim {
   private readonly reviewListeners = new Set<(review: SimReview) => void | Promise<void>>();
   private readonly answerListeners = new Set<(path: string) => void | Promise<void>>();
   private readonly state: SimState;
+  /** The checks plugin (GerritSimOptions.checksPlugin). */
+  private readonly checksPlugin?: SimChecks;
   private readonly git?: GitRepos;
   private readonly httpServer: http.Server;
   private readonly ssh: SshFrontend;
@@ -80,8 +83,11 @@ export class GerritSim {
       git: this.git,
       publish: (event) => { for (const stream of this.streams) stream.send(event); },
     });
+    const clock = options.clock ?? (() => new Date());
+    this.checksPlugin = options.checksPlugin ? new SimChecks(clock, (name) => this.state.projects.has(name)) : undefined;
     this.httpServer = http.createServer(createRestHandler({
       state: this.state,
+      ...(this.checksPlugin ? { checks: this.checksPlugin } : {}),
       faults: () => this.faults,
       random: () => this.random(),
       countRequest: () => { this.served++; },
@@ -247,6 +253,17 @@ export class GerritSim {
   }
 
   /** Reviews posted by clients over REST or SSH, oldest first. */
+  /** Every check update the checks plugin accepted, in order (empty without the plugin). */
+  checkUpdates(number?: number): SimCheckUpdate[] {
+    const all = this.checksPlugin?.updates ?? [];
+    return number === undefined ? [...all] : all.filter((u) => u.number === number);
+  }
+
+  /** The checkers registered with the checks plugin. */
+  checkers(): SimChecker[] {
+    return [...(this.checksPlugin?.checkers.values() ?? [])].map((c) => ({ ...c }));
+  }
+
   reviews(number?: number): SimReview[] {
     return number === undefined ? [...this.state.reviewLog] : this.state.reviewLog.filter((r) => r.number === number);
   }

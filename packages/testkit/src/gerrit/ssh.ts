@@ -300,67 +300,17 @@ export class SshFrontend {
   }
 
   private async review(args: string[], account: SimAccount, channel: ServerChannel): Promise<void> {
-    const reader = new ArgReader(args);
-    const input: ReviewInput = {};
-    const labels: Record<string, number> = {};
-    let json = false;
-    let action: 'abandon' | 'restore' | 'submit' | undefined;
-    let project: string | undefined;
-    const targets: string[] = [];
-    for (let arg = reader.next(); arg !== undefined; arg = reader.next()) {
-      const [name, inline] = splitOption(arg);
-      switch (name) {
-        case '-m': case '--message': input.message = reader.value(name, inline); break;
-        case '-t': case '--tag': input.tag = reader.value(name, inline); break;
-        case '-n': case '--notify': input.notify = reader.value(name, inline); break;
-        case '-l': case '--label': {
-          const spec = reader.value(name, inline);
-          const eq = spec.lastIndexOf('=');
-          if (eq <= 0) throw new CommandFailure(`fatal: "${spec}" is not a valid value for "--label"`);
-          labels[spec.slice(0, eq)] = intOption(name, spec.slice(eq + 1));
-          break;
-        }
-        case '--verified': labels.Verified = intOption(name, reader.value(name, inline)); break;
-        case '--code-review': labels['Code-Review'] = intOption(name, reader.value(name, inline)); break;
-        case '-j': case '--json': json = true; break;
-        case '--abandon': action = 'abandon'; break;
-        case '--restore': action = 'restore'; break;
-        case '-s': case '--submit': action = 'submit'; break;
-        case '-p': case '--project': project = reader.value(name, inline); break;
-        case '-b': case '--branch': reader.value(name, inline); break;
-        default:
-          if (name.startsWith('-') && !/^\d/.test(name)) throw new CommandFailure(`fatal: "${arg}" is not a valid option`);
-          targets.push(arg);
-      }
-    }
-    if (Object.keys(labels).length) input.labels = labels;
-    if (targets.length === 0) throw new CommandFailure('fatal: Argument "{COMMIT | CHANGE,PATCHSET}" is required');
-    let review = input;
-    if (json) {
-      const text = await readAll(channel);
-      let parsed: unknown;
-      try { parsed = JSON.parse(text); } catch { throw new CommandFailure('fatal: Invalid JSON input on stdin'); }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CommandFailure('fatal: Expected a JSON object on stdin');
-      try { review = { ...validateReviewInput(parsed as Record<string, unknown>) }; } catch (err) { throw new CommandFailure(`fatal: ${(err as Error).message}`); }
-    }
-    const state = this.deps.state;
+    const parsed = parseReviewArgs(args);
+    const review = parsed.json ? await reviewFromStdin(channel) : parsed.input;
     const errors: string[] = [];
-    for (const target of targets) {
-      const found = this.resolveTarget(target, project);
-      if (!found) { errors.push(`error: "${target}" no such patch set`); continue; }
-      const [change, ps] = found;
+    for (const target of parsed.targets) {
+      const found = this.resolveTarget(target, parsed.project);
+      if (!found) {
+        errors.push(`error: "${target}" no such patch set`);
+        continue;
+      }
       try {
-        if (review.message || review.labels) state.postReview(change, ps, account.username, review, 'ssh');
-        if (action === 'abandon') {
-          if (change.status !== 'NEW') throw new SimRequestError(409, 'change is closed');
-          state.abandon(change.number, review.message, account.username);
-        } else if (action === 'restore') {
-          if (change.status !== 'ABANDONED') throw new SimRequestError(409, 'change is not abandoned');
-          state.restore(change.number, review.message, account.username);
-        } else if (action === 'submit') {
-          if (change.status !== 'NEW') throw new SimRequestError(409, 'change is closed');
-          state.merge(change.number, account.username);
-        }
+        this.applyReview(found[0], found[1], account, review, parsed.action);
       } catch (err) {
         if (!(err instanceof SimRequestError)) throw err;
         errors.push(`error: ${err.message}`);
@@ -371,6 +321,21 @@ export class SshFrontend {
       return;
     }
     this.finish(channel, 0, '');
+  }
+
+  private applyReview(change: SimChange, ps: SimPatchSet, account: SimAccount, review: ReviewInput, action: ReviewAction | undefined): void {
+    const state = this.deps.state;
+    if (review.message || review.labels) state.postReview(change, ps, account.username, review, 'ssh');
+    if (action === 'abandon') {
+      if (change.status !== 'NEW') throw new SimRequestError(409, 'change is closed');
+      state.abandon(change.number, review.message, account.username);
+    } else if (action === 'restore') {
+      if (change.status !== 'ABANDONED') throw new SimRequestError(409, 'change is not abandoned');
+      state.restore(change.number, review.message, account.username);
+    } else if (action === 'submit') {
+      if (change.status !== 'NEW') throw new SimRequestError(409, 'change is closed');
+      state.merge(change.number, account.username);
+    }
   }
 
   private resolveTarget(target: string, project: string | undefined): [SimChange, SimPatchSet] | undefined {
@@ -399,4 +364,55 @@ function readAll(channel: ServerChannel): Promise<string> {
     channel.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     channel.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
+}
+
+type ReviewAction = 'abandon' | 'restore' | 'submit';
+
+/** `gerrit review` options as Gerrit's SSH command reads them. */
+function parseReviewArgs(args: string[]): { input: ReviewInput; json: boolean; action?: ReviewAction; project?: string; targets: string[] } {
+  const reader = new ArgReader(args);
+  const input: ReviewInput = {};
+  const labels: Record<string, number> = {};
+  let json = false;
+  let action: ReviewAction | undefined;
+  let project: string | undefined;
+  const targets: string[] = [];
+  for (let arg = reader.next(); arg !== undefined; arg = reader.next()) {
+    const [name, inline] = splitOption(arg);
+    switch (name) {
+      case '-m': case '--message': input.message = reader.value(name, inline); break;
+      case '-t': case '--tag': input.tag = reader.value(name, inline); break;
+      case '-n': case '--notify': input.notify = reader.value(name, inline); break;
+      case '-l': case '--label': {
+        const spec = reader.value(name, inline);
+        const eq = spec.lastIndexOf('=');
+        if (eq <= 0) throw new CommandFailure(`fatal: "${spec}" is not a valid value for "--label"`);
+        labels[spec.slice(0, eq)] = intOption(name, spec.slice(eq + 1));
+        break;
+      }
+      case '--verified': labels.Verified = intOption(name, reader.value(name, inline)); break;
+      case '--code-review': labels['Code-Review'] = intOption(name, reader.value(name, inline)); break;
+      case '-j': case '--json': json = true; break;
+      case '--abandon': action = 'abandon'; break;
+      case '--restore': action = 'restore'; break;
+      case '-s': case '--submit': action = 'submit'; break;
+      case '-p': case '--project': project = reader.value(name, inline); break;
+      case '-b': case '--branch': reader.value(name, inline); break;
+      default:
+        if (name.startsWith('-') && !/^\d/.test(name)) throw new CommandFailure(`fatal: "${arg}" is not a valid option`);
+        targets.push(arg);
+    }
+  }
+  if (Object.keys(labels).length) input.labels = labels;
+  if (targets.length === 0) throw new CommandFailure('fatal: Argument "{COMMIT | CHANGE,PATCHSET}" is required');
+  return { input, json, action, project, targets };
+}
+
+/** The ReviewInput `gerrit review --json` reads from stdin. */
+async function reviewFromStdin(channel: ServerChannel): Promise<ReviewInput> {
+  const text = await readAll(channel);
+  let parsed: unknown;
+  try { parsed = JSON.parse(text); } catch { throw new CommandFailure('fatal: Invalid JSON input on stdin'); }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CommandFailure('fatal: Expected a JSON object on stdin');
+  try { return { ...validateReviewInput(parsed as Record<string, unknown>) }; } catch (err) { throw new CommandFailure(`fatal: ${(err as Error).message}`); }
 }

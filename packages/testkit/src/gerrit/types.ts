@@ -17,6 +17,10 @@ export interface GerritFaults {
   errorRate?: number;
   /** 0..1 of REST connections destroyed without answer */
   dropRate?: number;
+  /** the statuses errorRate answers with (default 500, 503 and 429) */
+  errorStatuses?: Array<500 | 503 | 429>;
+  /** only requests of these methods are faulted (default all) */
+  faultMethods?: string[];
   /** open SSH stream-events sessions stay open but send nothing (half-open); keepalives are still answered */
   silentStream?: boolean;
   /** like silentStream, and the server also stops reading those connections, so client keepalives go unanswered */
@@ -51,6 +55,8 @@ export interface GerritSimOptions {
   dataFile?: string;
   /** serve the scenario control API under /_sim/ (used by the standalone bin) */
   controlApi?: boolean;
+  /** serve the checks plugin's endpoints (/plugins/checks/checkers/, /changes/…/revisions/…/checks/) */
+  checksPlugin?: boolean;
 }
 
 /** A file of a commit: its text, or its text and whether it is executable (scripts, debian/rules). */
@@ -68,6 +74,8 @@ export interface SimPatchSet {
   parent: string;
   /** files this patch set changes relative to its parent */
   files: SimFiles;
+  /** the commit message: subject, body, footers (Depends-On: ..., Change-Id: ...); absent in scenarios saved before messages were kept */
+  message?: string;
 }
 
 export interface SimMessage {
@@ -129,11 +137,15 @@ export interface CreateChangeInput {
   wip?: boolean;
   files?: SimFiles;
   created?: Date;
+  /** the commit message after the subject: a body and/or footer lines such as `Depends-On: I...`; Change-Id is added */
+  message?: string;
 }
 
 export interface UploadPatchSetInput {
   files?: SimFiles;
   subject?: string;
+  /** a new commit message body (default: the previous patch set's) */
+  message?: string;
   kind?: string;
   uploader?: string;
   created?: Date;

@@ -25,8 +25,8 @@ export interface SimSpecification {
   implementation_status?: string;
 }
 
-/** `error`: HTTP 503 on every request; `hang`: accept and never answer; `reset`: close the connection. */
-export type LaunchpadFailure = 'none' | 'error' | 'hang' | 'reset';
+/** `error`: HTTP 503 on every request; `hang`: accept and never answer; `reset`: close the connection; `rate-limit`: HTTP 429 with Retry-After: 1. */
+export type LaunchpadFailure = 'none' | 'error' | 'hang' | 'reset' | 'rate-limit';
 
 export interface LaunchpadSimOptions {
   /** Entries per page of a collection (Launchpad's default is 75). */
@@ -43,6 +43,7 @@ export class LaunchpadSim {
   pageSize: number;
   /** Every request path (with query) in arrival order. */
   readonly requests: string[] = [];
+  private readonly transient: LaunchpadFailure[] = [];
   private readonly bugs = new Map<number, SimBug>();
   private readonly specs = new Map<string, SimSpecification>();
   private readonly sockets = new Set<Socket>();
@@ -58,6 +59,12 @@ export class LaunchpadSim {
   get url(): string {
     if (!this.root) throw new Error('LaunchpadSim is not started');
     return this.root;
+  }
+
+  /** The next requests fail as given, one each (a passing outage); then `failure` applies again. */
+  failNext(...failures: LaunchpadFailure[]): this {
+    this.transient.push(...failures);
+    return this;
   }
 
   addBug(bug: SimBug): this {
@@ -96,12 +103,17 @@ export class LaunchpadSim {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://sim');
     this.requests.push(`${url.pathname}${url.search}`);
-    if (this.failure === 'hang') return;
-    if (this.failure === 'reset') {
+    const failure = this.transient.shift() ?? this.failure;
+    if (failure === 'hang') return;
+    if (failure === 'reset') {
       req.socket.destroy();
       return;
     }
-    if (this.failure === 'error') return this.text(res, 503, 'Service Unavailable');
+    if (failure === 'error') return this.text(res, 503, 'Service Unavailable');
+    if (failure === 'rate-limit') {
+      res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': '1' }).end('Too Many Requests');
+      return;
+    }
     if (req.method !== 'GET') return this.text(res, 405, 'Method Not Allowed');
     const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
     if (parts[0] !== 'devel') return this.text(res, 404, 'Not found');

@@ -26,6 +26,17 @@ export interface SimFault {
   message: string;
 }
 
+/** A passing failure of one request: an error status (with Retry-After on 429) or a connection dropped unanswered. */
+export interface SimTransientFault {
+  status?: 429 | 500 | 502 | 503 | 504;
+  retryAfterSeconds?: number;
+  drop?: boolean;
+  /** Only a request of this method (default any). */
+  method?: string;
+  /** Only a request whose path below its service matches (default any). */
+  path?: RegExp;
+}
+
 export interface SimAddresses {
   fixed?: string;
   fixed6?: string;
@@ -107,6 +118,17 @@ interface Token {
   project: string;
 }
 
+/** One Nova call: what each collection's handler reads. */
+interface ComputeCall {
+  method: string;
+  parts: string[];
+  query: Record<string, string>;
+  json: unknown;
+  version: string;
+  region: string;
+  headers: Record<string, string>;
+}
+
 interface Route {
   service: SimRequest['service'];
   region?: string;
@@ -168,6 +190,7 @@ function novaTime(d: Date): string {
 export class OpenStackSimulator extends EventEmitter {
   readonly requests: SimRequest[] = [];
   private readonly tokens = new Map<string, Token>();
+  private readonly faults: SimTransientFault[] = [];
   private readonly serverList: SimServer[] = [];
   private readonly keypairList: SimKeypair[] = [];
   private readonly options: Required<Omit<OpenStackSimulatorOptions, 'maxServers' | 'addresses' | 'createLatencyMs' | 'consoleOutput'>> &
@@ -302,7 +325,6 @@ export class OpenStackSimulator extends EventEmitter {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const startedAt = Date.now();
     const url = new URL(req.url ?? '/', this.url);
     const query = Object.fromEntries(url.searchParams.entries());
     const route = this.route(url.pathname);
@@ -314,12 +336,32 @@ export class OpenStackSimulator extends EventEmitter {
       region: route.region,
       interface: route.iface,
       status: 0,
-      startedAt,
+      startedAt: Date.now(),
       finishedAt: 0,
     };
+    const fault = this.takeFault(entry);
+    if (fault?.drop) {
+      req.socket.destroy();
+      entry.finishedAt = Date.now();
+      this.requests.push(entry);
+      return;
+    }
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    let status = 200;
-    let body: unknown;
+    if (fault?.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+    const [status, body] = fault?.status ? [fault.status, { computeFault: { code: fault.status, message: 'injected fault' } }] : await this.serve(req, route, query, entry, headers);
+    entry.status = status;
+    const text = body === undefined ? '' : JSON.stringify(body);
+    if (text === '') delete headers['content-type'];
+    res.writeHead(status, headers);
+    res.end(text, () => {
+      entry.finishedAt = Date.now();
+      this.requests.push(entry);
+      this.emit('request', entry, body);
+    });
+  }
+
+  /** Answers one request from the simulated services; errors become their API's error bodies. */
+  private async serve(req: http.IncomingMessage, route: Route, query: Record<string, string>, entry: SimRequest, headers: Record<string, string>): Promise<[number, unknown]> {
     try {
       const raw = await readBody(req);
       let json: unknown;
@@ -331,37 +373,37 @@ export class OpenStackSimulator extends EventEmitter {
         }
       }
       entry.body = route.service === 'identity' ? redactAuth(json) : json;
-      if (route.service === 'identity') {
-        [status, body] = this.identity(entry.method, route.rest, json, headers);
-      } else {
-        this.authenticate(req);
-        if (route.service === 'compute') {
-          const version = this.microversion(req);
-          entry.microversion = version;
-          headers['openstack-api-version'] = `compute ${version}`;
-          headers['x-openstack-nova-api-version'] = version;
-          headers['vary'] = 'OpenStack-API-Version, X-OpenStack-Nova-API-Version';
-          [status, body] = await this.compute(entry.method, route.rest, query, json, version, route.region!, headers);
-        } else if (route.service === 'image') {
-          [status, body] = this.image(entry.method, route.rest, query);
-        } else if (route.service === 'network') {
-          [status, body] = this.network(entry.method, route.rest, query);
-        } else throw notFound('Not Found');
+      if (route.service === 'identity') return this.identity(entry.method, route.rest, json, headers);
+      this.authenticate(req);
+      if (route.service === 'compute') {
+        const version = this.microversion(req);
+        entry.microversion = version;
+        headers['openstack-api-version'] = `compute ${version}`;
+        headers['x-openstack-nova-api-version'] = version;
+        headers['vary'] = 'OpenStack-API-Version, X-OpenStack-Nova-API-Version';
+        return await this.compute(entry.method, route.rest, query, json, version, route.region!, headers);
       }
+      if (route.service === 'image') return this.image(entry.method, route.rest, query);
+      if (route.service === 'network') return this.network(entry.method, route.rest, query);
+      throw notFound('Not Found');
     } catch (err) {
-      if (err instanceof HttpError) [status, body] = [err.status, err.body];
-      else [status, body] = [500, { computeFault: { code: 500, message: String(err) } }];
+      if (err instanceof HttpError) return [err.status, err.body];
+      return [500, { computeFault: { code: 500, message: String(err) } }];
     }
-    entry.status = status;
-    const text = body === undefined ? '' : JSON.stringify(body);
-    if (text === '') delete headers['content-type'];
-    res.writeHead(status, headers);
-    res.end(text, () => {
-      entry.finishedAt = Date.now();
-      this.requests.push(entry);
-      this.emit('request', entry, body);
-    });
   }
+
+  /** The first injected fault this request matches, consumed. */
+  private takeFault(entry: SimRequest): SimTransientFault | undefined {
+    const index = this.faults.findIndex((f) => (!f.method || f.method === entry.method) && (!f.path || f.path.test(entry.path)));
+    return index < 0 ? undefined : this.faults.splice(index, 1)[0];
+  }
+
+  /** The next requests that match fail once each, as given (a passing outage). */
+  failNext(...faults: SimTransientFault[]): this {
+    this.faults.push(...faults);
+    return this;
+  }
+
 
   private route(pathname: string): Route {
     if (pathname.startsWith('/identity/')) return { service: 'identity', rest: pathname.slice('/identity'.length) };
@@ -508,102 +550,82 @@ export class OpenStackSimulator extends EventEmitter {
   ): Promise<[number, unknown]> {
     this.settle();
     const parts = rest.split('/').filter(Boolean).map(decodeURIComponent);
-    const [collection, id, sub] = parts;
-    if (collection === 'servers') {
-      if (method === 'POST' && parts.length === 1) return this.createServer(json, version, region, headers);
-      if (method === 'GET' && parts.length === 1) return [200, { servers: this.filterServers(query).map((s) => this.serverSummary(s)) }];
-      if (method === 'GET' && id === 'detail') return [200, { servers: this.filterServers(query).map((s) => this.serverDetail(s, version)) }];
-      const server = this.serverList.find((s) => s.id === id && !s.deletedAt);
-      if (!server) throw notFound(`Instance ${id} could not be found.`);
-      if (method === 'GET' && parts.length === 2) return [200, { server: this.serverDetail(server, version) }];
-      if (method === 'DELETE' && parts.length === 2) {
-        server.deleteRequestedAt ??= new Date();
-        return [204, undefined];
-      }
-      if (method === 'GET' && sub === 'tags' && versionAtLeast(version, '2.26')) return [200, { tags: server.tags }];
-      if (method === 'POST' && sub === 'action' && (json as Record<string, unknown> | undefined)?.['os-getConsoleOutput'] !== undefined) {
-        const output = this.options.consoleOutput?.(server) ?? `[    0.000000] Linux version 6.1.0-18-cloud-amd64\nCloud-init v. 22.4.2 running 'init' at ${server.createdAt.toUTCString()}\n`;
-        return [200, { output }];
-      }
-      throw notFound('The resource could not be found.');
+    const call: ComputeCall = { method, parts, query, json, version, region, headers };
+    switch (parts[0]) {
+      case 'servers':
+        return this.serverCalls(call);
+      case 'os-keypairs':
+        return this.keypairCalls(call);
+      case 'flavors':
+        return this.flavorCalls(call);
+      case 'images':
+        return this.imageCalls(call);
+      default:
+        throw notFound('The resource could not be found.');
     }
-    if (collection === 'os-keypairs') {
-      if (method === 'POST' && parts.length === 1) return this.createKeypair(json);
-      if (method === 'GET' && parts.length === 1) {
-        return [200, { keypairs: this.liveKeypairs().map((k) => ({ keypair: { name: k.name, public_key: k.publicKey, fingerprint: k.fingerprint, type: 'ssh' } })) }];
-      }
-      const keypair = this.liveKeypairs().find((k) => k.name === id);
-      if (!keypair) throw notFound(`Keypair ${id} not found for user u-demo`);
-      if (method === 'GET') {
-        return [200, { keypair: { name: keypair.name, public_key: keypair.publicKey, fingerprint: keypair.fingerprint, type: 'ssh', created_at: novaTime(keypair.createdAt).replace('Z', '.000000'), deleted: false, id: 1, user_id: 'u-demo' } }];
-      }
-      if (method === 'DELETE') {
-        keypair.deletedAt = new Date();
-        return [202, undefined];
-      }
+  }
+
+  private async serverCalls({ method, parts, query, json, version, region, headers }: ComputeCall): Promise<[number, unknown]> {
+    const [, id, sub] = parts;
+    if (method === 'POST' && parts.length === 1) return this.createServer(json, version, region, headers);
+    if (method === 'GET' && parts.length === 1) return [200, { servers: this.filterServers(query).map((s) => this.serverSummary(s)) }];
+    if (method === 'GET' && id === 'detail') return [200, { servers: this.filterServers(query).map((s) => this.serverDetail(s, version)) }];
+    const server = this.serverList.find((s) => s.id === id && !s.deletedAt);
+    if (!server) throw notFound(`Instance ${id} could not be found.`);
+    if (method === 'GET' && parts.length === 2) return [200, { server: this.serverDetail(server, version) }];
+    if (method === 'DELETE' && parts.length === 2) {
+      server.deleteRequestedAt ??= new Date();
+      return [204, undefined];
     }
-    if (collection === 'flavors') {
-      if (method === 'GET' && parts.length === 1) return [200, { flavors: FLAVORS.map((f) => ({ id: f.id, name: f.name, links: [] })) }];
-      if (method === 'GET' && id === 'detail') return [200, { flavors: FLAVORS.map((f) => ({ ...f, links: [], 'OS-FLV-EXT-DATA:ephemeral': 0, swap: 0, 'os-flavor-access:is_public': true })) }];
-      const flavor = FLAVORS.find((f) => f.id === id);
-      if (flavor && method === 'GET') return [200, { flavor: { ...flavor, links: [] } }];
-      throw notFound(`Flavor ${id} could not be found.`);
-    }
-    if (collection === 'images') {
-      // The image proxy API is gone from microversion 2.36 on; Glance answers instead.
-      if (versionAtLeast(version, '2.36')) throw notFound('The resource could not be found.');
-      const list = IMAGES.filter((i) => !query.name || i.name === query.name);
-      if (method === 'GET' && (parts.length === 1 || id === 'detail')) return [200, { images: list.map((i) => ({ ...i, status: 'ACTIVE', links: [] })) }];
-      const image = IMAGES.find((i) => i.id === id);
-      if (image) return [200, { image: { ...image, status: 'ACTIVE', links: [] } }];
-      throw notFound('Image not found.');
+    if (method === 'GET' && sub === 'tags' && versionAtLeast(version, '2.26')) return [200, { tags: server.tags }];
+    if (method === 'POST' && sub === 'action' && (json as Record<string, unknown> | undefined)?.['os-getConsoleOutput'] !== undefined) {
+      const output = this.options.consoleOutput?.(server) ?? `[    0.000000] Linux version 6.1.0-18-cloud-amd64\nCloud-init v. 22.4.2 running 'init' at ${server.createdAt.toUTCString()}\n`;
+      return [200, { output }];
     }
     throw notFound('The resource could not be found.');
   }
 
+  private keypairCalls({ method, parts, json }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    if (method === 'POST' && parts.length === 1) return this.createKeypair(json);
+    if (method === 'GET' && parts.length === 1) {
+      return [200, { keypairs: this.liveKeypairs().map((k) => ({ keypair: { name: k.name, public_key: k.publicKey, fingerprint: k.fingerprint, type: 'ssh' } })) }];
+    }
+    const keypair = this.liveKeypairs().find((k) => k.name === id);
+    if (!keypair) throw notFound(`Keypair ${id} not found for user u-demo`);
+    if (method === 'GET') {
+      return [200, { keypair: { name: keypair.name, public_key: keypair.publicKey, fingerprint: keypair.fingerprint, type: 'ssh', created_at: novaTime(keypair.createdAt).replace('Z', '.000000'), deleted: false, id: 1, user_id: 'u-demo' } }];
+    }
+    if (method === 'DELETE') {
+      keypair.deletedAt = new Date();
+      return [202, undefined];
+    }
+    throw notFound('The resource could not be found.');
+  }
+
+  private flavorCalls({ method, parts }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    if (method === 'GET' && parts.length === 1) return [200, { flavors: FLAVORS.map((f) => ({ id: f.id, name: f.name, links: [] })) }];
+    if (method === 'GET' && id === 'detail') return [200, { flavors: FLAVORS.map((f) => ({ ...f, links: [], 'OS-FLV-EXT-DATA:ephemeral': 0, swap: 0, 'os-flavor-access:is_public': true })) }];
+    const flavor = FLAVORS.find((f) => f.id === id);
+    if (flavor && method === 'GET') return [200, { flavor: { ...flavor, links: [] } }];
+    throw notFound(`Flavor ${id} could not be found.`);
+  }
+
+  private imageCalls({ method, parts, query, version }: ComputeCall): [number, unknown] {
+    const id = parts[1];
+    // The image proxy API is gone from microversion 2.36 on; Glance answers instead.
+    if (versionAtLeast(version, '2.36')) throw notFound('The resource could not be found.');
+    const list = IMAGES.filter((i) => !query.name || i.name === query.name);
+    if (method === 'GET' && (parts.length === 1 || id === 'detail')) return [200, { images: list.map((i) => ({ ...i, status: 'ACTIVE', links: [] })) }];
+    const image = IMAGES.find((i) => i.id === id);
+    if (image) return [200, { image: { ...image, status: 'ACTIVE', links: [] } }];
+    throw notFound('Image not found.');
+  }
+
   private async createServer(json: unknown, version: string, region: string, headers: Record<string, string>): Promise<[number, unknown]> {
-    const body = (json as { server?: Record<string, unknown> } | undefined)?.server;
-    const bad = (message: string) => new HttpError(400, { badRequest: { code: 400, message } });
-    if (!body || typeof body.name !== 'string' || body.name.length === 0) throw bad("Invalid input for field/attribute server. Value: None. 'name' is a required property");
-    if (typeof body.flavorRef !== 'string' || !FLAVORS.some((f) => f.id === body.flavorRef)) throw bad(`Flavor ${String(body.flavorRef)} could not be found.`);
-    if (typeof body.imageRef !== 'string' || !IMAGES.some((i) => i.id === body.imageRef)) throw bad(`Can not find requested image`);
-    if (body.key_name !== undefined && !this.liveKeypairs().some((k) => k.name === body.key_name)) throw bad('Invalid key_name provided.');
-    if (body.user_data !== undefined) {
-      if (typeof body.user_data !== 'string' || !isBase64(body.user_data)) throw bad('User data needs to be valid base 64.');
-    }
-    if (body.personality !== undefined && versionAtLeast(version, '2.57')) {
-      throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('personality' was unexpected)");
-    }
-    if (body.tags !== undefined) {
-      if (!versionAtLeast(version, '2.52')) throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
-      const tags = body.tags;
-      if (!Array.isArray(tags) || tags.length > 50 || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 60 || /[/,]/.test(t))) {
-        throw bad('Invalid input for field/attribute tags.');
-      }
-    }
-    const metadata = (body.metadata ?? {}) as Record<string, unknown>;
-    if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string' || v.length > 255)) {
-      throw bad('Invalid input for field/attribute metadata.');
-    }
-    let network = NETWORKS[0]!.name;
-    if (body.networks === undefined && versionAtLeast(version, '2.37')) throw bad("Invalid input for field/attribute server. 'networks' is a required property");
-    if (Array.isArray(body.networks)) {
-      const uuid = (body.networks[0] as { uuid?: string } | undefined)?.uuid;
-      const match = NETWORKS.find((n) => n.id === uuid);
-      if (uuid !== undefined && !match) throw bad(`Network ${uuid} could not be found.`);
-      if (match) network = match.name;
-    }
-    if (this.options.maxServers !== undefined) {
-      const used = this.serverList.filter((s) => !s.deletedAt && !s.deleteRequestedAt).length;
-      if (used + 1 > this.options.maxServers) {
-        throw new HttpError(403, {
-          forbidden: {
-            message: `Quota exceeded for instances: Requested 1, but already used ${used} of ${this.options.maxServers} instances`,
-            code: 403,
-          },
-        });
-      }
-    }
+    const { body, metadata, network } = validServerRequest(json, version, this.liveKeypairs());
+    this.checkInstanceQuota();
     const server = this.newServer({
       name: body.name,
       region,
@@ -637,6 +659,17 @@ export class OpenStackSimulator extends EventEmitter {
         },
       },
     ];
+  }
+
+  /** Refuses a create beyond the instance quota, as Nova does with 403. */
+  private checkInstanceQuota(): void {
+    if (this.options.maxServers === undefined) return;
+    const used = this.serverList.filter((s) => !s.deletedAt && !s.deleteRequestedAt).length;
+    if (used + 1 > this.options.maxServers) {
+      throw new HttpError(403, {
+        forbidden: { message: `Quota exceeded for instances: Requested 1, but already used ${used} of ${this.options.maxServers} instances`, code: 403 },
+      });
+    }
   }
 
   private createKeypair(json: unknown): [number, unknown] {
@@ -757,4 +790,40 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The body of POST /servers as Nova checks it at the given microversion; 400 with Nova's words otherwise. */
+function validServerRequest(json: unknown, version: string, keypairs: SimKeypair[]): { body: Record<string, unknown> & { name: string; imageRef: string; flavorRef: string }; metadata: Record<string, unknown>; network: string } {
+  const body = (json as { server?: Record<string, unknown> } | undefined)?.server;
+  const bad = (message: string) => new HttpError(400, { badRequest: { code: 400, message } });
+  if (!body || typeof body.name !== 'string' || body.name.length === 0) throw bad("Invalid input for field/attribute server. Value: None. 'name' is a required property");
+  if (typeof body.flavorRef !== 'string' || !FLAVORS.some((f) => f.id === body.flavorRef)) throw bad(`Flavor ${String(body.flavorRef)} could not be found.`);
+  if (typeof body.imageRef !== 'string' || !IMAGES.some((i) => i.id === body.imageRef)) throw bad(`Can not find requested image`);
+  if (body.key_name !== undefined && !keypairs.some((k) => k.name === body.key_name)) throw bad('Invalid key_name provided.');
+  if (body.user_data !== undefined) {
+    if (typeof body.user_data !== 'string' || !isBase64(body.user_data)) throw bad('User data needs to be valid base 64.');
+  }
+  if (body.personality !== undefined && versionAtLeast(version, '2.57')) {
+    throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('personality' was unexpected)");
+  }
+  if (body.tags !== undefined) {
+    if (!versionAtLeast(version, '2.52')) throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
+    const tags = body.tags;
+    if (!Array.isArray(tags) || tags.length > 50 || tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 60 || /[/,]/.test(t))) {
+      throw bad('Invalid input for field/attribute tags.');
+    }
+  }
+  const metadata = (body.metadata ?? {}) as Record<string, unknown>;
+  if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string' || v.length > 255)) {
+    throw bad('Invalid input for field/attribute metadata.');
+  }
+  let network = NETWORKS[0]!.name;
+  if (body.networks === undefined && versionAtLeast(version, '2.37')) throw bad("Invalid input for field/attribute server. 'networks' is a required property");
+  if (Array.isArray(body.networks)) {
+    const uuid = (body.networks[0] as { uuid?: string } | undefined)?.uuid;
+    const match = NETWORKS.find((n) => n.id === uuid);
+    if (uuid !== undefined && !match) throw bad(`Network ${uuid} could not be found.`);
+    if (match) network = match.name;
+  }
+  return { body: body as Record<string, unknown> & { name: string; imageRef: string; flavorRef: string }, metadata, network };
 }

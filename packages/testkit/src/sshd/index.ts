@@ -192,110 +192,13 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
   // sshd running as root insists on its privilege separation directory.
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
-  const timers: NodeJS.Timeout[] = [];
+  const setup: HostSetup = { rootDir, identityFile, clientPublic, user, isolate, accountHome, listenAddress, timers: [] };
+  const timers = setup.timers;
   const hosts: SshTestHost[] = [];
   for (const [i, spec] of specs.entries()) {
-    const name = spec.name ?? `host${i + 1}`;
-    const dir = path.join(rootDir, name);
-    const workDir = path.join(dir, 'work');
-    fs.mkdirSync(workDir, { recursive: true });
-    const home = path.join(dir, 'home');
-    fs.mkdirSync(home, { recursive: true });
-    const hostKey = path.join(dir, 'ssh_host_ed25519_key');
-    keygen(hostKey, `${name}-host-key`);
-    const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-    const port = await freePort(listenAddress);
-    const authorizedKeys = path.join(dir, 'authorized_keys');
-    fs.writeFileSync(authorizedKeys, spec.authorize === false || spec.authorizeAfterSeconds !== undefined ? '' : clientPublic, { mode: 0o600 });
-    const logFile = path.join(dir, 'sshd.log');
-    const etcHostsFile = isolate ? path.join(dir, 'etc_hosts') : undefined;
-    if (etcHostsFile) fs.copyFileSync('/etc/hosts', etcHostsFile);
-    const config = path.join(dir, 'sshd_config');
-    fs.writeFileSync(
-      config,
-      [
-        `Port ${port}`,
-        `ListenAddress ${listenAddress}`,
-        `HostKey ${hostKey}`,
-        'PidFile none',
-        `AuthorizedKeysFile ${authorizedKeys}`,
-        'StrictModes no',
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'PermitRootLogin prohibit-password',
-        'Subsystem sftp internal-sftp',
-        'LogLevel VERBOSE',
-        'MaxStartups 100',
-        'MaxSessions 20',
-        // sshd runs every command through the account's login shell, which reads start-up files from
-        // $HOME (~/.bashrc for bash started by sshd): a home of the host's own keeps them out.
-        `SetEnv "HOME=${home}"`,
-        '',
-      ].join('\n'),
-    );
-
-    let child: ChildProcess | undefined;
-    let exited: Promise<void> = Promise.resolve();
-    const alive = () => Boolean(child && child.exitCode === null && child.signalCode === null);
-    const start = async (): Promise<void> => {
-      if (alive()) return;
-      const log = fs.openSync(logFile, 'a');
-      const argv = etcHostsFile || accountHome ? namespacedSshd(config, etcHostsFile, accountHome) : [SSHD, '-D', '-e', '-f', config];
-      const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
-      fs.closeSync(log);
-      child = proc;
-      exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      await waitForPort(port, 10_000, alive, listenAddress);
-      if (spec.authorizeAfterSeconds !== undefined) {
-        timers.push(setTimeout(() => fs.writeFileSync(authorizedKeys, clientPublic), spec.authorizeAfterSeconds * 1000));
-      }
-    };
-    const stop = async (): Promise<void> => {
-      const proc = child;
-      if (!proc || !alive() || proc.pid === undefined) return;
-      // Like a host that vanishes: freeze sshd and everything it started (re-reading the tree until
-      // nothing new appears), then kill them all, so no process gets to report or clean up first.
-      const signal = (pid: number, name: NodeJS.Signals) => {
-        try {
-          process.kill(pid, name);
-        } catch {
-          // already gone
-        }
-      };
-      const frozen = new Set<number>([proc.pid]);
-      signal(proc.pid, 'SIGSTOP');
-      for (let fresh = descendants(proc.pid); fresh.some((p) => !frozen.has(p)); fresh = descendants(proc.pid)) {
-        for (const pid of fresh.filter((p) => !frozen.has(p))) {
-          frozen.add(pid);
-          signal(pid, 'SIGSTOP');
-        }
-      }
-      for (const pid of frozen) signal(pid, 'SIGKILL');
-      await exited;
-    };
-    hosts.push({
-      name,
-      address: listenAddress,
-      port,
-      user,
-      identityFile,
-      workDir,
-      home,
-      hostPublicKey,
-      knownHostsLine: `[${listenAddress}]:${port} ${hostPublicKey}`,
-      logFile,
-      etcHostsFile,
-      start,
-      stop,
-      acceptedLogins: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length : 0),
-      authorize: () => fs.writeFileSync(authorizedKeys, clientPublic),
-      get running() {
-        return alive();
-      },
-    });
-    if (!spec.noStart && spec.startDelaySeconds === undefined) await start();
+    const host = await prepareHost(spec.name ?? `host${i + 1}`, spec, setup);
+    hosts.push(host);
+    if (!spec.noStart && spec.startDelaySeconds === undefined) await host.start();
   }
   const knownHostsFile = path.join(rootDir, 'known_hosts');
   fs.writeFileSync(knownHostsFile, hosts.map((h) => `${h.knownHostsLine}\n`).join(''));
@@ -322,4 +225,123 @@ export async function startSshHosts(options: StartSshHostsOptions = {}): Promise
       fs.rmSync(rootDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What every test host of one startSshHosts shares. */
+interface HostSetup {
+  rootDir: string;
+  identityFile: string;
+  clientPublic: string;
+  user: string;
+  isolate: boolean;
+  accountHome: { from: string; over: string } | undefined;
+  listenAddress: string;
+  timers: NodeJS.Timeout[];
+}
+
+/** One host's directory, keys and sshd configuration, with start and stop (not yet started). */
+async function prepareHost(name: string, spec: SshTestHostOptions, setup: HostSetup): Promise<SshTestHost> {
+  const dir = path.join(setup.rootDir, name);
+  const workDir = path.join(dir, 'work');
+  fs.mkdirSync(workDir, { recursive: true });
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+  keygen(hostKey, `${name}-host-key`);
+  const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const port = await freePort(setup.listenAddress);
+  const authorizedKeys = path.join(dir, 'authorized_keys');
+  fs.writeFileSync(authorizedKeys, spec.authorize === false || spec.authorizeAfterSeconds !== undefined ? '' : setup.clientPublic, { mode: 0o600 });
+  const logFile = path.join(dir, 'sshd.log');
+  const etcHostsFile = setup.isolate ? path.join(dir, 'etc_hosts') : undefined;
+  if (etcHostsFile) fs.copyFileSync('/etc/hosts', etcHostsFile);
+  const config = path.join(dir, 'sshd_config');
+  fs.writeFileSync(config, sshdConfig(setup.listenAddress, port, hostKey, authorizedKeys, home));
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const alive = () => Boolean(child && child.exitCode === null && child.signalCode === null);
+  const start = async (): Promise<void> => {
+    if (alive()) return;
+    const log = fs.openSync(logFile, 'a');
+    const argv = etcHostsFile || setup.accountHome ? namespacedSshd(config, etcHostsFile, setup.accountHome) : [SSHD, '-D', '-e', '-f', config];
+    const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    child = proc;
+    exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    await waitForPort(port, 10_000, alive, setup.listenAddress);
+    if (spec.authorizeAfterSeconds !== undefined) {
+      setup.timers.push(setTimeout(() => fs.writeFileSync(authorizedKeys, setup.clientPublic), spec.authorizeAfterSeconds * 1000));
+    }
+  };
+  return {
+    name,
+    address: setup.listenAddress,
+    port,
+    user: setup.user,
+    identityFile: setup.identityFile,
+    workDir,
+    home,
+    hostPublicKey,
+    knownHostsLine: `[${setup.listenAddress}]:${port} ${hostPublicKey}`,
+    logFile,
+    etcHostsFile,
+    start,
+    stop: async () => {
+      if (child && alive() && child.pid !== undefined) await killTree(child.pid, exited);
+    },
+    acceptedLogins: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length : 0),
+    authorize: () => fs.writeFileSync(authorizedKeys, setup.clientPublic),
+    get running() {
+      return alive();
+    },
+  };
+}
+
+function sshdConfig(listenAddress: string, port: number, hostKey: string, authorizedKeys: string, home: string): string {
+  return [
+    `Port ${port}`,
+    `ListenAddress ${listenAddress}`,
+    `HostKey ${hostKey}`,
+    'PidFile none',
+    `AuthorizedKeysFile ${authorizedKeys}`,
+    'StrictModes no',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'PermitRootLogin prohibit-password',
+    'Subsystem sftp internal-sftp',
+    'LogLevel VERBOSE',
+    'MaxStartups 100',
+    'MaxSessions 20',
+    // sshd runs every command through the account's login shell, which reads start-up files from
+    // $HOME (~/.bashrc for bash started by sshd): a home of the host's own keeps them out.
+    `SetEnv "HOME=${home}"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Like a host that vanishes: freezes sshd and everything it started (re-reading the tree until
+ * nothing new appears), then kills them all, so no process gets to report or clean up first.
+ */
+async function killTree(root: number, exited: Promise<void>): Promise<void> {
+  const signal = (pid: number, name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  const frozen = new Set<number>([root]);
+  signal(root, 'SIGSTOP');
+  for (let fresh = descendants(root); fresh.some((p) => !frozen.has(p)); fresh = descendants(root)) {
+    for (const pid of fresh.filter((p) => !frozen.has(p))) {
+      frozen.add(pid);
+      signal(pid, 'SIGSTOP');
+    }
+  }
+  for (const pid of frozen) signal(pid, 'SIGKILL');
+  await exited;
 }

@@ -5,13 +5,14 @@ import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
 import type { Job, StateData, TestConfig } from '@smokestack/core';
-import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort, waitFor } from '@smokestack/testkit';
+import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort, requireContainers, waitFor } from '@smokestack/testkit';
 
 // The whole SmokeStack cycle against the Gerrit and Launchpad simulators, through the built CLIs:
 // sync and fire, a new patch set mid-cycle, a merge, the worker, comments with votes, a recheck
 // through the event stream, and the report.
-describe('the whole cycle (end to end)', function () {
-  this.timeout(15 * 60_000);
+describe('the whole cycle (end to end, on container hosts: needs root, systemd-container, debootstrap)', function () {
+  // A first run builds the shared container image too (minutes); every job boots three containers.
+  this.timeout(60 * 60_000);
   let dir: string;
   let env: DemoEnvironment;
 
@@ -19,7 +20,9 @@ describe('the whole cycle (end to end)', function () {
   const jobsOf = (number: number): Job[] => Object.values(state().jobs).filter((j) => j.number === number);
   const reviewsOf = (number: number) => env.gerrit.reviews(number).filter((r) => r.by === 'smokestack');
 
-  before(async () => {
+  before(async function () {
+    // Every job runs on three container hosts, as in the demo.
+    await requireContainers(this);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-e2e-'));
     env = await DemoEnvironment.start({ dir });
   });

@@ -111,7 +111,7 @@ describe('no secret in any file, review or output (end to end)', function () {
     const comment = await run('bellows', ['comment', '--json']);
     expect(comment.code, comment.stderr).to.equal(0);
     expect(gerrit.reviews().map((r) => r.labels.Verified)).to.deep.equal([-1]);
-    const report = await run('reviewday', ['report', '--offline', '--json']);
+    const report = await run('reviewday', ['report', '--json']);
     expect(report.code, report.stderr).to.equal(0);
     for (const args of [['logs', 'j1'], ['logs', 'j1', '--json']]) expect((await run('firestack', args)).code).to.equal(0);
     for (const args of [['jobs', 'show', 'j1'], ['jobs', 'show', 'j1', '--json'], ['jobs', 'list'], ['jobs', 'list', '--json'], ['configs', 'list', '--json']]) {
@@ -128,12 +128,12 @@ describe('no secret in any file, review or output (end to end)', function () {
       ['bellows', ['sync'], { SMOKESTACK_CONFIG: echoing }],
       ['bellows', ['sync', '--json'], { SMOKESTACK_CONFIG: echoing }],
       ['bellows', ['sync', '--json'], netrcOnly],
-      ['reviewday', ['report', '--offline'], { SMOKESTACK_CONFIG: echoing }],
-      ['reviewday', ['report', '--offline', '--json'], netrcOnly],
+      ['reviewday', ['report', '--full'], { SMOKESTACK_CONFIG: echoing }],
+      ['reviewday', ['report', '--full', '--json'], netrcOnly],
       ['bellows', ['login', '--password-stdin'], { SMOKESTACK_CONFIG: echoing }],
       // Gerrit cannot be reached; Gerrit refuses the password; a usage mistake.
       ['bellows', ['sync', '--verbose'], { SMOKESTACK_CONFIG: down }],
-      ['reviewday', ['report', '--offline', '--json'], { SMOKESTACK_CONFIG: down }],
+      ['reviewday', ['report', '--full', '--json'], { SMOKESTACK_CONFIG: down }],
       ['bellows', ['sync'], { GERRIT_HTTP_PASSWORD: `${PASSWORD}-not` }],
       ['bellows', ['sync', `--bogus=${PASSWORD}`], {}],
     ];

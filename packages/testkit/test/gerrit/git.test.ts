@@ -39,6 +39,23 @@ describe('GerritSim git', () => {
     expect(await git('rev-parse', 'FETCH_HEAD')).to.equal(change.patchSets[0]!.revision);
   });
 
+  it('writes each patch set’s commit message with its footers, Change-Id joining them; a new patch set keeps it unless given another', async () => {
+    const lib = sim.createChange({ project: 'demo/lib', subject: 'Add an API' });
+    const app = sim.createChange({ project: 'demo/app', subject: 'Use the API', message: `Callers move to the new API.\n\nDepends-On: ${lib.changeId}\nDepends-On: ${sim.httpUrl}/c/demo/lib/+/${lib.number}` });
+    await git('fetch', '--quiet', sim.gitUrl('demo/app'), 'refs/changes/02/2/1');
+    expect(await git('log', '-1', '--format=%B', 'FETCH_HEAD')).to.equal(
+      `Use the API\n\nCallers move to the new API.\n\nDepends-On: ${lib.changeId}\nDepends-On: ${sim.httpUrl}/c/demo/lib/+/1\nChange-Id: ${app.changeId}`,
+    );
+    const [info] = (await rest(sim, '/a/changes/?q=change:2&o=CURRENT_REVISION&o=CURRENT_COMMIT')).json;
+    expect(info.revisions[info.current_revision].commit.message).to.equal(`${await git('log', '-1', '--format=%B', 'FETCH_HEAD')}\n`);
+    sim.uploadPatchSet(app.number);
+    await git('fetch', '--quiet', sim.gitUrl('demo/app'), 'refs/changes/02/2/2');
+    expect(await git('log', '-1', '--format=%B', 'FETCH_HEAD')).to.contain(`Depends-On: ${lib.changeId}`);
+    sim.uploadPatchSet(app.number, { message: 'No dependency any more.' });
+    await git('fetch', '--quiet', sim.gitUrl('demo/app'), 'refs/changes/02/2/3');
+    expect(await git('log', '-1', '--format=%B', 'FETCH_HEAD')).to.equal(`Use the API\n\nNo dependency any more.\n\nChange-Id: ${app.changeId}`);
+  });
+
   it('keeps executable files executable (scripts, debian/rules)', async () => {
     sim.createProject('demo/app', { files: { 'debian/rules': { content: '#!/usr/bin/make -f\n', executable: true }, 'README': 'app\n' } });
     sim.createChange({ project: 'demo/app', subject: 'Add a test', files: { 'tests/run.sh': { content: '#!/bin/sh\n', executable: true } } });

@@ -192,6 +192,12 @@ describe('GerritSim SSH', () => {
       expect(row!.patchSets.map((p: { number: number }) => p.number)).to.deep.equal([1, 2]);
     });
 
+    it('shows the current patch set’s commit message, footers included, as commitMessage', async () => {
+      sim.uploadPatchSet(1, { message: 'Depends-On: I0123456789abcdef0123456789abcdef01234567' });
+      const [row] = lines((await exec(client, 'gerrit query --format=JSON --current-patch-set change:1')).stdout);
+      expect(row!.commitMessage).to.equal(`change 1\n\nDepends-On: I0123456789abcdef0123456789abcdef01234567\nChange-Id: ${sim.getChange(1)!.changeId}\n`);
+    });
+
     it('reports a bad query as an error line', async () => {
       const res = await exec(client, 'gerrit query --format=JSON nonsense:1');
       expect(lines(res.stdout)[0]).to.include({ type: 'error' });

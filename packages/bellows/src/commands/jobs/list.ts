@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
-import { filterJobs, jobDurationMs, jobKind, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
-import type { Job, JobKind } from '@smokestack/core/model';
+import { filterJobs, jobDurationMs, jobKind, keyOfJob, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
+import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';
+import type { JobKind } from '@smokestack/core/model';
 
 /** The --kind flag as job kinds: "queue" is everything workers take from the queue, "change" a change's jobs alone. */
 function kindsOf(flag: string): readonly JobKind[] | undefined {
@@ -30,16 +31,18 @@ export default class JobsList extends SmokestackCommand {
     limit: Flags.integer({ char: 'n', description: 'show at most this many jobs (tables only; --json lists all)', default: 50 }),
   };
 
-  async run(): Promise<{ jobs: Job[] } | undefined> {
+  async run(): Promise<{ jobs: ListedJob[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
     const kind = kindsOf(flags.kind);
     const filter = { kind, status, project: flags.project, number: flags.change };
+    const staleMs = (this.settings.config.worker?.staleSeconds ?? 60) * 1000;
+    const jobs = withPoolService(this.store.listJobs(filter), await this.store.queue.listWorkers(), new Date(), staleMs);
     // --json streams every job (history included) without holding them all.
-    if (this.jsonEnabled()) return void (await this.streamJsonList('jobs', this.store.listJobs(filter)));
-    const shown: Job[] = [];
+    if (this.jsonEnabled()) return void (await this.streamJsonList('jobs', jobs));
+    const shown: ListedJob[] = [];
     let more = 0;
-    for await (const job of this.store.listJobs(filter)) {
+    for await (const job of jobs) {
       if (shown.length < flags.limit) shown.push(job);
       else more++;
     }
@@ -48,7 +51,7 @@ export default class JobsList extends SmokestackCommand {
     return { jobs: shown };
   }
 
-  private printTable(shown: Job[], more: number): void {
+  private printTable(shown: ListedJob[], more: number): void {
     const now = new Date();
     this.logTable(
       shown.length === 0
@@ -59,8 +62,8 @@ export default class JobsList extends SmokestackCommand {
               j.id,
               j.project,
               jobKind(j) === 'adhoc' ? 'ad hoc' : j.baseline ? `baseline ${j.baseline.branch}` : `${j.number},${j.patchSet}`,
-              j.template,
-              j.status,
+              keyOfJob(j),
+              j.unserved ? `queued (no live worker serves pool ${j.pool})` : j.status,
               j.summary.tests,
               j.summary.failures + j.summary.errors,
               j.summary.skipped,
@@ -71,6 +74,8 @@ export default class JobsList extends SmokestackCommand {
           ),
     );
     if (more > 0) this.log(`(${more} more; use --limit or --json)`);
+    const unserved = [...new Set(shown.filter((j) => j.unserved).map((j) => j.pool))];
+    if (unserved.length > 0) this.log(`No live worker serves pool(s) ${unserved.join(', ')}: start one with firestack worker --pool NAME`);
   }
 
   /** Ad-hoc runs are left out of the queue's list; say that they exist and how to see them. */

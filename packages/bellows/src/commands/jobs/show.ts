@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
+import { configurationLabel } from '@smokestack/core/config/axes';
 import { findJob } from '@smokestack/core/queue/queue';
 import { jobDurationMs, jobKind } from '@smokestack/core/queue/jobs';
 import { describeRequiredSkip } from '@smokestack/core/results/required';
+import { formatSources } from '@smokestack/core/pipeline/report';
 import type { Job } from '@smokestack/core/model';
 
 export default class JobsShow extends SmokestackCommand {
@@ -25,6 +27,8 @@ export default class JobsShow extends SmokestackCommand {
           ? `baseline:  ${job.project} ${job.baseline.branch} at ${job.revision ? job.revision.slice(0, 12) : 'its tip'} (asked for by ${job.baseline.requestedBy}; never votes)`
         : `change:    ${job.project} ${job.number},${job.patchSet} (${job.revision.slice(0, 12)})`,
       `template:  ${job.template} (attempt ${job.attempt})`,
+      ...(job.configuration ? [`axes:      ${configurationLabel(job.configuration)}`] : []),
+      ...(job.dependencies?.length ? [`depends on: ${job.dependencies.map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`).join(', ')}`] : []),
       `created:   ${job.createdAt}${job.startedAt ? `, started ${job.startedAt}` : ''}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}${took ? ` (took ${formatDuration(took)})` : ''}`,
       `results:   ${s.tests} tests, ${s.failures} failures, ${s.errors} errors, ${s.skipped} skipped${s.durationMs ? ` in ${formatDuration(s.durationMs)}` : ''}`,
     ];
@@ -36,6 +40,7 @@ export default class JobsShow extends SmokestackCommand {
     if (required.length) lines.push('required tests that did not run:', ...required.map((r) => `  - ${r.id} — ${describeRequiredSkip(r)}`));
     const skipped = job.skipped.filter((t) => !required.some((r) => r.id === t.id));
     if (skipped.length) lines.push('skipped tests:', ...skipped.map((t) => `  - ${t.id}${t.reason ? ` (${t.reason})` : ''}`));
+    if (job.sources?.length) lines.push('sources:', ...formatSources(job.sources).map((l) => `  ${l}`));
     lines.push(`logs:      ${logDir}`);
     this.log(lines.join('\n'));
     return { job, logDir };

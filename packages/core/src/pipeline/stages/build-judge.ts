@@ -1,4 +1,5 @@
-import { killedScript, lastLine, type HostJudgement, type ScriptRun, type SourceRevision } from '../judge.js';
+import { checkoutRevision, judgeCheckout, type CheckedOutSource, type SourceRevision } from '../checkout-judge.js';
+import { killedScript, lastLine, type HostJudgement, type ScriptRun } from '../judge.js';
 import { markerValue, parseMarkers, type Marker } from '../markers.js';
 
 /**
@@ -8,11 +9,8 @@ import { markerValue, parseMarkers, type Marker } from '../markers.js';
  * which tools are missing, how much disk is left) decide whose fault the failure is.
  */
 
-export interface BuildItem {
+export interface BuildItem extends CheckedOutSource {
   index: number;
-  name: string;
-  ref: string;
-  url: string;
   mergeTarget?: string;
 }
 
@@ -94,12 +92,9 @@ export function judgeFailedStep(host: string, item: BuildItem, markers: readonly
   }
   switch (step) {
     case 'fetch':
-      if (markerValue(markers, 'source-reachable', item.index)?.[0] === 'no') {
-        return { kind: 'infra', message: `${what} failed: the server cannot be reached (${reason(output, GIT_ERROR)})` };
-      }
-      return { kind: 'change', message: `${what} failed: the repository has no ${item.ref} (${reason(output, GIT_ERROR)})` };
     case 'merge':
-      return { kind: 'change', message: `${what} failed: it does not merge cleanly (exit ${rc})` };
+      // Without the checkout's own verdict, the checkout stopped before git could say why.
+      return judgeCheckout(item, host, markers, output) ?? { kind: 'infra', message: `${what} failed (exit ${rc}): ${reason(output, GIT_ERROR)}` };
     case 'build-deps':
       if (markerValue(markers, 'needs-root', item.index)) return { kind: 'infra', message: `${what} failed: installing packages needs root or passwordless sudo` };
       return { kind: 'change', message: `${what} failed: the package's build dependencies cannot be read (${reason(output, /error: /)})` };
@@ -119,9 +114,7 @@ export function judgeBuild(host: string, items: readonly BuildItem[], run: Scrip
   const markers = parseMarkers(run.stdout);
   const out: BuildJudgement = { revisions: [], failures: [], infra: [] };
   for (const item of items) {
-    const revision = markerValue(markers, 'revision', item.index)?.[0];
-    const mergeTargetRevision = markerValue(markers, 'merge-target', item.index)?.[0];
-    out.revisions.push({ key: `build:${item.index}`, ...(revision ? { revision } : {}), ...(mergeTargetRevision ? { mergeTargetRevision } : {}) });
+    out.revisions.push(checkoutRevision(item.key, markers));
     const failed = markerValue(markers, 'step-failed', item.index);
     if (!failed) continue;
     const [step = 'build', rc = '?'] = failed;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../../errors.js';
-import { sourceKey, type BundleLayout } from '../bundle.js';
+import type { BundleLayout } from '../bundle.js';
+import { checkedOut, mergesInto, renderCheckout } from '../source-checkout.js';
 import { StageFailure, type HostRun, type JobRun } from '../job-run.js';
 import { stageFault } from '../judge.js';
 import { judgeBuild, type BuildJudgement } from './build-judge.js';
@@ -16,20 +17,19 @@ export function buildHosts(run: JobRun): Map<string, number[]> {
   return byHost;
 }
 
-function buildItems(run: JobRun, bundle: BundleLayout | undefined, indexes: number[]) {
+function buildItems(run: JobRun, bundle: BundleLayout | undefined, indexes: number[], workspace: string) {
   return indexes.map((index) => {
     const b = run.plan.definition.builds[index]!;
     const source = run.plan.sources.find((s) => s.kind === 'build' && s.index === index)!;
     return {
+      ...checkedOut(source, b.name),
       index,
-      name: b.name,
-      url: source.url,
-      ref: source.ref,
       mergeTarget: source.mergeTarget ?? '',
       method: b.method,
       command: b.command ?? '',
       subdir: b.subdir ?? '',
-      bundled: bundle?.sourceBundles[sourceKey(source)] ?? '',
+      checkout: renderCheckout(run.renderer, source, bundle, workspace),
+      merging: mergesInto(source) ? 'yes' : '',
     };
   });
 }
@@ -47,14 +47,14 @@ async function fetchRpms(run: JobRun, h: HostRun): Promise<void> {
   await h.conn!.download(path.posix.join(h.workspace, 'rpms'), path.join(run.jobDir, 'rpms', h.host.name));
 }
 
-/** build: each source fetched at its ref (merged onto its target when asked) and packaged on its build host. */
+/** build: each source checked out (its ref, the changes it depends on, its target branch merged as asked) and packaged on its build host. */
 export async function build(run: JobRun, bundle: BundleLayout | undefined): Promise<string> {
   const builds = run.plan.definition.builds;
   if (builds.length === 0) return 'skipped: the template has no builds';
   const judgements = await Promise.all(
     [...buildHosts(run)].map(async ([hostName, indexes]): Promise<BuildJudgement> => {
       const h = run.hostRun(hostName);
-      const items = buildItems(run, bundle, indexes);
+      const items = buildItems(run, bundle, indexes, h.workspace);
       const r = await run.exec(h, 'build', 'build', run.renderer.render('stage-build.sh.hbs', { workspace: h.workspace, builds: items }), { timeoutMs: run.remainingMs() });
       const judged = judgeBuild(h.host.name, items, r);
       run.recordRevisions(judged.revisions);

@@ -1,6 +1,8 @@
-import { sourceKey, type BundleLayout } from '../bundle.js';
+import type { BundleLayout } from '../bundle.js';
+import { checkedOut, renderCheckout } from '../source-checkout.js';
 import { StageFailure, type JobRun } from '../job-run.js';
 import { judgePuppet, stageFault } from '../judge.js';
+import { configurationFacts } from '../plan.js';
 
 /**
  * configure: Puppet modules fetched, then each host's manifest applied with --detailed-exitcodes,
@@ -11,12 +13,11 @@ export async function configure(run: JobRun, bundle: BundleLayout | undefined): 
   if (!puppet) return 'skipped: the template has no puppet section';
   const targets = run.hosts.filter((h) => bundle?.manifests[h.host.name]);
   if (targets.length === 0) return 'skipped: no manifest applies to any host';
-  const gitModules = run.plan.sources
-    .filter((s) => s.kind === 'module')
-    .map((s) => ({ index: s.index, dir: s.name, url: s.url, ref: s.ref, bundled: bundle?.sourceBundles[sourceKey(s)] ?? '' }));
+  const modules = run.plan.sources.filter((s) => s.kind === 'module');
   const packages = puppet.modules.flatMap((m) => (m.package ? [m.package] : []));
   const judgements = await Promise.all(
     targets.map(async (h) => {
+      const gitModules = modules.map((s) => ({ dir: s.name, checkout: renderCheckout(run.renderer, s, bundle, h.workspace) }));
       const script = run.renderer.render('stage-configure.sh.hbs', {
         workspace: h.workspace,
         gitModules,
@@ -26,9 +27,10 @@ export async function configure(run: JobRun, bundle: BundleLayout | undefined): 
         manifest: bundle!.manifests[h.host.name],
         noop: puppet.noop,
         idempotence: puppet.idempotence && !puppet.noop,
+        facts: configurationFacts(run.plan.configuration),
       });
       const r = await run.exec(h, 'configure', 'configure', script, { timeoutMs: puppet.timeoutSeconds * 2000 + 600_000 });
-      const judged = judgePuppet(h.host.name, gitModules.map((m) => m.index), r);
+      const judged = judgePuppet(h.host.name, modules.map((m) => checkedOut(m)), r);
       run.recordRevisions(judged.revisions);
       return judged;
     }),

@@ -4,10 +4,15 @@ import { StageFailure, type JobRun } from '../job-run.js';
 import { lastLine } from '../judge.js';
 import { markerValue, parseMarkers } from '../markers.js';
 import type { ServerGroup } from '../../model.js';
+import { PROVIDERS, providerFor } from '../../providers/registry.js';
 
-/** prepare: the job bundle (manifests, modules, local checkouts) written here and unpacked in each host's workspace. */
+/**
+ * prepare: the job bundle (manifests, modules, local checkouts, and every source when the hosts
+ * reach nothing beyond their group) written here and unpacked in each host's workspace.
+ */
 export async function prepare(run: JobRun, group: ServerGroup): Promise<BundleLayout> {
-  const bundle = await writeJobBundle(run.plan, group, path.join(run.jobDir, 'bundle'));
+  const isolated = providerFor(group.provider, run.options.providers ?? PROVIDERS).isolatedHosts;
+  const bundle = await writeJobBundle(run.plan, group, path.join(run.jobDir, 'bundle'), { shipRemoteSources: isolated });
   run.recordRevisions(Object.entries(bundle.localRevisions).map(([key, revision]) => ({ key, revision })));
   await Promise.all(
     run.hosts.map(async (h) => {

@@ -1,5 +1,6 @@
 import { StageFailure, type HostRun, type JobRun } from '../job-run.js';
 import { judgeSuites, testStageFault, type SuitesJudgement } from '../judge.js';
+import { configurationEnv } from '../plan.js';
 
 interface HostSuite {
   index: number;
@@ -39,7 +40,7 @@ export async function test(run: JobRun): Promise<string> {
   const judgements = await Promise.all(
     [...perHost].map(async ([h, items]): Promise<SuitesJudgement> => {
       const total = items.reduce((sum, s) => sum + s.timeoutSeconds + 10, 60);
-      const r = await run.exec(h, 'test', 'test', run.renderer.render('stage-test.sh.hbs', { workspace: h.workspace, suites: items }), { timeoutMs: total * 1000 });
+      const r = await run.exec(h, 'test', 'test', run.renderer.render('stage-test.sh.hbs', { workspace: h.workspace, suites: items, env: configurationEnv(run.plan.configuration) }), { timeoutMs: total * 1000 });
       const judged = judgeSuites(h.host.name, items, r);
       for (const s of run.suiteRuns) {
         if ('host' in s && s.host === h.host.name && judged.exitCodes.has(s.index)) {

@@ -13,7 +13,7 @@ const captured = (name: string): ScriptRun => JSON.parse(fs.readFileSync(path.jo
 /** A script's real output cut where a SIGKILL from outside (the OOM killer, a dying host) ended it. */
 const killedAfter = (run: ScriptRun, lastMarker: string): ScriptRun => ({ code: 137, stdout: run.stdout.slice(0, run.stdout.indexOf(lastMarker) + lastMarker.length), stderr: 'Killed' });
 
-const item = (extra: Partial<BuildItem> = {}): BuildItem => ({ index: 0, name: 'demoapp', ref: 'master', url: 'https://git.example.org/demoapp', ...extra });
+const item = (extra: Partial<BuildItem> = {}): BuildItem => ({ index: 0, key: 'build:0', name: 'demoapp', ref: 'master', url: 'https://git.example.org/demoapp', underTest: true, ...extra });
 const DEMO = [item()];
 const judged = (name: string, items: BuildItem[] = DEMO) => judgeBuild('gw', items, captured(name));
 
@@ -57,6 +57,20 @@ describe('pipeline/stages/build-judge: the change’s fault', () => {
     expect(unknown.revisions[0]!.revision).to.equal(undefined);
   });
 
+  it('a merge with trunk that conflicts, naming the files in conflict, with the revisions still recorded', () => {
+    const conflict = judged('build-merge-conflict', [item({ ref: 'feature', mergeTarget: 'master' })]);
+    expect(conflict.infra).to.deep.equal([]);
+    expect(conflict.failures).to.deep.equal(['merging master into demoapp on gw failed: conflict in README.md']);
+    expect(conflict.revisions[0]).to.include.keys('revision', 'mergeTargetRevision');
+    expect(stageFault([conflict], 'build')).to.deep.equal({ kind: 'build', message: 'merging master into demoapp on gw failed: conflict in README.md' });
+  });
+
+  it('a Depends-On change that does not merge into the change, naming it and the files', () => {
+    const conflict = judged('build-depends-on-conflict', [item({ ref: 'feature', mergeTarget: 'master' })]);
+    expect(conflict.infra).to.deep.equal([]);
+    expect(conflict.failures).to.deep.equal(['merging demo/demoapp change 12,3 into demoapp on gw failed: conflict in README.md']);
+  });
+
   it('a build script failing outside any build, naming its last line', () => {
     expect(judgeBuild('gw', DEMO, { code: 2, stdout: '', stderr: "sh: 4: cd: can't cd to /w\n" }).failures).to.deep.equal(["build script on gw exited 2: sh: 4: cd: can't cd to /w"]);
   });
@@ -82,6 +96,27 @@ describe('pipeline/stages/build-judge: the machinery’s fault (retried, never a
     expect(offline.infra[0]).to.match(
       /^updating the package lists for the build dependencies of demoapp \(smokestack-demo-build-helper\) on gw failed: a package mirror cannot be reached \(E: Failed to fetch .*Could not connect/,
     );
+  });
+
+  it('a ref the configuration names (a custom branch, a project default) that the server lacks: not the change’s own', () => {
+    const ref = 'refs/changes/99/99/9';
+    const custom = judged('build-fetch-unknown-ref', [item({ ref, underTest: false })]);
+    expect(custom.failures).to.deep.equal([]);
+    expect(custom.infra[0]).to.match(/^fetching demoapp \(refs\/changes\/99\/99\/9\) from https:\/\/git\.example\.org\/demoapp on gw failed: the repository has no refs\/changes\/99\/99\/9/);
+  });
+
+  it('a target branch its server lacks, for the merge with trunk, with the source’s revision kept', () => {
+    const missing = judged('build-merge-target-missing', [item({ mergeTarget: 'stable/nowhere' })]);
+    expect(missing.failures).to.deep.equal([]);
+    expect(missing.infra).to.have.length(1);
+    expect(missing.infra[0]).to.match(/^fetching stable\/nowhere, the branch demoapp is merged onto, from \/tmp\/ws\/origin on gw failed: the repository has no stable\/nowhere \(couldn't find remote ref stable\/nowhere\)$/);
+    expect(missing.revisions[0]!.revision).to.match(/^[0-9a-f]{40}$/);
+  });
+
+  it('a target branch whose server cannot be reached', () => {
+    const down = judged('build-merge-target-unreachable', [item({ mergeTarget: 'master' })]);
+    expect(down.failures).to.deep.equal([]);
+    expect(down.infra[0]).to.match(/^fetching master, the branch demoapp is merged onto, from http:\/\/127\.0\.0\.1:\d+\/demoapp\.git on gw failed: the server cannot be reached \(unable to access .*Couldn't connect to server\)$/);
   });
 
   it('a build tool missing on the host', () => {
@@ -110,6 +145,16 @@ describe('pipeline/stages/build-judge: the machinery’s fault (retried, never a
     const down = judgeBuild('web1', DEMO, captured('build-fetch-unreachable'));
     expect(stageFault([down, broken], 'build')?.kind).to.equal('build');
     expect(stageFault([down], 'build')?.kind).to.equal('infra');
+  });
+});
+
+describe('pipeline/stages/build-judge: what was built', () => {
+  it('records the revision of a change merged in before the trunk (Depends-On), in order, and of the trunk', () => {
+    const ok = judged('build-depends-on', [item({ ref: 'feature', mergeTarget: 'master' })]);
+    expect(ok).to.deep.include({ failures: [], infra: [] });
+    expect(ok.revisions[0]!.mergedRevisions).to.have.length(1);
+    expect(ok.revisions[0]!.mergedRevisions![0]).to.match(/^[0-9a-f]{40}$/);
+    expect(ok.revisions[0]!.mergeTargetRevision).to.match(/^[0-9a-f]{40}$/);
   });
 });
 

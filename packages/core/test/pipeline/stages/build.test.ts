@@ -68,11 +68,18 @@ describe('pipeline/stages/build: whose fault a failed build is', function () {
     expect(result.message).to.match(/fetching demoapp \(master\) from http:\/\/smokestack-source\.invalid\/demoapp\.git on only failed: the server cannot be reached \(.*resolve/);
   });
 
-  it('a ref the server does not have is build_failed, naming the ref', async () => {
-    const result = await build({ ref: 'refs/changes/99/99/9' });
+  it('a ref of the change under test that the server does not have is build_failed, naming the ref', async () => {
+    const result = await build({}, {}, { changes: ['demoapp=refs/changes/99/99/9'] });
     expect(result.status, result.message).to.equal('build_failed');
     expect(result.message).to.contain('fetching demoapp (refs/changes/99/99/9) from');
     expect(result.message).to.contain('failed: the repository has no refs/changes/99/99/9');
+  });
+
+  it('a branch the template names that the server does not have is infra_failed: no change is at fault', async () => {
+    const result = await build({ ref: 'stable/nowhere' });
+    expect(result.status, result.message).to.equal('infra_failed');
+    expect(result.message).to.contain('fetching demoapp (stable/nowhere) from');
+    expect(result.message).to.contain('failed: the repository has no stable/nowhere');
   });
 
   it('installs the build dependencies the package declares, from the package mirror, then builds', async () => {

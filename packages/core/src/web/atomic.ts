@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { InfraError, errorMessage } from '../errors.js';
+
+/**
+ * Writes every file into a temp directory inside `dir`, fsyncs, then renames each into place, so a
+ * reader (a web server, a browser) sees the old or the new file, never a torn one. Other files in
+ * `dir` are left alone. Names may hold "/" (subdirectories of `dir`).
+ */
+export async function writeFilesAtomically(dir: string, files: Record<string, string | Buffer>): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new InfraError(`${dir}: cannot create the directory (${errorMessage(err)})`);
+  }
+  const temp = await fs.promises.mkdtemp(path.join(dir, '.writing-'));
+  try {
+    const names = Object.keys(files);
+    for (const [i, name] of names.entries()) {
+      const handle = await fs.promises.open(path.join(temp, String(i)), 'w', 0o644);
+      try {
+        await handle.writeFile(files[name]!);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const [i, name] of names.entries()) {
+      const target = path.join(dir, name);
+      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await fs.promises.rename(path.join(temp, String(i)), target);
+    }
+  } finally {
+    await fs.promises.rm(temp, { recursive: true, force: true });
+  }
+}

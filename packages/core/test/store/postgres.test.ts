@@ -1,0 +1,167 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import pg from 'pg';
+import { PostgresStore, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
+import { waitFor } from '@smokestack/testkit';
+import { queueJobs, result, runClaimer } from '../queue/helpers.js';
+import { describeBackends } from './backends.js';
+import { runUpdater } from './helpers.js';
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+describe('PostgreSQL store: where it is and what it says', () => {
+  it('refuses a password in the URL in one line that does not show it', () => {
+    const err = (() => {
+      try {
+        new PostgresStore('postgresql://bot:s3cret@db.example.org/smokestack');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(isUserError(err)).to.equal(true);
+    expect((err as Error).message).to.match(/carries a password/).and.not.to.contain('s3cret');
+  });
+
+  it('is chosen by a postgresql:// URL in --state, SMOKESTACK_STATE or state:, and names itself without secrets', () => {
+    const fromEnv = openStore({ env: { SMOKESTACK_STATE: 'postgresql://bot@db.example.org:5433/smokestack?sslmode=require', HOME: '/home/bot' } });
+    expect(fromEnv).to.be.instanceOf(PostgresStore);
+    expect(fromEnv.location).to.equal('postgresql://bot@db.example.org:5433/smokestack');
+    expect(fromEnv.jobDir('j1')).to.equal('/home/bot/.local/state/smokestack/jobs/j1');
+    const fromConfig = openStore({ configState: 'postgres://db/ss', configDataDir: 'data', configDir: '/etc/smokestack', env: {} });
+    expect(fromConfig.jobsDir).to.equal('/etc/smokestack/data/jobs');
+    expect(openStore({ flag: 'state.json', cwd: '/tmp', env: {} })).to.be.instanceOf(StateStore);
+  });
+
+  it('a database that does not answer stops the command with one line naming it', async function () {
+    this.timeout(60_000);
+    const store = new PostgresStore('postgresql://smokestack@127.0.0.1:1/smokestack');
+    const err = await store.read().then(() => undefined, (e: unknown) => e);
+    await store.close();
+    expect(isUserError(err), String(err)).to.equal(true);
+    expect((err as Error).message).to.match(/^postgresql:\/\/smokestack@127\.0\.0\.1:1\/smokestack: cannot use the PostgreSQL store: /);
+    expect((err as Error).message.split('\n')).to.have.length(1);
+  });
+
+  it('commands on the file store never load node-postgres', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import { openStore } from '@smokestack/core';
+      const store = openStore({ flag: process.argv[1], env: {} });
+      await store.update((s) => void (s.sync.x = {}));
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/pg/'));
+      console.log(JSON.stringify(loaded));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-noload-')), 'state.json')], { cwd: REPO, encoding: 'utf8' });
+    expect(JSON.parse(out)).to.deep.equal([]);
+  });
+});
+
+describeBackends(
+  'PostgreSQL store under failure',
+  (backend) => {
+    it('an update that read a job before a worker recorded its result runs again on the new state: the result is kept', async () => {
+      const store = backend.open();
+      const [id] = await queueJobs(store, 1);
+      await store.queue.claim('w', new Date());
+      let runs = 0;
+      const seenStatus: string[] = [];
+      await store.update(async (s) => {
+        runs++;
+        seenStatus.push(s.jobs[id!]!.status);
+        // The worker's result lands between this update's read and its write.
+        if (runs === 1) await backend.open().queue.finish(id!, result('test_failed', '2 failures'), new Date(), { maxInfraRetries: 0, worker: 'w' });
+        const job = s.jobs[id!]!;
+        if (job.status === 'running') Object.assign(job, { status: 'superseded', message: 'superseded by a new patch set' });
+      });
+      expect(seenStatus).to.deep.equal(['running', 'test_failed']);
+      expect(await store.getJob(id!)).to.include({ status: 'test_failed', message: '2 failures' });
+    });
+
+    it('a claiming and finishing process SIGKILLed at random moments 40 times leaves no half-done claim or result', async function () {
+      this.timeout(300_000);
+      const store = backend.open();
+      await queueJobs(store, 400);
+      for (let round = 0; round < 40; round++) {
+        const child = runClaimer(backend.location(), `w${round}`, 'finish');
+        // A round's kill lands after its first result, at a random moment of the next claim or finish, whatever the load.
+        await waitFor('the claimer', () => child.lines.some((l) => l.startsWith('finished ')), 60_000, 2);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 80));
+        child.kill();
+        await child.done.catch(() => undefined);
+      }
+      const jobs: Job[] = [];
+      for await (const job of store.listJobs()) jobs.push(job);
+      const byId = new Map(jobs.map((j) => [j.id, j]));
+      const running = jobs.filter((j) => j.status === 'running');
+      // A kill lands mid-claim or mid-finish at most once per round: the job is running (its claim committed) or finished, never between.
+      expect(running.length).to.be.at.most(40);
+      for (const job of running) expect(job.worker).to.match(/^w\d+$/);
+      for (const job of jobs.filter((j) => j.status === 'infra_failed')) {
+        const retries = jobs.filter((r) => r.retryOf === job.id);
+        if (job.attempt === 1) expect(retries, `retries of ${job.id}`).to.have.length(1);
+        else expect(retries).to.have.length(0);
+        expect(job.worker).to.equal(undefined);
+      }
+      for (const job of jobs.filter((j) => j.retryOf)) expect(byId.get(job.retryOf!)?.status, `${job.id} retries a finished job`).to.equal('infra_failed');
+      expect(jobs.filter((j) => j.status === 'infra_failed').length, 'results were recorded while processes were killed').to.be.greaterThan(20);
+      // Nothing is left locked: the rest of the queue can be claimed and finished.
+      const recovered = await store.queue.recoverStale(new Date(Date.now() + 3600_000), 60_000, 'rescuer');
+      expect(recovered.map((j) => j.id).sort()).to.deep.equal(running.map((j) => j.id).sort());
+    });
+
+    it('a PostgreSQL restart during updates loses no acknowledged update, and updates carry on after it', async function () {
+      this.timeout(300_000);
+      const child = runUpdater(backend.location(), 'r', 100_000, 5);
+      await waitFor('updates to flow', () => child.acked.length > 20, 60_000);
+      await backend.cluster().restart();
+      const before = child.acked.length;
+      await waitFor('updates after the restart', () => child.acked.length > before + 20, 120_000);
+      child.kill();
+      await child.done.catch(() => undefined);
+      const client = new pg.Client(backend.location());
+      await client.connect();
+      const { rows } = await client.query<{ key: string }>('SELECT key FROM sync_marks');
+      await client.end();
+      const stored = new Set(rows.map((r) => r.key));
+      const lost = child.acked.filter((i) => !stored.has(`r-${i}`));
+      expect(lost, 'acknowledged updates lost').to.deep.equal([]);
+    });
+
+    it('a job watched for stop requests across a PostgreSQL restart: the watcher reconnects and a stop sent afterwards reaches it', async function () {
+      this.timeout(300_000);
+      const store = backend.open();
+      const [id] = await queueJobs(store, 1);
+      await store.queue.claim('w', new Date());
+      const stops: string[] = [];
+      const unwatch = await store.queue.watchStop(id!, (status) => stops.push(status), 60_000);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        await backend.cluster().kill();
+        // The listener loses its connection and tries again while the server is down.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await backend.cluster().start();
+        await waitFor('the listener to be back', async () => {
+          const client = new pg.Client(backend.location());
+          await client.connect();
+          const { rows } = await client.query("SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN smokestack_job_stop'");
+          await client.end();
+          return rows.length > 0;
+        }, 120_000, 200);
+        await backend.open().update((s) => void Object.assign(s.jobs[id!]!, { status: 'superseded', finishedAt: new Date().toISOString() }));
+        await waitFor('the stop request', () => stops.length > 0, 60_000);
+        expect(stops).to.deep.equal(['superseded']);
+        expect(unhandled.map(String)).to.deep.equal([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await unwatch();
+      }
+    });
+  },
+  'postgresql',
+);

@@ -19,7 +19,8 @@ CREATE TABLE flaky_tests (
   template text NOT NULL,
   failed integer NOT NULL,
   runs integer NOT NULL,
-  last_seen timestamptz NOT NULL,
+  -- As the run's finishedAt was written (ISO 8601): compared as text, like the file store's registry.
+  last_seen text NOT NULL,
   PRIMARY KEY (project, test_id, revision_set)
 );
 CREATE INDEX flaky_tests_seen ON flaky_tests (project, last_seen DESC);

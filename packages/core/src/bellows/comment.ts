@@ -8,6 +8,7 @@ import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js'
 import { jobKind } from '../queue/jobs.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
+import { writeJobPage } from '../web/job-pages.js';
 import { jobPageLocation, type WebSettings } from '../web/layout.js';
 import type { StateData } from '../store/schema.js';
 import { noteActivity } from './activity.js';
@@ -16,7 +17,7 @@ import type { BellowsContext } from './context.js';
 import { outdatedDependency } from './dependencies.js';
 import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
 import { ensureBaselines, gatherFaultEvidence, reportedJobs, withLiveBaselines } from './evidence.js';
-import { analyzeJob, combineVotes, describeComparison, describeVerdict, type FaultEvidence, type FaultSettings, type JobFault } from './fault.js';
+import { analyzeJob, combineVotes, describeComparison, describeVerdict, pageVerdicts, type FaultEvidence, type FaultSettings, type JobFault } from './fault.js';
 import { keyOfJob } from '../queue/jobs.js';
 import { expectedJobs, indexJobs, isActive, jobsOfPatchSet, latestByKey, voteKey } from './patchsets.js';
 import { findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
@@ -204,7 +205,7 @@ export type ClaimOutcome =
   | { kind: 'changed'; reason: string }
   | { kind: 'reported' }
   | { kind: 'busy'; claimant: ReportClaimant }
-  | { kind: 'claimed'; vote: Vote; previous?: Vote };
+  | { kind: 'claimed'; vote: Vote; previous?: Vote; faults: JobFault[]; jobs: Job[] };
 
 /**
  * Inside a store update: decides the report again on the stored jobs (they may have moved since the
@@ -234,7 +235,7 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
   if (decision.vote !== null) vote.label = request.label;
   if (decision.problem) vote.problem = decision.problem;
   state.votes[key] = vote;
-  return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
+  return { kind: 'claimed', vote, faults: decision.faults, jobs: structuredClone(decision.jobs), ...(claim.previous ? { previous: claim.previous } : {}) };
 }
 
 export interface CommentOptions {
@@ -398,9 +399,23 @@ async function deliverReport(ctx: BellowsContext, item: ReadyItem, fault: FaultC
       }
     }
     await postClaimed(ctx, config, claim.vote, fetched.change, settle, result);
+    await publishVerdicts(ctx, claim.jobs, claim.faults);
   } catch (err) {
     await ctx.store.update((state) => releaseClaim(state, key, claimant)).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Rewrites the reported jobs' pages with each failing test's verdict (new, pre-existing, flaky, quarantined); a page that cannot be written costs a warning. */
+async function publishVerdicts(ctx: BellowsContext, jobs: Job[], faults: JobFault[]): Promise<void> {
+  const web = ctx.settings.web;
+  if (!web) return;
+  for (const job of jobs) {
+    const fault = faults.find((f) => f.jobId === job.id);
+    if (!fault?.tests.length) continue;
+    await writeJobPage(job, { store: ctx.store, web, verdicts: pageVerdicts(fault), now: ctx.now, logger: ctx.logger }).catch((err) =>
+      ctx.logger.warn(`job ${job.id}: could not write its page with the verdicts: ${errorMessage(err)}`),
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import type { FailureVerdict, TestVerdictNote } from '../web/job-page.js';
 import type { BaselinePolicy, FlakyPolicy, QuarantineEntry } from '../config/schema.js';
 import type { Job, RequiredSkip } from '../model.js';
 import { baselineSpecFor } from '../queue/baseline.js';
@@ -172,6 +173,17 @@ export function combineVotes(faults: readonly Pick<JobFault, 'vote'>[]): 1 | -1 
 const short = (revision: string): string => revision.slice(0, 7) || 'an unknown revision';
 
 /** One line of a review per test verdict: "test_x also fails on master at abc1234 — not caused by this change". */
+/** The verdicts a job page shows beside its failing tests: a failure no baseline answered is just failed; fixed and required tests have their own places. */
+export function pageVerdicts(fault: JobFault): Map<string, TestVerdictNote> {
+  const page: Partial<Record<TestVerdict['kind'], FailureVerdict>> = { new: 'new', 'pre-existing': 'pre-existing', flaky: 'flaky', quarantined: 'quarantined', uncompared: 'failed' };
+  const out = new Map<string, TestVerdictNote>();
+  for (const v of fault.tests) {
+    const verdict = page[v.kind];
+    if (verdict && !out.has(v.id)) out.set(v.id, { verdict, note: describeVerdict(v) });
+  }
+  return out;
+}
+
 export function describeVerdict(v: TestVerdict): string {
   switch (v.kind) {
     case 'new':

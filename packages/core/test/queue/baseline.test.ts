@@ -63,6 +63,27 @@ describe('queue/baseline', () => {
     expect(claimNextJob(s, 'w1', later(2))!.id).to.equal(other.id);
   });
 
+  it('a baseline runs in its template\'s pool and per combination of axes: each combination is compared with its own baseline', () => {
+    const s = state();
+    const mysql = failing(s, { pool: 'libvirt', configuration: { database: 'mysql' } });
+    const postgresql = failing(s, { pool: 'libvirt', configuration: { database: 'postgresql' } });
+    const a = requestBaseline(s, mysql.id, SETTINGS, [], later(1));
+    const b = requestBaseline(s, postgresql.id, SETTINGS, [], later(1));
+    if (a.kind !== 'queued' || b.kind !== 'queued') throw new Error(`expected two queued baselines, got ${a.kind} and ${b.kind}`);
+    expect(a.baseline).to.deep.include({ pool: 'libvirt', configuration: { database: 'mysql' } });
+    expect(b.baseline).to.deep.include({ pool: 'libvirt', configuration: { database: 'postgresql' } });
+    expect(s.jobs[mysql.id]!.comparedWith).to.equal(a.baseline.id);
+    expect(s.jobs[postgresql.id]!.comparedWith).to.equal(b.baseline.id);
+    expect(Object.keys(s.baselines).sort()).to.deep.equal(['full [database=mysql] nova@master@m1', 'full [database=postgresql] nova@master@m1']);
+    // A worker of the default pool never takes them; one of the libvirt pool takes them first.
+    expect(claimNextJob(s, 'w1', later(2), ['default'])).to.equal(undefined);
+    expect(claimNextJob(s, 'w2', later(2), ['libvirt'])!.id).to.equal(a.baseline.id);
+    // A retry after an infrastructure failure stays in the pool and the combination.
+    const finished = finishJobRecord(s, a.baseline.id, result('infra_failed'), later(3), { maxInfraRetries: 2 });
+    expect(finished.retry).to.deep.include({ kind: 'baseline', pool: 'libvirt', configuration: { database: 'mysql' } });
+    expect(s.jobs[mysql.id]!.comparedWith).to.equal(finished.retry!.id);
+  });
+
   it('a recent baseline of the same revision is reused; an old one, or one of another revision, is not', () => {
     const s = state();
     const first = failing(s);
@@ -127,7 +148,7 @@ describe('queue/baseline', () => {
     const s = state();
     const job = failing(s);
     const baseline = (requestBaseline(s, job.id, SETTINGS, [], NOW) as { baseline: Job }).baseline;
-    s.jobs[baseline.id]!.status = 'running';
+    Object.assign(s.jobs[baseline.id]!, { status: 'running', worker: 'w1' });
     const finished = finishJobRecord(s, baseline.id, result('infra_failed'), later(1), { maxInfraRetries: 1 });
     expect(finished.retry).to.deep.include({ kind: 'baseline', attempt: 2, retryOf: baseline.id });
     expect(finished.retry!.baseline).to.deep.equal(baseline.baseline);

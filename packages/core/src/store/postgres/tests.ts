@@ -18,12 +18,12 @@ function registriesOf(rows: FlakyRow[]): FlakyRegistry[] {
   for (const r of rows) {
     const registry = byProject.get(r.project) ?? { project: r.project, tests: {} };
     byProject.set(r.project, registry);
-    (registry.tests[r.test_id] ??= {})[r.revision_set] = { template: r.template, failed: r.failed, runs: r.runs, lastSeen: new Date(r.last_seen).toISOString() };
+    (registry.tests[r.test_id] ??= {})[r.revision_set] = { template: r.template, failed: r.failed, runs: r.runs, lastSeen: r.last_seen };
   }
   return [...byProject.values()];
 }
 
-const FLAKY_SELECT = `SELECT project, test_id, revision_set, template, failed, runs, last_seen::text AS last_seen FROM flaky_tests`;
+const FLAKY_SELECT = `SELECT project, test_id, revision_set, template, failed, runs, last_seen FROM flaky_tests`;
 
 /**
  * Per-test history in PostgreSQL, with the file store's rules (results/history.ts): a run is one row,
@@ -59,7 +59,7 @@ async function writeRegistry(client: PoolClient, registry: FlakyRegistry): Promi
   const column = (i: number) => rows.map((r) => r[i]);
   await client.query(
     `INSERT INTO flaky_tests (project, test_id, revision_set, template, failed, runs, last_seen)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::timestamptz[])`,
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7::text[])`,
     [registry.project, column(0), column(1), column(2), column(3), column(4), column(5)],
   );
 }

@@ -68,8 +68,8 @@ describe('bellows/comment', () => {
     it('a patch set that cannot be tested for a Depends-On problem is reported at once in one line, without a vote', () => {
       const s = withConfig();
       s.configs['nova~1']!.dependencyProblem = 'Depends-On glance 20 (Quota API) is abandoned';
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
-      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
+      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], faults: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
       if (decision.kind !== 'report') return;
       expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.equal('SmokeStack: cannot test patch set 1, no vote: Depends-On glance 20 (Quota API) is abandoned.');
     });
@@ -80,7 +80,7 @@ describe('bellows/comment', () => {
       s.configs['nova~1']!.dependencies = [glance];
       addJob(s, 'nova', 1, 1, 'smoke', 'success', { dependencies: [glance] });
       const stale = addJob(s, 'nova', 1, 1, 'full', 'success', { dependencies: [{ ...glance, patchSet: 1 }] });
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
     });
 
     it('ignores jobs of other patch sets', () => {
@@ -187,7 +187,7 @@ describe('bellows/comment', () => {
       const s = withConfig();
       const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
       if (decision.kind !== 'report') throw new Error('expected a report');
       const served = formatReviewMessage(s.configs['nova~1']!, decision, {
         web: { dir: '/var/lib/smokestack/web', url: 'https://ci.example.org/smokestack' },

@@ -217,7 +217,7 @@ export class PostgresStore implements Store {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => where.push(sql.replace('?', `$${params.push(value)}`));
     // Rows written before jobs carried a kind are ad hoc by their config id, as jobKind says.
-    if (filter.kind) add(`coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) = ?`, filter.kind);
+    if (filter.kind) add(`coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) = ANY(?::text[])`, [filter.kind].flat());
     if (filter.status) add('status = ANY(?::text[])', filter.status);
     if (filter.project) add('project = ANY(?::text[])', filter.project);
     if (filter.configId) add('config_id = ?', filter.configId);

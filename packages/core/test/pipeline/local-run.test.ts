@@ -37,7 +37,7 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     const data = JSON.parse(fs.readFileSync(path.join(path.dirname(page!), 'job.json'), 'utf8'));
     expect(data.job).to.deep.include({ id: job.id, status: 'success' });
     expect(data.stages.map((s: { stage: string }) => s.stage)).to.deep.equal(result.stages.map((s) => s.stage));
-    expect(data.tests.skipped.others).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'demoapp has no daemon yet; the port is only validated' }]);
+    expect(data.tests.skipped.others).to.deep.equal([{ id: 'demoapp.smoke.test_listens_on_port', reason: 'the port is checked from another host by the network suite' }]);
     for (const log of data.logs as Array<{ viewer: string; raw: string }>) {
       expect(fs.existsSync(path.join(path.dirname(page!), log.viewer)), log.viewer).to.equal(true);
       expect(fs.existsSync(path.join(path.dirname(page!), decodeURIComponent(log.raw))), log.raw).to.equal(true);

@@ -48,7 +48,7 @@ export interface Change {
 export interface BranchSource {
   url: string;
   ref: string;
-  /** Merged onto the tip of this branch before building (merge with trunk); absent: built as it is. */
+  /** Merged onto the tip of this branch before building (merge with trunk); '' never merges (not even onto the template's own mergeTarget). */
   mergeTarget?: string;
   /** The change itself (absent means this too), the project's default in smokestack.yaml, or set by hand (`bellows configs set`). */
   origin?: 'change' | 'project' | 'custom';
@@ -118,6 +118,7 @@ export const JOB_STATUSES = [
   'build_failed',
   'test_failed',
   'infra_failed',
+  'incomplete',
   'superseded',
   'cancelled',
 ] as const;
@@ -128,6 +129,7 @@ export const FINISHED_STATUSES: readonly JobStatus[] = [
   'build_failed',
   'test_failed',
   'infra_failed',
+  'incomplete',
   'superseded',
   'cancelled',
 ];
@@ -145,9 +147,38 @@ export interface SkippedTest {
   reason?: string;
 }
 
-/** Queue jobs come from Gerrit changes; ad-hoc runs from `firestack run` on someone's machine. */
-export const JOB_KINDS = ['queue', 'adhoc'] as const;
+/** A required test that did not run: skipped (with the skip reason) or absent from the results. */
+export interface RequiredSkip {
+  /** The test id, or the pattern itself when no test matched it. */
+  id: string;
+  /** The requiredTests pattern that names it. */
+  pattern: string;
+  /** Why it did not run: the skip reason, or "absent: no test matched". */
+  reason: string;
+  /** The template that requires it. */
+  template: string;
+}
+
+/** Queue jobs test a change's patch set; baseline jobs its target branch, to compare failures with; ad-hoc runs come from `firestack run` on someone's machine. */
+export const JOB_KINDS = ['queue', 'baseline', 'adhoc'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
+
+/** What a baseline job runs: each changed project of the job that asked for it, at its target branch. */
+export interface BaselineSpec {
+  /** Identifies baselines that can stand in for each other (see baselineKey). */
+  key: string;
+  template: string;
+  /** The combination of the template's axes the change job ran with: its baseline runs the same one. */
+  configuration?: Configuration;
+  /** The template's pool: a baseline runs where the change job did. */
+  pool?: string;
+  /** The branch compared with, for messages (e.g. "master"). */
+  branch: string;
+  /** Per project: where its target branch is fetched, and the revision (absent: the branch tip when the baseline runs). */
+  projects: Record<string, { url: string; branch: string; revision?: string }>;
+  /** The change job that first asked for it. */
+  requestedBy: string;
+}
 
 export interface Job {
   id: string;
@@ -180,8 +211,14 @@ export interface Job {
   reason?: 'new' | 'recheck' | 'retry' | 'manual' | 'dependency';
   /** The Depends-On changes it tests with its patch set, in dependency order. */
   dependencies?: Dependency[];
-  /** `adhoc`: a run started by hand (`firestack run`, the stepwise commands), never queued, retried or voted; absent: a queue job. */
+  /** `adhoc`: a run started by hand (`firestack run`, the stepwise commands), never queued, retried or voted; `baseline`: a run of a target branch, never voted; absent: a queue job of a change. */
   kind?: JobKind;
+  /** A baseline job's target: what it runs and what it stands for. */
+  baseline?: BaselineSpec;
+  /** A change job with test failures: the baseline job its failures are compared with. */
+  comparedWith?: string;
+  /** Tests the template requires that were skipped or absent. */
+  requiredSkipped?: RequiredSkip[];
   /** Every source the job built or fetched, with the revision it resolved to (for reproduce). */
   sources?: JobSource[];
   /** The `--change` arguments of an ad hoc run, as given. */

@@ -6,7 +6,9 @@ import { createBellowsContext } from '@smokestack/core/bellows/context';
 export default class Comment extends SmokestackCommand {
   static override summary = 'Post one review per finished current patch set: results per template and a Verified vote.';
   static override description =
-    'Votes +1 when every template succeeded and -1 on a build or test failure; an infrastructure failure never votes. ' +
+    'Votes -1 on a build failure or a test failure this change caused; a failure its target branch has too (its baseline), ' +
+    'a flaky or a quarantined test never votes -1, and the review says which each failing test is. No vote while an infrastructure ' +
+    'failure stands or a test its template requires did not run. Otherwise +1. ' +
     'The vote is cast only while the revision is still current; each patch set is reported once.';
   static override examples = ['<%= config.bin %> comment', '<%= config.bin %> comment openstack/nova --dry-run --json'];
   static override strict = false;

@@ -27,6 +27,8 @@ const STATE_OF: Record<JobStatus, CheckState> = {
   test_failed: 'FAILED',
   // No retry left: not the change's fault, and not a pass either.
   infra_failed: 'FAILED',
+  // Required tests did not run: no vote, and not a pass either.
+  incomplete: 'FAILED',
   superseded: 'NOT_RELEVANT',
   cancelled: 'NOT_RELEVANT',
 };

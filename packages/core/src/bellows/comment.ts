@@ -5,8 +5,10 @@ import { formatDuration } from '../cli/table.js';
 import { GerritHttpError } from '../gerrit/rest.js';
 import type { ReviewInput } from '../gerrit/wire.js';
 import type { Change, Job, ReportClaimant, TestConfig, Vote } from '../model.js';
+import { jobKind } from '../queue/jobs.js';
 import { mayRetryInfra } from '../queue/transitions.js';
 import { pidAlive } from '../store/lock.js';
+import { writeJobPage } from '../web/job-pages.js';
 import { jobPageLocation, type WebSettings } from '../web/layout.js';
 import type { StateData } from '../store/schema.js';
 import { noteActivity } from './activity.js';
@@ -14,6 +16,8 @@ import { listConfigs } from './configs.js';
 import type { BellowsContext } from './context.js';
 import { outdatedDependency } from './dependencies.js';
 import { claimReport, decideDelivery, landedReview, ownReviews, releaseClaim, settleVote, type ReviewIdentity } from './delivery.js';
+import { ensureBaselines, gatherFaultEvidence, reportedJobs, withLiveBaselines } from './evidence.js';
+import { analyzeJob, combineVotes, describeComparison, describeVerdict, pageVerdicts, type FaultEvidence, type FaultSettings, type JobFault } from './fault.js';
 import { keyOfJob } from '../queue/jobs.js';
 import { expectedJobs, indexJobs, isActive, jobsOfPatchSet, latestByKey, voteKey } from './patchsets.js';
 import { findTarget, selectTargets, type ProjectTarget, type TemplatePolicy } from './settings.js';
@@ -23,18 +27,29 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export type ReportDecision =
   | { kind: 'wait'; reason: string }
-  /** `vote` null: report without a label (infrastructure failure with no retries left, or `problem`: it cannot be tested). */
-  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; problem?: string };
+  /** `vote` null: report without a label (infrastructure failure with no retries left, required tests that did not run, failures no baseline answered, or `problem`: it cannot be tested). */
+  | { kind: 'report'; vote: 1 | -1 | null; jobs: Job[]; faults: JobFault[]; problem?: string };
+
+/** What the report's fault rules need besides the jobs: the settings, what the store told, and the time. */
+export interface FaultContext {
+  settings: FaultSettings;
+  evidence: FaultEvidence;
+  now: Date;
+}
 
 /**
  * Whether a patch set's jobs (the latest attempt of each template in each combination of its axes) are
- * ready to be reported, and with which vote: every combination counts. Pure.
+ * ready to be reported, and with which vote: every combination counts. -1 only for a build failure or a
+ * new test failure (see analyzeJob), no label while an infrastructure failure stands, a required test
+ * did not run or a failure could not be compared with a baseline, else +1. A failure waits for its
+ * baseline (bounded) and, on a template without autoApprove, for approval. Pure.
  */
-export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>): ReportDecision {
+export function decideReport(config: TestConfig, jobs: Job[], policies: Record<string, TemplatePolicy>, fault: FaultContext): ReportDecision {
   if (config.templates.length === 0) return { kind: 'wait', reason: 'no templates configured' };
-  if (config.dependencyProblem) return { kind: 'report', vote: null, jobs: [], problem: config.dependencyProblem };
-  const latest = latestByKey(jobs.filter((j) => j.patchSet === config.patchSet));
+  if (config.dependencyProblem) return { kind: 'report', vote: null, jobs: [], faults: [], problem: config.dependencyProblem };
+  const latest = latestByKey(jobs.filter((j) => j.patchSet === config.patchSet && jobKind(j) === 'queue'));
   const results: Job[] = [];
+  const faults: JobFault[] = [];
   for (const { key, policy } of expectedJobs(config, policies)) {
     const job = latest.get(key);
     if (!job) return { kind: 'wait', reason: `${key}: no job yet` };
@@ -45,14 +60,15 @@ export function decideReport(config: TestConfig, jobs: Job[], policies: Record<s
     if (job.status === 'infra_failed' && mayRetryInfra(job.attempt, policy.maxInfraRetries)) {
       return { kind: 'wait', reason: `${key}: ${job.id} failed for infrastructure reasons; attempt ${job.attempt + 1} is due` };
     }
-    if ((job.status === 'build_failed' || job.status === 'test_failed') && !policy.autoApprove && !job.approvedBy) {
+    const analysis = analyzeJob(job, fault.settings, fault.evidence, fault.now);
+    if (analysis.comparison.state === 'waiting') return { kind: 'wait', reason: `${key}: ${job.id} waits for its baseline (${analysis.comparison.reason})` };
+    if (analysis.vote === -1 && !policy.autoApprove && !job.approvedBy) {
       return { kind: 'wait', reason: `${key}: ${job.id} failed and awaits "bellows jobs approve ${job.id}"` };
     }
     results.push(job);
+    faults.push(analysis);
   }
-  const failed = results.some((j) => j.status === 'build_failed' || j.status === 'test_failed');
-  const infra = results.some((j) => j.status === 'infra_failed');
-  return { kind: 'report', vote: failed ? -1 : infra ? null : 1, jobs: results };
+  return { kind: 'report', vote: combineVotes(faults), jobs: results, faults };
 }
 
 export interface MessageOptions {
@@ -91,16 +107,45 @@ export function truncateMessage(message: string, maxBytes = MAX_MESSAGE_BYTES): 
   return cut + note;
 }
 
-/** The Zuul-like review message: a header, then one line per template, skipped tests named. */
+/** Test lines shown per job; the rest are counted. */
+const TEST_LINES_SHOWN = 60;
+
+function reviewHeader(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>): string {
+  const ps = config.patchSet;
+  const excused = decision.faults.some((f) => f.tests.some((t) => t.kind === 'pre-existing' || t.kind === 'flaky' || t.kind === 'quarantined'));
+  if (decision.vote === 1 && excused) return `SmokeStack: build succeeded for patch set ${ps}: no new test failures (the failures below are not caused by this change).`;
+  if (decision.vote === 1) return `SmokeStack: build succeeded for patch set ${ps}.`;
+  if (decision.vote === -1) return `SmokeStack: build failed for patch set ${ps}.`;
+  if (decision.jobs.some((j) => j.status === 'infra_failed')) {
+    return `SmokeStack: build could not finish for patch set ${ps}: infrastructure failure, no vote (comment "recheck" to run it again).`;
+  }
+  const tests = decision.faults.flatMap((f) => f.tests);
+  const templates = [...new Set(tests.flatMap((t) => (t.kind === 'required-skipped' ? [t.skip.template] : [])))];
+  const why = [
+    ...(templates.length ? [`tests required by template ${templates.join(', ')} did not run`] : []),
+    ...(tests.some((t) => t.kind === 'uncompared') ? ['test failures could not be compared with the target branch'] : []),
+  ];
+  return `SmokeStack: ${why.join(' and ')} for patch set ${ps}: no vote.`;
+}
+
+/** A job's lines under its result line: per-test verdicts, the comparison, ordinary skipped tests. */
+function jobDetailLines(job: Job, fault: JobFault | undefined): string[] {
+  const lines: string[] = [];
+  const verdicts = fault?.tests ?? [];
+  for (const v of verdicts.slice(0, TEST_LINES_SHOWN)) lines.push(`  ${describeVerdict(v)}`);
+  if (verdicts.length > TEST_LINES_SHOWN) lines.push(`  … and ${verdicts.length - TEST_LINES_SHOWN} more (see the logs)`);
+  const comparison = fault && describeComparison(fault.comparison);
+  if (comparison) lines.push(`  ${comparison}`);
+  const required = new Set((job.requiredSkipped ?? []).map((r) => r.id));
+  const skipped = job.skipped.filter((t) => !required.has(t.id));
+  if (skipped.length) lines.push(`  skipped tests: ${skipped.map((t) => (t.reason ? `${t.id} (${t.reason})` : t.id)).join(', ')}`);
+  return lines;
+}
+
+/** The Zuul-like review message: a header, one line per template, then per test whose fault a failure is. */
 export function formatReviewMessage(config: TestConfig, decision: Extract<ReportDecision, { kind: 'report' }>, options: MessageOptions = {}): string {
   if (decision.problem) return truncateMessage(`SmokeStack: cannot test patch set ${config.patchSet}, no vote: ${decision.problem}.`);
-  const header =
-    decision.vote === 1
-      ? `SmokeStack: build succeeded for patch set ${config.patchSet}.`
-      : decision.vote === -1
-        ? `SmokeStack: build failed for patch set ${config.patchSet}.`
-        : `SmokeStack: build could not finish for patch set ${config.patchSet}: infrastructure failure, no vote (comment "recheck" to run it again).`;
-  const lines = [header, ''];
+  const lines = [reviewHeader(config, decision), ''];
   const together = (config.dependencies ?? []).map((d) => `${d.project} ${d.number}${d.status === 'MERGED' ? ' (merged)' : `,${d.patchSet}`}`);
   if (together.length) lines.push(`Tested together with (Depends-On): ${together.join(', ')}`, '');
   for (const job of decision.jobs) {
@@ -108,9 +153,11 @@ export function formatReviewMessage(config: TestConfig, decision: Extract<Report
     lines.push(
       `- ${keyOfJob(job)} ${logsLink(job, options)} : ${job.status.toUpperCase()} in ${jobDuration(job)} (${s.tests} tests, ${s.failures + s.errors} failures, ${s.skipped} skipped)`,
     );
-    if (job.status !== 'success' && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
+    // A failure whose tests are named below needs no summary line; any other result says what happened.
+    const named = job.status === 'test_failed' && (job.failedTests?.length ?? 0) > 0;
+    if (job.status !== 'success' && job.status !== 'incomplete' && !named && job.message) lines.push(`  ${job.message.split('\n')[0]!.slice(0, 300)}`);
     if (job.approvedBy) lines.push(`  failure approved by ${job.approvedBy}`);
-    if (job.skipped.length) lines.push(`  skipped tests: ${job.skipped.map((t) => (t.reason ? `${t.id} (${t.reason})` : t.id)).join(', ')}`);
+    lines.push(...jobDetailLines(job, decision.faults.find((f) => f.jobId === job.id)));
   }
   return truncateMessage(lines.join('\n'));
 }
@@ -121,16 +168,21 @@ export interface CommentItem {
   decision: ReportDecision;
 }
 
+/** Whether a config's current patch set has its final Vote record (one with an intent is unfinished: planned again, so a run that stopped midway is finished). */
+function isReported(state: StateData, config: TestConfig): boolean {
+  const vote = state.votes[voteKey(config.project, config.number, config.patchSet)];
+  return vote !== undefined && !vote.intent;
+}
+
 /** For each config of the targets not yet reported, whether to report now or wait, and why. Pure. */
-export function planComment(state: StateData, targets: ProjectTarget[], policies: Record<string, TemplatePolicy>): CommentItem[] {
+export function planComment(state: StateData, targets: ProjectTarget[], policies: Record<string, TemplatePolicy>, fault: FaultContext): CommentItem[] {
   const out: CommentItem[] = [];
   const index = indexJobs(state);
   for (const config of listConfigs(state)) {
     if (!findTarget(targets, config.project, config.branch)) continue;
     const key = voteKey(config.project, config.number, config.patchSet);
-    // A record with an intent is unfinished: planned again, so a run that stopped midway is finished.
-    if (state.votes[key] && !state.votes[key]!.intent) continue;
-    out.push({ config, key, decision: decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet, index), policies) });
+    if (isReported(state, config)) continue;
+    out.push({ config, key, decision: decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet, index), policies, fault) });
   }
   return out;
 }
@@ -139,6 +191,8 @@ export interface ClaimRequest {
   key: string;
   config: TestConfig;
   policies: Record<string, TemplatePolicy>;
+  /** The fault rules' settings and evidence (baselines found in the live state are taken from there). */
+  fault: Omit<FaultContext, 'now'>;
   claimant: ReportClaimant;
   /** Our reviews on the patch set as Gerrit showed them before the claim. */
   knownReviews: string[];
@@ -151,7 +205,7 @@ export type ClaimOutcome =
   | { kind: 'changed'; reason: string }
   | { kind: 'reported' }
   | { kind: 'busy'; claimant: ReportClaimant }
-  | { kind: 'claimed'; vote: Vote; previous?: Vote };
+  | { kind: 'claimed'; vote: Vote; previous?: Vote; faults: JobFault[]; jobs: Job[] };
 
 /**
  * Inside a store update: decides the report again on the stored jobs (they may have moved since the
@@ -163,7 +217,8 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
   if (!config || config.patchSet !== request.config.patchSet || config.revision !== request.config.revision) {
     return { kind: 'changed', reason: 'the change moved on while the report was prepared' };
   }
-  const decision: ReportDecision = decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet), request.policies);
+  const fault: FaultContext = { ...request.fault, evidence: withLiveBaselines(request.fault.evidence, state), now };
+  const decision: ReportDecision = decideReport(config, jobsOfPatchSet(state, config.id, config.patchSet), request.policies, fault);
   if (decision.kind !== 'report') return { kind: 'changed', reason: decision.reason };
   const claim = claimReport(state.votes[key], request.isAlive);
   if (claim.kind !== 'claimed') return claim;
@@ -180,7 +235,7 @@ export function claimInState(state: StateData, request: ClaimRequest, now: Date)
   if (decision.vote !== null) vote.label = request.label;
   if (decision.problem) vote.problem = decision.problem;
   state.votes[key] = vote;
-  return { kind: 'claimed', vote, ...(claim.previous ? { previous: claim.previous } : {}) };
+  return { kind: 'claimed', vote, faults: decision.faults, jobs: structuredClone(decision.jobs), ...(claim.previous ? { previous: claim.previous } : {}) };
 }
 
 export interface CommentOptions {
@@ -230,7 +285,8 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
   const targets = selectTargets(ctx.settings, options.projects);
   const startRequests = ctx.gerrit.requestCount;
   const result: CommentResult = { posted: [], recovered: [], skipped: [], waiting: [], errors: [], requests: 0, dryRun: Boolean(options.dryRun) };
-  const items = planComment(await ctx.store.read(), targets, ctx.settings.templates);
+  const fault = await readFaultContext(ctx, targets, Boolean(options.dryRun));
+  const items = planComment(fault.state, targets, ctx.settings.templates, fault);
   if (!options.dryRun && !ctx.gerrit.authenticated && items.some((i) => i.decision.kind === 'report')) {
     throw new UserError('gerrit: posting reviews needs the HTTP password of gerrit.username', {
       hint: 'set GERRIT_HTTP_PASSWORD, add it to ~/.netrc, or run "bellows login"',
@@ -243,7 +299,7 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
       continue;
     }
     try {
-      await (options.dryRun ? previewReport(ctx, item as ReadyItem, result) : deliverReport(ctx, item as ReadyItem, result));
+      await (options.dryRun ? previewReport(ctx, item as ReadyItem, result) : deliverReport(ctx, item as ReadyItem, fault, result));
     } catch (err) {
       if (isUserError(err)) throw err;
       result.errors.push({ ...where, message: errorMessage(err) });
@@ -253,6 +309,19 @@ export async function commentResults(ctx: BellowsContext, options: CommentOption
   result.requests = ctx.gerrit.requestCount - startRequests;
   if (!options.dryRun) await ctx.store.update((state) => noteActivity(state, 'comment', commentActivity(result), ctx.now()));
   return result;
+}
+
+/**
+ * The state and what the fault rules need from the store: failing jobs get their baselines first
+ * (queued when missing, except in a dry run), then the evidence is read for every reported job.
+ */
+async function readFaultContext(ctx: BellowsContext, targets: ProjectTarget[], dryRun: boolean): Promise<FaultContext & { state: StateData }> {
+  const now = ctx.now();
+  const configsOf = (state: StateData) => listConfigs(state).filter((c) => findTarget(targets, c.project, c.branch) && !isReported(state, c));
+  let state = await ctx.store.read();
+  if (!dryRun && (await ensureBaselines(ctx.store, reportedJobs(state, configsOf(state)), ctx.settings.fault, now))) state = await ctx.store.read();
+  const evidence = await gatherFaultEvidence(ctx.store, state, reportedJobs(state, configsOf(state)), ctx.settings.fault, now);
+  return { state, settings: ctx.settings.fault, evidence, now };
 }
 
 /** One line on the status page: what the run posted, and what failed. */
@@ -287,7 +356,7 @@ async function previewReport(ctx: BellowsContext, item: ReadyItem, result: Comme
 }
 
 /** Claims one ready report, checks Gerrit, posts it, and records the outcome. */
-async function deliverReport(ctx: BellowsContext, item: ReadyItem, result: CommentResult): Promise<void> {
+async function deliverReport(ctx: BellowsContext, item: ReadyItem, fault: FaultContext, result: CommentResult): Promise<void> {
   const { config, key } = item;
   const where = { configId: config.id, patchSet: config.patchSet };
   const change = { project: config.project, number: config.number };
@@ -300,6 +369,7 @@ async function deliverReport(ctx: BellowsContext, item: ReadyItem, result: Comme
     key,
     config,
     policies: ctx.settings.templates,
+    fault: { settings: fault.settings, evidence: fault.evidence },
     claimant,
     knownReviews: ownReviews(fetched.messages, who, config.patchSet),
     label: ctx.settings.label,
@@ -329,9 +399,23 @@ async function deliverReport(ctx: BellowsContext, item: ReadyItem, result: Comme
       }
     }
     await postClaimed(ctx, config, claim.vote, fetched.change, settle, result);
+    await publishVerdicts(ctx, claim.jobs, claim.faults);
   } catch (err) {
     await ctx.store.update((state) => releaseClaim(state, key, claimant)).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Rewrites the reported jobs' pages with each failing test's verdict (new, pre-existing, flaky, quarantined); a page that cannot be written costs a warning. */
+async function publishVerdicts(ctx: BellowsContext, jobs: Job[], faults: JobFault[]): Promise<void> {
+  const web = ctx.settings.web;
+  if (!web) return;
+  for (const job of jobs) {
+    const fault = faults.find((f) => f.jobId === job.id);
+    if (!fault?.tests.length) continue;
+    await writeJobPage(job, { store: ctx.store, web, verdicts: pageVerdicts(fault), now: ctx.now, logger: ctx.logger }).catch((err) =>
+      ctx.logger.warn(`job ${job.id}: could not write its page with the verdicts: ${errorMessage(err)}`),
+    );
   }
 }
 

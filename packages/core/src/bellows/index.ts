@@ -10,3 +10,6 @@ export * from './delivery.js';
 export * from './stream.js';
 export * from './job-actions.js';
 export * from './login.js';
+export * from './fault.js';
+export * from './evidence.js';
+export * from './flaky.js';

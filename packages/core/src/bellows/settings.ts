@@ -2,7 +2,8 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { combinations, type Configuration } from '../config/axes.js';
 import { resolveTemplate, type LoadedConfig } from '../config/load.js';
-import type { GerritConfig } from '../config/schema.js';
+import { faultPolicies, type GerritConfig } from '../config/schema.js';
+import type { FaultSettings } from './fault.js';
 import { DEFAULT_POOL } from '../model.js';
 import type { WebSettings } from '../web/layout.js';
 
@@ -55,6 +56,8 @@ export interface BellowsSettings {
   logsUrl?: string;
   /** Directory of job logs beside the store, for messages when there is no logsUrl. */
   jobsDir?: string;
+  /** Quarantine, flaky and baseline rules: whose fault a failure is. */
+  fault: FaultSettings;
   /** The job pages (web.dir, web.url): reviews link to them. */
   web?: WebSettings;
   /** Report to Gerrit's checks plugin too (gerrit.checks). */
@@ -106,6 +109,7 @@ export function bellowsSettings(loaded: LoadedConfig, jobsDir?: string, web?: We
     settleSeconds: gerrit.settleSeconds,
     logsUrl: loaded.config.logsUrl ?? loaded.config.report?.logsUrl,
     jobsDir,
+    fault: { quarantine: loaded.config.quarantine ?? [], ...faultPolicies(loaded.config) },
     ...(web ? { web } : {}),
     ...(gerrit.checks ? { checks: { scheme: gerrit.checks.scheme, blocking: gerrit.checks.blocking } } : {}),
   };

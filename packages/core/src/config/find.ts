@@ -33,7 +33,7 @@ export function hasConfigFile(options: ConfigSearch = {}): boolean {
 
 /** The embedded empty default: what the schema gives for `{}`, without loading the validator. */
 export function defaultConfig(cwd: string = process.cwd()): LoadedConfig {
-  const config: SmokestackConfig = { projects: [], templates: {}, images: {} };
+  const config: SmokestackConfig = { projects: [], templates: {}, quarantine: [], images: {} };
   return { dir: cwd, config };
 }
 

@@ -269,9 +269,38 @@ export const TemplateSchema = z.strictObject({
   maxInfraRetries: z.number().int().min(0).max(10).default(2),
   autoApprove: z.boolean().default(true),
   timeoutSeconds: z.number().positive().default(7200),
+  /** Test-id patterns that must run on this template's hosts: one skipped or absent makes the job incomplete. */
+  requiredTests: z.array(nonEmpty).default([]),
   /** The pool of workers that can run this template (libvirt, xenserver, unit…). */
   pool: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a pool name (letters, digits, dots, dashes, underscores)').default('default'),
 }).superRefine(checkAxes);
+
+/** A test kept from voting while someone fixes it; the review still shows its failures. */
+export const QuarantineSchema = z.strictObject({
+  test: nonEmpty,
+  reason: nonEmpty,
+  owner: nonEmpty,
+  /** Only on these templates (default: every template). */
+  templates: z.array(nonEmpty).optional(),
+});
+
+export const FlakySchema = z.strictObject({
+  /** Whether a failure of a known-flaky test alone votes -1. */
+  failuresVote: z.boolean().default(false),
+  /** How long a test stays known-flaky after it last both passed and failed on one revision set. */
+  windowDays: z.number().positive().max(3650).default(30),
+});
+
+export const BaselineSchema = z.strictObject({
+  /** Compare test failures with a run of the template on the target branch. */
+  enabled: z.boolean().default(true),
+  /** How long a review waits for its baseline before it is posted without the comparison. */
+  waitMinutes: z.number().min(0).max(10_080).default(60),
+  /** A baseline of the same target revision younger than this is reused instead of running another. */
+  maxAgeHours: z.number().positive().max(8760).default(24),
+  /** Whether a failure that could not be compared with a baseline votes -1 (by default no vote: it may be the branch's own). */
+  uncomparedFailuresVote: z.boolean().default(false),
+});
 
 /** Where workers on other machines send each finished job's directory: the control host's jobs directory, over SFTP. */
 export const LogHostSchema = z.strictObject({
@@ -328,6 +357,9 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   logHost: LogHostSchema.optional(),
   logsUrl: plainUrl.optional(),
+  quarantine: z.array(QuarantineSchema).default([]),
+  flaky: FlakySchema.optional(),
+  baseline: BaselineSchema.optional(),
   /** Base images for container groups, by the name a group's `image:` uses. */
   images: z.record(nonEmpty.regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected an image name (lower-case letters, digits, _ . -)'), ImageDefinitionSchema).default({}),
   containers: ContainersSchema.optional(),
@@ -354,3 +386,11 @@ export type ImageDefinition = z.infer<typeof ImageDefinitionSchema>;
 export type ContainersConfig = z.infer<typeof ContainersSchema>;
 export type LogHostConfig = z.infer<typeof LogHostSchema>;
 export type SmokestackConfig = z.infer<typeof ConfigSchema>;
+export type QuarantineEntry = z.infer<typeof QuarantineSchema>;
+export type FlakyPolicy = z.infer<typeof FlakySchema>;
+export type BaselinePolicy = z.infer<typeof BaselineSchema>;
+
+/** The flaky and baseline settings with every default applied. */
+export function faultPolicies(config: Pick<SmokestackConfig, 'flaky' | 'baseline'>): { flaky: FlakyPolicy; baseline: BaselinePolicy } {
+  return { flaky: FlakySchema.parse(config.flaky ?? {}), baseline: BaselineSchema.parse(config.baseline ?? {}) };
+}

@@ -1,4 +1,5 @@
 import { classifyJob, type Classification, type FailureKind, type StageOutcome } from '../results/classify.js';
+import type { RequiredSkip } from '../model.js';
 import type { ResultsRollup } from '../results/types.js';
 import { changedResources, firstPuppetError, markerValue, parseMarkers, sectionBetween } from './markers.js';
 import { checkoutRevision, judgeCheckout, type CheckedOutSource, type SourceRevision } from './checkout-judge.js';
@@ -170,9 +171,16 @@ export function decideTeardown(facts: TeardownFacts): TeardownDecision {
 
 // -- the job --------------------------------------------------------------------------------------
 
-/** The job's verdict from its stage outcomes and test results; a test failure names the failing tests. */
-export function judgeJob(outcomes: readonly StageOutcome[], rollup: ResultsRollup): Classification {
+/**
+ * The job's verdict from its stage outcomes and test results; a test failure names the failing tests.
+ * A job that would pass while tests its template requires did not run is `incomplete`: neither green nor red.
+ */
+export function judgeJob(outcomes: readonly StageOutcome[], rollup: ResultsRollup, requiredSkipped: readonly RequiredSkip[] = []): Classification {
   const verdict = classifyJob(outcomes, { ...rollup.summary, failedTests: rollup.failedTests });
+  if (verdict.status === 'success' && requiredSkipped.length > 0) {
+    const names = requiredSkipped.slice(0, 10).map((r) => `${r.id} (${r.reason})`).join(', ') + (requiredSkipped.length > 10 ? ', …' : '');
+    return { status: 'incomplete', message: `${requiredSkipped.length} required test(s) did not run: ${names}` };
+  }
   if (verdict.status !== 'test_failed' || rollup.failedTests.length === 0) return verdict;
   const decisive = outcomes.find((o) => o.status === 'failed' && o.stage === 'test');
   const names = rollup.failedTests.slice(0, 10).join(', ') + (rollup.failedTests.length > 10 ? ', …' : '');

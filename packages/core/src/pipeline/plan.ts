@@ -157,8 +157,8 @@ function applyBranch(s: SourcePlan, branch: BranchSource): void {
   if (branch.mergeTarget) {
     s.mergeTarget = branch.mergeTarget;
     s.mergeUrl = branch.origin === 'custom' || branch.origin === 'project' ? trunkUrl : s.url;
-  } else if (branch.origin) {
-    // The config says whether to merge: no target means built as it is.
+  } else if (branch.origin || branch.mergeTarget === '') {
+    // The config says whether to merge (no target: built as it is); '' (a baseline) never merges.
     delete s.mergeTarget;
     delete s.mergeUrl;
   }

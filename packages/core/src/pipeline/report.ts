@@ -1,4 +1,5 @@
 import type { JobSource } from '../model.js';
+import { describeRequiredSkip } from '../results/required.js';
 import { jobKey } from '../queue/jobs.js';
 import type { PipelineResult } from './runner.js';
 
@@ -13,7 +14,9 @@ export function formatRunReport(result: PipelineResult, page?: string): string[]
   const t = result.summary;
   if (t.tests > 0) lines.push(`Tests: ${t.tests} run, ${t.failures} failed, ${t.errors} errors, ${t.skipped} skipped`);
   for (const name of result.failedTests) lines.push(`  failed:  ${name}`);
-  for (const s of result.skipped) lines.push(`  skipped: ${s.id}${s.reason ? ` (${s.reason})` : ''}`);
+  const required = result.requiredSkipped ?? [];
+  for (const r of required) lines.push(`  required, did not run: ${r.id} — ${describeRequiredSkip(r)}`);
+  for (const s of result.skipped.filter((t) => !required.some((r) => r.id === t.id))) lines.push(`  skipped: ${s.id}${s.reason ? ` (${s.reason})` : ''}`);
   lines.push(...formatSources(result.sources, 'Source '));
   lines.push(`Time: ${seconds(result.timing.wallMs)} total, ${seconds(result.timing.remoteMs)} in remote commands, ${seconds(result.timing.overheadMs)} pipeline overhead`);
   lines.push(`Logs: ${result.logDir}`);

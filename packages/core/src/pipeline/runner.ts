@@ -4,12 +4,13 @@ import path from 'node:path';
 import type { Configuration } from '../config/axes.js';
 import { UserError, errorMessage, isUserError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { JobSource, ServerGroup, SkippedTest, TestSummary } from '../model.js';
+import type { JobSource, RequiredSkip, ServerGroup, SkippedTest, TestSummary } from '../model.js';
 import { normalizeGroupDefinition } from '../providers/normalize.js';
 import { connectHost, withPool } from '../providers/group-exec.js';
 import type { ProviderContext } from '../providers/types.js';
 import { TemplateRenderer } from '../render/render.js';
 import { STAGES, type Classification, type FailureKind, type StageName, type StageOutcome } from '../results/classify.js';
+import { requiredTestsNotRun } from '../results/required.js';
 import { rollUpResults } from '../results/summary.js';
 import { acquireLock } from '../store/lock.js';
 import type { BundleLayout } from './bundle.js';
@@ -41,6 +42,8 @@ export interface PipelineResult {
   summary: TestSummary;
   skipped: SkippedTest[];
   failedTests: string[];
+  /** Tests the template requires that were skipped or absent (only when the test stage ran). */
+  requiredSkipped: RequiredSkip[];
   suites: SuiteReport[];
   sources: JobSource[];
   group?: string;
@@ -153,7 +156,8 @@ class Sequence {
     await this.stage('harvest', () => harvest(run));
     const suites = collectSuiteReports(run);
     const rollup = rollUpResults(suites.map((s) => ({ name: s.name, results: s.results })));
-    const verdict = judgeJob(this.outcomes, rollup);
+    const requiredSkipped = this.testsRan() ? requiredTestsNotRun(run.plan.template, run.plan.definition.requiredTests, suites.flatMap((s) => s.results.cases)) : [];
+    const verdict = judgeJob(this.outcomes, rollup, requiredSkipped);
     const down = await teardown(run, run.providerContext(false, pool), { ...(group ? { group } : {}), ...(groupName ? { groupName } : {}), failed: verdict.status !== 'success' });
     this.record(down.outcome);
     const wallMs = run.clock() - started;
@@ -168,6 +172,7 @@ class Sequence {
       summary: rollup.summary,
       skipped: rollup.skipped,
       failedTests: rollup.failedTests,
+      requiredSkipped,
       suites,
       sources: run.sources,
       ...(groupName ? { group: groupName } : {}),
@@ -222,6 +227,11 @@ class Sequence {
       this.record({ stage: name, status: 'failed', kind, message, durationMs: run.clock() - started });
       if (isUserError(err) && name === 'provision') run.options.logger.debug(errorMessage(err));
     }
+  }
+
+  /** Whether the test stage ran to the end: only then can a required test be called skipped or absent. */
+  private testsRan(): boolean {
+    return this.outcomes.some((o) => o.stage === 'test' && o.status !== 'skipped' && (o.status === 'passed' || o.kind === 'test'));
   }
 
   private record(outcome: StageOutcome): void {

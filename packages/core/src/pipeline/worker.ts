@@ -11,13 +11,17 @@ import { withPool } from '../providers/group-exec.js';
 import { deleteGroup } from '../providers/group-records.js';
 import type { ProviderMap } from '../providers/registry.js';
 import type { ProviderContext } from '../providers/types.js';
+import { jobKind } from '../queue/jobs.js';
 import { queueOf, type JobQueue } from '../queue/queue.js';
 import type { JobResult } from '../queue/transitions.js';
+import { baselineBranches, requestBaseline } from '../queue/baseline.js';
+import { faultPolicies } from '../config/schema.js';
+import { testRunOf } from '../results/history.js';
 import type { StageOutcome } from '../results/classify.js';
 import type { Store } from '../store/types.js';
 import { jobPublisher, type Publisher } from '../web/publish.js';
 import { parseChangeSpec, planJob } from './plan.js';
-import { runPipeline, stopJobOnGroup } from './runner.js';
+import { runPipeline, stopJobOnGroup, type PipelineResult } from './runner.js';
 import { setAsidePreviousRun } from './service.js';
 
 export interface WorkerOptions {
@@ -271,7 +275,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   const controller = new AbortController();
   const watch = await watchJob(job, w, controller, log);
   const page = pageWriter(job, w, log);
-  let outcome: JobResult;
+  let outcome: JobResult | PipelineResult;
   let maxInfraRetries = 0;
   let noRetry = false;
   try {
@@ -279,7 +283,7 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
     page.started();
     const definition = resolveTemplate(w.loaded, job.template);
     maxInfraRetries = definition.maxInfraRetries;
-    const branches = (await w.store.read()).configs[job.configId]?.branches;
+    const branches = job.baseline ? baselineBranches(job.baseline) : (await w.store.read()).configs[job.configId]?.branches;
     const plan = planJob(job.template, definition, {
       baseDir: w.loaded.dir,
       ...(branches ? { branches } : {}),
@@ -311,7 +315,27 @@ async function runOneJob(job: Job, w: Worker): Promise<WorkerReport['jobs'][numb
   const line = `${finished.job.status}: ${finished.job.message}`;
   if (finished.job.status === 'success') log.info(line);
   else log.warn(line);
+  await keepTestHistory(w, finished.job, outcome, log);
   return { id: job.id, status: finished.job.status, message: finished.job.message, ...(finished.retry ? { retry: finished.retry.id } : {}) };
+}
+
+/**
+ * After a job: its per-test outcomes go into the store's history (flaky tests are noted there), and
+ * a change job with test failures gets a baseline to compare them with (reused, or queued first in line);
+ * a passing one is linked to a finished baseline of its revision when there is one.
+ */
+async function keepTestHistory(w: Worker, job: Job, outcome: JobResult | PipelineResult, log: Logger): Promise<void> {
+  if (!['success', 'test_failed', 'incomplete'].includes(job.status) || !('suites' in outcome)) return;
+  try {
+    await w.store.recordTestRun(testRunOf(job, outcome.suites.flatMap((s) => s.results.cases)));
+    if (jobKind(job) !== 'queue') return;
+    const { baseline } = faultPolicies(w.loaded.config);
+    const request = await w.store.update((state) => requestBaseline(state, job.id, baseline, w.loaded.config.quarantine, w.now()));
+    if (request.kind === 'queued') log.info(`queued baseline ${request.baseline.id}: ${request.baseline.template} on ${request.baseline.baseline!.branch}, to compare the failures with`);
+    else if (request.kind === 'reused') log.info(`test results compared with baseline ${request.baselineId}`);
+  } catch (err) {
+    log.warn(`test history: ${errorMessage(err)}`);
+  }
 }
 
 /** The result of a job whose pipeline never started. */

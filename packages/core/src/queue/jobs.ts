@@ -4,8 +4,8 @@ import { DEFAULT_POOL, FINISHED_STATUSES, JOB_KINDS, JOB_STATUSES, emptySummary,
 import type { StateData } from '../store/schema.js';
 
 export interface JobFilter {
-  /** Queue jobs or ad-hoc runs (default: both). */
-  kind?: JobKind;
+  /** Only jobs of these kinds (default: every kind). */
+  kind?: JobKind | readonly JobKind[];
   status?: JobStatus[];
   project?: string[];
   configId?: string;
@@ -52,7 +52,7 @@ export function olderFirst(a: Job, b: Job): number {
 }
 
 export function matchesJobFilter(job: Job, filter: JobFilter): boolean {
-  if (filter.kind && jobKind(job) !== filter.kind) return false;
+  if (filter.kind && ![filter.kind].flat().includes(jobKind(job))) return false;
   if (filter.status && !filter.status.includes(job.status)) return false;
   if (filter.project && !filter.project.includes(job.project)) return false;
   if (filter.configId && job.configId !== filter.configId) return false;

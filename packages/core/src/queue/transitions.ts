@@ -1,11 +1,11 @@
 import { UserError } from '../errors.js';
-import { poolOf, type Job, type JobSource, type JobStageRecord, type SkippedTest, type TestSummary } from '../model.js';
+import { poolOf, type Job, type JobSource, type JobStageRecord, type RequiredSkip, type SkippedTest, type TestSummary } from '../model.js';
 import type { StateData } from '../store/schema.js';
 import { enqueueJob, getJob, isActive, jobKind, keyOfJob, olderFirst } from './jobs.js';
 
 /**
  * The job state machine as pure transitions over the store's state:
- * queued → running → success | build_failed | test_failed | infra_failed, or superseded | cancelled
+ * queued → running → success | build_failed | test_failed | infra_failed | incomplete, or superseded | cancelled
  * at any point before a result; infra_failed queues a new attempt while retries remain.
  */
 
@@ -16,17 +16,25 @@ export interface JobResult {
   summary: TestSummary;
   skipped: SkippedTest[];
   failedTests: string[];
+  /** Tests the template requires that were skipped or absent. */
+  requiredSkipped?: RequiredSkip[];
   sources: JobSource[];
   group?: string;
   stages: JobStageRecord[];
   timing: { wallMs: number; remoteMs: number; overheadMs: number };
 }
 
-/** Pure: the oldest queued job (of these pools, when given), marked running for this worker (or undefined when none is queued). */
+/** Queued baselines go first: a change's review waits on each of them. */
+export function claimOrder(a: Job, b: Job): number {
+  const baseline = (j: Job) => (j.kind === 'baseline' ? 0 : 1);
+  return baseline(a) - baseline(b) || olderFirst(a, b);
+}
+
+/** Pure: the next queued job (of these pools, when given; baselines first, then oldest first), marked running for this worker (or undefined when none is queued). */
 export function claimNextJob(state: StateData, workerId: string, now: Date, pools?: readonly string[]): Job | undefined {
   const queued = Object.values(state.jobs)
     .filter((j) => j.status === 'queued' && (!pools || pools.includes(poolOf(j))))
-    .sort(olderFirst);
+    .sort(claimOrder);
   const job = queued[0];
   if (!job) return undefined;
   job.status = 'running';
@@ -82,6 +90,8 @@ export function applyResult(job: Job, result: JobResult, now: Date): void {
   job.summary = result.summary;
   job.skipped = result.skipped;
   job.failedTests = result.failedTests;
+  if (result.requiredSkipped?.length) job.requiredSkipped = result.requiredSkipped;
+  else delete job.requiredSkipped;
   job.message = result.message;
   job.sources = result.sources;
   if (result.group) job.group = result.group;
@@ -156,10 +166,20 @@ export function finishJobRecord(state: StateData, id: string, result: JobResult,
     );
     retry.retryOf = job.id;
     if (job.changes) retry.changes = [...job.changes];
+    if (job.baseline) inheritBaseline(state, job, retry);
     job.message = `${job.message} (retrying as ${retry.id}, attempt ${retry.attempt})`;
     retry = structuredClone(retry);
   }
   return { job: structuredClone(job), ...(retry ? { retry } : {}) };
+}
+
+/** A new attempt of a baseline is that baseline: the changes waiting on the first find the retry. */
+function inheritBaseline(state: StateData, job: Job, retry: Job): void {
+  retry.kind = 'baseline';
+  retry.baseline = structuredClone(job.baseline!);
+  const entry = state.baselines[job.baseline!.key];
+  if (!entry || entry.jobId === job.id) state.baselines[job.baseline!.key] = { jobId: retry.id, createdAt: entry?.createdAt ?? retry.createdAt };
+  for (const waiting of Object.values(state.jobs)) if (waiting.comparedWith === job.id) waiting.comparedWith = retry.id;
 }
 
 /** Pure: lets a failure of a template with `autoApprove: false` vote -1. */
@@ -186,6 +206,11 @@ export function retryTransition(state: StateData, id: string, now: Date): { job:
   const previous = getJob(state, id);
   refuseAdHocRetry(previous);
   if (isActive(previous)) throw new UserError(`job ${id}: it is still ${previous.status}`, { hint: 'cancel it first: bellows jobs cancel ' + id });
+  if (previous.baseline) {
+    const job = enqueueJob(state, { ...previous, reason: 'retry', attempt: previous.attempt + 1 }, now);
+    inheritBaseline(state, previous, job);
+    return { job, previous };
+  }
   const config = state.configs[previous.configId];
   if (!config) throw new UserError(`job ${id}: change ${previous.number} has no test config any more (merged or abandoned?)`);
   if (config.patchSet !== previous.patchSet) {

@@ -4,6 +4,7 @@ import { InfraError, errorMessage } from '../errors.js';
 import { writeFilesAtomically } from '../web/atomic.js';
 import { jsonForScript } from '../web/render.js';
 import { TemplateRenderer } from '../render/render.js';
+import { describeRequiredSkip } from '../results/required.js';
 import { reportJson, type Report, type ReportRow, type TemplateResult } from './report.js';
 
 export { jsonForScript, writeFilesAtomically };
@@ -45,8 +46,9 @@ const jobTail = (jobId: string, suffix = '') => `${encodeURIComponent(jobId)}/${
 /**
  * One template's result as the page's script reads it (`resultCell` in the template draws it):
  * st status, t tests, f failed (failures + errors), s skipped, ft failing test ids, sk skipped
- * [id, reason], sm skipped not listed, a attempt (when > 1), m message, j job id, l link when it is
- * not `jobLinks` + job id + "/", c the combination of the template's axes it ran with. Statuses, ids,
+ * [id, reason] (ordinary skips), sm skipped not listed, os ordinary skips (when required tests were skipped
+ * too), rq required tests that did not run [id, why], a attempt (when > 1), m message, j job id, l link when
+ * it is not `jobLinks` + job id + "/", c the combination of the template's axes it ran with. Statuses, ids,
  * reasons, messages and combinations are indexes into `strings`.
  */
 function resultData(result: TemplateResult, strings: StringTable, jobLinks: string | undefined, jobSuffix = ''): PageResult {
@@ -56,6 +58,11 @@ function resultData(result: TemplateResult, strings: StringTable, jobLinks: stri
     data.sk = result.skippedTests.slice(0, SKIPPED_SHOWN).map((t) => (t.reason ? [strings.id(t.id), strings.id(t.reason)] : [strings.id(t.id)]));
   }
   if (result.skippedTests.length > SKIPPED_SHOWN) data.sm = result.skippedTests.length - SKIPPED_SHOWN;
+  if (result.requiredSkipped.length) {
+    data.rq = result.requiredSkipped.slice(0, SKIPPED_SHOWN).map((r) => [strings.id(r.id), strings.id(describeRequiredSkip(r))]);
+    // Required tests that were skipped are counted among the skips, but listed apart from the ordinary ones.
+    data.os = Math.max(0, result.skipped - result.requiredSkipped.filter((r) => !r.reason.startsWith('absent')).length);
+  }
   if (result.attempt > 1) data.a = result.attempt;
   if (result.message) data.m = strings.id(result.message);
   if (jobLinks === undefined || result.link !== `${jobLinks}${jobTail(result.jobId, jobSuffix)}`) data.l = result.link;
@@ -73,6 +80,8 @@ interface PageResult {
   ft?: number[];
   sk?: number[][];
   sm?: number;
+  os?: number;
+  rq?: number[][];
   a?: number;
   m?: number;
   l?: string;

@@ -1,5 +1,5 @@
 import type { Configuration } from '../config/axes.js';
-import type { Change, Job, JobStatus, SkippedTest } from '../model.js';
+import type { Change, Job, JobStatus, RequiredSkip, SkippedTest } from '../model.js';
 import { keyOfJob } from '../queue/jobs.js';
 import type { BlueprintPriority, BugPriority, PriorityAnswers } from '../launchpad/priorities.js';
 import {
@@ -33,7 +33,10 @@ export interface TemplateResult {
   failures: number;
   errors: number;
   skipped: number;
+  /** Ordinary skips (the required tests that did not run are in requiredSkipped). */
   skippedTests: SkippedTest[];
+  /** Tests the template requires that were skipped or absent: why the job is incomplete. */
+  requiredSkipped: RequiredSkip[];
   /** Ids of the tests that failed or errored, as the job recorded them. */
   failedTests: string[];
   durationMs: number;
@@ -159,7 +162,9 @@ export function changeUrl(change: Change, gerritUrl?: string): string | undefine
 
 function resultOf(job: Job, logsBase: string, logsTail: string): TemplateResult {
   const summary = job.summary ?? { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 };
-  const skippedTests = Array.isArray(job.skipped) ? job.skipped : [];
+  const requiredSkipped = Array.isArray(job.requiredSkipped) ? job.requiredSkipped : [];
+  const allSkipped = Array.isArray(job.skipped) ? job.skipped : [];
+  const skippedTests = allSkipped.filter((t) => !requiredSkipped.some((r) => r.id === t.id));
   return {
     template: job.template,
     ...(job.configuration ? { configuration: job.configuration } : {}),
@@ -169,8 +174,9 @@ function resultOf(job: Job, logsBase: string, logsTail: string): TemplateResult 
     tests: summary.tests ?? 0,
     failures: summary.failures ?? 0,
     errors: summary.errors ?? 0,
-    skipped: Math.max(summary.skipped ?? 0, skippedTests.length),
+    skipped: Math.max(summary.skipped ?? 0, allSkipped.length),
     skippedTests,
+    requiredSkipped,
     failedTests: Array.isArray(job.failedTests) ? job.failedTests.filter((t): t is string => typeof t === 'string') : [],
     durationMs: summary.durationMs ?? 0,
     finishedAt: job.finishedAt,
@@ -319,6 +325,7 @@ export function reportJson(report: Report): unknown {
               errors: r.errors,
               skipped: r.skipped,
               skippedTests: r.skippedTests,
+              requiredSkipped: r.requiredSkipped.map((q) => ({ id: q.id, reason: q.reason, pattern: q.pattern, template: q.template })),
               failedTests: r.failedTests,
               durationMs: r.durationMs,
               finishedAt: r.finishedAt ?? null,

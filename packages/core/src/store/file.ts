@@ -104,6 +104,8 @@ export function parseState(text: string, file: string): { data: StateData; versi
   }
   if (!Array.isArray(migrated.seenEvents)) migrated.seenEvents = [];
   if (!migrated.purged || typeof migrated.purged !== 'object' || Array.isArray(migrated.purged)) migrated.purged = {};
+  // Written by versions that compare failures with baselines; older documents have none.
+  if (!migrated.baselines || typeof migrated.baselines !== 'object' || Array.isArray(migrated.baselines)) migrated.baselines = {};
   // Documents written before workers registered have none; an older SmokeStack keeps the key as it found it.
   if (!migrated.workers || typeof migrated.workers !== 'object' || Array.isArray(migrated.workers)) migrated.workers = {};
   migrated.nextJobId = nextFreeJobId(migrated as { nextJobId?: unknown; jobs: Record<string, unknown> });

@@ -5,6 +5,7 @@ export * from './lock.js';
 export * from './archive.js';
 export * from './live-set.js';
 export * from './store.js';
+export * from './test-history.js';
 export * from './open.js';
 export { isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/connection.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';

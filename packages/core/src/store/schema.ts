@@ -17,6 +17,12 @@ export interface PurgeMark {
   observedAt: string;
 }
 
+/** The latest baseline job of a baseline key (see baselineKey), so a recent one is reused. */
+export interface BaselineEntry {
+  jobId: string;
+  createdAt: string;
+}
+
 /** The long-running parts bellows runs from cron or as a service, as the status page shows them. */
 export const ACTIVITY_KINDS = ['sync', 'stream', 'comment', 'checks'] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
@@ -46,6 +52,8 @@ export interface StateData {
   seenEvents: string[];
   /** Changes recently seen closed, by config id. */
   purged: Record<string, PurgeMark>;
+  /** Recent baseline jobs by baseline key; entries older than the reuse window are dropped. */
+  baselines: Record<string, BaselineEntry>;
   /** Registered workers by name (live or not: `isLiveWorker` tells). */
   workers: Record<string, WorkerRecord>;
   /** Monotonic counter for job ids. */
@@ -66,6 +74,7 @@ export function emptyState(): StateData {
     sync: {},
     seenEvents: [],
     purged: {},
+    baselines: {},
     workers: {},
     nextJobId: 1,
     archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },

@@ -7,10 +7,12 @@ import { defaultStatePath, type Env } from '../paths.js';
 import { filterJobs, isFinished, matchesJobFilter, type JobFilter } from '../queue/jobs.js';
 import { StoreJobQueue, type JobQueue } from '../queue/queue.js';
 import { appendToArchive, readArchive, removeOldGenerations, rewriteArchive } from './archive.js';
+import type { FlakyTest, TestRun } from '../results/history.js';
 import { AtomicJsonFile } from './file.js';
 import { retiredRecords } from './live-set.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { SCHEMA_VERSION, emptyState, type StateData } from './schema.js';
+import { FileTestHistory } from './test-history.js';
 import type { Store } from './types.js';
 
 /**
@@ -23,6 +25,7 @@ import type { Store } from './types.js';
 export class StateStore implements Store {
   readonly queue: JobQueue = new StoreJobQueue(this);
   private readonly adapter: AtomicJsonFile;
+  private readonly tests: FileTestHistory;
   private readonly db: Low<StateData>;
   private sweptTemps = false;
 
@@ -31,6 +34,7 @@ export class StateStore implements Store {
     private readonly lockOptions: LockOptions = {},
   ) {
     this.adapter = new AtomicJsonFile(file);
+    this.tests = new FileTestHistory(path.join(path.dirname(file), 'tests'));
     this.db = new Low(this.adapter, emptyState());
   }
 
@@ -136,6 +140,18 @@ export class StateStore implements Store {
     }
   }
 
+  recordTestRun(run: TestRun): Promise<void> {
+    return this.tests.record(run);
+  }
+
+  testRunsOf(revisionSet: string): Promise<TestRun[]> {
+    return this.tests.runsOf(revisionSet);
+  }
+
+  flakyTests(filter: { project?: string; since: Date }): Promise<FlakyTest[]> {
+    return this.tests.flaky(filter);
+  }
+
   async *listVotes(): AsyncGenerator<Vote> {
     const state = await this.read();
     yield* Object.values(state.votes);
@@ -156,6 +172,7 @@ export class StateStore implements Store {
       return rewritten.removed.map((j) => j.id);
     });
     removeOldGenerations(this.dataDir, (await this.read()).archive.jobs);
+    await this.tests.prune(cutoff);
     return removed;
   }
 

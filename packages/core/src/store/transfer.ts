@@ -80,6 +80,7 @@ function copyLiveState(live: StateData, state: StateData): void {
   Object.assign(state.sync, live.sync);
   Object.assign(state.purged, live.purged);
   Object.assign(state.workers, live.workers);
+  Object.assign(state.baselines, live.baselines);
   state.seenEvents.push(...live.seenEvents);
   state.nextJobId = Math.max(state.nextJobId, live.nextJobId);
 }

@@ -1,4 +1,5 @@
 import type { Job, Vote } from '../model.js';
+import type { FlakyTest, TestRun } from '../results/history.js';
 import type { JobFilter } from '../queue/jobs.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { StateData } from './schema.js';
@@ -27,8 +28,14 @@ export interface Store {
   listJobs(filter?: JobFilter, options?: { limit?: number }): AsyncGenerator<Job>;
   /** Every vote record, live and history (for copying a store). */
   listVotes(): AsyncGenerator<Vote>;
-  /** Removes history jobs that ended before the cutoff (the caller removes their logs); answers their ids. */
+  /** Removes history jobs that ended before the cutoff (the caller removes their logs), and test runs and flaky sightings older than it; answers the jobs' ids. */
   pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]>;
+  /** Keeps one finished job's per-test outcomes (appended as history) and notes tests now seen flaky. */
+  recordTestRun(run: TestRun): Promise<void>;
+  /** Every kept run of one revision set (the same code tested again: a recheck, a retry, another baseline). */
+  testRunsOf(revisionSet: string): Promise<TestRun[]>;
+  /** Tests that both passed and failed on one revision set since `since` (of one project, or all), most recently seen first. */
+  flakyTests(filter: { project?: string; since: Date }): Promise<FlakyTest[]>;
   readonly queue: JobQueue;
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest } from '../../src/bellows/comment.js';
+import { claimInState, decideReport, formatReviewMessage, planComment, truncateMessage, MAX_MESSAGE_BYTES, type ClaimRequest, type FaultContext } from '../../src/bellows/comment.js';
 import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import type { StateData } from '../../src/store/schema.js';
-import { NOW, POLICIES, TARGETS, addJob, change, state } from './fixtures.js';
+import { NOW, POLICIES, TARGETS, WITHOUT_BASELINES, addJob, change, state } from './fixtures.js';
+import { DEFAULT_FAULT_SETTINGS, emptyEvidence } from '../../src/bellows/fault.js';
 
 function withConfig(patchSet = 1): StateData {
   const s = state();
@@ -18,22 +19,22 @@ describe('bellows/comment', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: 1 });
     });
 
     it('votes -1 on a build or test failure', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'test_failed');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: -1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: -1 });
     });
 
     it('waits while anything is queued, running or not yet there', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: 'full: no job yet' });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: 'full: no job yet' });
       const running = addJob(s, 'nova', 1, 1, 'full', 'running');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${running.id} is running` });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: `full: ${running.id} is running` });
     });
 
     it('judges by the latest attempt of each template', () => {
@@ -41,16 +42,16 @@ describe('bellows/comment', () => {
       addJob(s, 'nova', 1, 1, 'smoke', 'test_failed', { attempt: 1 });
       addJob(s, 'nova', 1, 1, 'smoke', 'success', { attempt: 2 });
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: 1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: 1 });
     });
 
     it('never votes on an infrastructure failure: waits for the retry, then reports without a label', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 1 });
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES).kind).to.equal('wait');
       addJob(s, 'nova', 1, 1, 'smoke', 'infra_failed', { attempt: 3 });
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.include({ kind: 'report', vote: null });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: null });
     });
 
     it('a failure of a template without autoApprove waits for approval, then votes -1', () => {
@@ -58,17 +59,17 @@ describe('bellows/comment', () => {
       const policies = { ...POLICIES, full: { autoApprove: false, maxInfraRetries: 0 } };
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       const failed = addJob(s, 'nova', 1, 1, 'full', 'build_failed');
-      const waiting = decideReport(s.configs['nova~1']!, jobsOf(s), policies);
+      const waiting = decideReport(s.configs['nova~1']!, jobsOf(s), policies, WITHOUT_BASELINES);
       expect(waiting).to.deep.equal({ kind: 'wait', reason: `full: ${failed.id} failed and awaits "bellows jobs approve ${failed.id}"` });
       failed.approvedBy = 'carol';
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies)).to.include({ kind: 'report', vote: -1 });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies, WITHOUT_BASELINES)).to.include({ kind: 'report', vote: -1 });
     });
 
     it('a patch set that cannot be tested for a Depends-On problem is reported at once in one line, without a vote', () => {
       const s = withConfig();
       s.configs['nova~1']!.dependencyProblem = 'Depends-On glance 20 (Quota API) is abandoned';
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
-      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
+      expect(decision).to.deep.equal({ kind: 'report', vote: null, jobs: [], faults: [], problem: 'Depends-On glance 20 (Quota API) is abandoned' });
       if (decision.kind !== 'report') return;
       expect(formatReviewMessage(s.configs['nova~1']!, decision)).to.equal('SmokeStack: cannot test patch set 1, no vote: Depends-On glance 20 (Quota API) is abandoned.');
     });
@@ -79,14 +80,14 @@ describe('bellows/comment', () => {
       s.configs['nova~1']!.dependencies = [glance];
       addJob(s, 'nova', 1, 1, 'smoke', 'success', { dependencies: [glance] });
       const stale = addJob(s, 'nova', 1, 1, 'full', 'success', { dependencies: [{ ...glance, patchSet: 1 }] });
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES)).to.deep.equal({ kind: 'wait', reason: `full: ${stale.id} tested an older patch set of Depends-On glance 20` });
     });
 
     it('ignores jobs of other patch sets', () => {
       const s = withConfig(2);
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES).kind).to.equal('wait');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES).kind).to.equal('wait');
     });
   });
 
@@ -95,9 +96,9 @@ describe('bellows/comment', () => {
       const s = withConfig();
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
       s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString() };
-      expect(planComment(s, TARGETS, POLICIES)).to.deep.equal([]);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES)).to.deep.equal([]);
     });
 
     it('plans again a patch set whose record is an unfinished intent (a run stopped while posting)', () => {
@@ -105,7 +106,7 @@ describe('bellows/comment', () => {
       addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
       s.votes['nova~1~1'] = { project: 'nova', number: 1, patchSet: 1, revision: 'rev-1-1', vote: 1, message: '', postedAt: NOW.toISOString(), intent: { knownReviews: [] } };
-      expect(planComment(s, TARGETS, POLICIES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
+      expect(planComment(s, TARGETS, POLICIES, WITHOUT_BASELINES).map((i) => i.key)).to.deep.equal(['nova~1~1']);
     });
   });
 
@@ -114,6 +115,7 @@ describe('bellows/comment', () => {
       key: 'nova~1~1',
       config: structuredClone(s.configs['nova~1']!),
       policies: POLICIES,
+      fault: WITHOUT_BASELINES,
       claimant: { pid: 7, host: 'ci1', at: NOW.toISOString() },
       knownReviews: ['m1'],
       label: 'Verified',
@@ -166,7 +168,7 @@ describe('bellows/comment', () => {
         finishedAt: '2026-11-21T10:01:05Z',
         message: '3 tests failed\nmore detail',
       });
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
       if (decision.kind !== 'report') throw new Error('expected a report');
       const text = formatReviewMessage(s.configs['nova~1']!, decision, { logsUrl: 'https://logs.example.org/smokestack/' });
       expect(text.split('\n')).to.deep.equal([
@@ -185,7 +187,7 @@ describe('bellows/comment', () => {
       const s = withConfig();
       const smoke = addJob(s, 'nova', 1, 1, 'smoke', 'success');
       addJob(s, 'nova', 1, 1, 'full', 'success');
-      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES);
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, WITHOUT_BASELINES);
       if (decision.kind !== 'report') throw new Error('expected a report');
       const served = formatReviewMessage(s.configs['nova~1']!, decision, {
         web: { dir: '/var/lib/smokestack/web', url: 'https://ci.example.org/smokestack' },
@@ -208,6 +210,81 @@ describe('bellows/comment', () => {
       const oneLine = truncateMessage('é'.repeat(20_000), 100);
       expect(Buffer.byteLength(oneLine)).to.be.at.most(100);
       expect(oneLine).to.not.include('\uFFFD');
+    });
+  });
+
+  describe('whose fault a failure is', () => {
+    const fault = (evidence = emptyEvidence(), now = NOW): FaultContext => ({ settings: DEFAULT_FAULT_SETTINGS, evidence, now });
+    const source = { kind: 'build' as const, name: 'nova', project: 'nova', url: 'u', ref: 'r', revision: 'c1', mergeTarget: 'master', mergeTargetRevision: 'abc1234def', changed: true };
+    function failingWithBaseline(s: StateData, baselineStatus: 'running' | 'test_failed') {
+      const baseline = addJob(s, 'nova', 0, 0, 'full', baselineStatus, {
+        kind: 'baseline', configId: 'baseline', failedTests: ['nova.test_x'], sources: [{ ...source, revision: 'abc1234def' }],
+        baseline: { key: 'k', template: 'full', branch: 'master', projects: {}, requestedBy: 'j2' },
+      });
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      const job = addJob(s, 'nova', 1, 1, 'full', 'test_failed', { failedTests: ['nova.test_x'], sources: [source], comparedWith: baseline.id, finishedAt: NOW.toISOString(), message: '1 failing test(s): nova.test_x' });
+      const evidence = emptyEvidence();
+      evidence.baselines.set(baseline.id, baseline);
+      return { job, baseline, evidence };
+    }
+
+    it('the review waits for the baseline, and its jobs of baseline kind never count as the change’s', () => {
+      const s = withConfig();
+      const { job, baseline, evidence } = failingWithBaseline(s, 'running');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence))).to.deep.equal({ kind: 'wait', reason: `full: ${job.id} waits for its baseline (baseline ${baseline.id} on master is running)` });
+      expect(planComment(s, TARGETS, POLICIES, fault(evidence)).map((i) => i.key), 'a baseline is never reported').to.deep.equal(['nova~1~1']);
+    });
+
+    it('a failure master has too: +1, and the review says it is not this change’s', () => {
+      const s = withConfig();
+      const { job, baseline, evidence } = failingWithBaseline(s, 'test_failed');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence));
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(1);
+      const lines = formatReviewMessage(s.configs['nova~1']!, decision, { logsUrl: 'https://logs.example.org' }).split('\n');
+      expect(lines).to.deep.equal([
+        'SmokeStack: build succeeded for patch set 1: no new test failures (the failures below are not caused by this change).',
+        '',
+        `- smoke https://logs.example.org/${s.jobs['j2']!.id}/ : SUCCESS in 0s (0 tests, 0 failures, 0 skipped)`,
+        `- full https://logs.example.org/${job.id}/ : TEST_FAILED in 0s (0 tests, 0 failures, 0 skipped)`,
+        '  nova.test_x also fails on master at abc1234 — not caused by this change',
+        `  compared with baseline ${baseline.id} (master at abc1234)`,
+      ]);
+    });
+
+    it('after baseline.waitMinutes the review goes out without the comparison, says so, and gives no vote', () => {
+      const s = withConfig();
+      const { evidence } = failingWithBaseline(s, 'running');
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault(evidence, new Date(NOW.getTime() + 61 * 60_000)));
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(null);
+      const text = formatReviewMessage(s.configs['nova~1']!, decision);
+      expect(text.split('\n')[0]).to.equal('SmokeStack: test failures could not be compared with the target branch for patch set 1: no vote.');
+      expect(text).to.include("  nova.test_x — failed; not compared with the target branch, so it may not be this change's\n");
+      expect(text).to.match(/reported without a baseline comparison: baseline j\d+ on master did not finish within 60 minutes/);
+    });
+
+    it('a required test that did not run: no label, and the review says which, why and which template needs it', () => {
+      const s = withConfig();
+      addJob(s, 'nova', 1, 1, 'smoke', 'success');
+      addJob(s, 'nova', 1, 1, 'full', 'incomplete', {
+        skipped: [{ id: 'nova.test_libvirt', reason: 'libvirt not available' }, { id: 'nova.test_xen', reason: 'no xen' }],
+        requiredSkipped: [{ id: 'nova.test_libvirt', pattern: '*libvirt*', reason: 'libvirt not available', template: 'full' }],
+        message: '1 required test(s) did not run: nova.test_libvirt (libvirt not available)',
+      });
+      const decision = decideReport(s.configs['nova~1']!, jobsOf(s), POLICIES, fault());
+      if (decision.kind !== 'report') throw new Error(decision.reason);
+      expect(decision.vote).to.equal(null);
+      const text = formatReviewMessage(s.configs['nova~1']!, decision);
+      expect(text.split('\n')[0]).to.equal('SmokeStack: tests required by template full did not run for patch set 1: no vote.');
+      expect(text).to.include('  nova.test_libvirt — skipped: libvirt not available — required by template full\n  skipped tests: nova.test_xen (no xen)');
+    });
+
+    it('a template without autoApprove waits for approval only when it would vote -1', () => {
+      const s = withConfig();
+      const policies = { ...POLICIES, full: { autoApprove: false, maxInfraRetries: 0 } };
+      const { evidence } = failingWithBaseline(s, 'test_failed');
+      expect(decideReport(s.configs['nova~1']!, jobsOf(s), policies, fault(evidence))).to.include({ kind: 'report', vote: 1 });
     });
   });
 });

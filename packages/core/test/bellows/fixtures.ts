@@ -2,6 +2,8 @@ import type { Change, Job, JobStatus } from '../../src/model.js';
 import { emptyState, type StateData } from '../../src/store/schema.js';
 import { enqueueJob } from '../../src/queue/jobs.js';
 import type { ProjectTarget, TemplatePolicy } from '../../src/bellows/settings.js';
+import type { FaultContext } from '../../src/bellows/comment.js';
+import { DEFAULT_FAULT_SETTINGS, emptyEvidence } from '../../src/bellows/fault.js';
 
 export const NOW = new Date('2026-11-21T12:00:00Z');
 
@@ -41,3 +43,10 @@ export function addJob(s: StateData, project: string, number: number, patchSet: 
   Object.assign(job, { status, ...fields });
   return job;
 }
+
+/** The fault rules with baselines off and nothing in the store's history: failures vote as they are. */
+export const WITHOUT_BASELINES: FaultContext = {
+  settings: { ...DEFAULT_FAULT_SETTINGS, baseline: { ...DEFAULT_FAULT_SETTINGS.baseline, enabled: false } },
+  evidence: emptyEvidence(),
+  now: NOW,
+};

@@ -8,7 +8,7 @@ import { applySyncPlan, planSync } from '../../src/bellows/sync.js';
 import { keyOfJob } from '../../src/queue/jobs.js';
 import { retryTransition } from '../../src/queue/transitions.js';
 import type { StateData } from '../../src/store/schema.js';
-import { NOW, TARGETS, addJob, change, state } from './fixtures.js';
+import { NOW, TARGETS, WITHOUT_BASELINES, addJob, change, state } from './fixtures.js';
 
 // nova runs smoke (two axes, one combination excluded) and full (no axes).
 const MATRIX = combinations({ database: ['mysql', 'postgresql'], hypervisor: ['libvirt', 'qemu'] }, [{ database: 'mysql', hypervisor: 'qemu' }]);
@@ -80,9 +80,9 @@ describe('bellows/patchsets: one job per template and combination of its axes', 
   it('the vote waits for every combination and covers them all; the review line names each combination', () => {
     const s = synced();
     finishAll(s, 'success', (key) => !key.includes('qemu'));
-    expect(decideReport(config(s), jobs(s), POLICIES)).to.deep.include({ kind: 'wait', reason: `smoke [database=postgresql, hypervisor=qemu]: ${jobs(s)[2]!.id} is queued` });
+    expect(decideReport(config(s), jobs(s), POLICIES, WITHOUT_BASELINES)).to.deep.include({ kind: 'wait', reason: `smoke [database=postgresql, hypervisor=qemu]: ${jobs(s)[2]!.id} is queued` });
     finishAll(s, 'test_failed');
-    const decision = decideReport(config(s), jobs(s), POLICIES);
+    const decision = decideReport(config(s), jobs(s), POLICIES, WITHOUT_BASELINES);
     expect(decision).to.include({ kind: 'report', vote: -1 });
     if (decision.kind !== 'report') return;
     expect(decision.jobs.map(keyOfJob)).to.have.length(4);

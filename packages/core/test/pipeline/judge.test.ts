@@ -144,4 +144,19 @@ describe('pipeline/judge: the job', () => {
     const verdict = judgeJob([], { summary: { ...emptySummary(), tests: 12, failures: 12 }, skipped: [], failedTests });
     expect(verdict.message).to.equal('12 failing test(s): t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, …');
   });
+
+  it('a job that would pass while a required test did not run is incomplete, naming the test and why', () => {
+    const outcomes = [{ stage: 'test' as const, status: 'passed' as const }];
+    const rollup = { summary: { ...emptySummary(), tests: 3, skipped: 1 }, skipped: [{ id: 'nova.test_libvirt', reason: 'libvirt not available' }], failedTests: [] };
+    const required = [{ id: 'nova.test_libvirt', pattern: '*libvirt*', reason: 'libvirt not available', template: 'nova-gate' }];
+    expect(judgeJob(outcomes, rollup, required)).to.deep.equal({ status: 'incomplete', message: '1 required test(s) did not run: nova.test_libvirt (libvirt not available)' });
+    expect(judgeJob(outcomes, rollup, []).status).to.equal('success');
+  });
+
+  it('a failure stays a failure whatever required tests did not run: red outranks incomplete', () => {
+    const rollup = { summary: { ...emptySummary(), tests: 3, failures: 1 }, skipped: [], failedTests: ['nova.test_a'] };
+    const required = [{ id: 'nova.test_libvirt', pattern: 'nova.test_libvirt', reason: 'absent: no test matched', template: 't' }];
+    expect(judgeJob([], rollup, required).status).to.equal('test_failed');
+    expect(judgeJob([{ stage: 'build', status: 'failed', kind: 'build', message: 'dpkg' }], rollup, required).status).to.equal('build_failed');
+  });
 });

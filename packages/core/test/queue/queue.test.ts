@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { expect } from 'chai';
-import type { Job, JobStatus, Store } from '@smokestack/core';
+import { queueBaseline, type Job, type JobStatus, type Store } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 import { describeBackends } from '../store/backends.js';
 import { queueJobs, result, runClaimer } from './helpers.js';
@@ -37,6 +37,25 @@ describeBackends('the job queue', (backend) => {
     expect(await store.queue.claim('a', new Date(), ['libvirt', 'default'])).to.equal(undefined);
     const job = await store.queue.claim('b', new Date(), ['unit']);
     expect(job).to.include({ id: unit1, pool: 'unit', status: 'running', worker: 'b' });
+  });
+
+  it('a worker takes a queued baseline of its pool before older change jobs; retried after an infrastructure failure, it stays the baseline of the jobs waiting on it', async () => {
+    const store = backend.open();
+    const [change] = await queueJobs(store, 1, { pool: 'libvirt' });
+    const spec = { key: 't nova@master@m1', template: 't', pool: 'libvirt', branch: 'master', projects: { nova: { url: 'u', branch: 'master', revision: 'm1' } }, requestedBy: change! };
+    const baselineId = await store.update((s) => {
+      s.jobs[change!]!.comparedWith = 'soon';
+      const b = queueBaseline(s, spec, 'nova', new Date(Date.UTC(2026, 0, 2)));
+      s.jobs[change!]!.comparedWith = b.id;
+      return b.id;
+    });
+    expect(await store.queue.claim('w', new Date(), ['default'])).to.equal(undefined);
+    expect((await store.queue.claim('w', new Date(), ['libvirt']))?.id, 'the baseline first').to.equal(baselineId);
+    const outcome = await store.queue.finish(baselineId, result('infra_failed'), new Date(), { maxInfraRetries: 1, worker: 'w' });
+    expect(outcome.retry).to.deep.include({ kind: 'baseline', pool: 'libvirt', attempt: 2 });
+    const state = await backend.open().read();
+    expect(state.jobs[change!]!.comparedWith).to.equal(outcome.retry!.id);
+    expect(state.baselines[spec.key]).to.deep.include({ jobId: outcome.retry!.id });
   });
 
   it('a job superseded while it runs is seen by its watcher and its heartbeat, and keeps its result', async function () {

@@ -17,6 +17,7 @@ const FAILING = [
   'tempest.api.compute.servers.test_server_actions.ServerActionsTestJSON.test_reboot_server_hard',
   'tempest.api.network.test_ports.PortsTestJSON.test_create_port_in_allowed_allocation_pools',
 ];
+const REQUIRED = 'nova.tests.test_libvirt_spawn';
 const BUILD_MESSAGE = 'build: dpkg-buildpackage failed for nova (exit 2)';
 const LONG_SUBJECT = 'Make the placement candidates filter respect anti-affinity across every configured cell';
 const STATUSES: JobStatus[] = ['success', 'test_failed', 'build_failed', 'infra_failed', 'running'];
@@ -75,6 +76,15 @@ describe('review/render in Chromium (network blocked)', function () {
           message: status === 'build_failed' ? BUILD_MESSAGE : status === 'test_failed' ? `2 failing test(s): ${FAILING.join(', ')}` : '',
         });
         if (i % 3 === 0) state.jobs[`u${i}`] = makeJob(`u${i}`, change, { template: 'unit' });
+      });
+      // A job whose required test was skipped: incomplete, the required test apart from the ordinary skip.
+      state.jobs.r1 = makeJob('r1', changes[1]!, {
+        template: 'unit',
+        status: 'incomplete',
+        summary: { tests: 30, failures: 0, errors: 0, skipped: 2, durationMs: 1 },
+        skipped: [{ id: REQUIRED, reason: 'libvirt not available' }, { id: 'nova.tests.test_xen', reason: 'no xen' }],
+        requiredSkipped: [{ id: REQUIRED, pattern: '*libvirt*', reason: 'libvirt not available', template: 'unit' }],
+        message: `1 required test(s) did not run: ${REQUIRED} (libvirt not available)`,
       });
     });
     const source: ChangeSource = { openChanges: async (project) => changes.filter((c) => c.project === project) };
@@ -250,6 +260,20 @@ describe('review/render in Chromium (network blocked)', function () {
     await details.locator('summary').click({ timeout: 20_000 });
     expect(await details.locator('li').allTextContents()).to.include('tempest.api.compute.test_live_migration — requires libvirt');
     expect(await page.locator('#p1 tbody tr').first().locator('td').first().locator('.vh').textContent()).to.match(/^: .* \(\+\d+\)/);
+  });
+
+  it('shows an incomplete job’s required tests that did not run open, apart from its ordinary skips, and finds it by "required"', async () => {
+    const cell = page.locator('#p1 td.result', { hasText: 'incomplete' });
+    expect(await cell.count()).to.equal(1);
+    const required = cell.locator('.required-skipped');
+    expect(await required.isVisible()).to.equal(true);
+    expect(await required.innerText()).to.equal(`required, did not run:\n${REQUIRED} — skipped: libvirt not available — required by template unit`);
+    expect(await cell.locator('details.skipped summary').innerText()).to.equal('1 skipped');
+    await cell.locator('details.skipped summary').click();
+    expect(await cell.locator('details.skipped li').allTextContents()).to.deep.equal(['nova.tests.test_xen — no xen']);
+    await filterBy('required');
+    expect(await shownRows().count()).to.equal(1);
+    await filterBy('');
   });
 
   for (const width of [1400, 400]) {

@@ -136,6 +136,22 @@ describe('review/service: generateReport from fixtures (Launchpad simulator + st
     expect(json.projects['openstack/glance']['https://review.example.org/c/openstack/glance/+/21'].results).to.deep.equal({});
   });
 
+  it('lists required tests that did not run apart from ordinary skips in reviewday.json', async () => {
+    await store.update((state) => {
+      Object.assign(state.jobs['6']!, {
+        status: 'incomplete',
+        summary: { tests: 40, failures: 0, errors: 0, skipped: 2, durationMs: 1 },
+        skipped: [{ id: 'tempest.compute.test_libvirt_spawn', reason: 'libvirt not available' }, { id: 'tempest.test_xen', reason: 'no xen' }],
+        requiredSkipped: [{ id: 'tempest.compute.test_libvirt_spawn', pattern: '*libvirt*', reason: 'libvirt not available', template: 'tempest' }],
+      });
+    });
+    const { json } = await run();
+    const result = json.projects['openstack/nova']['https://review.example.org/c/openstack/nova/+/12'].results.tempest;
+    expect(result).to.deep.include({ status: 'incomplete', skipped: 2 });
+    expect(result.requiredSkipped).to.deep.equal([{ id: 'tempest.compute.test_libvirt_spawn', reason: 'libvirt not available', pattern: '*libvirt*', template: 'tempest' }]);
+    expect(result.skippedTests).to.deep.equal([{ id: 'tempest.test_xen', reason: 'no xen' }]);
+  });
+
   it('a template run per combination of its axes has one result per combination, each naming its axis values', async () => {
     const c12 = changes[1]!;
     await store.update((state) => {

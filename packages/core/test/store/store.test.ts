@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
-import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, knownSchemaVersion, type Job, type StateData, type Store } from '@smokestack/core';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, knownSchemaVersion, type Job, type JobKind, type StateData, type Store } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 import { describeBackends } from './backends.js';
 import { allJobIds, finished, runUpdater } from './helpers.js';
@@ -358,21 +358,23 @@ describeBackends('the state store', (backend) => {
     expect(await allJobIds(store)).to.have.length(total + 2);
   });
 
-  it('lists queue jobs and ad-hoc runs apart, also those stored before jobs carried their kind', async () => {
+  it('lists queue jobs, baselines and ad-hoc runs apart or together, also those stored before jobs carried their kind', async () => {
     const store = backend.open();
     await store.update((s: StateData) => {
       s.jobs.q = finished('q', 1);
       s.jobs.a = { ...finished('a', 2), kind: 'adhoc', configId: 'adhoc' };
       s.jobs.old = { ...finished('old', 3), configId: 'adhoc' };
+      s.jobs.b = { ...finished('b', 0), kind: 'baseline', configId: 'baseline' };
     });
-    const ids = async (kind?: 'queue' | 'adhoc') => {
+    const ids = async (kind?: JobKind | JobKind[]) => {
       const found: string[] = [];
       for await (const job of backend.open().listJobs({ kind })) found.push(job.id);
       return found;
     };
     expect(await ids('queue')).to.deep.equal(['q']);
     expect(await ids('adhoc')).to.deep.equal(['old', 'a']);
-    expect(await ids()).to.deep.equal(['old', 'a', 'q']);
+    expect(await ids(['queue', 'baseline'])).to.deep.equal(['q', 'b']);
+    expect(await ids()).to.deep.equal(['old', 'a', 'q', 'b']);
   });
 
   it('prunes history that ended before the cutoff, and nothing newer', async () => {

@@ -4,6 +4,13 @@ import { filterJobs, jobDurationMs, jobKind, keyOfJob, parseJobKind, parseJobSta
 import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';
 import type { JobKind } from '@smokestack/core/model';
 
+/** The --kind flag as job kinds: "queue" is everything workers take from the queue, "change" a change's jobs alone. */
+function kindsOf(flag: string): readonly JobKind[] | undefined {
+  if (flag === 'all') return undefined;
+  if (flag === 'queue') return ['queue', 'baseline'];
+  return [parseJobKind(flag === 'change' ? 'queue' : flag)];
+}
+
 export default class JobsList extends SmokestackCommand {
   static override summary = 'List test jobs, newest first.';
   static override examples = [
@@ -13,7 +20,11 @@ export default class JobsList extends SmokestackCommand {
     '<%= config.bin %> jobs list --kind adhoc',
   ];
   static override flags = {
-    kind: Flags.string({ description: 'queue: jobs of Gerrit changes; adhoc: runs started by hand (firestack run); all', default: 'queue', options: ['queue', 'adhoc', 'all'] }),
+    kind: Flags.string({
+      description: 'queue: what workers take from the queue (jobs of Gerrit changes and baselines of their target branches); change; baseline; adhoc: runs started by hand (firestack run); all',
+      default: 'queue',
+      options: ['queue', 'change', 'baseline', 'adhoc', 'all'],
+    }),
     status: Flags.string({ char: 's', description: 'only jobs in this status (repeatable)', multiple: true }),
     project: Flags.string({ char: 'p', description: 'only this project (repeatable)', multiple: true }),
     change: Flags.integer({ description: 'only jobs of this change number' }),
@@ -23,7 +34,7 @@ export default class JobsList extends SmokestackCommand {
   async run(): Promise<{ jobs: ListedJob[] } | undefined> {
     const { flags } = await this.parse(JobsList);
     const status = flags.status?.map((s) => parseJobStatus(s));
-    const kind = flags.kind === 'all' ? undefined : parseJobKind(flags.kind);
+    const kind = kindsOf(flags.kind);
     const filter = { kind, status, project: flags.project, number: flags.change };
     const staleMs = (this.settings.config.worker?.staleSeconds ?? 60) * 1000;
     const jobs = withPoolService(this.store.listJobs(filter), await this.store.queue.listWorkers(), new Date(), staleMs);
@@ -50,7 +61,7 @@ export default class JobsList extends SmokestackCommand {
             shown.map((j) => [
               j.id,
               j.project,
-              jobKind(j) === 'adhoc' ? 'ad hoc' : `${j.number},${j.patchSet}`,
+              jobKind(j) === 'adhoc' ? 'ad hoc' : j.baseline ? `baseline ${j.baseline.branch}` : `${j.number},${j.patchSet}`,
               keyOfJob(j),
               j.unserved ? `queued (no live worker serves pool ${j.pool})` : j.status,
               j.summary.tests,
@@ -68,8 +79,8 @@ export default class JobsList extends SmokestackCommand {
   }
 
   /** Ad-hoc runs are left out of the queue's list; say that they exist and how to see them. */
-  private async noteAdHocRuns(kind: JobKind | undefined): Promise<void> {
-    if (kind !== 'queue') return;
+  private async noteAdHocRuns(kind: readonly JobKind[] | undefined): Promise<void> {
+    if (!kind || kind.includes('adhoc')) return;
     const adhoc = filterJobs(await this.store.read(), { kind: 'adhoc' }).length;
     if (adhoc > 0) this.log(`(${adhoc} ad-hoc run(s) of firestack run not listed; see them with --kind adhoc)`);
   }

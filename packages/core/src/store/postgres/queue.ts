@@ -38,8 +38,8 @@ async function lockJob(client: PoolClient, id: string): Promise<Job | undefined>
 }
 
 /**
- * The job queue as single statements on the jobs table: a claim is one UPDATE of the oldest queued
- * row of the worker's pools, skipping rows other claimers hold (SKIP LOCKED); a heartbeat one row
+ * The job queue as single statements on the jobs table: a claim is one UPDATE of the next queued
+ * row of the worker's pools (baselines first, then the oldest), skipping rows other claimers hold (SKIP LOCKED); a heartbeat one row
  * update answering the status; a result and its transition (with a retry attempt) one transaction.
  * None of them takes the update lock: job rows carry a version instead (see PostgresStore).
  */
@@ -60,7 +60,7 @@ export class PostgresJobQueue implements JobQueue {
          doc = (doc - 'finishedAt') || jsonb_build_object('status', 'running', 'worker', $1::text, 'startedAt', $3::text, 'heartbeatAt', $3::text)
        WHERE status = 'queued' AND id = (
          SELECT id FROM jobs WHERE status = 'queued' ${pools ? 'AND pool = ANY($4::text[])' : ''}
-         ORDER BY created_at, num FOR UPDATE SKIP LOCKED LIMIT 1)
+         ORDER BY (doc->>'kind' = 'baseline') IS NOT TRUE, created_at, num FOR UPDATE SKIP LOCKED LIMIT 1)
        RETURNING doc`,
       pools ? [workerId, at, at, [...pools]] : [workerId, at, at],
     );
@@ -122,6 +122,7 @@ export class PostgresJobQueue implements JobQueue {
         if (outcome.stale) return outcome;
         await writeJob(client, outcome.job);
         if (outcome.retry) await insertJob(client, outcome.retry);
+        if (outcome.retry?.baseline) await handOverBaseline(client, job.id, outcome.retry);
         return outcome;
       }),
     );
@@ -298,4 +299,15 @@ class StopListener {
     this.client = undefined;
     await client?.end().catch(() => undefined);
   }
+}
+
+/** A baseline's retry is that baseline (as inheritBaseline): the index and the change jobs waiting on the first now name the retry. */
+async function handOverBaseline(client: PoolClient, previousId: string, retry: Job): Promise<void> {
+  const entry = JSON.stringify({ jobId: retry.id, createdAt: retry.createdAt });
+  await client.query(
+    `INSERT INTO baselines (key, doc) VALUES ($1, $2::jsonb)
+     ON CONFLICT (key) DO UPDATE SET doc = jsonb_set(EXCLUDED.doc, '{createdAt}', baselines.doc->'createdAt') WHERE baselines.doc->>'jobId' = $3`,
+    [retry.baseline!.key, entry, previousId],
+  );
+  await client.query(`UPDATE jobs SET version = version + 1, doc = jsonb_set(doc, '{comparedWith}', to_jsonb($2::text)) WHERE doc->>'comparedWith' = $1`, [previousId, retry.id]);
 }

@@ -1,7 +1,7 @@
 import { poolOf, type Job, type ServerGroup, type TestConfig, type Vote, type WorkerRecord } from '../../model.js';
 import { jobNumber } from '../../queue/jobs.js';
 import { RECENT_FINISHED_KEPT } from '../live-set.js';
-import type { PurgeMark, SyncMark } from '../schema.js';
+import type { BaselineEntry, PurgeMark, SyncMark } from '../schema.js';
 
 /** The columns of a job row beside its document, in the order of JOB_COLUMNS. */
 export function jobColumns(job: Job): unknown[] {
@@ -63,6 +63,7 @@ export function liveSetQuery(lock: number | undefined): string {
     `SELECT key FROM seen_events ORDER BY seq`,
     `SELECT config_id AS key, doc::text AS doc FROM purged`,
     `SELECT doc::text AS doc FROM workers`,
+    `SELECT key, doc::text AS doc FROM baselines`,
     ...(lock === undefined ? ['COMMIT'] : []),
   ].join(';\n');
 }
@@ -101,5 +102,5 @@ export function changesOf<T>(loaded: Map<string, string>, now: Record<string, T>
 export const configColumns = (c: TestConfig): unknown[] => [c.id, c.project, c.number, c.patchSet, JSON.stringify(c)];
 export const voteColumns = (key: string, v: Vote): unknown[] => [key, v.project, v.number, v.patchSet, v.postedAt, JSON.stringify(v)];
 export const groupColumns = (g: ServerGroup): unknown[] => [g.name, JSON.stringify(g)];
-export const markColumns = (key: string, m: SyncMark | PurgeMark): unknown[] => [key, JSON.stringify(m)];
+export const markColumns = (key: string, m: SyncMark | PurgeMark | BaselineEntry): unknown[] => [key, JSON.stringify(m)];
 export const workerColumns = (w: WorkerRecord): unknown[] => [w.name, w.pools, w.host, w.startedAt, w.heartbeatAt, JSON.stringify(w)];

@@ -6,8 +6,10 @@ import { xdgStateHome, type Env } from '../../paths.js';
 import { FINISHED_STATUSES } from '../../model.js';
 import type { JobFilter } from '../../queue/jobs.js';
 import { emptyArchiveMark } from '../archive.js';
-import { SCHEMA_VERSION, nextFreeJobId, type PurgeMark, type StateData, type SyncMark } from '../schema.js';
+import { SCHEMA_VERSION, nextFreeJobId, type BaselineEntry, type PurgeMark, type StateData, type SyncMark } from '../schema.js';
+import type { FlakyTest, TestRun } from '../../results/history.js';
 import type { Store } from '../types.js';
+import { flakyTests, pruneTestHistory, recordTestRun, testRunsOf } from './tests.js';
 import { ConflictError, checkout, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
 import { migrate } from './migrate.js';
 import { PostgresJobQueue } from './queue.js';
@@ -39,7 +41,7 @@ interface Loaded {
   state: StateData;
   nextJobId: number;
   jobVersions: Map<string, number>;
-  tables: { jobs: LoadedTable<Job>; configs: LoadedTable<TestConfig>; votes: LoadedTable<Vote>; groups: LoadedTable<ServerGroup>; sync: LoadedTable<SyncMark>; purged: LoadedTable<PurgeMark>; workers: LoadedTable<WorkerRecord> };
+  tables: { jobs: LoadedTable<Job>; configs: LoadedTable<TestConfig>; votes: LoadedTable<Vote>; groups: LoadedTable<ServerGroup>; sync: LoadedTable<SyncMark>; purged: LoadedTable<PurgeMark>; workers: LoadedTable<WorkerRecord>; baselines: LoadedTable<BaselineEntry> };
   seenEvents: string[];
   /** The status page's record of the last sync, stream connection, comment and checks runs, as loaded. */
   activityText: string;
@@ -167,7 +169,7 @@ export class PostgresStore implements Store {
   /** The live state in one round trip (see liveSetQuery); an update's transaction stays open. */
   private async loadLive(client: PoolClient, lock: number | undefined): Promise<Loaded> {
     const results = (await client.query(liveSetQuery(lock))) as unknown as QueryResult[];
-    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers] = results.slice(lock === undefined ? 1 : 2);
+    const [meta, configs, jobs, votes, groups, sync, seen, purged, workers, baselines] = results.slice(lock === undefined ? 1 : 2);
     const jobVersions = new Map<string, number>();
     const jobTable = loadTable<Job>(jobs!.rows, (j, row) => (jobVersions.set(j.id, Number(row.version)), j.id));
     const tables: Loaded['tables'] = {
@@ -178,6 +180,7 @@ export class PostgresStore implements Store {
       sync: loadTable<SyncMark>(sync!.rows, (_m, row) => row.key!),
       purged: loadTable<PurgeMark>(purged!.rows, (_m, row) => row.key!),
       workers: loadTable<WorkerRecord>(workers!.rows, (w) => w.name),
+      baselines: loadTable<BaselineEntry>(baselines!.rows, (_b, row) => row.key!),
     };
     const metaValue = (key: string) => meta!.rows.find((r) => r.key === key)?.value as string | undefined;
     const counter = Number(metaValue('next_job_id') ?? 1);
@@ -193,6 +196,7 @@ export class PostgresStore implements Store {
       seenEvents: [...seenEvents],
       purged: tables.purged.records,
       workers: tables.workers.records,
+      baselines: tables.baselines.records,
       nextJobId: nextFreeJobId({ nextJobId: counter, jobs: tables.jobs.records }),
       archive: { jobs: emptyArchiveMark('jobs'), votes: emptyArchiveMark('votes') },
       activity: JSON.parse(activityText) as StateData['activity'],
@@ -213,7 +217,7 @@ export class PostgresStore implements Store {
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => where.push(sql.replace('?', `$${params.push(value)}`));
     // Rows written before jobs carried a kind are ad hoc by their config id, as jobKind says.
-    if (filter.kind) add(`coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) = ?`, filter.kind);
+    if (filter.kind) add(`coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) = ANY(?::text[])`, [filter.kind].flat());
     if (filter.status) add('status = ANY(?::text[])', filter.status);
     if (filter.project) add('project = ANY(?::text[])', filter.project);
     if (filter.configId) add('config_id = ?', filter.configId);
@@ -233,18 +237,31 @@ export class PostgresStore implements Store {
     }
   }
 
+  async recordTestRun(run: TestRun): Promise<void> {
+    await recordTestRun(await this.pool(), run);
+  }
+
+  async testRunsOf(revisionSet: string): Promise<TestRun[]> {
+    return testRunsOf(await this.pool(), revisionSet);
+  }
+
+  async flakyTests(filter: { project?: string; since: Date }): Promise<FlakyTest[]> {
+    return flakyTests(await this.pool(), filter);
+  }
+
   async *listVotes(): AsyncGenerator<Vote> {
     const pool = await this.pool();
     const { rows } = await pool.query<{ doc: Vote }>('SELECT doc FROM votes ORDER BY posted_at');
     for (const row of rows) yield row.doc;
   }
 
-  /** Removes finished jobs that ended before the cutoff and are not a current patch set's result; answers their ids. */
+  /** Removes finished jobs that ended before the cutoff and are not a current patch set's result (and old test history); answers their ids. */
   async pruneHistory(cutoff: Date, options: { dryRun: boolean }): Promise<string[]> {
     const pool = await this.pool();
     const which = `FROM jobs j WHERE j.status = ANY($1::text[]) AND j.ended_at < $2 AND NOT EXISTS (SELECT 1 FROM configs c WHERE c.id = j.config_id AND c.patch_set = j.patch_set)`;
     const sql = options.dryRun ? `SELECT j.id ${which} ORDER BY j.ended_at` : `DELETE ${which} RETURNING j.id`;
     const { rows } = await pool.query<{ id: string }>(sql, [FINISHED_STATUSES, cutoff.toISOString()]);
+    if (!options.dryRun) await pruneTestHistory(pool, cutoff);
     return rows.map((r) => r.id);
   }
 }
@@ -263,6 +280,7 @@ async function writeChanges(client: PoolClient, loaded: Loaded): Promise<void> {
   await writeTable(client, 'sync_marks', ['key', 'doc'], ['text', 'jsonb'], tables.sync.texts, state.sync, markColumns);
   await writeTable(client, 'purged', ['config_id', 'doc'], ['text', 'jsonb'], tables.purged.texts, state.purged, markColumns);
   await writeWorkers(client, tables.workers.texts, state.workers);
+  await writeTable(client, 'baselines', ['key', 'doc'], ['text', 'jsonb'], tables.baselines.texts, state.baselines, markColumns);
   await writeSeenEvents(client, loaded.seenEvents, state.seenEvents);
   const activity = JSON.stringify(state.activity ?? {});
   if (activity !== loaded.activityText) {

@@ -51,6 +51,9 @@ interface JobRow {
   id: string;
   template: string;
   status: string;
+  key: string;
+  patchSet: string;
+  message: string;
   worker: string | null;
 }
 
@@ -144,13 +147,20 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
       expect(run.killed.map((k) => k.worker.machine.name).sort()).to.deep.equal(['machine1', 'machine4']);
 
       const jobs = await jobRows(database);
-      expect(jobs, 'no job was queued twice').to.have.length(JOBS);
-      expect(jobs.filter((j) => j.status !== 'success').map((j) => `${j.id}:${j.status}`), 'every job ended in success').to.deep.equal([]);
+      // One job per patch set and template; a second attempt only after an infrastructure failure (a database
+      // restart may cause one), and every patch set and template ends in exactly one success.
+      const byKey = new Map<string, JobRow[]>();
+      for (const j of jobs) byKey.set(`${j.key} ${j.patchSet} ${j.template}`, [...(byKey.get(`${j.key} ${j.patchSet} ${j.template}`) ?? []), j]);
+      expect(byKey.size, 'one job per patch set and template').to.equal(JOBS);
+      for (const [key, attempts] of byKey) {
+        expect(attempts.filter((j) => j.status === 'success'), `${key}: one success`).to.have.length(1);
+        expect(attempts.filter((j) => j.status !== 'success' && j.status !== 'infra_failed').map((j) => `${j.id}:${j.status}: ${j.message}`), `${key}: only infrastructure failures retried`).to.deep.equal([]);
+      }
       const results = await query<{ id: string; worker: string | null }>(database, 'SELECT id, worker FROM fleet_results ORDER BY at');
       const recorded = new Map<string, number>();
       for (const r of results) recorded.set(r.id, (recorded.get(r.id) ?? 0) + 1);
       expect([...recorded].filter(([, n]) => n !== 1), 'a result recorded twice').to.deep.equal([]);
-      expect(recorded.size).to.equal(JOBS);
+      expect(recorded.size).to.equal(jobs.length);
       for (const { job, worker } of run.killed) {
         const finisher = results.find((r) => r.id === job)!.worker ?? '';
         expect(finisher, `${job} was finished by a live worker`).to.not.match(new RegExp(`^${worker.machine.name}:`));
@@ -269,7 +279,8 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
           const suite = j.template === POOLS.libvirt ? 'smoke' : 'unit';
           const logs = await firestack(['logs', j.id]);
           expect(logs.code, `firestack logs ${j.id}: ${logs.stderr}`).to.equal(0);
-          expect(logs.stdout, `the logs of ${j.id} on the control host`).to.contain(`${suite} suite passed on ${machine}\n`);
+          // An attempt that failed for the infrastructure may not have reached its suite; its logs still came home.
+          if (j.status === 'success') expect(logs.stdout, `the logs of ${j.id} on the control host`).to.contain(`${suite} suite passed on ${machine}\n`);
         }
       }),
     );
@@ -354,4 +365,4 @@ async function query<R extends pg.QueryResultRow>(database: string, sql: string)
   }
 }
 
-const jobRows = (database: string) => query<JobRow>(database, 'SELECT id, template, status, worker FROM jobs ORDER BY num');
+const jobRows = (database: string) => query<JobRow>(database, "SELECT id, template, status, worker, config_id AS key, patch_set::text AS \"patchSet\", doc->>'message' AS message FROM jobs ORDER BY num");

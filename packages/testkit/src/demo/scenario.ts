@@ -136,7 +136,8 @@ function seedPuppetChanges(add: AddChange, daysAgo: (days: number) => Date): voi
 
   add('merged-soon', 'success', {
     project: DEMO_PUPPET, subject: 'Add module metadata tags', owner: 'alice', created: daysAgo(10),
-    files: { 'CHANGES': 'metadata tags\n' },
+    // A file no other open change touches: once this change merges, the others still merge cleanly onto the branch.
+    files: { 'TAGS': 'metadata tags\n' },
   });
 }
 

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
 import type { Job, StateData, TestConfig } from '@smokestack/core';
-import { DemoEnvironment, DEMO_TEMPLATE, cliBin, freePort, requireContainers, waitFor } from '@smokestack/testkit';
+import { DemoEnvironment, DEMO_TEMPLATE, cliBin, containerIdsOfStore, freePort, requireContainers, waitFor } from '@smokestack/testkit';
 
 // The whole SmokeStack cycle against the Gerrit and Launchpad simulators, through the built CLIs:
 // sync and fire, a new patch set mid-cycle, a merge, the worker, comments with votes, a recheck
@@ -76,6 +76,22 @@ describe('the whole cycle (end to end, on container hosts: needs root, systemd-c
     const passing = jobsOf(env.change('empty-lines').number)[0]!;
     expect(passing.summary.skipped).to.equal(1);
     expect(passing.skipped[0]!.id).to.equal('demoapp.smoke.test_listens_on_port');
+
+    // Two at a time, each job on three containers of its own, all gone afterwards.
+    const ran = Object.values(state().jobs).filter((j) => j.startedAt && j.finishedAt && j.group);
+    expect(new Set(ran.map((j) => j.group)).size, 'one group per job').to.equal(ran.length);
+    const span = (j: Job) => [Date.parse(j.startedAt!), Date.parse(j.finishedAt!)] as const;
+    const overlapping = ran.some((a) => ran.some((b) => a !== b && span(a)[0] < span(b)[1] && span(b)[0] < span(a)[1]));
+    expect(overlapping, 'two jobs ran at the same time').to.equal(true);
+    expect(state().groups, 'every group is deleted').to.deep.equal({});
+    expect(containerIdsOfStore(env.stateFile), 'no container is left').to.deep.equal([]);
+    // Other tests may install demoapp on this machine with the local provider; never a version these jobs built.
+    const built = ran.flatMap((j) => {
+      const dir = path.join(path.dirname(env.stateFile), 'jobs', j.id, 'packages', 'gw');
+      return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith('demoapp_')).map((f) => f.split('_')[1]!) : [];
+    });
+    expect(built.length, 'the packages the jobs built').to.be.greaterThan(5);
+    for (const version of built) expect(machineDemoapp(), 'demoapp on this machine').to.not.contain(version);
   });
 
   it('comment posts exactly one review per current patch set with the right vote, never on an old one', async () => {
@@ -177,4 +193,13 @@ async function stop(child: ChildProcess): Promise<void> {
   const closed = new Promise((resolve) => child.once('close', resolve));
   child.kill('SIGTERM');
   await closed;
+}
+
+/** What dpkg on this machine says about demoapp ("absent" when it knows nothing of it). */
+function machineDemoapp(): string {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Status} ${Version}', 'demoapp'], { encoding: 'utf8', stdio: 'pipe' });
+  } catch {
+    return 'absent';
+  }
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
+import { StateStore, enqueueJob } from '@smokestack/core';
 import { GerritSim, cliBin, runCli, startPostgres, waitFor, type CliResult, type TestPostgres } from '@smokestack/testkit';
 
 const PASSWORD = 'pw-postgres-cli';
@@ -101,5 +102,34 @@ describe('the CLIs on a PostgreSQL store (built bins, Gerrit simulator)', functi
     const logs = await run('firestack', ['logs', 'j1']);
     expect(logs.code, logs.stderr).to.equal(0);
     expect(fs.existsSync(path.join(dir, 'data', 'jobs', 'j1'))).to.equal(true);
+  });
+
+  it('store migrate copies a file store into PostgreSQL, flaky tests included, and refuses a store that is not empty', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-pg-migrate-'));
+    const file = path.join(dir, 'state', 'state.json');
+    const source = new StateStore(file);
+    await source.update((s) => {
+      const job = enqueueJob(s, { configId: 'nova~1', project: 'nova', number: 1, patchSet: 1, revision: 'r', template: 'smoke' }, new Date());
+      Object.assign(job, { status: 'success', finishedAt: new Date().toISOString() });
+    });
+    const recent = new Date().toISOString();
+    for (const [jobId, failed] of [['j1', []], ['j2', ['nova.test_races']]] as const) {
+      await source.recordTestRun({ jobId, project: 'nova', template: 'smoke', kind: 'queue', revisionSet: 'smoke:nova@abc', finishedAt: recent, passed: failed.length ? [] : ['nova.test_races'], failed: [...failed], skipped: [] });
+    }
+    await source.close();
+    fs.writeFileSync(path.join(dir, 'smokestack.yaml'), YAML.stringify({ projects: [{ name: 'nova', templates: ['smoke'] }], templates: { smoke: { group: { provider: 'local', hosts: [{ name: 'solo' }] }, suites: [{ name: 's', command: 'true' }] } } }));
+    const url = await cluster.createDatabase();
+    env = { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg-config'), XDG_STATE_HOME: path.join(dir, 'xdg-state'), SMOKESTACK_CONFIG: path.join(dir, 'smokestack.yaml'), SMOKESTACK_STATE: file };
+
+    const migrated = await run('bellows', ['store', 'migrate', '--to', url]);
+    expect(migrated.code, migrated.stderr).to.equal(0);
+    expect(migrated.stdout).to.match(/1 job\(s\).*2 test run\(s\); counts verified/);
+    const flakyThere = await runCli('bellows', ['tests', 'flaky', '--json'], { env: { ...env, SMOKESTACK_STATE: url }, cwd: dir });
+    expect(flakyThere.code, flakyThere.stderr).to.equal(0);
+    expect(flakyThere.json<{ tests: Array<{ id: string }> }>().tests.map((t) => t.id), 'the flaky test is known on PostgreSQL').to.deep.equal(['nova.test_races']);
+
+    const again = await run('bellows', ['store', 'migrate', '--to', url]);
+    expect(again.code).to.equal(1);
+    expect(again.stderr.trim().split('\n')[0]).to.match(/target store is not empty/);
   });
 });

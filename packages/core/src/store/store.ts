@@ -152,6 +152,10 @@ export class StateStore implements Store {
     return this.tests.flaky(filter);
   }
 
+  async *listTestRuns(): AsyncGenerator<TestRun> {
+    yield* await this.tests.all();
+  }
+
   async *listVotes(): AsyncGenerator<Vote> {
     const state = await this.read();
     yield* Object.values(state.votes);

@@ -66,6 +66,29 @@ export class FileTestHistory {
     return [...byJob.values()];
   }
 
+  /** Every kept run, oldest first. */
+  async all(): Promise<TestRun[]> {
+    const runs = path.join(this.dir, 'runs');
+    const out: TestRun[] = [];
+    for (const shard of fs.existsSync(runs) ? fs.readdirSync(runs).sort() : []) {
+      for (const name of fs.readdirSync(path.join(runs, shard)).sort()) {
+        if (!name.endsWith('.ndjson')) continue;
+        const byJob = new Map<string, TestRun>();
+        for (const line of (await fs.promises.readFile(path.join(runs, shard, name), 'utf8')).split('\n')) {
+          if (!line) continue;
+          try {
+            const run = JSON.parse(line) as TestRun;
+            byJob.set(run.jobId, run);
+          } catch {
+            // a torn line: the writer died before it finished
+          }
+        }
+        out.push(...byJob.values());
+      }
+    }
+    return out.sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+  }
+
   async flaky(filter: { project?: string; since: Date }): Promise<FlakyTest[]> {
     const registries = filter.project ? [this.readRegistry(filter.project)] : this.allRegistries();
     return registries.flatMap((r) => listFlaky(r, filter.since));

@@ -12,6 +12,8 @@ export interface StoreCounts {
   votes: number;
   groups: number;
   workers: number;
+  /** Per-test history: one run per finished job that reported tests. */
+  testRuns: number;
 }
 
 export interface CopyReport {
@@ -38,18 +40,20 @@ export async function countStore(store: Store): Promise<StoreCounts> {
   for await (const _job of store.listJobs()) jobs++;
   let votes = 0;
   for await (const _vote of store.listVotes()) votes++;
-  return { configs: Object.keys(state.configs).length, jobs, votes, groups: Object.keys(state.groups).length, workers: Object.keys(state.workers).length };
+  let testRuns = 0;
+  for await (const _run of store.listTestRuns()) testRuns++;
+  return { configs: Object.keys(state.configs).length, jobs, votes, groups: Object.keys(state.groups).length, workers: Object.keys(state.workers).length, testRuns };
 }
 
 /**
  * Copies one store into another that is empty (a JSON file into PostgreSQL, or back): the live
  * state, then every job and vote of history, oldest first, a chunk per update, so the target
- * keeps its own live set; then reads the target back and compares the counts.
+ * keeps its own live set, then the per-test history; then reads the target back and compares the counts.
  */
 export async function copyStore(from: Store, to: Store): Promise<CopyReport> {
   const existing = await countStore(to);
-  if (existing.jobs > 0 || existing.configs > 0 || existing.votes > 0) {
-    throw new UserError(`${to.location}: the target store is not empty (${existing.jobs} jobs, ${existing.configs} configs, ${existing.votes} votes)`, { hint: 'copy into a new, empty store' });
+  if (existing.jobs > 0 || existing.configs > 0 || existing.votes > 0 || existing.testRuns > 0) {
+    throw new UserError(`${to.location}: the target store is not empty (${existing.jobs} jobs, ${existing.configs} configs, ${existing.votes} votes, ${existing.testRuns} test runs)`, { hint: 'copy into a new, empty store' });
   }
   const live = await from.read();
   const jobs = (await collect(from.listJobs())).sort((a, b) => (ended(a) < ended(b) ? -1 : ended(a) > ended(b) ? 1 : 0));
@@ -66,7 +70,13 @@ export async function copyStore(from: Store, to: Store): Promise<CopyReport> {
     Object.assign(state.jobs, live.jobs);
     Object.assign(state.votes, live.votes);
   });
-  const copied: StoreCounts = { configs: Object.keys(live.configs).length, jobs: jobs.length, votes: votes.length, groups: Object.keys(live.groups).length, workers: Object.keys(live.workers).length };
+  // Per-test history, oldest first: recording each run again notes the same flaky tests, seen when they were.
+  let testRuns = 0;
+  for await (const run of from.listTestRuns()) {
+    await to.recordTestRun(run);
+    testRuns++;
+  }
+  const copied: StoreCounts = { configs: Object.keys(live.configs).length, jobs: jobs.length, votes: votes.length, groups: Object.keys(live.groups).length, workers: Object.keys(live.workers).length, testRuns };
   const verified = await countStore(to);
   for (const key of Object.keys(copied) as Array<keyof StoreCounts>) {
     if (verified[key] !== copied[key]) throw new Error(`${to.location}: copied ${copied[key]} ${key} but the target holds ${verified[key]}`);

@@ -34,6 +34,8 @@ export interface Store {
   recordTestRun(run: TestRun): Promise<void>;
   /** Every kept run of one revision set (the same code tested again: a recheck, a retry, another baseline). */
   testRunsOf(revisionSet: string): Promise<TestRun[]>;
+  /** Every kept test run, oldest first (for copying a store). */
+  listTestRuns(): AsyncGenerator<TestRun>;
   /** Tests that both passed and failed on one revision set since `since` (of one project, or all), most recently seen first. */
   flakyTests(filter: { project?: string; since: Date }): Promise<FlakyTest[]>;
   readonly queue: JobQueue;

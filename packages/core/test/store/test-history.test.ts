@@ -4,6 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { StateStore } from '../../src/store/store.js';
 import type { TestRun } from '../../src/results/history.js';
+import pg from 'pg';
+import { allTestRuns } from '../../src/store/postgres/tests.js';
 import { describeBackends } from './backends.js';
 
 const run = (jobId: string, passed: string[], failed: string[], fields: Partial<TestRun> = {}): TestRun => ({
@@ -87,6 +89,28 @@ describe('store: per-test history of the file store', () => {
 });
 
 describeBackends('store: per-test history', (backend) => {
+  it('lists every kept run once, oldest first, ties in job id order (what copying a store reads)', async () => {
+    const store = backend.open();
+    const at = ['2026-11-21T10:00:00.001Z', '2026-11-21T10:00:00.002Z', '2026-11-20T10:00:00.000Z', '2026-11-21T10:00:00.002Z', '2026-11-21T10:00:01.000Z'];
+    for (const [i, finishedAt] of at.entries()) await store.recordTestRun(run(`j${i + 1}`, ['a'], [], { finishedAt, revisionSet: `set ${i % 2}` }));
+    await store.recordTestRun(run('j1', ['a'], [], { finishedAt: at[0], revisionSet: 'set 0' }));
+    const order = ['j3', 'j1', 'j2', 'j4', 'j5'];
+    const listed: string[] = [];
+    for await (const r of backend.open().listTestRuns()) listed.push(r.jobId);
+    expect(listed).to.deep.equal(order);
+    if (backend.name === 'postgresql') {
+      // A page at a time: pages of two, with a tie at a page's edge, still give each run once.
+      const pool = new pg.Pool({ connectionString: backend.location() });
+      try {
+        const paged: string[] = [];
+        for await (const r of allTestRuns(pool, 2)) paged.push(r.jobId);
+        expect(paged).to.deep.equal(order);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
   it('answers runs by revision set; a job recorded twice counts once; a test that passed and failed on one set is flaky, per project and since a date', async () => {
     const store = backend.open();
     await store.recordTestRun(run('j1', ['a'], ['b'], { finishedAt: '2026-11-20T10:00:00Z' }));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { PostgresStore, RECENT_FINISHED_KEPT, StateStore, copyStore, enqueueJob, isUserError, type Job, type Store, type Vote } from '@smokestack/core';
+import { PostgresStore, RECENT_FINISHED_KEPT, StateStore, copyStore, enqueueJob, isUserError, type Job, type Store, type TestRun, type Vote } from '@smokestack/core';
 import { startPostgres, type TestPostgres } from '@smokestack/testkit';
 
 async function everything(store: Store): Promise<{ jobs: Job[]; votes: Vote[] }> {
@@ -11,6 +11,18 @@ async function everything(store: Store): Promise<{ jobs: Job[]; votes: Vote[] }>
   const votes: Vote[] = [];
   for await (const vote of store.listVotes()) votes.push(vote);
   return { jobs: jobs.sort((a, b) => a.id.localeCompare(b.id)), votes: votes.sort((a, b) => a.number - b.number || a.patchSet - b.patchSet) };
+}
+
+/** Per-test history: one revision set where a test both passed and failed (flaky), one where everything passed. */
+const RUNS: TestRun[] = [
+  { jobId: 'j1', project: 'p', template: 't', kind: 'queue', revisionSet: 'set-a', finishedAt: '2025-02-01T00:00:00.000Z', passed: ['p.x', 'p.flaky'], failed: [], skipped: ['p.s'] },
+  { jobId: 'j2', project: 'p', template: 't', kind: 'queue', revisionSet: 'set-a', finishedAt: '2025-02-01T01:00:00.000Z', passed: ['p.x'], failed: ['p.flaky'], skipped: [] },
+  { jobId: 'j3', project: 'p', template: 't', kind: 'queue', revisionSet: 'set-b', finishedAt: '2025-02-02T00:00:00.000Z', passed: ['p.x', 'p.flaky'], failed: [], skipped: [] },
+];
+
+async function testHistory(store: Store) {
+  const byJob = (runs: TestRun[]) => runs.sort((a, b) => a.jobId.localeCompare(b.jobId));
+  return { a: byJob(await store.testRunsOf('set-a')), b: byJob(await store.testRunsOf('set-b')), flaky: await store.flakyTests({ since: new Date(0) }) };
 }
 
 describe('copying a store between a JSON file and PostgreSQL', function () {
@@ -43,14 +55,18 @@ describe('copying a store between a JSON file and PostgreSQL', function () {
       s.sync['p|master'] = { lastSweepAt: '2026-01-01T00:00:00Z' };
       s.seenEvents.push('e1', 'e2');
     });
+    for (const run of RUNS) await file.recordTestRun(run);
     expect((await file.read()).archive.jobs.count, 'the source has history').to.be.greaterThan(0);
     const source = await everything(file);
+    const tests = await testHistory(file);
+    expect(tests.flaky.map((f) => f.id), 'the source knows a flaky test').to.deep.equal(['p.flaky']);
 
     const url = await cluster.createDatabase();
     const db = track(new PostgresStore(url, { dataDir: dir }));
     const there = await copyStore(file, db);
-    expect(there.verified).to.deep.equal({ configs: 1, jobs: history + 1, votes: history, groups: 1, workers: 0 });
+    expect(there.verified).to.deep.equal({ configs: 1, jobs: history + 1, votes: history, groups: 1, workers: 0, testRuns: RUNS.length });
     expect(await everything(db)).to.deep.equal(source);
+    expect(await testHistory(db), 'per-test history and flaky tests').to.deep.equal(tests);
     const live = await db.read();
     expect(live.seenEvents).to.deep.equal(['e1', 'e2']);
     expect(live.sync['p|master']).to.deep.equal({ lastSweepAt: '2026-01-01T00:00:00Z' });
@@ -61,6 +77,7 @@ describe('copying a store between a JSON file and PostgreSQL', function () {
     const report = await copyStore(db, back);
     expect(report.verified).to.deep.equal(there.verified);
     expect(await everything(back)).to.deep.equal(source);
+    expect(await testHistory(back)).to.deep.equal(tests);
     expect((await back.read()).nextJobId).to.equal(history + 2);
 
     const err = await copyStore(file, db).catch((e: unknown) => e);

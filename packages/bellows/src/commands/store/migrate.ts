@@ -6,8 +6,8 @@ import { copyStore, type CopyReport } from '@smokestack/core/store/transfer';
 export default class StoreMigrate extends SmokestackCommand {
   static override summary = 'Copy the state store (history included) into another, empty store: a JSON file into PostgreSQL, or back.';
   static override description =
-    'Reads the store named by --state / SMOKESTACK_STATE / state: and writes every test config, job, vote, server group and ' +
-    'sync mark into the store named by --to, then reads the target back and compares the counts. Job logs stay where they are: ' +
+    'Reads the store named by --state / SMOKESTACK_STATE / state: and writes every test config, job, vote, server group, ' +
+    'sync mark and per-test run (flaky tests included) into the store named by --to, then reads the target back and compares the counts. Job logs stay where they are: ' +
     'point the new store\'s dataDir: at the directory that holds jobs/.';
   static override examples = [
     '<%= config.bin %> store migrate --to postgresql://smokestack@db.example.org/smokestack',
@@ -24,7 +24,7 @@ export default class StoreMigrate extends SmokestackCommand {
     try {
       const report = await copyStore(this.store, target);
       const c = report.verified;
-      this.log(`Copied ${report.from} to ${report.to}: ${c.configs} config(s), ${c.jobs} job(s), ${c.votes} vote(s), ${c.groups} server group(s), ${c.workers} worker(s); counts verified.`);
+      this.log(`Copied ${report.from} to ${report.to}: ${c.configs} config(s), ${c.jobs} job(s), ${c.votes} vote(s), ${c.groups} server group(s), ${c.workers} worker(s), ${c.testRuns} test run(s); counts verified.`);
       return report;
     } finally {
       await target.close();

@@ -9,7 +9,7 @@ import { emptyArchiveMark } from '../archive.js';
 import { SCHEMA_VERSION, nextFreeJobId, type BaselineEntry, type PurgeMark, type StateData, type SyncMark } from '../schema.js';
 import type { FlakyTest, TestRun } from '../../results/history.js';
 import type { Store } from '../types.js';
-import { flakyTests, pruneTestHistory, recordTestRun, testRunsOf } from './tests.js';
+import { allTestRuns, flakyTests, pruneTestHistory, recordTestRun, testRunsOf } from './tests.js';
 import { ConflictError, checkout, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
 import { migrate } from './migrate.js';
 import { PostgresJobQueue } from './queue.js';
@@ -247,6 +247,10 @@ export class PostgresStore implements Store {
 
   async flakyTests(filter: { project?: string; since: Date }): Promise<FlakyTest[]> {
     return flakyTests(await this.pool(), filter);
+  }
+
+  async *listTestRuns(): AsyncGenerator<TestRun> {
+    yield* allTestRuns(await this.pool());
   }
 
   async *listVotes(): AsyncGenerator<Vote> {

@@ -44,7 +44,7 @@ export class FileTestHistory {
     return this.runsIn(this.runsFile(revisionSet), revisionSet);
   }
 
-  /** The runs in one file: a torn last line (a writer killed mid-append) is skipped; a job recorded twice counts once. */
+  /** The runs of one revision set in its file (see runsInText). */
   private async runsIn(file: string, revisionSet: string): Promise<TestRun[]> {
     let text: string;
     try {
@@ -53,17 +53,7 @@ export class FileTestHistory {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const byJob = new Map<string, TestRun>();
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const run = JSON.parse(line) as TestRun;
-        if (run.revisionSet === revisionSet) byJob.set(run.jobId, run);
-      } catch {
-        // a torn line: the writer died before it finished
-      }
-    }
-    return [...byJob.values()];
+    return runsInText(text, (run) => run.revisionSet === revisionSet);
   }
 
   /** Every kept run, oldest first. */
@@ -72,18 +62,7 @@ export class FileTestHistory {
     const out: TestRun[] = [];
     for (const shard of fs.existsSync(runs) ? fs.readdirSync(runs).sort() : []) {
       for (const name of fs.readdirSync(path.join(runs, shard)).sort()) {
-        if (!name.endsWith('.ndjson')) continue;
-        const byJob = new Map<string, TestRun>();
-        for (const line of (await fs.promises.readFile(path.join(runs, shard, name), 'utf8')).split('\n')) {
-          if (!line) continue;
-          try {
-            const run = JSON.parse(line) as TestRun;
-            byJob.set(run.jobId, run);
-          } catch {
-            // a torn line: the writer died before it finished
-          }
-        }
-        out.push(...byJob.values());
+        if (name.endsWith('.ndjson')) out.push(...runsInText(await fs.promises.readFile(path.join(runs, shard, name), 'utf8')));
       }
     }
     return out.sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt) || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
@@ -138,6 +117,21 @@ export class FileTestHistory {
         }
       });
   }
+}
+
+/** The runs in a file's text that `keep` accepts: a torn last line (a writer killed mid-append) is skipped; a job recorded twice counts once. */
+function runsInText(text: string, keep: (run: TestRun) => boolean = () => true): TestRun[] {
+  const byJob = new Map<string, TestRun>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const run = JSON.parse(line) as TestRun;
+      if (keep(run)) byJob.set(run.jobId, run);
+    } catch {
+      // a torn line: the writer died before it finished
+    }
+  }
+  return [...byJob.values()];
 }
 
 /** Appends one line, first cutting off a torn line a killed writer left, and syncs it. */

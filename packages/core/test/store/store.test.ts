@@ -253,21 +253,6 @@ describe('StateStore history', () => {
     expect(totalAcked, 'the kills should land while jobs are being archived').to.be.greaterThan(60);
     expect((await store.read()).archive.jobs.count).to.be.greaterThan(60);
   });
-
-  it('prunes history that ended before the cutoff, and nothing newer', async () => {
-    const store = new StateStore(file);
-    await store.update((s: StateData) => {
-      for (let i = 0; i < RECENT_FINISHED_KEPT + 10; i++) s.jobs[`j${i}`] = finished(`j${i}`, i);
-    });
-    const cutoff = new Date(Date.UTC(2026, 0, 1, 0, 5));
-    expect(await store.pruneHistory(cutoff, { dryRun: true })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
-    expect(await allJobIds(store)).to.have.length(RECENT_FINISHED_KEPT + 10);
-    expect(await store.pruneHistory(cutoff, { dryRun: false })).to.have.members(['j0', 'j1', 'j2', 'j3', 'j4']);
-    const ids = await allJobIds(store);
-    expect(ids).to.have.length(RECENT_FINISHED_KEPT + 5);
-    expect(ids).to.not.include('j0');
-    expect(fs.readdirSync(dir).filter((n) => n.startsWith('jobs-archive'))).to.deep.equal([(await store.read()).archive.jobs.file]);
-  });
 });
 
 const config = (id: string, number: number, patchSet: number) => ({
@@ -389,6 +374,8 @@ describeBackends('the state store', (backend) => {
     const ids = await allJobIds(store);
     expect(ids).to.have.length(RECENT_FINISHED_KEPT + 5);
     expect(ids).to.not.include('j0');
+    // The file store rewrote its archive into one new generation and removed the old one.
+    if (backend.name === 'file') expect(fs.readdirSync(backend.dir()).filter((n) => n.startsWith('jobs-archive'))).to.deep.equal([(await store.read()).archive.jobs.file]);
   });
 
   it('never hands out a job id again once its job left the live state', async () => {

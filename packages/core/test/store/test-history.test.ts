@@ -38,23 +38,6 @@ describe('store: per-test history of the file store', () => {
     expect(fs.existsSync(path.join(dir, 'state.json'))).to.equal(false);
   });
 
-  it('a test that passed and failed on one revision set is listed flaky, per project and since a date', async () => {
-    await store.recordTestRun(run('j1', ['a'], ['b'], { finishedAt: '2026-11-20T10:00:00Z' }));
-    expect(await store.flakyTests({ since: new Date('2026-01-01') })).to.deep.equal([]);
-    await store.recordTestRun(run('j2', ['a', 'b'], [], { finishedAt: '2026-11-21T10:00:00Z' }));
-    await store.recordTestRun(run('j3', ['x'], [], { project: 'glance', revisionSet: 'g', finishedAt: '2026-11-21T11:00:00Z' }));
-    await store.recordTestRun(run('j4', [], ['x'], { project: 'glance', revisionSet: 'g', finishedAt: '2026-11-21T12:00:00Z' }));
-    const all = await store.flakyTests({ since: new Date('2026-01-01') });
-    expect(all.map((t) => [t.project, t.id, t.failed, t.runs])).to.have.deep.members([
-      ['nova', 'b', 1, 2],
-      ['glance', 'x', 1, 2],
-    ]);
-    expect(await store.flakyTests({ project: 'nova', since: new Date('2026-01-01') })).to.deep.equal([
-      { project: 'nova', id: 'b', templates: ['full'], failed: 1, runs: 2, revisionSets: 1, lastSeen: '2026-11-21T10:00:00Z' },
-    ]);
-    expect(await store.flakyTests({ project: 'nova', since: new Date('2026-11-22') })).to.deep.equal([]);
-  });
-
   it('a job recorded twice counts once; a line torn by a killed writer is dropped and the next run still lands', async () => {
     await store.recordTestRun(run('j1', ['a'], ['b']));
     await store.recordTestRun(run('j1', ['a'], ['b']));

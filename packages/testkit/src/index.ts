@@ -12,3 +12,4 @@ export * from './postgres.js';
 export * from './apt/mirror.js';
 export * from './netns.js';
 export * from './exit.js';
+export * from './records.js';

@@ -7,48 +7,24 @@ import { loadConfigFile } from '@smokestack/core/config/load';
 import { writeResultsOf } from '@smokestack/core/web/publish';
 import { webSettings } from '@smokestack/core/web/layout';
 import type { Job, TestConfig } from '@smokestack/core/model';
-import { runCli } from '@smokestack/testkit';
+import { jobRecord, runCli, testConfigRecord } from '@smokestack/testkit';
 
 const REV = '3f2a9c1b'.padEnd(40, 'd');
 const OLD_REV = '77aa0011'.padEnd(40, 'c');
 const FAILING = 'tempest.api.compute.test_reboot';
 
-function config(): TestConfig {
-  return {
-    id: 'openstack/nova~1234',
-    project: 'openstack/nova',
-    branch: 'master',
-    number: 1234,
-    description: 'Alice: fix it',
-    branches: {},
-    templates: ['tempest', 'unit'],
-    patchSet: 5,
-    revision: REV,
-    ref: 'refs/changes/34/1234/5',
-    updatedAt: '2026-11-22T09:00:00.000Z',
-  };
-}
+const config = (): TestConfig => testConfigRecord({ revision: REV });
 
+/** A passed tempest job of the change at REV. */
 function job(id: string, overrides: Partial<Job>): Job {
-  return {
-    id,
-    configId: 'openstack/nova~1234',
-    project: 'openstack/nova',
-    number: 1234,
-    patchSet: 5,
+  return jobRecord(id, {
     revision: REV,
-    template: 'tempest',
     status: 'success',
-    attempt: 1,
-    createdAt: '2026-11-22T08:00:00.000Z',
     startedAt: '2026-11-22T08:01:00.000Z',
     finishedAt: '2026-11-22T09:00:00.000Z',
     summary: { tests: 10, failures: 0, errors: 0, skipped: 0, durationMs: 60_000 },
-    skipped: [],
-    message: '',
-    logDir: `jobs/${id}`,
     ...overrides,
-  };
+  });
 }
 
 interface Doc {

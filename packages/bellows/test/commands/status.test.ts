@@ -4,27 +4,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { StateStore } from '@smokestack/core/store';
 import type { Job } from '@smokestack/core/model';
-import { runCli } from '@smokestack/testkit';
+import { jobRecord, runCli } from '@smokestack/testkit';
 
-function job(id: string, overrides: Partial<Job>): Job {
-  return {
-    id,
-    configId: 'openstack/nova~1234',
-    project: 'openstack/nova',
-    number: 1234,
-    patchSet: 5,
-    revision: 'a'.repeat(40),
-    template: 'tempest',
-    status: 'queued',
-    attempt: 1,
-    createdAt: new Date(Date.now() - 5 * 60_000).toISOString(),
-    summary: { tests: 0, failures: 0, errors: 0, skipped: 0, durationMs: 0 },
-    skipped: [],
-    message: '',
-    logDir: `jobs/${id}`,
-    ...overrides,
-  };
-}
+/** A tempest job queued five minutes ago. */
+const job = (id: string, overrides: Partial<Job>): Job => jobRecord(id, { createdAt: new Date(Date.now() - 5 * 60_000).toISOString(), ...overrides });
 
 describe('bellows status and bellows pages', () => {
   let dir: string;

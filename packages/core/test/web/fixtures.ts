@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StateStore } from '../../src/store/store.js';
 import type { Job, TestConfig } from '../../src/model.js';
+import { jobRecord, testConfigRecord } from '@smokestack/testkit';
 
 export const NOW = new Date('2026-11-22T10:00:00Z');
 export const REVISION = '3f2a9c1b'.padEnd(40, 'e');
@@ -13,43 +14,19 @@ export const REQUIRED = 'tempest.scenario.test_network_basic_ops.TestNetworkBasi
 export const TEST_LOG_LINES = 5200;
 
 export function testConfig(number = 1234, patchSet = 5): TestConfig {
-  return {
-    id: `openstack/nova~${number}`,
-    project: 'openstack/nova',
-    branch: 'master',
-    number,
-    description: 'Alice: fix it',
-    branches: {},
-    templates: ['tempest', 'unit'],
-    patchSet,
-    revision: REVISION,
-    ref: `refs/changes/34/${number}/${patchSet}`,
-    subject: `Make reboot wait for the guest ${HOSTILE}`,
-    owner: { name: 'Alice Adams', username: 'alice' },
-    updatedAt: NOW.toISOString(),
-  };
+  return testConfigRecord({ number, patchSet, revision: REVISION, subject: `Make reboot wait for the guest ${HOSTILE}`, owner: { name: 'Alice Adams', username: 'alice' }, updatedAt: NOW.toISOString() });
 }
 
+/** A passed tempest job of the change. */
 export function job(id: string, overrides: Partial<Job> = {}): Job {
-  return {
-    id,
-    configId: 'openstack/nova~1234',
-    project: 'openstack/nova',
-    number: 1234,
-    patchSet: 5,
+  return jobRecord(id, {
     revision: REVISION,
-    template: 'tempest',
     status: 'success',
-    attempt: 1,
-    createdAt: '2026-11-22T08:00:00.000Z',
     startedAt: '2026-11-22T08:01:00.000Z',
     finishedAt: '2026-11-22T09:00:00.000Z',
     summary: { tests: 3, failures: 0, errors: 0, skipped: 0, durationMs: 1_200_000 },
-    skipped: [],
-    message: '',
-    logDir: `jobs/${id}`,
     ...overrides,
-  };
+  });
 }
 
 /** A test_failed tempest job with stage logs, a host's log and summary.json, as a worker leaves them. */

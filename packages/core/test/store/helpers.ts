@@ -8,6 +8,8 @@ interface Child {
   acked: number[];
   done: Promise<number | null>;
   kill(): void;
+  /** Throws (with the updater's stderr) once the updater has exited with an error: a waiting test fails at once, saying why. */
+  alive(): true;
 }
 
 export function runUpdater(file: string, prefix: string, count: number, delayMs = 0, mode = 'sync'): Child {
@@ -28,15 +30,21 @@ export function runUpdater(file: string, prefix: string, count: number, delayMs 
     }
   });
   let stderr = '';
+  let failure: Error | undefined;
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const done = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0 && code !== null) reject(new Error(`updater exited ${code}: ${stderr}`));
+      if (code !== 0 && code !== null) reject((failure = new Error(`updater exited ${code}: ${stderr}`)));
       else resolve(code);
     });
   });
-  return { acked, done, kill: () => child.kill('SIGKILL') };
+  done.catch(() => undefined);
+  const alive = (): true => {
+    if (failure) throw failure;
+    return true;
+  };
+  return { acked, done, kill: () => child.kill('SIGKILL'), alive };
 }
 
 /** A finished job of a change that is no longer open (history once it is not among the most recent). */

@@ -35,3 +35,73 @@ export async function resettingProxy(port: number): Promise<ResettingProxy> {
     },
   };
 }
+
+export interface CommitCuttingProxy {
+  /** A database URL like `url`, through the proxy. */
+  url: string;
+  /** Cuts the next COMMIT any connection sends (once). */
+  arm(): void;
+  /** How many connections were cut at their COMMIT. */
+  cuts(): number;
+  close(): void;
+}
+
+/** A simple-protocol query message `COMMIT` as node-postgres sends it: 'Q', int32 length, text, NUL. */
+const COMMIT_MESSAGE = Buffer.concat([Buffer.from('Q'), Buffer.from([0, 0, 0, 11]), Buffer.from('COMMIT\0')]);
+
+/**
+ * A loopback TCP proxy in front of a PostgreSQL server that, once armed, cuts the next connection
+ * sending COMMIT, as a server crash or a network failure at the worst moment does: `before` the
+ * server receives it (the transaction is rolled back), or `after` the server has committed and
+ * answered (the client never hears that it did). Everything else passes untouched.
+ */
+export async function commitCuttingProxy(url: string, when: 'before' | 'after'): Promise<CommitCuttingProxy> {
+  const target = new URL(url);
+  let cut = 0;
+  let armed = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(upstream);
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    let cutting = false;
+    client.on('data', (chunk: Buffer) => {
+      if (armed && chunk.includes(COMMIT_MESSAGE)) {
+        armed = false;
+        cut++;
+        cutting = true;
+        if (when === 'before') {
+          client.resetAndDestroy();
+          upstream.destroy();
+          return;
+        }
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      // The server's answer to COMMIT is dropped with the connection: the commit has happened.
+      if (cutting) {
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      if (client.writable) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: proxied.toString(),
+    arm: () => void (armed = true),
+    cuts: () => cut,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}

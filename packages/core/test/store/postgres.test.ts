@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
 import { PostgresStore, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
-import { waitFor } from '@smokestack/testkit';
+import { commitCuttingProxy, waitFor } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
 import { describeBackends } from './backends.js';
 import { runUpdater } from './helpers.js';
@@ -113,13 +113,69 @@ describeBackends(
       expect(recovered.map((j) => j.id).sort()).to.deep.equal(running.map((j) => j.id).sort());
     });
 
+    for (const when of ['before', 'after'] as const) {
+      it(`a connection lost at COMMIT (${when} the server received it): the update is applied exactly once and returns its result`, async () => {
+        const proxy = await commitCuttingProxy(backend.location(), when);
+        try {
+          const store = new PostgresStore(proxy.url);
+          await store.read();
+          proxy.arm();
+          let runs = 0;
+          const answer = await store
+            .update((s) => {
+              runs++;
+              s.nextJobId += 1;
+              s.sync[`mark-${s.nextJobId}`] = { lastSweepChanges: runs };
+              return `applied on run ${runs}`;
+            })
+            .finally(() => store.close());
+          expect(proxy.cuts()).to.equal(1);
+          // Rolled back by the server: it runs again. Committed unheard: it is not run twice.
+          expect(answer).to.equal(when === 'before' ? 'applied on run 2' : 'applied on run 1');
+          const state = await backend.open().read();
+          expect(Object.keys(state.sync)).to.have.length(1);
+          expect(state.nextJobId).to.equal(2);
+        } finally {
+          proxy.close();
+        }
+      });
+    }
+
+    it('a claim and a result whose answers were lost at COMMIT are looked up: the job is claimed once and finished once', async () => {
+      const ids = await queueJobs(backend.open(), 2);
+      const proxy = await commitCuttingProxy(backend.location(), 'after');
+      const store = new PostgresStore(proxy.url);
+      try {
+        await store.read();
+        proxy.arm();
+        const claimed = await store.queue.claim('w', new Date());
+        proxy.arm();
+        const outcome = await store.queue.finish(claimed!.id, result('infra_failed', 'host lost'), new Date(), { maxInfraRetries: 1, worker: 'w' });
+        expect(proxy.cuts()).to.equal(2);
+        expect(claimed?.id).to.equal(ids[0]);
+        // Not `stale`: the worker hears the transition it made, with its retry.
+        expect(outcome.stale).to.not.equal(true);
+        expect(outcome.retry?.retryOf).to.equal(ids[0]);
+        const jobs: Job[] = [];
+        for await (const job of backend.open().listJobs()) jobs.push(job);
+        expect(jobs.map((j) => [j.id === ids[0] ? 'first' : j.id === ids[1] ? 'second' : 'retry', j.status]).sort()).to.deep.equal([
+          ['first', 'infra_failed'],
+          ['retry', 'queued'],
+          ['second', 'queued'],
+        ]);
+      } finally {
+        await store.close();
+        proxy.close();
+      }
+    });
+
     it('a PostgreSQL restart during updates loses no acknowledged update, and updates carry on after it', async function () {
       this.timeout(300_000);
       const child = runUpdater(backend.location(), 'r', 100_000, 5);
-      await waitFor('updates to flow', () => child.acked.length > 20, 60_000);
+      await waitFor('updates to flow', () => child.alive() && child.acked.length > 20, 60_000);
       await backend.cluster().restart();
       const before = child.acked.length;
-      await waitFor('updates after the restart', () => child.acked.length > before + 20, 120_000);
+      await waitFor('updates after the restart', () => child.alive() && child.acked.length > before + 20, 120_000);
       child.kill();
       await child.done.catch(() => undefined);
       const client = new pg.Client(backend.location());

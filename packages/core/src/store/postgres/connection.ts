@@ -115,14 +115,53 @@ export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: P
   try {
     await client.query(begin);
     const result = await fn(client);
-    await client.query('COMMIT');
+    await commit(client, pool);
     return result;
   } catch (err) {
-    broken = isConnectionError(err);
+    broken = isConnectionError(err) || err instanceof CommitInDoubt;
     if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
     throw err;
   } finally {
     client.done(broken);
+  }
+}
+
+/** The connection was lost during COMMIT and the server could not say whether the transaction committed. */
+export class CommitInDoubt extends Error {
+  override readonly name = 'CommitInDoubt';
+}
+
+/** How long to ask a server whose answer to COMMIT was lost whether the transaction committed. */
+const COMMIT_STATUS_WAIT_MS = 60_000;
+
+/**
+ * Commits the transaction open on `client`. When the connection is lost during COMMIT, the
+ * transaction's id (taken just before) is looked up on a new connection: committed, it returns as
+ * if the answer had arrived; rolled back, the connection error is thrown (the caller may run the
+ * transaction again: nothing of it was applied); unknown, CommitInDoubt. A transaction that wrote
+ * nothing has nothing to lose.
+ */
+export async function commit(client: PoolClient, pool: Pool): Promise<void> {
+  const { rows } = await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid');
+  const xid = rows[0]?.xid ?? null;
+  try {
+    await client.query('COMMIT');
+  } catch (err) {
+    if (!isConnectionError(err) || xid === null) throw err;
+    const status = await transactionStatus(pool, xid);
+    if (status === 'aborted') throw err;
+    if (status !== 'committed') throw new CommitInDoubt(`transaction ${xid} is ${status ?? 'unknown to the server'} after its connection was lost`, { cause: err });
+  }
+}
+
+async function transactionStatus(pool: Pool, xid: string): Promise<string | null> {
+  const deadline = Date.now() + COMMIT_STATUS_WAIT_MS;
+  for (;;) {
+    const { rows } = await retryConnection(() => pool.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]), COMMIT_STATUS_WAIT_MS);
+    const status = rows[0]?.status ?? null;
+    // A server that has not yet noticed the lost connection may still be committing.
+    if (status !== 'in progress' || Date.now() > deadline) return status;
+    await sleep(200);
   }
 }
 

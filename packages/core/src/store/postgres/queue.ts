@@ -55,7 +55,9 @@ export class PostgresJobQueue implements JobQueue {
 
   async claim(workerId: string, now: Date, pools?: readonly string[]): Promise<Job | undefined> {
     const at = now.toISOString();
-    const rows = await this.query<{ doc: Job }>(
+    const pool = await this.store.pool();
+    // In a transaction of its own so that a claim whose answer was lost is looked up, not made twice (see commit).
+    const { rows } = await retryConnection(() => inTransaction(pool, 'BEGIN', (client) => client.query<{ doc: Job }>(
       `UPDATE jobs SET status = 'running', worker = $1, heartbeat_at = $2::timestamptz, finished_at = NULL, ended_at = created_at, version = version + 1,
          doc = (doc - 'finishedAt') || jsonb_build_object('status', 'running', 'worker', $1::text, 'startedAt', $3::text, 'heartbeatAt', $3::text)
        WHERE status = 'queued' AND id = (
@@ -63,7 +65,7 @@ export class PostgresJobQueue implements JobQueue {
          ORDER BY (doc->>'kind' = 'baseline') IS NOT TRUE, created_at, num FOR UPDATE SKIP LOCKED LIMIT 1)
        RETURNING doc`,
       pools ? [workerId, at, at, [...pools]] : [workerId, at, at],
-    );
+    )));
     return rows[0]?.doc;
   }
 

@@ -10,7 +10,7 @@ import { SCHEMA_VERSION, nextFreeJobId, type BaselineEntry, type PurgeMark, type
 import type { FlakyTest, TestRun } from '../../results/history.js';
 import type { Store } from '../types.js';
 import { allTestRuns, flakyTests, pruneTestHistory, recordTestRun, testRunsOf } from './tests.js';
-import { ConflictError, checkout, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
+import { CommitInDoubt, ConflictError, checkout, commit, createPool, isConflict, isConnectionError, parsePostgresUrl, poolConfig, redactUrl, retryConnection } from './connection.js';
 import { migrate } from './migrate.js';
 import { PostgresJobQueue } from './queue.js';
 import {
@@ -146,20 +146,21 @@ export class PostgresStore implements Store {
 
   private async tryUpdate<T>(pool: Pool, fn: (state: StateData) => T | Promise<T>): Promise<T> {
     const client = await checkout(pool);
-    let committing = false;
     let broken = false;
     try {
       const loaded = await this.loadLive(client, UPDATE_LOCK);
       const result = await fn(loaded.state);
       await writeChanges(client, loaded);
-      committing = true;
-      await client.query('COMMIT');
+      await commit(client, pool);
       return result;
     } catch (err) {
+      // The commit may have landed: running fn again could apply it twice, so the caller is told instead.
+      if (err instanceof CommitInDoubt) {
+        broken = true;
+        throw new InfraError(`${this.location}: the connection was lost while an update was committed; it may or may not have been applied`, { cause: err });
+      }
       broken = isConnectionError(err);
       if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-      // The commit may have landed: running fn again could apply it twice, so the caller is told instead.
-      if (broken && committing) throw new InfraError(`${this.location}: the connection was lost while an update was committed; it may or may not have been applied`, { cause: err });
       throw err;
     } finally {
       client.done(broken);

@@ -25,6 +25,11 @@ export interface DemoOptions {
   hosts?: DemoHosts;
   examplesDir?: string;
   now?: Date;
+  /**
+   * The scenario changes that stay open (keys, as in scenario.ts); the others are abandoned before
+   * anything syncs. The end-to-end test runs one change of each kind this way; the demo runs them all.
+   */
+  changes?: string[];
   /** Progress lines for people. */
   log?: (line: string) => void;
   /** Every CLI's own progress lines, as they come. */
@@ -73,7 +78,11 @@ export class DemoEnvironment {
     let sshHosts: SshTestHosts | undefined;
     try {
       await launchpad.start();
-      const changes = seedDemo(gerrit, launchpad, examples, options.now);
+      const seeded = seedDemo(gerrit, launchpad, examples, options.now);
+      const unknown = (options.changes ?? []).filter((key) => !seeded.some((c) => c.key === key));
+      if (unknown.length > 0) throw new Error(`no demo change ${unknown.map((k) => `"${k}"`).join(', ')}`);
+      const changes = seeded.filter((c) => !options.changes || options.changes.includes(c.key));
+      for (const c of seeded) if (!changes.includes(c)) gerrit.abandon(c.number, 'not part of this run');
       if (options.hosts === 'ssh') sshHosts = await startSshHosts({ count: 2 });
       const env = new DemoEnvironment(dir, gerrit, launchpad, changes, sshHosts, options);
       env.writeConfig(examples, identityFile);

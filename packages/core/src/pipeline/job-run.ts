@@ -69,6 +69,8 @@ export interface HostRun {
   prepared: boolean;
   /** The connection broke; nothing more is attempted on this host. */
   lost?: string;
+  /** Hosts with the same machine are one computer (the local provider's hosts are all this one). */
+  machine?: string;
 }
 
 export interface StageExecOptions {

@@ -91,6 +91,27 @@ describe('pipeline with the local provider (examples/smokestack.yaml as it is)',
     expect(log).to.match(/Compiled catalog for/).and.to.match(/puppet-end 1 0/);
   });
 
+  it('configures hosts that are this one machine once per manifest: the same manifest once, another one as well', async function () {
+    this.timeout(300_000);
+    fs.writeFileSync(path.join(ws.dir, 'a.pp'), `file { '${ws.dir}/a-applied': content => "a\\n" }\n`);
+    fs.writeFileSync(path.join(ws.dir, 'b.pp'), `file { '${ws.dir}/b-applied': content => "b\\n" }\n`);
+    const group = { provider: 'local', hosts: [{ name: 'one', gateway: true }, { name: 'two' }, { name: 'three', roles: ['other'] }] };
+    const loaded = ws.config({
+      machine: {
+        group,
+        puppet: { manifests: { default: 'a.pp', other: 'b.pp' } },
+        suites: [{ name: 'both', command: `test -f ${ws.dir}/a-applied && test -f ${ws.dir}/b-applied` }],
+      },
+    });
+    const { job, result } = await runTemplate({ loaded, template: 'machine', store: ws.store, logger: ws.logger });
+    expect(result.status, result.message).to.equal('success');
+    const log = fs.readFileSync(path.join(ws.store.jobDir(job.id), 'logs', 'configure.log'), 'utf8');
+    const applied = [...log.matchAll(/ (\S+) \| ::smokestack:: puppet-begin (\d)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(applied.sort()).to.deep.equal(['one 1', 'one 2', 'three 1', 'three 2']);
+    expect(log).to.match(/ two \| configured with one: the same machine and manifest \(manifests\.default\)$/m);
+    expect(result.stages.find((s) => s.stage === 'configure')?.message).to.equal('Puppet applied on 2 host(s), idempotent; two with one (one machine, one manifest)');
+  });
+
   it('tells a suite that ran out of time from one killed early and one that failed', async () => {
     const group = { provider: 'local', hosts: [{ name: 'only' }] };
     const loaded = ws.config({

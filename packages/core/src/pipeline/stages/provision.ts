@@ -34,7 +34,12 @@ export async function provision(run: JobRun, ctx: ProviderContext, onName: (name
     note = `created server group ${name} (${group.provider}, ${group.hosts.length} host(s))`;
   }
   const key = run.options.workspaceKey ?? run.job.id;
-  const hosts: HostRun[] = group.hosts.map((host) => ({ host, workspace: path.posix.join(host.workDir ?? '.smokestack', 'jobs', key), prepared: false }));
+  const hosts: HostRun[] = group.hosts.map((host) => ({
+    host,
+    workspace: path.posix.join(host.workDir ?? '.smokestack', 'jobs', key),
+    prepared: false,
+    ...(group.provider === 'local' ? { machine: 'this machine' } : {}),
+  }));
   // Connections are recorded as they open, so a failure still lets harvest and teardown reach the others.
   run.hosts = hosts;
   await Promise.all(

@@ -52,10 +52,12 @@ const COMMIT_MESSAGE = Buffer.concat([Buffer.from('Q'), Buffer.from([0, 0, 0, 11
 /**
  * A loopback TCP proxy in front of a PostgreSQL server that, once armed, cuts the next connection
  * sending COMMIT, as a server crash or a network failure at the worst moment does: `before` the
- * server receives it (the transaction is rolled back), or `after` the server has committed and
- * answered (the client never hears that it did). Everything else passes untouched.
+ * server receives it (the transaction is rolled back), `after` the server has committed and
+ * answered (the client never hears that it did), or `held`: the client's side is cut while the
+ * server's side stays open with the COMMIT not yet delivered (a network partition; the server
+ * still holds the session, its transaction open). Everything else passes untouched.
  */
-export async function commitCuttingProxy(url: string, when: 'before' | 'after'): Promise<CommitCuttingProxy> {
+export async function commitCuttingProxy(url: string, when: 'before' | 'after' | 'held'): Promise<CommitCuttingProxy> {
   const target = new URL(url);
   let cut = 0;
   let armed = false;
@@ -76,6 +78,12 @@ export async function commitCuttingProxy(url: string, when: 'before' | 'after'):
         if (when === 'before') {
           client.resetAndDestroy();
           upstream.destroy();
+          return;
+        }
+        if (when === 'held') {
+          // The server's side outlives the client's: it ends only when the server ends the session.
+          client.removeAllListeners('close');
+          client.resetAndDestroy();
           return;
         }
       }

@@ -113,8 +113,9 @@ describeBackends(
       expect(recovered.map((j) => j.id).sort()).to.deep.equal(running.map((j) => j.id).sort());
     });
 
-    for (const when of ['before', 'after'] as const) {
-      it(`a connection lost at COMMIT (${when} the server received it): the update is applied exactly once and returns its result`, async () => {
+    const cuts = { before: 'before the server received it', after: 'after the server committed', held: 'the server still holding the session' } as const;
+    for (const when of ['before', 'after', 'held'] as const) {
+      it(`a connection lost at COMMIT (${cuts[when]}): the update is applied exactly once and returns its result`, async () => {
         const proxy = await commitCuttingProxy(backend.location(), when);
         try {
           const store = new PostgresStore(proxy.url);
@@ -131,7 +132,7 @@ describeBackends(
             .finally(() => store.close());
           expect(proxy.cuts()).to.equal(1);
           // Rolled back by the server: it runs again. Committed unheard: it is not run twice.
-          expect(answer).to.equal(when === 'before' ? 'applied on run 2' : 'applied on run 1');
+          expect(answer).to.equal(when === 'after' ? 'applied on run 1' : 'applied on run 2');
           const state = await backend.open().read();
           expect(Object.keys(state.sync)).to.have.length(1);
           expect(state.nextJobId).to.equal(2);

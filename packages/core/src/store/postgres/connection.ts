@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { readStoredSecret } from '../../config/credentials.js';
 import { UserError } from '../../errors.js';
@@ -108,14 +109,19 @@ export async function checkout(pool: Pool): Promise<PoolClient & { done(broken: 
   });
 }
 
-/** Runs `fn` in a transaction on one pooled connection; rolls back on any error. */
-export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction on one pooled connection; rolls back on any error. Its COMMIT is
+ * looked up when the answer is lost (see commit), except with `lookup: false` (the migrations,
+ * which create the table that lookup needs).
+ */
+export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: PoolClient) => Promise<T>, options: { lookup?: boolean } = {}): Promise<T> {
   const client = await checkout(pool);
   let broken = false;
   try {
     await client.query(begin);
     const result = await fn(client);
-    await commit(client, pool);
+    if (options.lookup === false) await client.query('COMMIT');
+    else await commit(client, pool);
     return result;
   } catch (err) {
     broken = isConnectionError(err) || err instanceof CommitInDoubt;
@@ -126,42 +132,65 @@ export async function inTransaction<T>(pool: Pool, begin: string, fn: (client: P
   }
 }
 
-/** The connection was lost during COMMIT and the server could not say whether the transaction committed. */
+/** The connection was lost during COMMIT and whether the transaction committed could not be found out. */
 export class CommitInDoubt extends Error {
   override readonly name = 'CommitInDoubt';
 }
 
-/** How long to ask a server whose answer to COMMIT was lost whether the transaction committed. */
-const COMMIT_STATUS_WAIT_MS = 60_000;
+/** How long to find out whether a transaction whose COMMIT answer was lost committed. */
+const COMMIT_LOOKUP_WAIT_MS = 60_000;
 
 /**
- * Commits the transaction open on `client`. When the connection is lost during COMMIT, the
- * transaction's id (taken just before) is looked up on a new connection: committed, it returns as
- * if the answer had arrived; rolled back, the connection error is thrown (the caller may run the
- * transaction again: nothing of it was applied); unknown, CommitInDoubt. A transaction that wrote
- * nothing has nothing to lose.
+ * Commits the transaction open on `client`, first writing a token of its own into commit_tokens
+ * (only if it wrote anything: a transaction that wrote nothing has nothing to lose). When the
+ * connection is lost during COMMIT, a new connection makes sure the old session is over (it ends
+ * it if the server still runs it, so a COMMIT still on its way cannot land later) and then looks
+ * the token up: there, the transaction committed and this returns as if the answer had arrived;
+ * absent, it did not, and the connection error is thrown (the caller may run it again). If that
+ * cannot be found out within a minute, CommitInDoubt.
  */
 export async function commit(client: PoolClient, pool: Pool): Promise<void> {
-  const { rows } = await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid');
-  const xid = rows[0]?.xid ?? null;
+  const token = randomUUID();
+  const { rows } = await client.query<{ pid: number; started: string | null; marked: string }>(
+    `WITH mark AS (INSERT INTO commit_tokens (token) SELECT $1 WHERE txid_current_if_assigned() IS NOT NULL RETURNING 1)
+     SELECT pg_backend_pid() AS pid, (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started, (SELECT count(*) FROM mark) AS marked`,
+    [token],
+  );
+  const session = rows[0]!;
+  if (Number(session.marked) > 0 && Math.random() < 0.01) {
+    await client.query("DELETE FROM commit_tokens WHERE at < now() - interval '1 day'");
+  }
   try {
     await client.query('COMMIT');
   } catch (err) {
-    if (!isConnectionError(err) || xid === null) throw err;
-    const status = await transactionStatus(pool, xid);
-    if (status === 'aborted') throw err;
-    if (status !== 'committed') throw new CommitInDoubt(`transaction ${xid} is ${status ?? 'unknown to the server'} after its connection was lost`, { cause: err });
+    if (!isConnectionError(err) || Number(session.marked) === 0) throw err;
+    let committed: boolean;
+    try {
+      committed = await retryConnection(() => lookUpCommit(pool, token, session.pid, session.started), COMMIT_LOOKUP_WAIT_MS);
+    } catch (lookupErr) {
+      throw new CommitInDoubt(`could not find out whether the transaction committed after its connection was lost: ${(lookupErr as Error).message}`, { cause: err });
+    }
+    if (!committed) throw err;
   }
 }
 
-async function transactionStatus(pool: Pool, xid: string): Promise<string | null> {
-  const deadline = Date.now() + COMMIT_STATUS_WAIT_MS;
-  for (;;) {
-    const { rows } = await retryConnection(() => pool.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]), COMMIT_STATUS_WAIT_MS);
-    const status = rows[0]?.status ?? null;
-    // A server that has not yet noticed the lost connection may still be committing.
-    if (status !== 'in progress' || Date.now() > deadline) return status;
-    await sleep(200);
+/** Ends the session that sent COMMIT if the server still runs it, waits until it is gone, then reads the token. */
+async function lookUpCommit(pool: Pool, token: string, pid: number, started: string | null): Promise<boolean> {
+  const client = await checkout(pool);
+  let broken = true;
+  try {
+    const alive = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND backend_start::text IS NOT DISTINCT FROM $2";
+    for (let deadline = Date.now() + COMMIT_LOOKUP_WAIT_MS; ; ) {
+      const { rows } = await client.query(alive, [pid, started]);
+      if (rows.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`session ${pid} did not end`);
+      await sleep(100);
+    }
+    const { rows } = await client.query('SELECT 1 FROM commit_tokens WHERE token = $1', [token]);
+    broken = false;
+    return rows.length > 0;
+  } finally {
+    client.done(broken);
   }
 }
 

@@ -66,7 +66,7 @@ export async function migrate(pool: Pool, location: string, migrations = listMig
       if (applied >= migration.version) return;
       await client.query(fs.readFileSync(migration.file, 'utf8'));
       await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
-    });
+    }, { lookup: false });
   }
   return known;
 }

@@ -39,8 +39,8 @@ export async function resettingProxy(port: number): Promise<ResettingProxy> {
 export interface CommitCuttingProxy {
   /** A database URL like `url`, through the proxy. */
   url: string;
-  /** Cuts the next COMMIT any connection sends (once). */
-  arm(): void;
+  /** Cuts the next `count` COMMITs connections send (default one). */
+  arm(count?: number): void;
   /** How many connections were cut at their COMMIT. */
   cuts(): number;
   close(): void;
@@ -60,7 +60,7 @@ const COMMIT_MESSAGE = Buffer.concat([Buffer.from('Q'), Buffer.from([0, 0, 0, 11
 export async function commitCuttingProxy(url: string, when: 'before' | 'after' | 'held'): Promise<CommitCuttingProxy> {
   const target = new URL(url);
   let cut = 0;
-  let armed = false;
+  let armed = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -71,8 +71,8 @@ export async function commitCuttingProxy(url: string, when: 'before' | 'after' |
     upstream.on('close', () => client.destroy());
     let cutting = false;
     client.on('data', (chunk: Buffer) => {
-      if (armed && chunk.includes(COMMIT_MESSAGE)) {
-        armed = false;
+      if (armed > 0 && chunk.includes(COMMIT_MESSAGE)) {
+        armed--;
         cut++;
         cutting = true;
         if (when === 'before') {
@@ -105,7 +105,7 @@ export async function commitCuttingProxy(url: string, when: 'before' | 'after' |
   proxied.port = String((server.address() as net.AddressInfo).port);
   return {
     url: proxied.toString(),
-    arm: () => void (armed = true),
+    arm: (count = 1) => void (armed = count),
     cuts: () => cut,
     close: () => {
       for (const socket of sockets) socket.destroy();

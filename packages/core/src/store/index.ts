@@ -7,7 +7,7 @@ export * from './live-set.js';
 export * from './store.js';
 export * from './test-history.js';
 export * from './open.js';
-export { isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/connection.js';
+export { CommitInDoubt, isConnectionError, isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/connection.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
 export { PostgresJobQueue } from './postgres/queue.js';
 export { knownSchemaVersion, listMigrations, MIGRATIONS_DIR } from './postgres/migrate.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
-import { PostgresStore, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
+import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
 import { commitCuttingProxy, waitFor } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
 import { describeBackends } from './backends.js';
@@ -168,6 +168,34 @@ describeBackends(
         await store.close();
         proxy.close();
       }
+    });
+
+    it('four claims cut at COMMIT at once, the server still holding their sessions: four jobs claimed, each once', async () => {
+      const ids = await queueJobs(backend.open(), 6);
+      const proxy = await commitCuttingProxy(backend.location(), 'held');
+      const store = new PostgresStore(proxy.url);
+      try {
+        await store.read();
+        proxy.arm(4);
+        // As many as the pool has connections: settling them cannot wait for the pool.
+        const claimed = await Promise.all(['a', 'b', 'c', 'd'].map((w) => store.queue.claim(w, new Date())));
+        expect(proxy.cuts()).to.equal(4);
+        const jobs: Job[] = [];
+        for await (const job of backend.open().listJobs()) jobs.push(job);
+        const running = jobs.filter((j) => j.status === 'running');
+        expect(running.map((j) => j.id).sort()).to.deep.equal(claimed.map((j) => j!.id).sort());
+        expect(new Set(claimed.map((j) => j!.id)).size).to.equal(4);
+        expect(ids).to.include.members(claimed.map((j) => j!.id));
+      } finally {
+        await store.close();
+        proxy.close();
+      }
+    });
+
+    it('a lost COMMIT that could not be settled is never taken for a connection failure to retry', () => {
+      const doubt = new CommitInDoubt('could not find out whether a transaction committed after its connection was lost (Connection terminated unexpectedly)');
+      expect(isConnectionError(doubt)).to.equal(false);
+      expect(isConnectionError(new Error('Connection terminated unexpectedly'))).to.equal(true);
     });
 
     it('a PostgreSQL restart during updates loses no acknowledged update, and updates carry on after it', async function () {

@@ -56,6 +56,8 @@ export function poolConfig(url: URL, env: Env = process.env): PoolConfig {
     // A cron command must exit when it is done, even if it forgot to close the pool.
     allowExitOnIdle: true,
     connectionTimeoutMillis: 10_000,
+    // A session whose client vanished mid-transaction (a network partition) gives up its locks.
+    idle_in_transaction_session_timeout: 300_000,
     application_name: 'smokestack',
   };
 }
@@ -77,8 +79,10 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMED
 
 /** A failure of the connection (server restarting, network), not of the statement: worth retrying. */
 export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
+  const e = err as { code?: string; message?: string; name?: string } | undefined;
   if (!e) return false;
+  // Settling a lost COMMIT failed: running the transaction again could apply it twice.
+  if (e.name === 'CommitInDoubt') return false;
   if (e.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(e.message ?? '');
 }
@@ -143,54 +147,61 @@ const COMMIT_LOOKUP_WAIT_MS = 60_000;
 /**
  * Commits the transaction open on `client`, first writing a token of its own into commit_tokens
  * (only if it wrote anything: a transaction that wrote nothing has nothing to lose). When the
- * connection is lost during COMMIT, a new connection makes sure the old session is over (it ends
- * it if the server still runs it, so a COMMIT still on its way cannot land later) and then looks
- * the token up: there, the transaction committed and this returns as if the answer had arrived;
- * absent, it did not, and the connection error is thrown (the caller may run it again). If that
- * cannot be found out within a minute, CommitInDoubt.
+ * connection is lost during COMMIT, a connection of its own (outside the pool, which a restart may
+ * have filled with broken ones) makes sure the old session is over (it ends it if the server still
+ * runs it, so a COMMIT still on its way cannot land later and its locks are released) and then
+ * looks the token up: there, the transaction committed and this returns as if the answer had
+ * arrived; absent, it did not, and the connection error is thrown (the caller may run it again).
+ * If that cannot be found out within a minute, CommitInDoubt, which is never retried.
  */
 export async function commit(client: PoolClient, pool: Pool): Promise<void> {
   const token = randomUUID();
-  const { rows } = await client.query<{ pid: number; started: string | null; marked: string }>(
+  const { rows } = await client.query<{ pid: number; started: string; marked: string }>(
     `WITH mark AS (INSERT INTO commit_tokens (token) SELECT $1 WHERE txid_current_if_assigned() IS NOT NULL RETURNING 1)
-     SELECT pg_backend_pid() AS pid, (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started, (SELECT count(*) FROM mark) AS marked`,
+     SELECT pg_backend_pid() AS pid, (SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started,
+       (SELECT count(*) FROM mark) AS marked`,
     [token],
   );
   const session = rows[0]!;
-  if (Number(session.marked) > 0 && Math.random() < 0.01) {
-    await client.query("DELETE FROM commit_tokens WHERE at < now() - interval '1 day'");
-  }
+  const marked = Number(session.marked) > 0;
   try {
     await client.query('COMMIT');
   } catch (err) {
-    if (!isConnectionError(err) || Number(session.marked) === 0) throw err;
+    if (!isConnectionError(err)) throw err;
     let committed: boolean;
     try {
-      committed = await retryConnection(() => lookUpCommit(pool, token, session.pid, session.started), COMMIT_LOOKUP_WAIT_MS);
+      committed = await retryConnection(() => lookUpCommit(pool, marked ? token : undefined, session.pid, session.started), COMMIT_LOOKUP_WAIT_MS);
     } catch (lookupErr) {
-      throw new CommitInDoubt(`could not find out whether the transaction committed after its connection was lost: ${(lookupErr as Error).message}`, { cause: err });
+      throw new CommitInDoubt(`could not find out whether a transaction committed after its connection was lost (${(lookupErr as Error).message})`, { cause: err });
     }
     if (!committed) throw err;
+    return;
   }
+  // Old tokens go now and then, outside the transaction: a failure here costs nothing.
+  if (marked && Math.random() < 0.01) await client.query("DELETE FROM commit_tokens WHERE at < now() - interval '1 day'").catch(() => undefined);
 }
 
-/** Ends the session that sent COMMIT if the server still runs it, waits until it is gone, then reads the token. */
-async function lookUpCommit(pool: Pool, token: string, pid: number, started: string | null): Promise<boolean> {
-  const client = await checkout(pool);
-  let broken = true;
+/**
+ * On a connection of its own: ends the session that sent COMMIT if the server still runs it, waits
+ * until it is gone, then reads the token (without one, the transaction wrote nothing: "committed").
+ */
+async function lookUpCommit(pool: Pool, token: string | undefined, pid: number, started: string): Promise<boolean> {
+  const client = createClient(pool.options as PoolConfig);
+  client.on('error', () => undefined);
   try {
-    const alive = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND backend_start::text IS NOT DISTINCT FROM $2";
+    await client.connect();
+    const alive = 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND extract(epoch FROM backend_start) = $2::numeric';
     for (let deadline = Date.now() + COMMIT_LOOKUP_WAIT_MS; ; ) {
       const { rows } = await client.query(alive, [pid, started]);
       if (rows.length === 0) break;
       if (Date.now() > deadline) throw new Error(`session ${pid} did not end`);
       await sleep(100);
     }
+    if (token === undefined) return true;
     const { rows } = await client.query('SELECT 1 FROM commit_tokens WHERE token = $1', [token]);
-    broken = false;
     return rows.length > 0;
   } finally {
-    client.done(broken);
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { queueBaseline, type Job, type JobStatus, type Store } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 import { describeBackends } from '../store/backends.js';
+import { allJobs } from '../store/helpers.js';
 import { queueJobs, result, runClaimer } from './helpers.js';
 
 const supersede = (store: Store, id: string) =>
@@ -85,8 +86,7 @@ describeBackends('the job queue', (backend) => {
     const again = await store.queue.finish(id!, result('infra_failed', 'ssh lost'), new Date(), { maxInfraRetries: 2, worker: 'w' });
     expect(again.stale).to.equal(true);
     expect(again.retry).to.equal(undefined);
-    const jobs: Job[] = [];
-    for await (const job of store.listJobs()) jobs.push(job);
+    const jobs = await allJobs(store);
     expect(jobs.map((j) => `${j.id}:${j.status}`).sort()).to.deep.equal([`${id}:infra_failed`, `${first.retry!.id}:queued`].sort());
   });
 

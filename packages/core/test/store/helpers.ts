@@ -56,9 +56,14 @@ export function finished(id: string, minute: number): Job {
   };
 }
 
+/** Every job of a store, as listJobs pages through them. */
+export async function allJobs(store: Store): Promise<Job[]> {
+  const jobs: Job[] = [];
+  for await (const job of store.listJobs()) jobs.push(job);
+  return jobs;
+}
+
 export async function allJobIds(store: Store): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const job of store.listJobs()) ids.push(job.id);
-  return ids;
+  return (await allJobs(store)).map((j) => j.id);
 }
 

@@ -9,7 +9,7 @@ import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore
 import { commitCuttingProxy, waitFor } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
 import { describeBackends } from './backends.js';
-import { runUpdater } from './helpers.js';
+import { allJobs, runUpdater } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -93,8 +93,7 @@ describeBackends(
         child.kill();
         await child.done.catch(() => undefined);
       }
-      const jobs: Job[] = [];
-      for await (const job of store.listJobs()) jobs.push(job);
+      const jobs = await allJobs(store);
       const byId = new Map(jobs.map((j) => [j.id, j]));
       const running = jobs.filter((j) => j.status === 'running');
       // A kill lands mid-claim or mid-finish at most once per round: the job is running (its claim committed) or finished, never between.
@@ -157,8 +156,7 @@ describeBackends(
         // Not `stale`: the worker hears the transition it made, with its retry.
         expect(outcome.stale).to.not.equal(true);
         expect(outcome.retry?.retryOf).to.equal(ids[0]);
-        const jobs: Job[] = [];
-        for await (const job of backend.open().listJobs()) jobs.push(job);
+        const jobs = await allJobs(backend.open());
         expect(jobs.map((j) => [j.id === ids[0] ? 'first' : j.id === ids[1] ? 'second' : 'retry', j.status]).sort()).to.deep.equal([
           ['first', 'infra_failed'],
           ['retry', 'queued'],
@@ -180,8 +178,7 @@ describeBackends(
         // As many as the pool has connections: settling them cannot wait for the pool.
         const claimed = await Promise.all(['a', 'b', 'c', 'd'].map((w) => store.queue.claim(w, new Date())));
         expect(proxy.cuts()).to.equal(4);
-        const jobs: Job[] = [];
-        for await (const job of backend.open().listJobs()) jobs.push(job);
+        const jobs = await allJobs(backend.open());
         const running = jobs.filter((j) => j.status === 'running');
         expect(running.map((j) => j.id).sort()).to.deep.equal(claimed.map((j) => j!.id).sort());
         expect(new Set(claimed.map((j) => j!.id)).size).to.equal(4);

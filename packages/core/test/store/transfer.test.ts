@@ -4,10 +4,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { PostgresStore, RECENT_FINISHED_KEPT, StateStore, copyStore, enqueueJob, isUserError, type Job, type Store, type TestRun, type Vote } from '@smokestack/core';
 import { startPostgres, type TestPostgres } from '@smokestack/testkit';
+import { allJobs } from './helpers.js';
 
 async function everything(store: Store): Promise<{ jobs: Job[]; votes: Vote[] }> {
-  const jobs: Job[] = [];
-  for await (const job of store.listJobs()) jobs.push(job);
+  const jobs = await allJobs(store);
   const votes: Vote[] = [];
   for await (const vote of store.listVotes()) votes.push(vote);
   return { jobs: jobs.sort((a, b) => a.id.localeCompare(b.id)), votes: votes.sort((a, b) => a.number - b.number || a.patchSet - b.patchSet) };

@@ -1,3 +1,4 @@
+import { jobRecord } from '@smokestack/testkit';
 import type { Approval, Change, Job } from '../../src/model.js';
 
 export const NOW = new Date('2024-05-20T12:00:00Z');
@@ -31,23 +32,18 @@ export function vote(label: string, value: number, username: string, extra: Part
   return { label, value, by: { name: username.charAt(0).toUpperCase() + username.slice(1), username }, ...extra };
 }
 
+/** A finished, passing tempest job of the change's current patch set. */
 export function makeJob(id: string, change: Change, overrides: Partial<Job> = {}): Job {
-  return {
-    id,
+  return jobRecord(id, {
     configId: `${change.project}~${change.number}`,
     project: change.project,
     number: change.number,
     patchSet: change.currentPatchSet.number,
     revision: change.currentPatchSet.revision,
-    template: 'tempest',
     status: 'success',
-    attempt: 1,
     createdAt: '2024-05-20T10:00:00.000Z',
     finishedAt: '2024-05-20T11:00:00.000Z',
     summary: { tests: 100, failures: 0, errors: 0, skipped: 0, durationMs: 3_600_000 },
-    skipped: [],
-    message: '',
-    logDir: `jobs/${id}`,
     ...overrides,
-  };
+  });
 }

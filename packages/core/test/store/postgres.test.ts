@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
 import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
-import { commitCuttingProxy, waitFor } from '@smokestack/testkit';
+import { commitCuttingProxy, waitFor, type CommitCuttingProxy } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
 import { describeBackends } from './backends.js';
 import { allJobs, runUpdater } from './helpers.js';
@@ -112,41 +112,44 @@ describeBackends(
       expect(recovered.map((j) => j.id).sort()).to.deep.equal(running.map((j) => j.id).sort());
     });
 
+    /** A store reaching the test's database through a commit-cutting proxy (migrated, the proxy not yet armed); both closed after `fn`. */
+    const throughProxy = async (when: 'before' | 'after' | 'held', fn: (store: PostgresStore, proxy: CommitCuttingProxy) => Promise<void>) => {
+      const proxy = await commitCuttingProxy(backend.location(), when);
+      const store = new PostgresStore(proxy.url);
+      try {
+        await store.read();
+        await fn(store, proxy);
+      } finally {
+        await store.close();
+        proxy.close();
+      }
+    };
+
     const cuts = { before: 'before the server received it', after: 'after the server committed', held: 'the server still holding the session' } as const;
     for (const when of ['before', 'after', 'held'] as const) {
       it(`a connection lost at COMMIT (${cuts[when]}): the update is applied exactly once and returns its result`, async () => {
-        const proxy = await commitCuttingProxy(backend.location(), when);
-        try {
-          const store = new PostgresStore(proxy.url);
-          await store.read();
+        await throughProxy(when, async (store, proxy) => {
           proxy.arm();
           let runs = 0;
-          const answer = await store
-            .update((s) => {
-              runs++;
-              s.nextJobId += 1;
-              s.sync[`mark-${s.nextJobId}`] = { lastSweepChanges: runs };
-              return `applied on run ${runs}`;
-            })
-            .finally(() => store.close());
+          const answer = await store.update((s) => {
+            runs++;
+            s.nextJobId += 1;
+            s.sync[`mark-${s.nextJobId}`] = { lastSweepChanges: runs };
+            return `applied on run ${runs}`;
+          });
           expect(proxy.cuts()).to.equal(1);
           // Rolled back by the server: it runs again. Committed unheard: it is not run twice.
           expect(answer).to.equal(when === 'after' ? 'applied on run 1' : 'applied on run 2');
-          const state = await backend.open().read();
-          expect(Object.keys(state.sync)).to.have.length(1);
-          expect(state.nextJobId).to.equal(2);
-        } finally {
-          proxy.close();
-        }
+        });
+        const state = await backend.open().read();
+        expect(Object.keys(state.sync)).to.have.length(1);
+        expect(state.nextJobId).to.equal(2);
       });
     }
 
     it('a claim and a result whose answers were lost at COMMIT are looked up: the job is claimed once and finished once', async () => {
       const ids = await queueJobs(backend.open(), 2);
-      const proxy = await commitCuttingProxy(backend.location(), 'after');
-      const store = new PostgresStore(proxy.url);
-      try {
-        await store.read();
+      await throughProxy('after', async (store, proxy) => {
         proxy.arm();
         const claimed = await store.queue.claim('w', new Date());
         proxy.arm();
@@ -162,18 +165,12 @@ describeBackends(
           ['retry', 'queued'],
           ['second', 'queued'],
         ]);
-      } finally {
-        await store.close();
-        proxy.close();
-      }
+      });
     });
 
     it('four claims cut at COMMIT at once, the server still holding their sessions: four jobs claimed, each once', async () => {
       const ids = await queueJobs(backend.open(), 6);
-      const proxy = await commitCuttingProxy(backend.location(), 'held');
-      const store = new PostgresStore(proxy.url);
-      try {
-        await store.read();
+      await throughProxy('held', async (store, proxy) => {
         proxy.arm(4);
         // As many as the pool has connections: settling them cannot wait for the pool.
         const claimed = await Promise.all(['a', 'b', 'c', 'd'].map((w) => store.queue.claim(w, new Date())));
@@ -183,10 +180,7 @@ describeBackends(
         expect(running.map((j) => j.id).sort()).to.deep.equal(claimed.map((j) => j!.id).sort());
         expect(new Set(claimed.map((j) => j!.id)).size).to.equal(4);
         expect(ids).to.include.members(claimed.map((j) => j!.id));
-      } finally {
-        await store.close();
-        proxy.close();
-      }
+      });
     });
 
     it('a lost COMMIT that could not be settled is never taken for a connection failure to retry', () => {

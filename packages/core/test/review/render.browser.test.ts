@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { StateStore } from '../../src/store/store.js';
 import type { Change, JobStatus } from '../../src/model.js';
 import { generateReport, type ChangeSource } from '../../src/review/index.js';
+import { PAGE_SIZE } from '../../src/review/render.js';
 import { NOW, makeChange, makeJob, vote } from './fixtures.js';
 import { axeViolations, launchOfflineChromium, type OfflineChromium } from './chromium.js';
 
@@ -239,20 +240,20 @@ describe('review/render in Chromium (network blocked)', function () {
     const pageOf = (text: string) => page.locator('#p4').getByText(text);
     // Drawn as it comes into view.
     await page.locator('#p4 h2').scrollIntoViewIfNeeded();
-    await page.locator('#p4 tbody tr').nth(49).waitFor({ timeout: 20_000 });
-    expect(await page.locator('#p4 tbody tr').count()).to.equal(50);
-    expect(await pageOf('1–50 of 120').isVisible()).to.equal(true);
+    await page.locator('#p4 tbody tr').nth(PAGE_SIZE - 1).waitFor({ timeout: 20_000 });
+    expect(await page.locator('#p4 tbody tr').count()).to.equal(PAGE_SIZE);
+    expect(await pageOf(`1–${PAGE_SIZE} of 120`).isVisible()).to.equal(true);
     const first = await scores('p4');
     await page.locator('#p4').getByRole('button', { name: 'Next page' }).click();
-    expect(await pageOf('51–100 of 120').isVisible()).to.equal(true);
+    expect(await pageOf(`${PAGE_SIZE + 1}–${2 * PAGE_SIZE} of 120`).isVisible()).to.equal(true);
     const second = await scores('p4');
-    expect(second).to.have.length(50);
+    expect(second).to.have.length(PAGE_SIZE);
     expect(Math.max(...second)).to.be.at.most(Math.min(...first));
     await filterBy('cinder change 117');
     expect(await shownRows().count()).to.equal(1);
     expect(await page.locator('#p4 td.subject').innerText()).to.include('Cinder change 117');
     await filterBy('');
-    expect(await pageOf('1–50 of 120').isVisible()).to.equal(true);
+    expect(await pageOf(`1–${PAGE_SIZE} of 120`).isVisible()).to.equal(true);
   });
 
   it('shows skipped tests on expand, and the reasons in text for screen readers', async () => {

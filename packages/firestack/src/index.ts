@@ -1,1 +1,1 @@
-export { run } from '@oclif/core';
+export { run } from '@smokestack/core/oclif';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { formatRunReport } from '@smokestack/core/pipeline/report';
 import { runStep, stagesOfStep, type StepwiseOptions, type RunTemplateResult } from '@smokestack/core/pipeline/service';

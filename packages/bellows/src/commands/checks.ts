@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { reportChecks, type ChecksResult } from '@smokestack/core/bellows/checks';
 import { createBellowsContext } from '@smokestack/core/bellows/context';

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { commentResults, type CommentResult } from '@smokestack/core/bellows/comment';
 import { createBellowsContext } from '@smokestack/core/bellows/context';

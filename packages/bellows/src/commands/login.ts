@@ -1,5 +1,5 @@
 import readline from 'node:readline';
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { UserError } from '@smokestack/core/errors';
 import { requireGerrit } from '@smokestack/core/bellows/settings';

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { webSettings } from '@smokestack/core/web/layout';
 import { formatResults, parseResultsKey, resultsFromStore, type ResultsDocument } from '@smokestack/core/web/results';

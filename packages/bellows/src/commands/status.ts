@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { statusReport, type StatusResult } from '@smokestack/core/web/status-page';
 import { formatStatus } from '@smokestack/core/web/status';

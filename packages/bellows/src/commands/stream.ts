@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { createBellowsContext } from '@smokestack/core/bellows/context';
 import { eventStreamFromConfig, runStream, type StreamResult } from '@smokestack/core/bellows/stream';

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { createBellowsContext } from '@smokestack/core/bellows/context';
 import { syncProjects, type SyncResult } from '@smokestack/core/bellows/sync';

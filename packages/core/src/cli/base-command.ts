@@ -1,5 +1,5 @@
 import { format } from 'node:util';
-import { Command, Flags, type Interfaces } from '@oclif/core';
+import { Command, Flags, type Interfaces } from '../oclif.js';
 import { isInfraError, isUserError } from '../errors.js';
 import { defaultConfig, hasConfigFile } from '../config/find.js';
 import type { LoadedConfig } from '../config/load.js';

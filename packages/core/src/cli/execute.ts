@@ -1,4 +1,4 @@
-import { flush, handle, run, settings } from '@oclif/core';
+import { flush, handle, run, settings } from '../oclif.js';
 import { errorMessage } from '../errors.js';
 import { printable } from '../log/terminal.js';
 

@@ -1,4 +1,4 @@
-import type { Hook } from '@oclif/core';
+import type { Hook } from '../oclif.js';
 
 /** The parts of oclif's parse errors (CLIParseError and its subclasses) that say what was wrong. */
 export interface ParseErrorLike {

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { followJobLogs, readJobLogs, type JobLogs } from '@smokestack/core/pipeline/logs';
 

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { reviewOutbox, type OutboxReport } from '@smokestack/core/loghost/shipper';
 

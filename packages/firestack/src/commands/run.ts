@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { STAGES } from '@smokestack/core/results/classify';
 import { formatRunReport } from '@smokestack/core/pipeline/report';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
 import { listConfigs } from '@smokestack/core/bellows/configs';
 import type { TestConfig } from '@smokestack/core/model';

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { setConfigSources, type ConfigView } from '@smokestack/core/bellows/configs';
 import { formatConfigView } from '../../config-view.js';

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { showConfig, type ConfigView } from '@smokestack/core/bellows/configs';
 import { formatConfigView } from '../../config-view.js';

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { approveJob } from '@smokestack/core/bellows/job-actions';
 import type { Job } from '@smokestack/core/model';

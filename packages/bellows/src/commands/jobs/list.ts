@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable, formatAge, formatDuration } from '@smokestack/core/cli';
 import { filterJobs, jobDurationMs, jobKind, keyOfJob, parseJobKind, parseJobStatus } from '@smokestack/core/queue/jobs';
 import { withPoolService, type ListedJob } from '@smokestack/core/queue/workers';

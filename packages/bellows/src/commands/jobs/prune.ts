@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { parseAge } from '@smokestack/core/age';
 import { pruneJobs, type PruneResult } from '@smokestack/core/queue/prune';

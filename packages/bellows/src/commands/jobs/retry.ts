@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { retryJob } from '@smokestack/core/bellows/job-actions';
 import type { Job } from '@smokestack/core/model';

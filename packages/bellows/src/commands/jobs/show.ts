@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand, formatDuration } from '@smokestack/core/cli';
 import { configurationLabel } from '@smokestack/core/config/axes';
 import { findJob } from '@smokestack/core/queue/queue';

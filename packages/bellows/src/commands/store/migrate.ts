@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { openStore } from '@smokestack/core/store/open';
 import { copyStore, type CopyReport } from '@smokestack/core/store/transfer';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable, formatAge } from '@smokestack/core/cli';
 import { listFlakyTests, type FlakyList } from '@smokestack/core/bellows/flaky';
 

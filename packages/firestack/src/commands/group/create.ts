@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
 import { createGroupFromFile } from '@smokestack/core/providers/group-create';
 import type { ServerGroup } from '@smokestack/core/model';

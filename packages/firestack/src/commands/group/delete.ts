@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { deleteGroup } from '@smokestack/core/providers/group-records';
 

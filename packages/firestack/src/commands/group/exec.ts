@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { UserError } from '@smokestack/core/errors';
 import { execArgvOnGroup, type GroupExecResult } from '@smokestack/core/providers/group-exec';

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '@smokestack/core/oclif';
 import { SmokestackCommand, formatAge, renderTable } from '@smokestack/core/cli';
 import { showGroup } from '@smokestack/core/providers/group-records';
 import type { ServerGroup } from '@smokestack/core/model';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { interactiveShellCommand, type InteractiveCommand } from '@smokestack/core/providers/group-shell';
 

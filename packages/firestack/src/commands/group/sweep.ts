@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
 import { parseAge } from '@smokestack/core/age';
 import { sweepGroups, type SweepItem } from '@smokestack/core/providers/group-sweep';

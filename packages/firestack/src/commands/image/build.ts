@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand, renderTable } from '@smokestack/core/cli';
 import { buildImages, imageSettings } from '@smokestack/core/images/service';
 import type { EnsuredImage } from '@smokestack/core/images/build';

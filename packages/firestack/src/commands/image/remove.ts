@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '@smokestack/core/oclif';
 import { SmokestackCommand } from '@smokestack/core/cli';
 import { imageSettings, removeImages } from '@smokestack/core/images/service';
 import { imageRootfsInUse } from '@smokestack/core/providers/container-state';

@@ -39,7 +39,7 @@ describe('what a command loads', () => {
     expect(result.code, result.stderr).to.equal(0);
     expect(result.json()).to.deep.equal({ jobs: [] });
     expect(loaded(modules, /\/core\/(dist|src)\/queue\/jobs\.(js|ts)$/), 'the recorder saw the job filters').to.have.length(1);
-    for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /node_modules\/cli-table3\//, /node_modules\/semver\//, /node_modules\/pg\//, /node_modules\/@oclif\/core\/lib\//]) {
+    for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /\/vendor\/(zod|yaml)\.cjs$/, /node_modules\/cli-table3\//, /node_modules\/semver\//, /node_modules\/pg\//, /node_modules\/@oclif\/core\/lib\//]) {
       expect(loaded(modules, heavy), String(heavy)).to.deep.equal([]);
     }
   });
@@ -50,8 +50,10 @@ describe('what a command loads', () => {
     const bad = await runRecording(dir, 'bellows', ['jobs', 'list'], { env, cwd });
     expect(bad.result.code).to.equal(1);
     expect(bad.result.stderr.trim()).to.equal('bellows: error: smokestack.yaml: projects[0].branch: expected a string');
-    expect(loaded(bad.modules, /node_modules\/zod\//)).to.not.be.empty;
-    expect(loaded(bad.modules, /node_modules\/yaml\//)).to.not.be.empty;
+    // Each from its one bundled file (scripts/bundle-vendor.mjs), not from its own modules.
+    expect(loaded(bad.modules, /\/packages\/core\/dist\/vendor\/zod\.cjs$/)).to.have.length(1);
+    expect(loaded(bad.modules, /\/packages\/core\/dist\/vendor\/yaml\.cjs$/)).to.have.length(1);
+    expect(loaded(bad.modules, /node_modules\/(zod|yaml)\//)).to.deep.equal([]);
     for (const heavy of HEAVY) expect(loaded(bad.modules, heavy), String(heavy)).to.deep.equal([]);
   });
 
@@ -68,11 +70,11 @@ describe('what a command loads', () => {
       expect(result.stdout).to.contain('USAGE');
       // The entry point (cli/execute: how errors outside any command are printed), the two small modules it
       // needs, and oclif as one bundled file.
-      const entry = /\/packages\/core\/(dist|src)\/(cli\/execute|errors|log\/terminal|oclif)\.(js|ts)$|\/packages\/core\/dist\/oclif\/index\.cjs$/;
+      const entry = /\/packages\/core\/(dist|src)\/(cli\/execute|errors|log\/terminal|oclif)\.(js|ts)$|\/packages\/core\/dist\/vendor\/oclif\.cjs$/;
       expect(loaded(modules, /\/packages\/(core|bellows|firestack|reviewday)\/(dist|src)\//).filter((m) => !entry.test(m))).to.deep.equal([]);
       expect(loaded(modules, /node_modules\/semver\//)).to.deep.equal([]);
-      // oclif comes from the one bundled file (scripts/bundle-oclif.mjs), not from its ~100 modules.
-      expect(loaded(modules, /\/packages\/core\/dist\/oclif\/index\.cjs$/)).to.have.length(1);
+      // oclif comes from the one bundled file (scripts/bundle-vendor.mjs), not from its ~100 modules.
+      expect(loaded(modules, /\/packages\/core\/dist\/vendor\/oclif\.cjs$/)).to.have.length(1);
       expect(loaded(modules, /node_modules\/@oclif\/core\/lib\//)).to.deep.equal([]);
     });
   }

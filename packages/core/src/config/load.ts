@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import * as YAML from '../vendor/yaml.js';
 import { UserError, errorMessage } from '../errors.js';
 import { defaultConfig, findConfigPath, type ConfigSearch } from './find.js';
 import {

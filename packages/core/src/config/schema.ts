@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { AXIS_NAME, AXIS_VALUE, MAX_COMBINATIONS, combinations } from './axes.js';
 import { GERRIT_SECRETS_HINT, GIT_SECRETS_HINT, PUBLISHED_URL_HINT, urlCarriesCredentials } from './url-credentials.js';
 

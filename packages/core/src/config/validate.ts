@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from '../vendor/zod.js';
 import { UserError } from '../errors.js';
 
 /** Renders a zod issue path as `projects[2].branch`. */

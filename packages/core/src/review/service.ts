@@ -1,6 +1,6 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import { z } from '../vendor/zod.js';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import type { Change } from '../model.js';
 import type { ProjectConfig } from '../config/schema.js';

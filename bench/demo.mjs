@@ -18,9 +18,14 @@ function stageSums(jobsDir) {
   let jobs = 0;
   for (const id of fs.existsSync(jobsDir) ? fs.readdirSync(jobsDir) : []) {
     const file = path.join(jobsDir, id, 'summary.json');
-    if (!fs.existsSync(file)) continue;
+    let summary;
+    try {
+      summary = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      continue; // absent, or cut short by a killed job: the other jobs still count
+    }
     jobs++;
-    for (const s of JSON.parse(fs.readFileSync(file, 'utf8')).stages ?? []) sums[s.stage] = (sums[s.stage] ?? 0) + (s.durationMs ?? 0) / 1000;
+    for (const s of summary.stages ?? []) sums[s.stage] = (sums[s.stage] ?? 0) + (s.durationMs ?? 0) / 1000;
   }
   const order = Object.entries(sums).sort((a, b) => b[1] - a[1]);
   return `${order.map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')} (${jobs} jobs)`;

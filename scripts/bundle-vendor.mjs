@@ -25,11 +25,25 @@ const VENDORED = [
   { name: 'yaml', file: 'yaml', stub: 'vendor/yaml.js', expect: 'parseDocument' },
 ];
 
+/**
+ * A CLI may start from this dist while a build runs (a test building a checkout, a worker on a
+ * development machine): a file is replaced by renaming a complete copy over it, and left alone when
+ * its content is the same.
+ */
+function writeIfChanged(file, text) {
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, text);
+  fs.renameSync(temp, file);
+}
+
 for (const { name, file, stub, expect } of VENDORED) {
   const bundle = path.join(dist, 'vendor', `${file}.cjs`);
-  await build({
+  const result = await build({
     entryPoints: [resolve(name)],
     outfile: bundle,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -39,11 +53,12 @@ for (const { name, file, stub, expect } of VENDORED) {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  writeIfChanged(bundle, result.outputFiles[0].text);
   const names = Object.keys(load(bundle)).filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
   if (!names.includes(expect)) throw new Error(`bundle-vendor: ${bundle} does not export ${expect} (${name})`);
   const stubPath = path.join(dist, stub);
   const relative = path.relative(path.dirname(stubPath), bundle).split(path.sep).join('/');
-  fs.writeFileSync(
+  writeIfChanged(
     stubPath,
     [
       `// ${name} as one bundled file (scripts/bundle-vendor.mjs), loaded with require.`,

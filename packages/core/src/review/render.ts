@@ -12,8 +12,8 @@ export { jsonForScript, writeFilesAtomically };
 export const REPORT_TEMPLATE = 'report.html.hbs';
 
 /** Rows per page of a project's table; the page shows one page per project at a time. Each sort, filter or page
- * lays out one page of rows anew, so the page is about two screens: 50 rows took 60–80 ms to re-sort in Chromium
- * on the 2-core benchmark machine, 25 take about half (bench/report.mjs). */
+ * lays out one page of rows anew, so the page is about two screens: 50 rows took about 80 ms to re-sort in Chromium
+ * on the 2-core benchmark machine, 25 take 50–60 ms (bench/report.mjs). */
 export const PAGE_SIZE = 25;
 /** Skipped test ids listed in the page per cell; reviewday.json always has all of them. */
 const SKIPPED_SHOWN = 50;

@@ -31,13 +31,25 @@ function stageSums(jobsDir) {
   return `${order.map(([stage, s]) => `${stage} ${s.toFixed(0)} s`).join(', ')} (${jobs} jobs)`;
 }
 
+/** Busy and total CPU time of the whole machine so far (all cores), in clock ticks, from /proc/stat. */
+function cpuTicks() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + (fields[4] ?? 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 const figures = {};
 for (const hosts of kinds) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-bench-demo-'));
   try {
     const load = os.loadavg()[0].toFixed(1);
+    const before = cpuTicks();
     const { ms, stderr } = await runProcess(process.execPath, [path.join(root, 'scripts', 'demo.mjs'), '--hosts', hosts, '--dir', dir, '--quiet']);
     figures[`demo, ${hosts} hosts: wall time`] = `${(ms / 1000).toFixed(0)} s (load average ${load} before)`;
+    const after = cpuTicks();
+    const busy = (after.busy - before.busy) / (after.total - before.total);
+    figures[`demo, ${hosts} hosts: machine's CPU busy`] = `${(busy * 100).toFixed(0)}% of ${os.cpus().length} cores`;
     figures[`demo, ${hosts} hosts: outcome`] = stderr.trim().split('\n').find((l) => l.startsWith('Done in')) ?? '';
     figures[`demo, ${hosts} hosts: stages summed over jobs`] = stageSums(path.join(dir, 'state', 'jobs'));
   } finally {

@@ -10,7 +10,7 @@ export const DEFAULT_IMAGE = 'default';
 export const CONTAINER_PACKAGES: readonly string[] = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'procps', 'netbase'];
 
 /** What the built-in default image adds: Puppet and the Debian build toolchain the pipeline's stages use. */
-export const DEFAULT_IMAGE_PACKAGES: readonly string[] = ['puppet', 'git', 'build-essential', 'debhelper', 'dpkg-dev', 'fakeroot'];
+export const DEFAULT_IMAGE_PACKAGES: readonly string[] = ['puppet', 'ruby-bootsnap', 'git', 'build-essential', 'debhelper', 'dpkg-dev', 'fakeroot'];
 
 /** Bumped when the way images are built changes in a way the definition does not show. */
 export const IMAGE_FORMAT = 1;

@@ -95,6 +95,35 @@ describe('container provider (real containers on this machine: needs root, syste
     expect(facts).to.deep.equal({ augeas: null, 'os.family': 'Debian', 'networking.hostname': 'db1' });
   });
 
+  it("Puppet on a host starts through the image's launcher: Ruby's code compiled at image build, a module's own type loaded and applied twice, a broken one failing with Puppet's message", async () => {
+    // The launcher's speed is measured by bench/demo.mjs; here, that it is the Puppet a job runs and that it still behaves as Puppet.
+    const module = [
+      'set -e',
+      'm=$(mktemp -d); mkdir -p "$m/probe/lib/puppet/type" "$m/probe/lib/puppet/provider/probe_marker"',
+      `printf 'Puppet::Type.newtype(:probe_marker) do\\n  ensurable\\n  newparam(:path, namevar: true)\\nend\\n' > "$m/probe/lib/puppet/type/probe_marker.rb"`,
+      `printf 'Puppet::Type.type(:probe_marker).provide(:touch) do\\n  def exists?; File.exist?(resource[:path]); end\\n  def create; File.write(resource[:path], "made by probe_marker"); end\\n  def destroy; File.delete(resource[:path]); end\\nend\\n' > "$m/probe/lib/puppet/provider/probe_marker/touch.rb"`,
+      `echo 'raise "this type is broken"' > "$m/probe/lib/puppet/type/probe_broken.rb"`,
+      'echo "$m"',
+    ].join('\n');
+    const m = await run(alpha, 'web1', module);
+    const cached = 'find /var/cache/smokestack/bootsnap -type f | wc -l';
+    const before = Number(await run(alpha, 'web1', cached));
+    expect(await run(alpha, 'web1', 'command -v puppet'), 'the puppet a job finds on PATH').to.equal('/usr/local/bin/puppet');
+    const manifest = `probe_marker { '/tmp/probe-marker': ensure => present } package { 'dpkg': ensure => installed }`;
+    const apply = (text: string) => execOnGroup(alpha, { host: 'web1' }, `puppet apply --detailed-exitcodes --color=false --modulepath ${m} -e "${text}"`, ctx).then((r) => r.results[0]!);
+    const first = await apply(manifest);
+    expect(first.code, `first apply: ${first.stderr}`).to.equal(2);
+    expect(first.stdout).to.contain('Probe_marker[/tmp/probe-marker]/ensure: created');
+    const second = await apply(manifest);
+    expect(second.code, `second apply changes nothing: ${second.stdout}${second.stderr}`).to.equal(0);
+    expect(await run(alpha, 'web1', 'cat /tmp/probe-marker')).to.equal('made by probe_marker');
+    // Puppet's and Facter's own files were compiled when the image was built: only the module's two files are new.
+    expect(Number(await run(alpha, 'web1', cached)) - before, 'files compiled by the applies').to.equal(2);
+    const broken = await apply("probe_broken { 'x': }");
+    expect(broken.code).to.equal(1);
+    expect(broken.stderr).to.contain('Could not autoload puppet/type/probe_broken: this type is broken');
+  });
+
   it('hosts of a group reach each other by name across the bridge, and do not know the other group', async () => {
     const resolved = await run(alpha, 'web1', 'getent hosts gw db1 | awk \'{print $2 "=" $1}\' | sort');
     const byName = Object.fromEntries(alpha.hosts.map((h) => [h.name, h.address]));

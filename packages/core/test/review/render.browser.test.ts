@@ -261,6 +261,10 @@ describe('review/render in Chromium (network blocked)', function () {
     await details.locator('summary').click({ timeout: 20_000 });
     expect(await details.locator('li').allTextContents()).to.include('tempest.api.compute.test_live_migration — requires libvirt');
     expect(await page.locator('#p1 tbody tr').first().locator('td').first().locator('.vh').textContent()).to.match(/^: .* \(\+\d+\)/);
+    // A results link names its template and job to a screen reader, its visible words first.
+    const link = page.locator('#p1 tbody tr').first().locator('td.result a').first();
+    expect(await link.innerText()).to.equal('logs & results');
+    expect(await page.locator('#p1').getByRole('link', { name: /^logs & results of \S+ job \S+$/ }).first().isVisible()).to.equal(true);
   });
 
   it('shows an incomplete job’s required tests that did not run open, apart from its ordinary skips, and finds it by "required"', async () => {

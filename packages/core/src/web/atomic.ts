@@ -16,15 +16,20 @@ export async function writeFilesAtomically(dir: string, files: Record<string, st
   const temp = await fs.promises.mkdtemp(path.join(dir, '.writing-'));
   try {
     const names = Object.keys(files);
-    for (const [i, name] of names.entries()) {
-      const handle = await fs.promises.open(path.join(temp, String(i)), 'w', 0o644);
-      try {
-        await handle.writeFile(files[name]!);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
+    // Written and synced side by side (a report's page and its JSON are megabytes each); renamed one by one.
+    const written = await Promise.allSettled(
+      names.map(async (name, i) => {
+        const handle = await fs.promises.open(path.join(temp, String(i)), 'w', 0o644);
+        try {
+          await handle.writeFile(files[name]!);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+    const failed = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const [i, name] of names.entries()) {
       const target = path.join(dir, name);
       await fs.promises.mkdir(path.dirname(target), { recursive: true });

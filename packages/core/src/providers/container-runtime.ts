@@ -124,8 +124,9 @@ export class NspawnRuntime implements ContainerRuntime {
     await unmount(names.rootfs);
     if (fs.existsSync(path.join('/run/netns', names.netns))) await runChecked(['ip', 'netns', 'del', names.netns]);
     if (fs.existsSync(path.join('/sys/class/net', names.veth))) await runCommand(['ip', 'link', 'del', names.veth]);
-    fs.rmSync(path.join('/run/systemd/nspawn/propagate', names.netns), { recursive: true, force: true });
-    fs.rmSync(names.dir, { recursive: true, force: true });
+    await fs.promises.rm(path.join('/run/systemd/nspawn/propagate', names.netns), { recursive: true, force: true });
+    // The upper layer holds everything the job installed: removed off the event loop, which other jobs' streams share.
+    await fs.promises.rm(names.dir, { recursive: true, force: true });
     await this.removeBridgeIfUnused();
   }
 
@@ -220,12 +221,36 @@ async function killContainer(netns: string, supervisor: number | undefined): Pro
   if (!fs.existsSync(path.join('/run/netns', netns))) return;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const pids = (await runCommand(['ip', 'netns', 'pids', netns])).stdout.split(/\s+/).filter(Boolean).map(Number);
+    const pids = pidsInNamespace(netns);
     if (pids.length === 0) return;
     for (const pid of pids) killPid(pid);
     if (Date.now() > deadline) throw new InfraError(`container ${netns}: processes ${pids.join(', ')} survive SIGKILL`);
     await sleep(50);
   }
+}
+
+/**
+ * The processes in a named network namespace, as `ip netns pids` finds them (the namespace file's device
+ * and inode against each process's), without starting a program every time the teardown polls.
+ */
+export function pidsInNamespace(netns: string): number[] {
+  let target: fs.Stats;
+  try {
+    target = fs.statSync(path.join('/run/netns', netns));
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ns = fs.statSync(`/proc/${entry}/ns/net`);
+      if (ns.ino === target.ino && ns.dev === target.dev) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return pids;
 }
 
 /** Only ever kill a pid that is still our nspawn for this container (pids are reused). */

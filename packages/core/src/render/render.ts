@@ -81,27 +81,51 @@ function run(template: Handlebars.TemplateDelegate, name: string, data: unknown)
   }
 }
 
+/** A Handlebars environment with the helpers every template may use. */
+function createEnvironment(): typeof Handlebars {
+  const hb = handlebars().create();
+  hb.registerHelper('q', (value: unknown) => new hb.SafeString(shellQuote(value)));
+  hb.registerHelper('qjoin', (values: unknown) => new hb.SafeString(shellJoin(Array.isArray(values) ? values : values === undefined ? [] : [values])));
+  // `NAME=value` assignment with the value quoted; the name must be a plain identifier.
+  hb.registerHelper('qenv', (name: unknown, value: unknown) => {
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new Error(`not a valid environment variable name: ${JSON.stringify(name)}`);
+    }
+    return new hb.SafeString(`${name}=${shellQuote(value)}`);
+  });
+  hb.registerHelper('eq', function (this: unknown, a: unknown, b: unknown, options: Handlebars.HelperOptions) {
+    return a === b ? options.fn(this) : options.inverse(this);
+  });
+  hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+  hb.registerHelper('plural', (count: unknown, word: unknown) => `${count} ${word}${count === 1 ? '' : 's'}`);
+  return hb;
+}
+
+/**
+ * One environment and its compiled templates for every renderer of this process that adds no partial or
+ * helper of its own: a worker makes renderers per job, group and image, and compiling a template costs
+ * far more than rendering it. A template is compiled again when its file's text changed.
+ */
+let sharedEnvironment: typeof Handlebars | undefined;
+const sharedTemplates = new Map<string, { source: string; template: Handlebars.TemplateDelegate }>();
+
 export class TemplateRenderer {
-  private readonly hb = handlebars().create();
+  /** Its own environment, once a partial or helper was added to it; the shared one until then. */
+  private own: typeof Handlebars | undefined;
   private readonly cache = new Map<string, Handlebars.TemplateDelegate>();
 
-  constructor(readonly dir: string = defaultTemplatesDir()) {
-    this.hb.registerHelper('q', (value: unknown) => new this.hb.SafeString(shellQuote(value)));
-    this.hb.registerHelper('qjoin', (values: unknown) =>
-      new this.hb.SafeString(shellJoin(Array.isArray(values) ? values : values === undefined ? [] : [values])),
-    );
-    // `NAME=value` assignment with the value quoted; the name must be a plain identifier.
-    this.hb.registerHelper('qenv', (name: unknown, value: unknown) => {
-      if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw new Error(`not a valid environment variable name: ${JSON.stringify(name)}`);
-      }
-      return new this.hb.SafeString(`${name}=${shellQuote(value)}`);
-    });
-    this.hb.registerHelper('eq', function (this: unknown, a: unknown, b: unknown, options: Handlebars.HelperOptions) {
-      return a === b ? options.fn(this) : options.inverse(this);
-    });
-    this.hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
-    this.hb.registerHelper('plural', (count: unknown, word: unknown) => `${count} ${word}${count === 1 ? '' : 's'}`);
+  constructor(readonly dir: string = defaultTemplatesDir()) {}
+
+  private get hb(): typeof Handlebars {
+    return this.own ?? (sharedEnvironment ??= createEnvironment());
+  }
+
+  private ownEnvironment(): typeof Handlebars {
+    if (!this.own) {
+      this.own = createEnvironment();
+      this.cache.clear();
+    }
+    return this.own;
   }
 
   static kindOf(name: string): TemplateKind {
@@ -120,7 +144,11 @@ export class TemplateRenderer {
   render(name: string, data: unknown): string {
     let template = this.cache.get(name);
     if (!template) {
-      template = this.compile(fs.readFileSync(path.join(this.dir, name), 'utf8'), name);
+      const file = path.join(this.dir, name);
+      const source = fs.readFileSync(file, 'utf8');
+      const shared = this.own ? undefined : sharedTemplates.get(file);
+      template = shared?.source === source ? shared.template : this.compile(source, name);
+      if (!this.own) sharedTemplates.set(file, { source, template });
       this.cache.set(name, template);
     }
     return run(template, name, data);
@@ -131,10 +159,10 @@ export class TemplateRenderer {
   }
 
   registerPartial(name: string, source: string): void {
-    this.hb.registerPartial(name, source);
+    this.ownEnvironment().registerPartial(name, source);
   }
 
   registerHelper(name: string, fn: Handlebars.HelperDelegate): void {
-    this.hb.registerHelper(name, fn);
+    this.ownEnvironment().registerHelper(name, fn);
   }
 }

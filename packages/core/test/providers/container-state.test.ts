@@ -1,8 +1,10 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { containerNames, listContainerRecords, newContainerId, overlappingDevices, pickAddress, writeContainerRecord, type ContainerRecord } from '@smokestack/core';
+import { containerNames, listContainerRecords, newContainerId, overlappingDevices, pickAddress, pidsInNamespace, writeContainerRecord, type ContainerRecord } from '@smokestack/core';
 
 describe('container records and addresses', () => {
   it('hands out the lowest free address of 10.213.0.2-126 (the lower half of 10.213.0.0/24) and none when all are taken', () => {
@@ -54,5 +56,26 @@ describe('container records and addresses', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it("finds the processes in a network namespace as `ip netns pids` does, and none once they are gone or the namespace is", async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const netns = `ss-test-${randomBytes(3).toString('hex')}`;
+    execFileSync('ip', ['netns', 'add', netns]);
+    const sleepers = [spawn('ip', ['netns', 'exec', netns, 'sleep', '30']), spawn('ip', ['netns', 'exec', netns, 'sleep', '30'])];
+    try {
+      const ipSays = () => execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number).sort();
+      for (let i = 0; i < 100 && ipSays().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(ipSays()).to.have.length(2);
+      expect(pidsInNamespace(netns).sort()).to.deep.equal(ipSays());
+      expect(pidsInNamespace(netns)).to.not.include(process.pid);
+      for (const child of sleepers) child.kill('SIGKILL');
+      await Promise.all(sleepers.map((child) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)))));
+      expect(pidsInNamespace(netns)).to.deep.equal([]);
+    } finally {
+      for (const child of sleepers) child.kill('SIGKILL');
+      execFileSync('ip', ['netns', 'del', netns]);
+    }
+    expect(pidsInNamespace(netns)).to.deep.equal([]);
   });
 });

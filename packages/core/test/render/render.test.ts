@@ -45,4 +45,27 @@ describe('TemplateRenderer', () => {
     const html = renderer.renderString('<td>{{subject}}</td>', 'row.html.hbs', { subject: '<img src=x onerror="alert(1)">' });
     expect(html).to.equal('<td>&lt;img src&#x3D;x onerror&#x3D;&quot;alert(1)&quot;&gt;</td>');
   });
+
+  it('renderers share compiled templates, yet each sees a template file as it is now and only its own partials', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-render-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'greet.sh.hbs'), 'echo {{q name}}\n');
+      fs.writeFileSync(path.join(dir, 'page.html.hbs'), '<p>{{> footer}}</p>');
+      expect(new TemplateRenderer(dir).render('greet.sh.hbs', { name: 'a b' })).to.equal("echo 'a b'\n");
+      fs.writeFileSync(path.join(dir, 'greet.sh.hbs'), 'printf %s {{q name}}\n');
+      expect(new TemplateRenderer(dir).render('greet.sh.hbs', { name: 'a b' }), 'a template edited on disk').to.equal("printf %s 'a b'\n");
+      const withFooter = new TemplateRenderer(dir);
+      withFooter.registerPartial('footer', 'ours');
+      expect(withFooter.render('page.html.hbs', {})).to.equal('<p>ours</p>');
+      // Another renderer never sees that partial, and a partial added later still reaches a template it rendered before.
+      const plain = new TemplateRenderer(dir);
+      expect(() => plain.render('page.html.hbs', {})).to.throw(/footer/);
+      expect(plain.render('greet.sh.hbs', { name: 'x y' })).to.equal("printf %s 'x y'\n");
+      plain.registerPartial('footer', 'later');
+      expect(plain.render('page.html.hbs', {})).to.equal('<p>later</p>');
+      expect(plain.render('greet.sh.hbs', { name: 'y z' })).to.equal("printf %s 'y z'\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

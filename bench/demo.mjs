@@ -33,7 +33,8 @@ function stageSums(jobsDir) {
 
 /** Busy and total CPU time of the whole machine so far (all cores), in clock ticks, from /proc/stat. */
 function cpuTicks() {
-  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
   const idle = fields[3] + (fields[4] ?? 0);
   const total = fields.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };

@@ -124,9 +124,9 @@ export class NspawnRuntime implements ContainerRuntime {
     await unmount(names.rootfs);
     if (fs.existsSync(path.join('/run/netns', names.netns))) await runChecked(['ip', 'netns', 'del', names.netns]);
     if (fs.existsSync(path.join('/sys/class/net', names.veth))) await runCommand(['ip', 'link', 'del', names.veth]);
-    await fs.promises.rm(path.join('/run/systemd/nspawn/propagate', names.netns), { recursive: true, force: true });
-    // The upper layer holds everything the job installed: removed off the event loop, which other jobs' streams share.
-    await fs.promises.rm(names.dir, { recursive: true, force: true });
+    fs.rmSync(path.join('/run/systemd/nspawn/propagate', names.netns), { recursive: true, force: true });
+    // In one step: a directory half removed would list as a broken container to this process meanwhile.
+    fs.rmSync(names.dir, { recursive: true, force: true });
     await this.removeBridgeIfUnused();
   }
 

@@ -146,9 +146,11 @@ export class TemplateRenderer {
     if (!template) {
       const file = path.join(this.dir, name);
       const source = fs.readFileSync(file, 'utf8');
-      const shared = this.own ? undefined : sharedTemplates.get(file);
+      // The name decides how a template is compiled (a shell template is checked and strict): part of the key.
+      const key = `${TemplateRenderer.kindOf(name)}\u0000${file}`;
+      const shared = this.own ? undefined : sharedTemplates.get(key);
       template = shared?.source === source ? shared.template : this.compile(source, name);
-      if (!this.own) sharedTemplates.set(file, { source, template });
+      if (!this.own) sharedTemplates.set(key, { source, template });
       this.cache.set(name, template);
     }
     return run(template, name, data);

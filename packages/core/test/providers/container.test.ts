@@ -95,7 +95,7 @@ describe('container provider (real containers on this machine: needs root, syste
     expect(facts).to.deep.equal({ augeas: null, 'os.family': 'Debian', 'networking.hostname': 'db1' });
   });
 
-  it("Puppet on a host starts through the image's launcher: Ruby's code compiled at image build, a module's own type loaded and applied twice, a broken one failing with Puppet's message", async () => {
+  it("Puppet on a host starts through the image's launcher: Ruby's code compiled at image build, modules' own types loaded and applied twice (one through a symlink), a broken one failing with Puppet's message", async () => {
     // The launcher's speed is measured by bench/demo.mjs; here, that it is the Puppet a job runs and that it still behaves as Puppet.
     const module = [
       'set -e',
@@ -103,22 +103,27 @@ describe('container provider (real containers on this machine: needs root, syste
       `printf 'Puppet::Type.newtype(:probe_marker) do\\n  ensurable\\n  newparam(:path, namevar: true)\\nend\\n' > "$m/probe/lib/puppet/type/probe_marker.rb"`,
       `printf 'Puppet::Type.type(:probe_marker).provide(:touch) do\\n  def exists?; File.exist?(resource[:path]); end\\n  def create; File.write(resource[:path], "made by probe_marker"); end\\n  def destroy; File.delete(resource[:path]); end\\nend\\n' > "$m/probe/lib/puppet/provider/probe_marker/touch.rb"`,
       `echo 'raise "this type is broken"' > "$m/probe/lib/puppet/type/probe_broken.rb"`,
+      // A module reached through a symlink (as Debian's puppet-module-* packages link theirs), whose provider loads its type by its real path.
+      'r=$(mktemp -d); mkdir -p "$r/linked/lib/puppet/type" "$r/linked/lib/puppet/provider/probe_linked"; ln -s "$r" "$m.link"',
+      `printf 'Puppet::Type.newtype(:probe_linked) do\n  ensurable\n  newparam(:path, namevar: true)\nend\n' > "$r/linked/lib/puppet/type/probe_linked.rb"`,
+      `printf 'require_relative "../../type/probe_linked"\nPuppet::Type.type(:probe_linked).provide(:touch) do\n  def exists?; File.exist?(resource[:path]); end\n  def create; File.write(resource[:path], "linked"); end\n  def destroy; File.delete(resource[:path]); end\nend\n' > "$r/linked/lib/puppet/provider/probe_linked/touch.rb"`,
       'echo "$m"',
     ].join('\n');
     const m = await run(alpha, 'web1', module);
     const cached = 'find /var/cache/smokestack/bootsnap -type f | wc -l';
     const before = Number(await run(alpha, 'web1', cached));
     expect(await run(alpha, 'web1', 'command -v puppet'), 'the puppet a job finds on PATH').to.equal('/usr/local/bin/puppet');
-    const manifest = `probe_marker { '/tmp/probe-marker': ensure => present } package { 'dpkg': ensure => installed }`;
-    const apply = (text: string) => execOnGroup(alpha, { host: 'web1' }, `puppet apply --detailed-exitcodes --color=false --modulepath ${m} -e "${text}"`, ctx).then((r) => r.results[0]!);
+    const manifest = `probe_marker { '/tmp/probe-marker': ensure => present } probe_linked { '/tmp/probe-linked': ensure => present } package { 'dpkg': ensure => installed }`;
+    const apply = (text: string) =>
+      execOnGroup(alpha, { host: 'web1' }, `puppet apply --detailed-exitcodes --color=false --modulepath ${m}:${m}.link -e "${text}"`, ctx).then((r) => r.results[0]!);
     const first = await apply(manifest);
     expect(first.code, `first apply: ${first.stderr}`).to.equal(2);
     expect(first.stdout).to.contain('Probe_marker[/tmp/probe-marker]/ensure: created');
     const second = await apply(manifest);
     expect(second.code, `second apply changes nothing: ${second.stdout}${second.stderr}`).to.equal(0);
-    expect(await run(alpha, 'web1', 'cat /tmp/probe-marker')).to.equal('made by probe_marker');
-    // Puppet's and Facter's own files were compiled when the image was built: only the module's two files are new.
-    expect(Number(await run(alpha, 'web1', cached)) - before, 'files compiled by the applies').to.equal(2);
+    expect(await run(alpha, 'web1', 'cat /tmp/probe-marker; echo; cat /tmp/probe-linked')).to.equal('made by probe_marker\nlinked');
+    // Puppet's and Facter's own files were compiled when the image was built: only the modules' four files are new.
+    expect(Number(await run(alpha, 'web1', cached)) - before, 'files compiled by the applies').to.equal(4);
     const broken = await apply("probe_broken { 'x': }");
     expect(broken.code).to.equal(1);
     expect(broken.stderr).to.contain('Could not autoload puppet/type/probe_broken: this type is broken');

@@ -64,6 +64,10 @@ describe('TemplateRenderer', () => {
       plain.registerPartial('footer', 'later');
       expect(plain.render('page.html.hbs', {})).to.equal('<p>later</p>');
       expect(plain.render('greet.sh.hbs', { name: 'y z' })).to.equal("printf %s 'y z'\n");
+      // One file under two names of different kinds: the shell name is still checked, whatever the other compiled.
+      fs.writeFileSync(path.join(dir, 'bare.sh.hbs'), 'echo {{name}}\n');
+      expect(new TemplateRenderer(dir).render('bare.sh.hbs/.', { name: '$(id)' })).to.equal('echo $(id)\n');
+      expect(() => new TemplateRenderer(dir).render('bare.sh.hbs', { name: '$(id)' })).to.throw(/bare\.sh\.hbs/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -105,8 +105,8 @@ describe('container provider (real containers on this machine: needs root, syste
       `echo 'raise "this type is broken"' > "$m/probe/lib/puppet/type/probe_broken.rb"`,
       // A module reached through a symlink (as Debian's puppet-module-* packages link theirs), whose provider loads its type by its real path.
       'r=$(mktemp -d); mkdir -p "$r/linked/lib/puppet/type" "$r/linked/lib/puppet/provider/probe_linked"; ln -s "$r" "$m.link"',
-      `printf 'Puppet::Type.newtype(:probe_linked) do\n  ensurable\n  newparam(:path, namevar: true)\nend\n' > "$r/linked/lib/puppet/type/probe_linked.rb"`,
-      `printf 'require_relative "../../type/probe_linked"\nPuppet::Type.type(:probe_linked).provide(:touch) do\n  def exists?; File.exist?(resource[:path]); end\n  def create; File.write(resource[:path], "linked"); end\n  def destroy; File.delete(resource[:path]); end\nend\n' > "$r/linked/lib/puppet/provider/probe_linked/touch.rb"`,
+      `printf 'Puppet::Type.newtype(:probe_linked) do\\n  ensurable\\n  newparam(:path, namevar: true)\\nend\\n' > "$r/linked/lib/puppet/type/probe_linked.rb"`,
+      `printf 'require_relative "../../type/probe_linked"\\nPuppet::Type.type(:probe_linked).provide(:touch) do\\n  def exists?; File.exist?(resource[:path]); end\\n  def create; File.write(resource[:path], "linked"); end\\n  def destroy; File.delete(resource[:path]); end\\nend\\n' > "$r/linked/lib/puppet/provider/probe_linked/touch.rb"`,
       'echo "$m"',
     ].join('\n');
     const m = await run(alpha, 'web1', module);

@@ -18,9 +18,28 @@ const dist = path.join(root, 'packages', 'core', 'dist');
 const resolve = createRequire(path.join(root, 'packages', 'core', 'package.json')).resolve;
 const load = createRequire(import.meta.url);
 
-/** Each package, the compiled stub that stands for it, and an export it must have. */
+/**
+ * Each package, the compiled stub that stands for it, and an export it must have. `only`: the names the
+ * CLIs use (packages/core/src/oclif.ts exports the same), taken from the package's own entry points:
+ * @oclif/core's main module also loads its help classes, ux, parser and performance modules on every call.
+ */
 const VENDORED = [
-  { name: '@oclif/core', file: 'oclif', stub: 'oclif.js', expect: 'Command' },
+  {
+    name: '@oclif/core',
+    file: 'oclif',
+    stub: 'oclif.js',
+    expect: 'Command',
+    only: {
+      Args: "require('@oclif/core/args')",
+      Command: "require('@oclif/core/command').Command",
+      Config: "require('@oclif/core/config').Config",
+      Flags: "require('@oclif/core/flags')",
+      flush: "require('@oclif/core/flush').flush",
+      handle: "require('@oclif/core/handle').handle",
+      run: "require('@oclif/core/run').run",
+      settings: "require('@oclif/core/settings').settings",
+    },
+  },
   { name: 'zod', file: 'zod', stub: 'vendor/zod.js', expect: 'z' },
   { name: 'yaml', file: 'yaml', stub: 'vendor/yaml.js', expect: 'parseDocument' },
 ];
@@ -38,10 +57,13 @@ function writeIfChanged(file, text) {
   fs.renameSync(temp, file);
 }
 
-for (const { name, file, stub, expect } of VENDORED) {
+for (const { name, file, stub, expect, only } of VENDORED) {
   const bundle = path.join(dist, 'vendor', `${file}.cjs`);
+  const entry = only
+    ? { stdin: { contents: Object.entries(only).map(([n, from]) => `exports.${n} = ${from};`).join('\n'), resolveDir: path.join(root, 'packages', 'core'), sourcefile: `${file}-entry.cjs` } }
+    : { entryPoints: [resolve(name)] };
   const result = await build({
-    entryPoints: [resolve(name)],
+    ...entry,
     outfile: bundle,
     write: false,
     bundle: true,

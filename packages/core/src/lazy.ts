@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -10,4 +11,13 @@ const require = createRequire(import.meta.url);
 export function lazyRequire<T>(id: string): () => T {
   let loaded: T | undefined;
   return () => (loaded ??= require(id) as T);
+}
+
+/**
+ * The core package's directory (where its templates/ and sql/ are), found through Node's module
+ * resolution rather than from this file's place: a CLI's build bundles this code into its own
+ * directory (scripts/bundle-clis.mjs).
+ */
+export function corePackageDir(): string {
+  return path.dirname(require.resolve('@smokestack/core/package.json'));
 }

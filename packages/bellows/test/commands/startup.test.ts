@@ -9,11 +9,35 @@ import { repoRoot, runCli, type CliName, type CliResult } from '@smokestack/test
 const recorder = pathToFileURL(path.join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs')).href;
 const lister = path.join(repoRoot(), 'packages', 'testkit', 'test', 'fixtures', 'list-commands.mjs');
 
-/** Runs a CLI and returns what it printed and every module it loaded. */
-async function runRecording(dir: string, cli: CliName, args: string[], options: { env: Record<string, string>; cwd?: string }): Promise<{ result: CliResult; modules: string[] }> {
+/**
+ * The modules a process loaded, with each file of a CLI's bundle (scripts/bundle-clis.mjs) replaced by the
+ * modules bundled into it, as the build's dist/bundle/meta.json lists them.
+ */
+function unbundled(loadedFiles: string[]): { modules: string[]; bundled: string[]; raw: string[] } {
+  const metas = new Map<string, Record<string, string[]>>();
+  const modules: string[] = [];
+  const bundled: string[] = [];
+  for (const file of loadedFiles) {
+    const match = /\/packages\/(bellows|firestack|reviewday)\/dist\/bundle\/(.+)$/.exec(file);
+    if (!match) {
+      modules.push(file);
+      continue;
+    }
+    bundled.push(file);
+    const [, cli, name] = match;
+    if (!metas.has(cli!)) metas.set(cli!, JSON.parse(fs.readFileSync(path.join(repoRoot(), 'packages', cli!, 'dist', 'bundle', 'meta.json'), 'utf8')));
+    const inputs = metas.get(cli!)![name!];
+    if (!inputs) throw new Error(`${file}: not in ${cli}'s dist/bundle/meta.json`);
+    modules.push(...inputs.map((input) => pathToFileURL(path.join(repoRoot(), input)).href));
+  }
+  return { modules, bundled, raw: loadedFiles };
+}
+
+/** Runs a CLI and returns what it printed, every module it loaded (bundled or not) and the bundle files it read. */
+async function runRecording(dir: string, cli: CliName, args: string[], options: { env: Record<string, string>; cwd?: string }): Promise<{ result: CliResult; modules: string[]; bundled: string[]; raw: string[] }> {
   const out = path.join(dir, `modules-${Math.random().toString(36).slice(2)}.txt`);
   const result = await runCli(cli, args, { ...options, env: { ...options.env, NODE_OPTIONS: `--import=${recorder}`, RECORD_MODULES: out } });
-  return { result, modules: fs.readFileSync(out, 'utf8').split('\n').filter(Boolean) };
+  return { result, ...unbundled(fs.readFileSync(out, 'utf8').split('\n').filter(Boolean)) };
 }
 
 /** What commands that only read the store must never load: remote hosts, clouds, pipelines, Gerrit. */
@@ -35,9 +59,15 @@ describe('what a command loads', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('jobs list --json without a config loads the store and the job filters, not hosts, clouds, pipelines, the YAML parser or the validator', async () => {
-    const { result, modules } = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd: dir });
+    const { result, modules, bundled, raw } = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd: dir });
     expect(result.code, result.stderr).to.equal(0);
     expect(result.json()).to.deep.equal({ jobs: [] });
+    // The command and the core library come from the CLI's bundle: a handful of files, not one per module.
+    expect(loaded(modules, /\/packages\/bellows\/dist\/commands\/jobs\/list\.js$/)).to.have.length(1);
+    expect(loaded(bundled, /\/packages\/bellows\/dist\/bundle\/commands\/jobs\/list\.js$/)).to.have.length(1);
+    expect(loaded(raw, /\/packages\/core\/dist\/(?!oclif\.js$|vendor\/)/)).to.deep.equal([]);
+    expect(loaded(modules, /\/packages\/core\/dist\//)).to.have.length.above(10);
+    expect(bundled).to.have.length.below(10);
     expect(loaded(modules, /\/core\/(dist|src)\/queue\/jobs\.(js|ts)$/), 'the recorder saw the job filters').to.have.length(1);
     for (const heavy of [...HEAVY, /node_modules\/zod\//, /node_modules\/yaml\//, /\/vendor\/(zod|yaml)\.cjs$/, /node_modules\/cli-table3\//, /node_modules\/pg\//, /node_modules\/@oclif\/core\/lib\//]) {
       expect(loaded(modules, heavy), String(heavy)).to.deep.equal([]);
@@ -85,7 +115,8 @@ describe('what a command loads', () => {
         env: { ...process.env, NODE_OPTIONS: `--import=${recorder}`, RECORD_MODULES: out },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      const modules = fs.readFileSync(out, 'utf8').split('\n');
+      const { modules, bundled } = unbundled(fs.readFileSync(out, 'utf8').split('\n').filter(Boolean));
+      expect(loaded(bundled, new RegExp(`/packages/${cli}/dist/bundle/commands/`)), 'the commands come from the bundle').to.not.be.empty;
       expect(loaded(modules, new RegExp(`/packages/${cli}/dist/commands/`)), 'the recorder saw the commands').to.not.be.empty;
       expect(loaded(modules, /\/packages\/core\/dist\/index\.js$/)).to.deep.equal([]);
     });

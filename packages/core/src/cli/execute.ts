@@ -1,4 +1,4 @@
-import { flush, handle, run, settings } from '../oclif.js';
+import { Config, flush, handle, run, settings, type Plugin } from '../oclif.js';
 import { errorMessage } from '../errors.js';
 import { printable } from '../log/terminal.js';
 
@@ -13,7 +13,7 @@ export async function executeCli(options: { bin: string; dir: string; developmen
     settings.debug = true;
   }
   try {
-    await run(process.argv.slice(2), options.dir);
+    await run(process.argv.slice(2), options.development ? await sourceConfig(options.dir) : options.dir);
     await flush();
   } catch (err) {
     const e = err as Error & { oclif?: { exit?: number } };
@@ -28,4 +28,21 @@ export async function executeCli(options: { bin: string; dir: string; developmen
     process.stderr.write(`${options.bin}: unexpected error: ${printable(e?.stack ?? errorMessage(err))}\n`);
     process.exitCode = 2;
   }
+}
+
+/**
+ * The development entry (bin/dev.js) runs each command from its TypeScript source. oclif loads a
+ * command from the file the built manifest names (the bundle, scripts/bundle-clis.mjs) whenever the
+ * manifest exists, so the root plugin's entries are pointed at src/commands/ instead.
+ */
+async function sourceConfig(dir: string): Promise<Config> {
+  const config = await Config.load(dir);
+  const root = config.getPluginsList().find((p) => p.isRoot) as Plugin | undefined;
+  for (const command of Object.values(root?.manifest?.commands ?? {})) {
+    const at = command.relativePath;
+    const index = at?.indexOf('commands') ?? -1;
+    if (!at || index < 0) continue;
+    command.relativePath = ['src', ...at.slice(index)].map((part, i, all) => (i === all.length - 1 ? part.replace(/\.js$/, '.ts') : part));
+  }
+  return config;
 }

@@ -42,7 +42,7 @@ export function describeIssue(issue: z.core.$ZodIssue): { path: ReadonlyArray<Pr
     case 'too_big':
       return { path: issue.path, text: `expected at most ${issue.maximum}` };
     case 'invalid_key': {
-      // A mapping key that breaks a rule: say what a key must look like, not "Invalid key in record".
+      // A mapping (record) key that breaks a rule: say what a key must look like, at the key's own path, not "Invalid key in record".
       const inner = issue.issues[0];
       return { path: issue.path, text: inner ? describeIssue(inner).text : issue.message };
     }
@@ -55,11 +55,6 @@ export function describeIssue(issue: z.core.$ZodIssue): { path: ReadonlyArray<Pr
         return { path: [...issue.path, ...inner.path], text: inner.text };
       }
       return { path: issue.path, text: issue.message };
-    }
-    case 'invalid_key': {
-      // A record key that fails its schema: say why, at the key's own path.
-      const inner = issue.issues[0];
-      return { path: issue.path, text: inner ? describeIssue(inner).text : issue.message };
     }
     default:
       return { path: issue.path, text: issue.message.replace(/^Invalid input: /, '') };

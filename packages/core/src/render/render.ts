@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Handlebars from 'handlebars';
-import { lazyRequire } from '../lazy.js';
+import { corePackageDir, lazyRequire } from '../lazy.js';
 import { shellJoin, shellQuote } from './quote.js';
 
 const handlebars = lazyRequire<typeof Handlebars>('handlebars');
@@ -11,10 +10,10 @@ export type TemplateKind = 'shell' | 'html' | 'text';
 
 /** templates/: inside the core package when installed (packed there), else the repository's own. */
 export function defaultTemplatesDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // packages/core/{src,dist}/render -> the core package, then the repository root
-  const packed = path.resolve(here, '..', '..', 'templates');
-  return fs.existsSync(packed) ? packed : path.resolve(here, '..', '..', '..', '..', 'templates');
+  const core = corePackageDir();
+  const packed = path.join(core, 'templates');
+  // packages/core -> the repository root
+  return fs.existsSync(packed) ? packed : path.resolve(core, '..', '..', 'templates');
 }
 
 /** Helpers a shell template may call in a {{mustache}}; anything else is refused at compile time. */

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Pool } from 'pg';
 import { UserError } from '../../errors.js';
+import { corePackageDir } from '../../lazy.js';
 import { inTransaction } from './connection.js';
 
-/** Numbered SQL files, `NNN_name.sql`, beside the package (packages/core/sql). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../sql/', import.meta.url));
+/** Numbered SQL files, `NNN_name.sql`, in the core package (packages/core/sql). */
+export const MIGRATIONS_DIR = path.join(corePackageDir(), 'sql');
 
 // Held while migrating, so two processes starting at once apply each migration once.
 const MIGRATION_LOCK = 0x736d6b31;

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Start-up: a command used to load about 40 ES modules of its own and of the core library, and Node 20
+// resolves, links and evaluates each of them on its own (about half a millisecond apiece). After
+// `tsc -b`, the vendor bundles and `oclif manifest` (see `npm run build`), this bundles each CLI's
+// commands, with the core library code they import, into packages/<cli>/dist/bundle/: one file per
+// command plus chunks shared between commands, so `bellows jobs list` loads three files. The CLI's
+// bin/run.js starts from dist/bundle/main.js (the core library's executeCli), so one copy of the core
+// library runs in the process. oclif.manifest.json is then pointed at the bundled commands.
+//
+// What stays outside: @oclif/core, zod and yaml (already one file each, scripts/bundle-vendor.mjs),
+// every other package (loaded from node_modules as before, most of them lazily), and the tsc output
+// itself, which the development entry (bin/dev.js) and the oclif hooks keep using.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const CLIS = ['bellows', 'firestack', 'reviewday'];
+const coreDist = path.join(root, 'packages', 'core', 'dist');
+
+/** A file under packages/core/dist that stands for a vendored package: kept as the package's own import. */
+function vendorSpecifier(file) {
+  const relative = path.relative(coreDist, file).split(path.sep).join('/');
+  if (relative === 'oclif.js') return '@smokestack/core/oclif';
+  const vendor = /^vendor\/(\w+)\.js$/.exec(relative);
+  return vendor ? `@smokestack/core/vendor/${vendor[1]}` : undefined;
+}
+
+const externals = {
+  name: 'smokestack-externals',
+  setup(b) {
+    // Packages from node_modules stay imports; the workspace's own packages are bundled.
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      if (args.path === '@smokestack/core/oclif' || args.path.startsWith('@smokestack/core/vendor/')) return { path: args.path, external: true };
+      if (args.path.startsWith('@smokestack/')) return undefined;
+      return { path: args.path, external: true };
+    });
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const specifier = vendorSpecifier(path.resolve(args.resolveDir, args.path));
+      return specifier ? { path: specifier, external: true } : undefined;
+    });
+  },
+};
+
+/** Replaces a file by renaming a complete copy over it (a CLI may start while a build runs); unchanged files are left alone. */
+function writeIfChanged(file, contents) {
+  if (fs.existsSync(file) && Buffer.compare(fs.readFileSync(file), contents) === 0) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, contents);
+  fs.renameSync(temp, file);
+}
+
+for (const cli of CLIS) {
+  const pkg = path.join(root, 'packages', cli);
+  const dist = path.join(pkg, 'dist');
+  const outdir = path.join(dist, 'bundle');
+  const commands = fs
+    .readdirSync(path.join(dist, 'commands'), { recursive: true })
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => ({ in: path.join(dist, 'commands', f), out: path.join('commands', f.slice(0, -'.js'.length)) }));
+  const result = await build({
+    entryPoints: [...commands, { in: path.join(coreDist, 'cli', 'execute.js'), out: 'main' }],
+    outdir,
+    write: false,
+    bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['node', 'import', 'default'],
+    plugins: [externals],
+    logLevel: 'error',
+    absWorkingDir: root,
+    metafile: true,
+  });
+  // meta.json: the modules in each bundled file, for tests of what a command loads (packages/bellows/test/commands/startup.test.ts).
+  const meta = Object.fromEntries(
+    Object.entries(result.metafile.outputs).map(([out, { inputs }]) => [path.relative(outdir, path.join(root, out)).split(path.sep).join('/'), Object.keys(inputs)]),
+  );
+  result.outputFiles.push({ path: path.join(outdir, 'meta.json'), contents: Buffer.from(`${JSON.stringify(meta, null, 1)}\n`) });
+  const written = new Set();
+  // Chunks first: an entry is only replaced once everything it imports is in place.
+  const files = [...result.outputFiles].sort((a, b) => Number(!a.path.includes(`${path.sep}chunks${path.sep}`)) - Number(!b.path.includes(`${path.sep}chunks${path.sep}`)));
+  for (const file of files) {
+    writeIfChanged(file.path, file.contents);
+    written.add(file.path);
+  }
+  for (const name of fs.readdirSync(outdir, { recursive: true })) {
+    const file = path.join(outdir, name);
+    if (!written.has(file) && fs.statSync(file).isFile()) fs.rmSync(file);
+  }
+
+  // The manifest oclif wrote from dist/commands: each command's file is now its bundle.
+  const manifestPath = path.join(pkg, 'oclif.manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  for (const [id, command] of Object.entries(manifest.commands)) {
+    const at = command.relativePath;
+    if (at[0] === 'dist' && at[1] === 'commands') command.relativePath = ['dist', 'bundle', ...at.slice(1)];
+    if (!fs.existsSync(path.join(pkg, ...command.relativePath))) throw new Error(`bundle-clis: ${cli} ${id}: no bundle at ${command.relativePath.join('/')}`);
+  }
+  writeIfChanged(manifestPath, Buffer.from(JSON.stringify(manifest)));
+}

@@ -5,8 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
+  CONTAINER_BRIDGE,
   CONTAINER_SUBNET,
   ContainerProvider,
+  NspawnRuntime,
+  PROVIDERS,
   GroupDefinitionSchema,
   Logger,
   StateStore,
@@ -171,6 +174,43 @@ describe('container provider (real containers on this machine: needs root, syste
     expect(aStart! < bEnd! && bStart! < aEnd!, `alpha ${aStart}-${aEnd}, beta ${bStart}-${bEnd} overlap`).to.equal(true);
     expect([a![1], a![3]], 'alpha sees one sleep (its own) and its own marker').to.deep.equal(['1', 'marker-alpha']);
     expect([b![1], b![3]], 'beta sees one sleep (its own) and its own marker').to.deep.equal(['1', 'marker-beta']);
+  });
+
+  it("a host given the address of a container just deleted starts with no neighbour entry naming the old container's MAC (which held first SSH contact ~20 s)", async () => {
+    // While other groups keep the bridge, this machine's neighbour (ARP) table keeps the deleted container's MAC for
+    // its address; a new container given that address would get the first SYN sent to a MAC no one has any more.
+    const neighbour = (address: string) => execFileSync('ip', ['neigh', 'show', 'to', address, 'dev', CONTAINER_BRIDGE], { encoding: 'utf8' }).trim();
+    const seenAtStart: string[] = [];
+    const real = new NspawnRuntime();
+    const runtime: ContainerRuntime = {
+      name: 'nspawn',
+      unavailable: () => real.unavailable(),
+      start: async (spec) => {
+        const record = await real.start(spec);
+        seenAtStart.push(neighbour(record.address));
+        return record;
+      },
+      remove: (id) => real.remove(id),
+      list: () => real.list(),
+      strayBridge: () => real.strayBridge(),
+      removeBridgeIfUnused: () => real.removeBridgeIfUnused(),
+    };
+    const withRuntime = { ...ctx, providers: { ...PROVIDERS, container: () => new ContainerProvider(runtime) } };
+    const first = await createGroup(GroupDefinitionSchema.parse(containerGroupDefinition('gamma', [{ name: 'once' }])), {}, withRuntime);
+    const address = first.hosts[0]!.address;
+    const oldMac = /lladdr (\S+)/.exec(neighbour(address))?.[1];
+    expect(oldMac, `a neighbour entry for ${address} once SSH reached it`).to.match(/^[0-9a-f:]{17}$/);
+    await deleteGroup('gamma', withRuntime);
+    expect(bridgeExists(), 'alpha and beta keep the bridge').to.equal(true);
+    seenAtStart.length = 0;
+    const second = await createGroup(GroupDefinitionSchema.parse(containerGroupDefinition('delta', [{ name: 'again' }])), {}, withRuntime);
+    try {
+      expect(second.hosts[0]!.address, 'the lowest free address again').to.equal(address);
+      expect(seenAtStart).to.have.length(1);
+      expect(seenAtStart[0], 'the neighbour entry when the new container started').to.not.contain(oldMac);
+    } finally {
+      await deleteGroup('delta', withRuntime);
+    }
   });
 
   it('delete removes containers, layers, mounts, namespaces and links, and the bridge with the last group', async () => {

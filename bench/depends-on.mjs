@@ -4,7 +4,7 @@
 // once with a fifth of them depending (by Change-Id or URL) on an earlier change in another project, in chains of
 // one to three. Measures the first sync, a no-op incremental sync, and the sync after one much-depended-on change
 // gets a new patch set (its dependents superseded and queued again): requests and wall time, median of 5.
-// Needs the built dist: npx tsc -b packages/core packages/testkit packages/bellows
+// Needs the built dist: npm run build
 // Knobs: BENCH_DEPS_CHANGES (1000), BENCH_DEPS_PROJECTS (10), BENCH_DEPS_LATENCY_MS (20), BENCH_DEPS_RUNS (5).
 import fs from 'node:fs';
 import os from 'node:os';

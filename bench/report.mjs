@@ -128,7 +128,7 @@ function touchSome(gerrit, numbers, round) {
  */
 function buildBaseline(ref, into) {
   fs.mkdirSync(into, { recursive: true });
-  const archive = execFileSync('git', ['-C', ROOT, 'archive', ref, 'packages', 'templates', 'tsconfig.base.json', 'tsconfig.json', 'package.json'], { maxBuffer: 1 << 30 });
+  const archive = execFileSync('git', ['-C', ROOT, 'archive', ref, 'packages', 'templates', 'scripts', 'tsconfig.base.json', 'tsconfig.json', 'package.json'], { maxBuffer: 1 << 30 });
   execFileSync('tar', ['-x', '-C', into], { input: archive });
   const modules = path.join(into, 'node_modules');
   fs.mkdirSync(path.join(modules, '@smokestack'), { recursive: true });
@@ -146,6 +146,9 @@ function buildBaseline(ref, into) {
     env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
     stdio: 'ignore',
   });
+  // Since the CLIs are bundled, bin/run.js starts from dist/bundle/ (scripts/bundle-clis.mjs).
+  const bundler = path.join(into, 'scripts', 'bundle-clis.mjs');
+  if (fs.existsSync(bundler)) execFileSync(process.execPath, [bundler, 'reviewday'], { stdio: 'inherit' });
   return into;
 }
 

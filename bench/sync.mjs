@@ -4,7 +4,7 @@
 // of a first sync (fresh store) and of a no-op incremental sync right after it, median of 5, once with Gerrit's
 // default page cap (500) and once with a 100-change cap, and compares the first sync with its critical path
 // (requests that must follow one another x latency). Needs the built dist:
-//   npx tsc -b packages/core packages/testkit packages/bellows
+//   npm run build
 // Knobs: BENCH_SYNC_CHANGES (5000), BENCH_SYNC_PROJECTS (20), BENCH_SYNC_LATENCY_MS (20), BENCH_SYNC_RUNS (5),
 // BENCH_SYNC_PAGE_CAPS ("500,100").
 //

@@ -16,8 +16,41 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const CLIS = ['bellows', 'firestack', 'reviewday'];
+// `node scripts/bundle-clis.mjs [CLI...]`: all three unless named (bench/report.mjs builds one).
+const CLIS = process.argv.length > 2 ? process.argv.slice(2) : ['bellows', 'firestack', 'reviewday'];
 const coreDist = path.join(root, 'packages', 'core', 'dist');
+
+/** The directory of package `name` as Node finds it from `dir`: the first node_modules/<name> walking up. */
+function packageDirFrom(dir, name) {
+  for (let at = dir; ; at = path.dirname(at)) {
+    const candidate = path.join(at, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return fs.realpathSync(candidate);
+    if (path.dirname(at) === at) return undefined;
+  }
+}
+
+/**
+ * A package the bundle leaves as an import is resolved from the CLI's dist/bundle/ at run time, no longer
+ * from the importing module's own package: each must be the same copy from both places (a package that
+ * npm nested under packages/core/node_modules, at another version than the root's, would not be).
+ */
+function checkExternals(cli, outdir, imports) {
+  for (const [name, importers] of imports) {
+    const fromBundle = packageDirFrom(outdir, name);
+    for (const importer of importers) {
+      const fromImporter = packageDirFrom(path.dirname(importer), name);
+      if (fromBundle !== fromImporter) {
+        throw new Error(`bundle-clis: ${cli}: ${path.relative(root, importer)} imports ${name}, found at ${fromImporter ?? 'nowhere'} from there but at ${fromBundle ?? 'nowhere'} from ${path.relative(root, outdir)}`);
+      }
+    }
+  }
+}
+
+/** The package name of a bare specifier: `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`. */
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
 
 /** A file under packages/core/dist that stands for a vendored package: kept as the package's own import. */
 function vendorSpecifier(file) {
@@ -27,6 +60,9 @@ function vendorSpecifier(file) {
   return vendor ? `@smokestack/core/vendor/${vendor[1]}` : undefined;
 }
 
+/** Bare imports left to Node, by package name, with the files that import them (for checkExternals). */
+const externalImports = new Map();
+
 const externals = {
   name: 'smokestack-externals',
   setup(b) {
@@ -35,6 +71,9 @@ const externals = {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
       if (args.path === '@smokestack/core/oclif' || args.path.startsWith('@smokestack/core/vendor/')) return { path: args.path, external: true };
       if (args.path.startsWith('@smokestack/')) return undefined;
+      const name = packageName(args.path);
+      if (!externalImports.has(name)) externalImports.set(name, new Set());
+      externalImports.get(name).add(args.importer);
       return { path: args.path, external: true };
     });
     b.onResolve({ filter: /^\./ }, (args) => {
@@ -57,6 +96,7 @@ for (const cli of CLIS) {
   const pkg = path.join(root, 'packages', cli);
   const dist = path.join(pkg, 'dist');
   const outdir = path.join(dist, 'bundle');
+  externalImports.clear();
   const commands = fs
     .readdirSync(path.join(dist, 'commands'), { recursive: true })
     .filter((f) => f.endsWith('.js'))
@@ -77,6 +117,7 @@ for (const cli of CLIS) {
     absWorkingDir: root,
     metafile: true,
   });
+  checkExternals(cli, outdir, externalImports);
   // meta.json: the modules in each bundled file, for tests of what a command loads (packages/bellows/test/commands/startup.test.ts).
   const meta = Object.fromEntries(
     Object.entries(result.metafile.outputs).map(([out, { inputs }]) => [path.relative(outdir, path.join(root, out)).split(path.sep).join('/'), Object.keys(inputs)]),
@@ -98,8 +139,9 @@ for (const cli of CLIS) {
   const manifestPath = path.join(pkg, 'oclif.manifest.json');
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
   for (const [id, command] of Object.entries(manifest.commands)) {
-    const at = command.relativePath;
+    const at = command.relativePath ?? [];
     if (at[0] === 'dist' && at[1] === 'commands') command.relativePath = ['dist', 'bundle', ...at.slice(1)];
+    else if (!(at[0] === 'dist' && at[1] === 'bundle' && at[2] === 'commands')) throw new Error(`bundle-clis: ${cli} ${id}: the manifest names ${at.join('/')}, not a file under dist/commands`);
     if (!fs.existsSync(path.join(pkg, ...command.relativePath))) throw new Error(`bundle-clis: ${cli} ${id}: no bundle at ${command.relativePath.join('/')}`);
   }
   writeIfChanged(manifestPath, Buffer.from(JSON.stringify(manifest)));

@@ -87,6 +87,14 @@ describe('what a command loads', () => {
     for (const heavy of HEAVY) expect(loaded(bad.modules, heavy), String(heavy)).to.deep.equal([]);
   });
 
+  it('a mistyped command is one line, its hook loading only its own small module beside the bundle', async () => {
+    const { result, raw } = await runRecording(dir, 'bellows', ['jbos', 'lsit'], { env, cwd: dir });
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.contain('bellows: error: no command "jbos lsit"');
+    // The hook is oclif's to load from package.json; it must not bring a second copy of the core library.
+    expect(loaded(raw, /\/packages\/core\/dist\/(?!oclif\.js$|vendor\/)/).map((m) => m.replace(/.*\/packages\/core\/dist\//, ''))).to.deep.equal(['cli/mistakes.js']);
+  });
+
   it('a config named with --config that does not exist is still an error, though nothing else reads it', async () => {
     const result = await runCli('bellows', ['jobs', 'list', '--config', path.join(dir, 'nope.yaml')], { env, cwd: dir });
     expect(result.code).to.equal(1);

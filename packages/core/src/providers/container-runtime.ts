@@ -106,12 +106,14 @@ export class NspawnRuntime implements ContainerRuntime {
    * The container's network namespace, with its end of a veth pair on the bridge (two `ip -batch` runs).
    * This machine may still hold a neighbour (ARP) entry for the address, naming the MAC of a container
    * removed moments ago while other containers kept the bridge: until it expired, SSH's first packets
-   * went to that MAC and nowhere (first contact took about 20 s instead of 2). It is flushed first.
+   * went to that MAC and nowhere (first contact took about 20 s instead of 2). It is flushed first, on its
+   * own: a flush can fail when the kernel expires the entry between listing and deleting it, and the
+   * container is no worse off for that.
    */
   private async plugIn(record: ContainerRecord): Promise<void> {
     const { netns, veth } = containerNames(record.id, this.root);
+    await runCommand(['ip', 'neigh', 'flush', 'to', record.address, 'dev', CONTAINER_BRIDGE]);
     await ipBatch([], [
-      ['neigh', 'flush', 'to', record.address, 'dev', CONTAINER_BRIDGE],
       ['netns', 'add', netns],
       ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns],
       ['link', 'set', veth, 'master', CONTAINER_BRIDGE, 'up'],

@@ -3,13 +3,13 @@
 // resolves, links and evaluates each of them on its own (about half a millisecond apiece). After
 // `tsc -b`, the vendor bundles and `oclif manifest` (see `npm run build`), this bundles each CLI's
 // commands, with the core library code they import, into packages/<cli>/dist/bundle/: one file per
-// command plus chunks shared between commands, so `bellows jobs list` loads three files. The CLI's
+// command plus chunks shared between commands, so `bellows jobs list` loads six files. The CLI's
 // bin/run.js starts from dist/bundle/main.js (the core library's executeCli), so one copy of the core
 // library runs in the process. oclif.manifest.json is then pointed at the bundled commands.
 //
 // What stays outside: @oclif/core, zod and yaml (already one file each, scripts/bundle-vendor.mjs),
 // every other package (loaded from node_modules as before, most of them lazily), and the tsc output
-// itself, which the development entry (bin/dev.js) and the oclif hooks keep using.
+// itself, which the oclif hooks keep using (the development entry, bin/dev.js, runs the sources).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 // `node scripts/bundle-clis.mjs [CLI...]`: all three unless named (bench/report.mjs builds one).
@@ -82,15 +83,6 @@ const externals = {
     });
   },
 };
-
-/** Replaces a file by renaming a complete copy over it (a CLI may start while a build runs); unchanged files are left alone. */
-function writeIfChanged(file, contents) {
-  if (fs.existsSync(file) && Buffer.compare(fs.readFileSync(file), contents) === 0) return;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, contents);
-  fs.renameSync(temp, file);
-}
 
 for (const cli of CLIS) {
   const pkg = path.join(root, 'packages', cli);

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'packages', 'core', 'dist');
@@ -43,19 +44,6 @@ const VENDORED = [
   { name: 'zod', file: 'zod', stub: 'vendor/zod.js', expect: 'z' },
   { name: 'yaml', file: 'yaml', stub: 'vendor/yaml.js', expect: 'parseDocument' },
 ];
-
-/**
- * A CLI may start from this dist while a build runs (a test building a checkout, a worker on a
- * development machine): a file is replaced by renaming a complete copy over it, and left alone when
- * its content is the same.
- */
-function writeIfChanged(file, text) {
-  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, text);
-  fs.renameSync(temp, file);
-}
 
 for (const { name, file, stub, expect, only } of VENDORED) {
   const bundle = path.join(dist, 'vendor', `${file}.cjs`);

@@ -223,6 +223,14 @@ describe('a worker fleet on PostgreSQL (six machines in network namespaces, two 
           // Killed in the middle of a job, with the logs of a job it finished still waiting for the log host.
           const waiting = waitingLogs(worker).filter((id) => id !== job?.id);
           if (job && waiting.length > 0) {
+            // Stopped first, then checked again: the job may have ended since the read above, and a worker
+            // killed after it finished its job was not killed mid-job.
+            worker.child.kill('SIGSTOP');
+            const still = (await jobRows(database).catch(() => [])).find((j) => j.id === job.id);
+            if (still?.status !== 'running' || still.worker !== job.worker) {
+              worker.child.kill('SIGCONT');
+              continue;
+            }
             worker.child.kill('SIGKILL');
             await worker.exited;
             killed.push({ worker, job: job.id, waiting: waitingLogs(worker).filter((id) => id !== job.id) });

@@ -5,7 +5,7 @@ import { writeFilesAtomically } from '../web/atomic.js';
 import { jsonForScript } from '../web/render.js';
 import { TemplateRenderer } from '../render/render.js';
 import { describeRequiredSkip } from '../results/required.js';
-import { reportJson, type Report, type ReportRow, type TemplateResult } from './report.js';
+import { reportJsonPieces, type Report, type ReportRow, type TemplateResult } from './report.js';
 
 export { jsonForScript, writeFilesAtomically };
 
@@ -174,6 +174,9 @@ export interface RenderedReport {
   indexPath: string;
   jsonPath: string;
   bytes: number;
+  /** Milliseconds spent rendering the page, and writing both files (reviewday.json is rendered as it is written). */
+  htmlMs: number;
+  writeMs: number;
 }
 
 /** Renders the HTML page (escaped by the renderer; Gerrit text is never markup). */
@@ -183,13 +186,25 @@ export function renderReportHtml(report: Report, renderer: TemplateRenderer = ne
 
 /** Writes `index.html` and `reviewday.json` into `outDir`, each replaced atomically. */
 export async function renderReport(report: Report, options: RenderReportOptions): Promise<RenderedReport> {
+  const started = performance.now();
   const html = renderReportHtml(report, options.renderer);
-  const json = `${JSON.stringify(reportJson(report))}\n`;
-  await writeFilesAtomically(options.outDir, { 'reviewday.json': json, 'index.html': html });
+  const rendered = performance.now();
+  let jsonBytes = 0;
+  function* json() {
+    for (const piece of reportJsonPieces(report)) {
+      jsonBytes += Buffer.byteLength(piece);
+      yield piece;
+    }
+    jsonBytes += 1;
+    yield '\n';
+  }
+  await writeFilesAtomically(options.outDir, { 'reviewday.json': json(), 'index.html': html });
   return {
     outDir: options.outDir,
     indexPath: path.join(options.outDir, 'index.html'),
     jsonPath: path.join(options.outDir, 'reviewday.json'),
-    bytes: Buffer.byteLength(html) + Buffer.byteLength(json),
+    bytes: Buffer.byteLength(html) + jsonBytes,
+    htmlMs: Math.round(rendered - started),
+    writeMs: Math.round(performance.now() - rendered),
   };
 }

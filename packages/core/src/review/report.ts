@@ -289,54 +289,96 @@ function reportColumns(keys: string[]): string[] {
   return keys.filter((key) => !keys.some((other) => other.startsWith(`${key} [`)));
 }
 
+/** One change in reviewday.json. */
+function changeJson(row: ReportRow): unknown {
+  return {
+    score: row.score,
+    cause: row.cause,
+    subject: row.subject,
+    owner: row.owner,
+    feedback: { lowest: row.feedback.lowest, highest: row.feedback.highest },
+    number: row.number,
+    patchSet: row.patchSet,
+    revision: row.revision,
+    project: row.project,
+    branch: row.branch,
+    topic: row.topic ?? null,
+    ageDays: row.ageDays ?? null,
+    reasons: row.reasons,
+    priorityUnknown: row.priorityUnknown,
+    votes: row.feedback.votes,
+    results: Object.fromEntries(
+      Object.entries(row.results).map(([template, r]) => [
+        template,
+        {
+          template: r.template,
+          ...(r.configuration ? { configuration: r.configuration } : {}),
+          status: r.status,
+          jobId: r.jobId,
+          attempt: r.attempt,
+          tests: r.tests,
+          failures: r.failures,
+          errors: r.errors,
+          skipped: r.skipped,
+          skippedTests: r.skippedTests,
+          requiredSkipped: r.requiredSkipped.map((q) => ({ id: q.id, reason: q.reason, pattern: q.pattern, template: q.template })),
+          failedTests: r.failedTests,
+          durationMs: r.durationMs,
+          finishedAt: r.finishedAt ?? null,
+          link: r.link,
+          message: r.message ?? null,
+        },
+      ]),
+    ),
+  };
+}
+
+/** Each project's changes by key, in the report's order; a key seen twice keeps its first place and its last row, as in an object. */
+function changesByProject(report: Report): Map<string, Map<string, ReportRow>> {
+  const projects = new Map<string, Map<string, ReportRow>>();
+  for (const section of report.sections) {
+    const changes = new Map<string, ReportRow>();
+    for (const row of section.rows) changes.set(row.key, row);
+    projects.set(section.name, changes);
+  }
+  return projects;
+}
+
 /** reviewday.json: the original's shape, plus our fields. */
 export function reportJson(report: Report): unknown {
   const projects: Record<string, Record<string, unknown>> = {};
-  for (const section of report.sections) {
+  for (const [name, rows] of changesByProject(report)) {
     const changes: Record<string, unknown> = {};
-    for (const row of section.rows) {
-      changes[row.key] = {
-        score: row.score,
-        cause: row.cause,
-        subject: row.subject,
-        owner: row.owner,
-        feedback: { lowest: row.feedback.lowest, highest: row.feedback.highest },
-        number: row.number,
-        patchSet: row.patchSet,
-        revision: row.revision,
-        project: row.project,
-        branch: row.branch,
-        topic: row.topic ?? null,
-        ageDays: row.ageDays ?? null,
-        reasons: row.reasons,
-        priorityUnknown: row.priorityUnknown,
-        votes: row.feedback.votes,
-        results: Object.fromEntries(
-          Object.entries(row.results).map(([template, r]) => [
-            template,
-            {
-              template: r.template,
-              ...(r.configuration ? { configuration: r.configuration } : {}),
-              status: r.status,
-              jobId: r.jobId,
-              attempt: r.attempt,
-              tests: r.tests,
-              failures: r.failures,
-              errors: r.errors,
-              skipped: r.skipped,
-              skippedTests: r.skippedTests,
-              requiredSkipped: r.requiredSkipped.map((q) => ({ id: q.id, reason: q.reason, pattern: q.pattern, template: q.template })),
-              failedTests: r.failedTests,
-              durationMs: r.durationMs,
-              finishedAt: r.finishedAt ?? null,
-              link: r.link,
-              message: r.message ?? null,
-            },
-          ]),
-        ),
-      };
-    }
-    projects[section.name] = changes;
+    for (const [key, row] of rows) changes[key] = changeJson(row);
+    projects[name] = changes;
   }
   return { generated: report.generated, changesAsOf: report.changesAsOf ?? null, title: report.title, projects, warnings: report.warnings };
+}
+
+/**
+ * reviewday.json as consecutive pieces of text, `rowsPerPiece` changes each: the same text as
+ * `JSON.stringify(reportJson(report))`, without ever holding the whole document (11 MB at 10,000
+ * changes) as one string.
+ */
+export function* reportJsonPieces(report: Report, rowsPerPiece = 250): Generator<string> {
+  const head = JSON.stringify({ generated: report.generated, changesAsOf: report.changesAsOf ?? null, title: report.title });
+  yield `${head.slice(0, -1)},"projects":{`;
+  let firstProject = true;
+  for (const [name, rows] of changesByProject(report)) {
+    let piece = `${firstProject ? '' : ','}${JSON.stringify(name)}:{`;
+    firstProject = false;
+    let inPiece = 0;
+    let firstRow = true;
+    for (const [key, row] of rows) {
+      piece += `${firstRow ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(changeJson(row))}`;
+      firstRow = false;
+      if (++inPiece === rowsPerPiece) {
+        yield piece;
+        piece = '';
+        inPiece = 0;
+      }
+    }
+    yield `${piece}}`;
+  }
+  yield `},"warnings":${JSON.stringify(report.warnings)}}`;
 }

@@ -134,8 +134,12 @@ export interface ReportResult {
   gerrit: { full: number; incremental: number };
   /** When the open changes were read from Gerrit, when the report was rendered from a saved snapshot. */
   changesAsOf?: string;
-  /** Milliseconds spent per phase. */
-  timings: { gerritMs: number; launchpadMs: number; renderMs: number };
+  /**
+   * Milliseconds per phase: reading open changes, Launchpad priorities, and the rest (renderMs), which is
+   * waiting for the store (read while Gerrit and Launchpad are asked), building the report, rendering the
+   * page and writing both files.
+   */
+  timings: { gerritMs: number; launchpadMs: number; renderMs: number; storeWaitMs: number; buildMs: number; htmlMs: number; writeMs: number };
 }
 
 /** The relative prefix from the report directory to the store's jobs/ directory. */
@@ -153,12 +157,17 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     throw new UserError(`report.scores: unknown cause ${unknown.map((c) => `"${c}"`).join(', ')}`, { hint: `known causes: ${KNOWN_CAUSES.join(', ')}` });
   }
   const started = performance.now();
+  // The store is read (and parsed) while Gerrit and Launchpad are asked: its file read overlaps their answers.
+  const stateRead = options.store.read();
+  // Not awaited until the changes and priorities are in: a failed read must not be an unhandled rejection meanwhile.
+  stateRead.catch(() => undefined);
   const changes = await readOpenChanges(options);
   const gerritDone = performance.now();
   const priorities = await resolvePriorities(options.launchpad, priorityRequests(options.projects, changes), { offlineReason: 'Launchpad not consulted' });
   for (const warning of priorities.warnings) log?.warn(warning);
   const launchpadDone = performance.now();
-  const state = await options.store.read();
+  const state = await stateRead;
+  const stateDone = performance.now();
   const logsBase = options.logsUrl
     ? options.logsUrl.replace(/\/*$/, '/')
     : defaultLogsBase(options.outDir, options.pagesDir ? path.join(options.pagesDir, 'jobs') : options.store.jobsDir);
@@ -180,13 +189,22 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     warnings: priorities.warnings,
     changesAsOf: options.changes.asOf?.(),
   });
+  const built = performance.now();
   const written = await renderReport(report, { outDir: options.outDir, renderer: options.renderer });
+  const ms = (a: number, b: number) => Math.round(b - a);
   const timings = {
-    gerritMs: Math.round(gerritDone - started),
-    launchpadMs: Math.round(launchpadDone - gerritDone),
-    renderMs: Math.round(performance.now() - launchpadDone),
+    gerritMs: ms(started, gerritDone),
+    launchpadMs: ms(gerritDone, launchpadDone),
+    renderMs: ms(launchpadDone, performance.now()),
+    storeWaitMs: ms(launchpadDone, stateDone),
+    buildMs: ms(stateDone, built),
+    htmlMs: written.htmlMs,
+    writeMs: written.writeMs,
   };
-  log?.debug(`gerrit ${timings.gerritMs} ms, launchpad ${timings.launchpadMs} ms, store + render ${timings.renderMs} ms (${written.bytes} bytes)`);
+  log?.debug(
+    `gerrit ${timings.gerritMs} ms, launchpad ${timings.launchpadMs} ms, store + render ${timings.renderMs} ms ` +
+      `(waiting for the store ${timings.storeWaitMs}, build ${timings.buildMs}, page ${timings.htmlMs}, write ${timings.writeMs}; ${written.bytes} bytes)`,
+  );
   return {
     outDir: written.outDir,
     indexPath: written.indexPath,

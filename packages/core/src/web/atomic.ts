@@ -2,12 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InfraError, errorMessage } from '../errors.js';
 
+/** A file's content: whole, or as pieces written one after another (a large document never held as one string). */
+export type FileContent = string | Buffer | Iterable<string>;
+
+async function writeContent(handle: fs.promises.FileHandle, content: FileContent): Promise<void> {
+  if (typeof content === 'string' || Buffer.isBuffer(content)) {
+    await handle.writeFile(content);
+    return;
+  }
+  // writeFile on a handle writes all of a piece at the current position: the pieces follow one another.
+  for (const piece of content) if (piece) await handle.writeFile(piece);
+}
+
 /**
  * Writes every file into a temp directory inside `dir`, fsyncs, then renames each into place, so a
  * reader (a web server, a browser) sees the old or the new file, never a torn one. Other files in
  * `dir` are left alone. Names may hold "/" (subdirectories of `dir`).
  */
-export async function writeFilesAtomically(dir: string, files: Record<string, string | Buffer>): Promise<void> {
+export async function writeFilesAtomically(dir: string, files: Record<string, FileContent>): Promise<void> {
   try {
     await fs.promises.mkdir(dir, { recursive: true });
   } catch (err) {
@@ -21,7 +33,7 @@ export async function writeFilesAtomically(dir: string, files: Record<string, st
       names.map(async (name, i) => {
         const handle = await fs.promises.open(path.join(temp, String(i)), 'w', 0o644);
         try {
-          await handle.writeFile(files[name]!);
+          await writeContent(handle, files[name]!);
           await handle.sync();
         } finally {
           await handle.close();

@@ -325,6 +325,11 @@ export interface Host {
   knownHosts?: string;
   /** Provider-specific id, e.g. the Nova server id or the local working directory. */
   resourceId?: string;
+  /**
+   * The content-addressed image the host was created from, with nothing run on it before (container hosts):
+   * a job that provisioned the host knows exactly what it builds on, so it may reuse an identical build.
+   */
+  image?: string;
   workDir?: string;
   /** The hosts file listing the group on this host (/etc/hosts when managed there). */
   hostsFile?: string;

@@ -173,6 +173,11 @@ export const BuildSchema = z.strictObject({
   command: nonEmpty.optional(),
   subdir: nonEmpty.optional(),
   host: nonEmpty.optional(),
+  /**
+   * Reuse the packages of an earlier job that built the same commits with the same method on a fresh host of
+   * the same container image (default: true); false builds every time. `command` builds are never reused.
+   */
+  reuse: z.boolean().optional(),
 });
 
 export const PuppetModuleSchema = z

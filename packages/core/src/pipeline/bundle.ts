@@ -26,6 +26,15 @@ export interface ShippedRefs {
   ref: string;
   mergeTarget?: string;
   merges: string[];
+  /** The commits those refs named when they were fetched here: everything the source's checkout will be made of. */
+  revisions: ShippedRevisions;
+}
+
+export interface ShippedRevisions {
+  revision: string;
+  mergeTargetRevision?: string;
+  /** The Depends-On changes', in the order they are merged. */
+  mergedRevisions: string[];
 }
 
 export interface BundleOptions {
@@ -56,7 +65,7 @@ async function bundleRemoteSource(source: SourcePlan, file: string): Promise<Shi
     const refspecs = [`+${source.ref}:refs/smokestack/source`];
     await git(['init', '-q', '--bare', '.'], repo);
     await git(['fetch', '-q', '--no-tags', '--', source.url, ...refspecs], repo);
-    const shipped: ShippedRefs = { ref: 'HEAD', merges: [] };
+    const shipped: ShippedRefs = { ref: 'HEAD', merges: [], revisions: { revision: '', mergedRevisions: [] } };
     if (source.mergeTarget) {
       await git(['fetch', '-q', '--no-tags', '--', source.mergeUrl ?? source.url, `+${source.mergeTarget}:${SHIPPED_MERGE_TARGET}`], repo);
       shipped.mergeTarget = SHIPPED_MERGE_TARGET;
@@ -66,6 +75,12 @@ async function bundleRemoteSource(source: SourcePlan, file: string): Promise<Shi
       await git(['fetch', '-q', '--no-tags', '--', m.url, `+${m.ref}:refs/smokestack/depends-on-${i}`], repo);
       shipped.merges.push(`refs/smokestack/depends-on-${i}`);
     }
+    const resolved = (await git(['rev-parse', 'refs/smokestack/source', ...(shipped.mergeTarget ? [SHIPPED_MERGE_TARGET] : []), ...shipped.merges], repo)).split('\n');
+    shipped.revisions = {
+      revision: resolved.shift()!,
+      ...(shipped.mergeTarget ? { mergeTargetRevision: resolved.shift()! } : {}),
+      mergedRevisions: resolved,
+    };
     await git(['symbolic-ref', 'HEAD', 'refs/smokestack/source'], repo);
     await git(['bundle', 'create', '-q', file, 'HEAD', 'refs/smokestack/source', ...(shipped.mergeTarget ? [SHIPPED_MERGE_TARGET] : []), ...shipped.merges], repo);
     return shipped;

@@ -52,16 +52,16 @@ export class ContainerProvider implements ServerGroupProvider {
   }
 
   /** The built image of each image name the hosts use; builds what is missing. */
-  private async images(specs: HostSpec[], ctx: ProviderContext): Promise<Map<string, { spec: ImageSpec; rootfs: string }>> {
+  private async images(specs: HostSpec[], ctx: ProviderContext): Promise<Map<string, { spec: ImageSpec; rootfs: string; builtAt: string }>> {
     const settings = this.settings(ctx);
     const store = new ImageStore(settings.dir);
     const env = imageEnvironment();
-    const out = new Map<string, { spec: ImageSpec; rootfs: string }>();
+    const out = new Map<string, { spec: ImageSpec; rootfs: string; builtAt: string }>();
     for (const name of new Set(specs.map((s) => s.image ?? DEFAULT_IMAGE))) {
       const spec = imageSpec(name, settings, env);
       if (!store.find(spec)) ctx.logger.info(`image ${name} (${spec.key}) is not built yet: building it now (it is cached for every later group)`);
       const { image } = await ensureImage(spec, store, { logger: ctx.logger, signal: ctx.signal });
-      out.set(name, { spec, rootfs: image.rootfs });
+      out.set(name, { spec, rootfs: image.rootfs, builtAt: image.builtAt });
     }
     return out;
   }
@@ -106,6 +106,8 @@ export class ContainerProvider implements ServerGroupProvider {
           identityFile: keyFile,
           knownHosts,
           resourceId: id,
+          // The same spec built again (newer packages) is another image: when it was built is part of its name.
+          image: `${image.spec.name}-${image.spec.key}@${image.builtAt}`,
           ...(spec.workDir ? { workDir: spec.workDir } : {}),
         };
       }),

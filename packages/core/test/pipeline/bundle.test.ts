@@ -29,7 +29,13 @@ describe('job bundle: sources shipped to hosts that reach nothing beyond their g
 
   it('fetches the source and its merge target here into a bundle whose HEAD is the ref under test', async () => {
     const layout = await writeJobBundle(plan(repo), group, path.join(dir, 'bundle'), { shipRemoteSources: true });
-    expect(layout.shippedRefs['build:0']).to.deep.equal({ ref: 'HEAD', mergeTarget: 'refs/smokestack/merge-target', merges: [] });
+    expect(layout.shippedRefs['build:0']).to.deep.equal({
+      ref: 'HEAD',
+      mergeTarget: 'refs/smokestack/merge-target',
+      merges: [],
+      // What the checkout will be made of, known before any host runs it (the key of a build's reuse).
+      revisions: { revision: git('rev-parse', 'master'), mergeTargetRevision: git('rev-parse', 'stable'), mergedRevisions: [] },
+    });
     const listed = execFileSync('git', ['ls-remote', path.join(layout.dir, layout.sourceBundles['build:0']!)], { encoding: 'utf8' });
     expect(listed).to.contain(`${git('rev-parse', 'master')}\tHEAD`);
     expect(listed).to.contain(`${git('rev-parse', 'stable')}\trefs/smokestack/merge-target`);
@@ -44,6 +50,7 @@ describe('job bundle: sources shipped to hosts that reach nothing beyond their g
     planned.sources[0]!.merges = [{ name: 'app change 7,1', url: other, ref: 'master' }];
     const layout = await writeJobBundle(planned, group, path.join(dir, 'bundle'), { shipRemoteSources: true });
     expect(layout.shippedRefs['build:0']!.merges).to.deep.equal(['refs/smokestack/depends-on-0']);
+    expect(layout.shippedRefs['build:0']!.revisions).to.deep.equal({ revision: git('rev-parse', 'master'), mergeTargetRevision: git('rev-parse', 'stable'), mergedRevisions: [dependency] });
     const listed = execFileSync('git', ['ls-remote', path.join(layout.dir, layout.sourceBundles['build:0']!)], { encoding: 'utf8' });
     expect(listed).to.contain(`${dependency}\trefs/smokestack/depends-on-0`);
     const item = checkoutItem(planned.sources[0]!, layout, '/w');

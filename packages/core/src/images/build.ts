@@ -69,33 +69,13 @@ async function buildImage(spec: ImageSpec, store: ImageStore, options: BuildImag
   const cache = store.cacheDir(spec.suite);
   fs.mkdirSync(cache, { recursive: true });
   const renderer = options.renderer ?? new TemplateRenderer();
-  const extra = spec.packages.length;
-  await options.logger.steps(
-    [
-      {
-        title: `download and unpack ${spec.suite} from ${spec.mirror} (debootstrap)`,
-        run: (_c, log) => step(log, 'debootstrap', debootstrapArgs(spec, rootfs, cache), options.signal),
-      },
-      {
-        title: `install the base system`,
-        run: async (_c, log) => {
-          fs.mkdirSync(path.join(rootfs, 'etc', 'dpkg', 'dpkg.cfg.d'), { recursive: true });
-          // Images are rebuilt, never repaired: skipping dpkg's fsync per file makes a build several times faster.
-          fs.writeFileSync(path.join(rootfs, 'etc', 'dpkg', 'dpkg.cfg.d', 'smokestack-unsafe-io'), 'force-unsafe-io\n');
-          await step(log, 'second stage', inRoot(rootfs, ['/debootstrap/debootstrap', '--second-stage'], false), options.signal);
-        },
-      },
-      {
-        title: `install ${extra} packages and seal the image`,
-        run: async (_c, log) => {
-          fs.copyFileSync('/etc/resolv.conf', path.join(rootfs, 'etc', 'resolv.conf'));
-          const script = renderer.render(IMAGE_SETUP_TEMPLATE, { packages: spec.packages, name: spec.name, key: spec.key });
-          await step(log, 'setup', inRoot(rootfs, ['/bin/sh', '-c', script], true), options.signal);
-        },
-      },
-    ],
-    {},
-  );
+  try {
+    await imageSteps(spec, rootfs, cache, renderer, options);
+  } catch (err) {
+    // Never used, and rebuilt from nothing by the next build: hundreds of MB kept for nobody. The log says what failed.
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw err;
+  }
   const record: Omit<ImageRecord, 'dir' | 'rootfs'> = {
     name: spec.name,
     key: spec.key,
@@ -169,4 +149,35 @@ function throttled(log: Logger): (line: string) => void {
 async function diskUsage(dir: string): Promise<number> {
   const result = await runCommand(['du', '-sb', '--one-file-system', dir]);
   return Number(result.stdout.split(/\s/)[0]) || 0;
+}
+
+/** debootstrap, its second stage, then the packages and the image's own setup, into `rootfs`. */
+async function imageSteps(spec: ImageSpec, rootfs: string, cache: string, renderer: TemplateRenderer, options: BuildImageOptions): Promise<void> {
+  const extra = spec.packages.length;
+  await options.logger.steps(
+    [
+      {
+        title: `download and unpack ${spec.suite} from ${spec.mirror} (debootstrap)`,
+        run: (_c, log) => step(log, 'debootstrap', debootstrapArgs(spec, rootfs, cache), options.signal),
+      },
+      {
+        title: `install the base system`,
+        run: async (_c, log) => {
+          fs.mkdirSync(path.join(rootfs, 'etc', 'dpkg', 'dpkg.cfg.d'), { recursive: true });
+          // Images are rebuilt, never repaired: skipping dpkg's fsync per file makes a build several times faster.
+          fs.writeFileSync(path.join(rootfs, 'etc', 'dpkg', 'dpkg.cfg.d', 'smokestack-unsafe-io'), 'force-unsafe-io\n');
+          await step(log, 'second stage', inRoot(rootfs, ['/debootstrap/debootstrap', '--second-stage'], false), options.signal);
+        },
+      },
+      {
+        title: `install ${extra} packages and seal the image`,
+        run: async (_c, log) => {
+          fs.copyFileSync('/etc/resolv.conf', path.join(rootfs, 'etc', 'resolv.conf'));
+          const script = renderer.render(IMAGE_SETUP_TEMPLATE, { packages: spec.packages, name: spec.name, key: spec.key });
+          await step(log, 'setup', inRoot(rootfs, ['/bin/sh', '-c', script], true), options.signal);
+        },
+      },
+    ],
+    {},
+  );
 }

@@ -329,7 +329,7 @@ export interface Host {
    * The content-addressed image the host was created from, with nothing run on it before (container hosts):
    * a job that provisioned the host knows exactly what it builds on, so it may reuse an identical build.
    */
-  image?: string;
+  containerImage?: string;
   workDir?: string;
   /** The hosts file listing the group on this host (/etc/hosts when managed there). */
   hostsFile?: string;

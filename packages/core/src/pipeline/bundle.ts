@@ -75,7 +75,8 @@ async function bundleRemoteSource(source: SourcePlan, file: string): Promise<Shi
       await git(['fetch', '-q', '--no-tags', '--', m.url, `+${m.ref}:refs/smokestack/depends-on-${i}`], repo);
       shipped.merges.push(`refs/smokestack/depends-on-${i}`);
     }
-    const resolved = (await git(['rev-parse', 'refs/smokestack/source', ...(shipped.mergeTarget ? [SHIPPED_MERGE_TARGET] : []), ...shipped.merges], repo)).split('\n');
+    // The source's commit as its checkout will print it (a tag peeled to its commit); the others as they are fetched.
+    const resolved = (await git(['rev-parse', 'refs/smokestack/source^{commit}', ...(shipped.mergeTarget ? [SHIPPED_MERGE_TARGET] : []), ...shipped.merges], repo)).split('\n');
     shipped.revisions = {
       revision: resolved.shift()!,
       ...(shipped.mergeTarget ? { mergeTargetRevision: resolved.shift()! } : {}),

@@ -107,7 +107,7 @@ export class ContainerProvider implements ServerGroupProvider {
           knownHosts,
           resourceId: id,
           // The same spec built again (newer packages) is another image: when it was built is part of its name.
-          image: `${image.spec.name}-${image.spec.key}@${image.builtAt}`,
+          containerImage: `${image.spec.name}-${image.spec.key}@${image.builtAt}`,
           ...(spec.workDir ? { workDir: spec.workDir } : {}),
         };
       }),

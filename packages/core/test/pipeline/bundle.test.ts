@@ -41,6 +41,14 @@ describe('job bundle: sources shipped to hosts that reach nothing beyond their g
     expect(listed).to.contain(`${git('rev-parse', 'stable')}\trefs/smokestack/merge-target`);
   });
 
+  it('records the commit an annotated tag names, as the checkout on the host will print it', async () => {
+    git('tag', '-a', 'v1', '-m', 'release 1', 'master');
+    const planned = planJob('t', TemplateSchema.parse({ builds: [{ name: 'app', url: repo, ref: 'refs/tags/v1' }] }), { baseDir: dir });
+    const layout = await writeJobBundle(planned, group, path.join(dir, 'bundle'), { shipRemoteSources: true });
+    expect(git('rev-parse', 'v1')).to.not.equal(git('rev-parse', 'master'));
+    expect(layout.shippedRefs['build:0']!.revisions).to.deep.equal({ revision: git('rev-parse', 'master'), mergedRevisions: [] });
+  });
+
   it('ships the Depends-On changes merged into a source, from their own repositories, and checks them out from the bundle', async () => {
     const other = path.join(dir, 'dependency');
     execFileSync('git', ['clone', '-q', repo, other]);

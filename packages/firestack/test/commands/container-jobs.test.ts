@@ -133,6 +133,16 @@ describe('jobs on container groups (real containers on this machine: needs root,
     expect(buildOnly.job.status, buildOnly.job.message).to.equal('success');
     expect(buildOnly.log).to.contain(`reused the packages job ${first.job.id}`);
 
+    // A kept package that no longer matches its digest is never installed: the job builds, and passes.
+    const cache = path.join(store.dataDir, 'build-cache');
+    const [entry] = fs.readdirSync(cache).filter((n) => !n.startsWith('.'));
+    const kept = path.join(cache, entry!, 'packages');
+    for (const deb of fs.readdirSync(kept)) fs.appendFileSync(path.join(kept, deb), 'tampered');
+    const tampered = await work(14, 'build-only');
+    expect(tampered.job.status, tampered.job.message).to.equal('success');
+    expect(tampered.log).to.match(/could not reuse an earlier build \(.* no longer matches its digest/);
+    expect(tampered.log).to.contain('dpkg-buildpackage');
+
     // A new commit is a new build.
     fs.appendFileSync(path.join(ws.repo, 'README.md'), 'one more line\n');
     execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.org', 'commit', '-qam', 'one more line'], { cwd: ws.repo });

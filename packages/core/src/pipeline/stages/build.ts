@@ -71,35 +71,44 @@ function knownRevisions(run: JobRun, bundle: BundleLayout | undefined, index: nu
 /** The key of what one host builds in this job (see build-reuse.ts), or why it is built without looking for an earlier build. */
 function reuseKey(run: JobRun, bundle: BundleLayout | undefined, hostName: string, indexes: number[]) {
   const builds = indexes.map((index) => ({ definition: run.plan.definition.builds[index]!, revisions: knownRevisions(run, bundle, index) }));
-  return buildReuseKey({ host: run.hostRun(hostName).host, provisioned: !run.options.group, recipe: buildRecipe(run.renderer.dir), builds });
+  return buildReuseKey({ host: run.hostRun(hostName).host, provisioned: !run.options.group, recipe: buildRecipe(run.renderer.dir), env: run.plan.definition.env, builds });
 }
 
 const PACKAGE_DIRS: Record<PackageKind, string> = { packages: 'debs', rpms: 'rpms' };
 
 /**
  * The packages an earlier job built from the same commits, put where this job's build would have left them:
- * in the host's workspace (debs/, rpms/) and among the job's fetched packages. Undefined when there is no such
- * build, or using it failed (then the host builds).
+ * among the job's fetched packages (each copy checked against the digest recorded when it was kept) and in the
+ * host's workspace (debs/, rpms/). Undefined when there is no such build, the job is stopping, or using it
+ * failed: then the host builds, and its build script starts from empty package directories.
  */
 async function reuseBuild(run: JobRun, h: HostRun, key: string): Promise<{ jobId: string } | undefined> {
   const cache = buildCache(run);
+  const local = (kind: PackageKind) => path.join(run.jobDir, kind, h.host.name);
   try {
+    if (run.signal.aborted) return undefined;
     const hit = cache.find(key);
     if (!hit) return undefined;
     for (const kind of ['packages', 'rpms'] as const) {
       const files = hit.files.filter((f) => f.kind === kind);
       if (files.length === 0) continue;
-      const local = path.join(run.jobDir, kind, h.host.name);
-      fs.mkdirSync(local, { recursive: true });
-      for (const f of files) fs.copyFileSync(f.path, path.join(local, path.basename(f.name)));
-      await h.conn!.upload(local, path.posix.join(h.workspace, PACKAGE_DIRS[kind]));
+      fs.mkdirSync(local(kind), { recursive: true });
+      for (const f of files) {
+        if (!(await cache.copyVerified(key, f, path.join(local(kind), path.basename(f.name))))) {
+          throw new Error(`${path.basename(f.name)} no longer matches its digest (the entry is dropped)`);
+        }
+      }
     }
+    for (const kind of ['packages', 'rpms'] as const) {
+      if (fs.existsSync(local(kind))) await h.conn!.upload(local(kind), path.posix.join(h.workspace, PACKAGE_DIRS[kind]));
+    }
+    if (run.signal.aborted) throw new Error('the job is stopping');
     const names = hit.files.map((f) => path.basename(f.name)).join(', ');
     run.logs.line('build', h.host.name, `reused the packages job ${hit.build.jobId} built on ${hit.build.host} at ${hit.build.builtAt} from the same commits on the same image (${hit.build.what}): ${names}`);
     return { jobId: hit.build.jobId };
   } catch (err) {
     run.logs.line('build', h.host.name, `could not reuse an earlier build (${errorMessage(err)}): building`);
-    for (const kind of ['packages', 'rpms'] as const) fs.rmSync(path.join(run.jobDir, kind, h.host.name), { recursive: true, force: true });
+    for (const kind of ['packages', 'rpms'] as const) fs.rmSync(local(kind), { recursive: true, force: true });
     return undefined;
   }
 }
@@ -114,6 +123,8 @@ export async function build(run: JobRun, bundle: BundleLayout | undefined): Prom
       const h = run.hostRun(hostName);
       const items = buildItems(run, bundle, indexes, h.workspace);
       const reuse = reuseKey(run, bundle, hostName, indexes);
+      // Said where a reuse could have been expected: a fresh container host.
+      if ('why' in reuse && h.host.containerImage) run.logs.line('build', h.host.name, `building without looking for an earlier build: ${reuse.why}`);
       if ('key' in reuse) {
         const reused = await reuseBuild(run, h, reuse.key);
         if (reused) {
@@ -143,7 +154,7 @@ export async function build(run: JobRun, bundle: BundleLayout | undefined): Prom
       }
       if ('key' in reuse && r.code === 0 && judged.failures.length === 0 && judged.infra.length === 0) {
         const what = indexes.map((index) => `${builds[index]!.name} at ${knownRevisions(run, bundle, index)!.revision.slice(0, 12)}`).join(', ');
-        keepBuild(run, h, reuse.key, what);
+        await keepBuild(run, h, reuse.key, what);
       }
       return judged;
     }),
@@ -155,9 +166,9 @@ export async function build(run: JobRun, bundle: BundleLayout | undefined): Prom
 }
 
 /** Keeps a host's passed build for later jobs; failing to only costs them a build, so it is a log line. */
-function keepBuild(run: JobRun, h: HostRun, key: string, what: string): void {
+async function keepBuild(run: JobRun, h: HostRun, key: string, what: string): Promise<void> {
   try {
-    const kept = buildCache(run).save(
+    const kept = await buildCache(run).save(
       { key, jobId: run.job.id, host: h.host.name, builtAt: run.now().toISOString(), what },
       { packages: path.join(run.jobDir, 'packages', h.host.name), rpms: path.join(run.jobDir, 'rpms', h.host.name) },
     );

@@ -37,6 +37,12 @@ async function git(args: string[], cwd: string, env: Record<string, string> = {}
   }
 }
 
+/** Author and committer date of a snapshot commit, in seconds since the epoch. */
+function commitDate(seconds: string): Record<string, string> {
+  const date = `@${seconds} +0000`;
+  return { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+}
+
 const STATUS: Record<string, UncommittedFile['status']> = { A: 'added', M: 'modified', D: 'deleted', T: 'modified' };
 
 /** Commits the working tree through a copy of the index, so the user's index, HEAD and refs stay as they are. */
@@ -55,7 +61,9 @@ async function snapshotWorkTree(dir: string): Promise<CheckoutSnapshot> {
     const tree = await git(['write-tree'], dir, env);
     const diff = await git(['diff-index', '--cached', '--no-renames', '--name-status', '-z', head], dir, env);
     const uncommitted = parseNameStatus(diff);
-    const commit = uncommitted.length === 0 ? head : await git(['commit-tree', tree, '-p', head, '-m', 'SmokeStack: uncommitted changes'], dir, env);
+    // Dated as HEAD: the same edits on the same HEAD are the same commit, so a build of them can be reused.
+    const dated = { ...env, ...commitDate(await git(['log', '-1', '--format=%ct', head], dir)) };
+    const commit = uncommitted.length === 0 ? head : await git(['commit-tree', tree, '-p', head, '-m', 'SmokeStack: uncommitted changes'], dir, dated);
     const files = Number((await git(['ls-files', '--cached'], dir, env)).split('\n').filter(Boolean).length);
     return { dir, head, commit, objects, uncommitted, files };
   } finally {
@@ -70,7 +78,8 @@ async function snapshotPlainDirectory(dir: string, scratchRoot: string): Promise
   const env = { GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: path.join(gitDir, 'index') };
   await git(['add', '--all', '--', '.'], dir, env);
   const tree = await git(['write-tree'], dir, env);
-  const commit = await git(['commit-tree', tree, '-m', `SmokeStack: the directory ${dir}`], dir, env);
+  // Undated (the epoch): the same files are the same commit, so a build of them can be reused.
+  const commit = await git(['commit-tree', tree, '-m', `SmokeStack: the directory ${dir}`], dir, { ...env, ...commitDate('0') });
   const files = (await git(['ls-files', '--cached'], dir, env)).split('\n').filter(Boolean).length;
   return { dir, commit, objects: path.join(gitDir, 'objects'), uncommitted: [], files };
 }

@@ -92,6 +92,31 @@ describe('pipeline/checkout (what a local source ships)', () => {
     expect(fs.existsSync(path.join(plain, '.git'))).to.equal(false);
   });
 
+  it('the same edits on the same HEAD, or the same files of a plain directory, ship as the same commit (a build of them can be reused); a change is another', async () => {
+    const repo = path.join(dir, 'repo');
+    fs.mkdirSync(repo);
+    git(repo, 'init', '-q');
+    fs.writeFileSync(path.join(repo, 'a'), 'a\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'a');
+    fs.writeFileSync(path.join(repo, 'a'), 'edited\n');
+    const first = await snapshotLocalSource(repo, dir);
+    // A second later, as a developer running again without touching anything.
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await snapshotLocalSource(repo, dir)).commit).to.equal(first.commit);
+    fs.writeFileSync(path.join(repo, 'a'), 'edited again\n');
+    expect((await snapshotLocalSource(repo, dir)).commit).to.not.equal(first.commit);
+
+    const plain = path.join(dir, 'plain');
+    fs.mkdirSync(plain);
+    fs.writeFileSync(path.join(plain, 'b'), 'b\n');
+    const once = await snapshotLocalSource(plain, fs.mkdtempSync(path.join(dir, 's1-')));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await snapshotLocalSource(plain, fs.mkdtempSync(path.join(dir, 's2-')))).commit).to.equal(once.commit);
+    fs.writeFileSync(path.join(plain, 'b'), 'changed\n');
+    expect((await snapshotLocalSource(plain, fs.mkdtempSync(path.join(dir, 's3-')))).commit).to.not.equal(once.commit);
+  });
+
   it('refuses a checkout without any commit in one line that says what to do', async () => {
     const repo = path.join(dir, 'empty');
     fs.mkdirSync(repo);

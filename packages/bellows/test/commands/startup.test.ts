@@ -87,6 +87,26 @@ describe('what a command loads', () => {
     for (const heavy of HEAVY) expect(loaded(bad.modules, heavy), String(heavy)).to.deep.equal([]);
   });
 
+  it('with a config file this build validated before, as it is now, loads neither the YAML parser nor the validator; a changed one is validated again', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'cached-'));
+    const file = path.join(cwd, 'smokestack.yaml');
+    const validator = /\/vendor\/(zod|yaml)\.cjs$/;
+    fs.writeFileSync(file, 'projects:\n  - name: openstack/nova\n');
+    const first = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd });
+    expect(first.result.code, first.result.stderr).to.equal(0);
+    expect(loaded(first.modules, validator)).to.have.length(2);
+    const again = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd });
+    expect(again.result.code, again.result.stderr).to.equal(0);
+    expect(again.result.json()).to.deep.equal({ jobs: [] });
+    expect(loaded(again.modules, validator)).to.deep.equal([]);
+    // Edited: validated again, and a mistake is still found.
+    fs.writeFileSync(file, 'projects:\n  - name: openstack/nova\n    branch: 3\n');
+    const bad = await runRecording(dir, 'bellows', ['jobs', 'list'], { env, cwd });
+    expect(bad.result.code).to.equal(1);
+    expect(bad.result.stderr.trim()).to.equal('bellows: error: smokestack.yaml: projects[0].branch: expected a string');
+    expect(loaded(bad.modules, validator)).to.have.length(2);
+  });
+
   it('a mistyped command is one line, its hook loading only its own small module beside the bundle', async () => {
     const { result, raw } = await runRecording(dir, 'bellows', ['jbos', 'lsit'], { env, cwd: dir });
     expect(result.code).to.equal(1);

@@ -1,7 +1,8 @@
 import { format } from 'node:util';
 import { Command, Flags, type Interfaces } from '../oclif.js';
 import { isInfraError, isUserError } from '../errors.js';
-import { defaultConfig, hasConfigFile } from '../config/find.js';
+import { defaultConfig, findConfigPath, hasConfigFile } from '../config/find.js';
+import { bundleCodeId, readCachedConfig, writeCachedConfig } from '../config/cache.js';
 import type { LoadedConfig } from '../config/load.js';
 import { imageSettings } from '../images/settings.js';
 import { Logger } from '../log/logger.js';
@@ -52,6 +53,8 @@ export abstract class SmokestackCommand extends Command {
   private readonly secrets = new Set<string>();
   private loadedConfig?: LoadedConfig;
   private configLoader?: typeof import('../config/load.js');
+  /** The identity of this build, for the config cache; undefined when running from source. */
+  private configCodeId?: string;
   private stateStore?: Store;
   private logger?: Logger;
   protected globals: { config?: string; state?: string; verbose: boolean; color: boolean } = { verbose: false, color: true };
@@ -69,13 +72,27 @@ export abstract class SmokestackCommand extends Command {
       color: Boolean(f.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     };
     if (!this.globals.color) process.env.FORCE_COLOR = '0';
-    // Only a config file needs the YAML parser and the validator: without one, a command never loads them.
-    if (hasConfigFile({ flag: this.globals.config })) this.configLoader = await import('../config/load.js');
+    // Only a config file needs the YAML parser and the validator: without one, a command never loads them,
+    // nor with one that this build validated before as it is now (config/cache.ts).
+    if (!hasConfigFile({ flag: this.globals.config })) return;
+    this.configCodeId = bundleCodeId(this.config.root);
+    if (this.configCodeId) {
+      try {
+        this.loadedConfig = readCachedConfig(findConfigPath({ flag: this.globals.config })!, { codeId: this.configCodeId });
+      } catch {
+        // A config named but missing: the loader says so.
+      }
+    }
+    if (!this.loadedConfig) this.configLoader = await import('../config/load.js');
   }
 
   /** The validated config (the embedded empty default when there is no file). */
   protected get settings(): LoadedConfig {
-    this.loadedConfig ??= this.configLoader?.loadConfig({ flag: this.globals.config }) ?? defaultConfig();
+    if (!this.loadedConfig) {
+      const loaded = this.configLoader?.loadConfig({ flag: this.globals.config }) ?? defaultConfig();
+      if (this.configCodeId && loaded.sha256) writeCachedConfig(loaded, loaded.sha256, { codeId: this.configCodeId });
+      this.loadedConfig = loaded;
+    }
     return this.loadedConfig;
   }
 

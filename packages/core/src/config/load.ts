@@ -12,12 +12,15 @@ import {
   type TemplateDefinition,
 } from './schema.js';
 import { parseOrThrow } from './validate.js';
+import { sha256Text } from './cache.js';
 
 export interface LoadedConfig {
   /** The file the config came from, or undefined for the embedded empty default. */
   path?: string;
   dir: string;
   config: SmokestackConfig;
+  /** The SHA-256 of the file's text the config was validated from (what the config cache keys on). */
+  sha256?: string;
 }
 
 /** Config, template and group files above this size are refused before they are parsed (real ones are a few KiB). */
@@ -51,7 +54,10 @@ function readLimited(file: string, label: string, limit: number): string {
 
 /** Reads a YAML or JSON file into plain data; errors name the file and line. */
 export function readDataFile(file: string, label = file): unknown {
-  const text = readLimited(file, label, MAX_CONFIG_BYTES);
+  return parseDataText(file, readLimited(file, label, MAX_CONFIG_BYTES), label);
+}
+
+function parseDataText(file: string, text: string, label: string): unknown {
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(text);
@@ -85,7 +91,8 @@ export function loadConfig(options: ConfigSearch = {}): LoadedConfig {
 
 export function loadConfigFile(file: string): LoadedConfig {
   const label = path.basename(file);
-  const data = readDataFile(file, label);
+  const text = readLimited(file, label, MAX_CONFIG_BYTES);
+  const data = parseDataText(file, text, label);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError(`${label}: (top level): expected a mapping of keys such as gerrit, projects, templates`);
   }
@@ -98,7 +105,7 @@ export function loadConfigFile(file: string): LoadedConfig {
       }
     }
   }
-  return { path: file, dir, config };
+  return { path: file, dir, config, sha256: sha256Text(text) };
 }
 
 /** Resolves a template by name, loading it from its file when the config only names a path. */

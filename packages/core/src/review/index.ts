@@ -3,3 +3,4 @@ export * from './report.js';
 export * from './render.js';
 export * from './service.js';
 export * from './snapshot.js';
+export * from './project-file.js';

@@ -1,11 +1,9 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { z } from '../vendor/zod.js';
 import { InfraError, UserError, errorMessage, isUserError } from '../errors.js';
 import type { Change } from '../model.js';
 import type { ProjectConfig } from '../config/schema.js';
-import { readDataFile } from '../config/load.js';
-import { parseOrThrow } from '../config/validate.js';
+import type { ProjectFileEntry } from './project-file.js';
 import { gerritHttpPassword } from '../config/credentials.js';
 import type { LoadedConfig } from '../config/load.js';
 import { GerritRestClient } from '../gerrit/rest.js';
@@ -35,39 +33,6 @@ const LAUNCHPAD_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 /** The Launchpad name a Gerrit project defaults to: its last path segment (openstack/nova → nova). */
 export function defaultLaunchpadName(project: string): string {
   return (project.split('/').pop() ?? project).toLowerCase();
-}
-
-/** The original ReviewDay's projects file: `projects: [{name, launchpad_project}]` (our keys accepted too). */
-const ProjectFileSchema = z.strictObject({
-  projects: z
-    .array(
-      z.strictObject({
-        name: z.string().min(1),
-        launchpad_project: z.string().min(1).optional(),
-        launchpad: z.string().min(1).optional(),
-        branch: z.string().min(1).optional(),
-        templates: z.array(z.string().min(1)).optional(),
-      }),
-    )
-    .min(1),
-});
-
-export interface ProjectFileEntry {
-  name: string;
-  launchpad?: string;
-  branch?: string;
-  templates?: string[];
-}
-
-export function loadProjectFile(file: string): ProjectFileEntry[] {
-  const label = path.basename(file);
-  const data = parseOrThrow(ProjectFileSchema, readDataFile(file, label), label);
-  return data.projects.map((p, i) => {
-    if (p.launchpad && p.launchpad_project && p.launchpad !== p.launchpad_project) {
-      throw new UserError(`${label}: projects[${i}]: launchpad and launchpad_project disagree`, { hint: 'keep one of them' });
-    }
-    return { name: p.name, launchpad: p.launchpad_project ?? p.launchpad, branch: p.branch, templates: p.templates };
-  });
 }
 
 /**
@@ -320,7 +285,8 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
   }
   const projects = resolveReportProjects({
     configured: config.projects,
-    fromFile: request.projectFile ? loadProjectFile(path.resolve(cwd, request.projectFile)) : undefined,
+    // The projects file needs the YAML parser and the validator; a report without one loads neither.
+    fromFile: request.projectFile ? (await import('./project-file.js')).loadProjectFile(path.resolve(cwd, request.projectFile)) : undefined,
     only: request.projects,
   });
   const outDir = request.out

@@ -107,6 +107,24 @@ describe('what a command loads', () => {
     expect(loaded(bad.modules, validator)).to.have.length(2);
   });
 
+  it('reviewday report with a config validated before loads neither the YAML parser nor the validator (the projects file does)', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'report-'));
+    fs.writeFileSync(path.join(cwd, 'smokestack.yaml'), 'gerrit:\n  url: http://127.0.0.1:9\nprojects:\n  - name: openstack/nova\n');
+    const validator = /\/vendor\/(zod|yaml)\.cjs$/;
+    const offline = ['report', '--offline', '-o', path.join(cwd, 'out')];
+    await runRecording(dir, 'reviewday', offline, { env, cwd });
+    const again = await runRecording(dir, 'reviewday', offline, { env, cwd });
+    // No snapshot yet: the one-line error comes after the report's modules are loaded.
+    expect(again.result.code).to.equal(1);
+    expect(again.result.stderr).to.contain('--offline: no saved snapshot of the open changes');
+    expect(loaded(again.modules, /\/core\/(dist|src)\/review\/service\.(js|ts)$/), 'the report module').to.have.length(1);
+    expect(loaded(again.modules, validator)).to.deep.equal([]);
+    fs.writeFileSync(path.join(cwd, 'projects.yaml'), 'projects:\n  - name: openstack/nova\n    launchpad_project: nova\n');
+    const withFile = await runRecording(dir, 'reviewday', [...offline, '--project-file', path.join(cwd, 'projects.yaml')], { env, cwd });
+    expect(withFile.result.stderr).to.contain('--offline: no saved snapshot');
+    expect(loaded(withFile.modules, validator)).to.have.length(2);
+  });
+
   it('a mistyped command is one line, its hook loading only its own small module beside the bundle', async () => {
     const { result, raw } = await runRecording(dir, 'bellows', ['jbos', 'lsit'], { env, cwd: dir });
     expect(result.code).to.equal(1);

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -115,6 +116,17 @@ for (const cli of CLIS) {
     Object.entries(result.metafile.outputs).map(([out, { inputs }]) => [path.relative(outdir, path.join(root, out)).split(path.sep).join('/'), Object.keys(inputs)]),
   );
   result.outputFiles.push({ path: path.join(outdir, 'meta.json'), contents: Buffer.from(`${JSON.stringify(meta, null, 1)}\n`) });
+  // build-id: what this build runs, by content (every bundled file and the vendored bundles beside core), so a
+  // cache of what the code computed (the validated config, packages/core/src/config/cache.ts) is never taken
+  // from another build.
+  const identity = createHash('sha256');
+  const vendorDir = path.join(coreDist, 'vendor');
+  const identified = [
+    ...result.outputFiles.map((f) => ({ name: path.relative(outdir, f.path), contents: f.contents })),
+    ...fs.readdirSync(vendorDir).filter((f) => f.endsWith('.cjs')).map((f) => ({ name: `vendor/${f}`, contents: fs.readFileSync(path.join(vendorDir, f)) })),
+  ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const f of identified) identity.update(f.name).update('\0').update(f.contents).update('\0');
+  result.outputFiles.push({ path: path.join(outdir, 'build-id'), contents: Buffer.from(`${identity.digest('hex')}\n`) });
   const written = new Set();
   // Chunks first: an entry is only replaced once everything it imports is in place.
   const files = [...result.outputFiles].sort((a, b) => Number(!a.path.includes(`${path.sep}chunks${path.sep}`)) - Number(!b.path.includes(`${path.sep}chunks${path.sep}`)));

@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import { repoRoot, runCli, type CliName, type CliResult } from '@smokestack/testkit';
+import { StateStore, enqueueJob } from '@smokestack/core';
+import { cliBin, repoRoot, runCli, type CliName, type CliResult } from '@smokestack/testkit';
 
 const recorder = pathToFileURL(path.join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs')).href;
 const lister = path.join(repoRoot(), 'packages', 'testkit', 'test', 'fixtures', 'list-commands.mjs');
@@ -91,20 +92,37 @@ describe('what a command loads', () => {
     const cwd = fs.mkdtempSync(path.join(dir, 'cached-'));
     const file = path.join(cwd, 'smokestack.yaml');
     const validator = /\/vendor\/(zod|yaml)\.cjs$/;
-    fs.writeFileSync(file, 'projects:\n  - name: openstack/nova\n');
-    const first = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd });
+    // The config names the store: what the cached config says is what the command reads.
+    const stateFile = path.join(cwd, 'state.json');
+    await new StateStore(stateFile).update((state) => void enqueueJob(state, { configId: 'c1', project: 'openstack/nova', number: 7, patchSet: 1, revision: 'abc', template: 't' }, new Date()));
+    const own = { ...env, SMOKESTACK_STATE: '' };
+    fs.writeFileSync(file, `state: ${stateFile}\nprojects:\n  - name: openstack/nova\n`);
+    const first = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env: own, cwd });
     expect(first.result.code, first.result.stderr).to.equal(0);
     expect(loaded(first.modules, validator)).to.have.length(2);
-    const again = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env, cwd });
+    const again = await runRecording(dir, 'bellows', ['jobs', 'list', '--json'], { env: own, cwd });
     expect(again.result.code, again.result.stderr).to.equal(0);
-    expect(again.result.json()).to.deep.equal({ jobs: [] });
+    expect(again.result.json<{ jobs: Array<{ number: number }> }>().jobs.map((j) => j.number)).to.deep.equal([7]);
     expect(loaded(again.modules, validator)).to.deep.equal([]);
     // Edited: validated again, and a mistake is still found.
-    fs.writeFileSync(file, 'projects:\n  - name: openstack/nova\n    branch: 3\n');
-    const bad = await runRecording(dir, 'bellows', ['jobs', 'list'], { env, cwd });
+    fs.writeFileSync(file, `state: ${stateFile}\nprojects:\n  - name: openstack/nova\n    branch: 3\n`);
+    const bad = await runRecording(dir, 'bellows', ['jobs', 'list'], { env: own, cwd });
     expect(bad.result.code).to.equal(1);
     expect(bad.result.stderr.trim()).to.equal('bellows: error: smokestack.yaml: projects[0].branch: expected a string');
     expect(loaded(bad.modules, validator)).to.have.length(2);
+  });
+
+  it('a config read from a pipe is validated every time, never taken for an empty one', () => {
+    for (let run = 0; run < 2; run++) {
+      // A shell's pipe, as `-c <(…)` or `… | bellows -c /dev/stdin` gives one.
+      const piped = spawnSync('sh', ['-c', 'printf "projects: 3\\n" | "$0" "$1" jobs list --json -c /dev/stdin', process.execPath, cliBin('bellows')], {
+        env: { ...process.env, ...env, NO_COLOR: '1' },
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(piped.status, piped.stdout + piped.stderr).to.equal(1);
+      expect(JSON.parse(piped.stdout).error.message).to.equal('stdin: projects: expected a list');
+    }
   });
 
   it('reviewday report with a config validated before loads neither the YAML parser nor the validator (the projects file does)', async () => {

@@ -2,7 +2,7 @@ import { format } from 'node:util';
 import { Command, Flags, type Interfaces } from '../oclif.js';
 import { isInfraError, isUserError } from '../errors.js';
 import { defaultConfig, findConfigPath, hasConfigFile } from '../config/find.js';
-import { bundleCodeId, readCachedConfig, writeCachedConfig } from '../config/cache.js';
+import { builtCodeId, readCachedConfig, writeCachedConfig } from '../config/cache.js';
 import type { LoadedConfig } from '../config/load.js';
 import { imageSettings } from '../images/settings.js';
 import { Logger } from '../log/logger.js';
@@ -53,7 +53,7 @@ export abstract class SmokestackCommand extends Command {
   private readonly secrets = new Set<string>();
   private loadedConfig?: LoadedConfig;
   private configLoader?: typeof import('../config/load.js');
-  /** The identity of this build, for the config cache; undefined when running from source. */
+  /** The identity of this build, for the config cache (config/cache.ts); undefined when running from source. */
   private configCodeId?: string;
   private stateStore?: Store;
   private logger?: Logger;
@@ -75,7 +75,7 @@ export abstract class SmokestackCommand extends Command {
     // Only a config file needs the YAML parser and the validator: without one, a command never loads them,
     // nor with one that this build validated before as it is now (config/cache.ts).
     if (!hasConfigFile({ flag: this.globals.config })) return;
-    this.configCodeId = bundleCodeId(this.config.root);
+    this.configCodeId = builtCodeId(this.config.root, import.meta.url);
     if (this.configCodeId) {
       try {
         this.loadedConfig = readCachedConfig(findConfigPath({ flag: this.globals.config })!, { codeId: this.configCodeId });

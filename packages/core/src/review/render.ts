@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { configurationLabel } from '../config/axes.js';
-import { InfraError, errorMessage } from '../errors.js';
 import { writeFilesAtomically } from '../web/atomic.js';
 import { jsonForScript } from '../web/render.js';
 import { TemplateRenderer } from '../render/render.js';

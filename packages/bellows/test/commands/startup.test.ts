@@ -151,6 +151,25 @@ describe('what a command loads', () => {
     expect(loaded(raw, /\/packages\/core\/dist\/(?!oclif\.js$|vendor\/)/).map((m) => m.replace(/.*\/packages\/core\/dist\//, ''))).to.deep.equal(['cli/mistakes.js']);
   });
 
+  it("oclif's debug log, put off until DEBUG is set, still prints with it", async () => {
+    const quiet = await runCli('bellows', ['jobs', 'list', '--json'], { env, cwd: dir });
+    expect(quiet.code, quiet.stderr).to.equal(0);
+    expect(quiet.stderr).to.equal('');
+    const debug = await runCli('bellows', ['jobs', 'list', '--json'], { env: { ...env, DEBUG: 'oclif:*' }, cwd: dir });
+    expect(debug.code, debug.stderr).to.equal(0);
+    expect(debug.json()).to.deep.equal({ jobs: [] });
+    expect(debug.stderr).to.match(/oclif:main process\.argv/);
+    expect(debug.stderr).to.match(/oclif:config/);
+  });
+
+  it('the command list in --help is in alphabetical order', async () => {
+    const result = await runCli('bellows', ['--help'], { env, cwd: dir });
+    expect(result.code, result.stderr).to.equal(0);
+    const commands = result.stdout.split('COMMANDS\n')[1]!.split('\n').filter((line) => /^ {2}\S/.test(line)).map((line) => line.trim().split(/\s+/)[0]!);
+    expect(commands).to.include.members(['comment', 'sync']);
+    expect(commands).to.deep.equal([...commands].sort());
+  });
+
   it('a config named with --config that does not exist is still an error, though nothing else reads it', async () => {
     const result = await runCli('bellows', ['jobs', 'list', '--config', path.join(dir, 'nope.yaml')], { env, cwd: dir });
     expect(result.code).to.equal(1);

@@ -6,7 +6,8 @@
 // size of index.html, and in Chromium (network blocked) first paint, a re-sort and a filter.
 // Run after `npm run build`:
 //   node bench/report.mjs [--changes 10000] [--projects 40] [--runs 3] [--baseline REF|none] [--keep] [--serve]
-// --serve only builds the fixtures and keeps the simulators up, printing the command to profile.
+// --serve only builds the fixtures and keeps the simulators up, printing the command to profile
+// (SIGUSR2 to it touches 1% of the changes, as between two warm runs).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,7 +283,10 @@ async function main() {
     console.log(`fixtures: ${CHANGES} changes, ${PROJECTS} projects, ${Object.keys(fixture.jobs).length} jobs (${fmt(performance.now() - t0)} to generate)`);
     const current = await prepare(ROOT, path.join(dir, 'current'), fixture, gerrit, launchpad);
     if (opts.serve) {
-      console.log(`serving; profile with:\ncd ${dir} && env ${Object.entries(current.env).map(([k, v]) => `${k}=${v}`).join(' ')} node --cpu-prof ${current.bin} ${current.args.join(' ')}`);
+      // `kill -USR2 <pid>` touches 1% of the changes, as between two warm runs of the benchmark.
+      let round = 0;
+      process.on('SIGUSR2', () => touchSome(gerrit, fixture.numbers, round++));
+      console.log(`serving (pid ${process.pid}; kill -USR2 touches 1% of the changes); profile with:\ncd ${dir} && env ${Object.entries(current.env).map(([k, v]) => `${k}=${v}`).join(' ')} node --cpu-prof ${current.bin} ${current.args.join(' ')}`);
       await new Promise(() => {});
     }
     let baseline;

@@ -37,6 +37,8 @@ function validEntry(value: unknown): value is StoredAnswer {
  */
 export class LaunchpadCache {
   private entries: Promise<Entries> | undefined;
+  /** The file's entries once read. */
+  private loaded: Entries | undefined;
   private readonly fresh = new Map<string, StoredAnswer>();
   /** Set when the file on disk could not be read as a cache. */
   problem: string | undefined;
@@ -70,6 +72,18 @@ export class LaunchpadCache {
     return validEntry(entry) ? entry : undefined;
   }
 
+  /** Reads the file now, so that `peek` can answer. */
+  async load(): Promise<void> {
+    this.entries ??= this.readFile();
+    this.loaded = await this.entries;
+  }
+
+  /** The answer stored for `url` without waiting; undefined as well before `load` (or `get`) has read the file. */
+  peek(url: string): StoredAnswer | undefined {
+    const entry = this.fresh.get(url) ?? this.loaded?.[url];
+    return validEntry(entry) ? entry : undefined;
+  }
+
   /** Remembers an answer; it reaches the file on the next `flush`. */
   set({ url, ...entry }: CachedAnswer): void {
     this.fresh.set(url, entry);
@@ -95,6 +109,7 @@ export class LaunchpadCache {
       throw err;
     }
     this.entries = Promise.resolve(entries);
+    this.loaded = entries;
     this.fresh.clear();
   }
 }

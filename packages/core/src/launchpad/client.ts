@@ -96,6 +96,63 @@ export class LaunchpadClient {
     return (await this.resource(url)) as LaunchpadSpecification | undefined;
   }
 
+  /** Reads the cache now: lookups it can answer are then answered at once (`cachedBugTasks`, `cachedBug`, `cachedSpecification`). */
+  async loadCache(): Promise<void> {
+    await this.options.cache?.load();
+  }
+
+  /** Every task of a bug from the cache alone, as `bugTasks` would answer; undefined when the cache cannot answer it whole. */
+  cachedBugTasks(id: number): { answer: LaunchpadBugTask[] | undefined } | undefined {
+    const tasks: LaunchpadBugTask[] = [];
+    const hits = { fresh: 0, stale: 0 };
+    let url: string | undefined = `${this.base}/bugs/${id}/bug_tasks`;
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const cached = this.cachedResource(url, hits);
+      if (!cached) return undefined;
+      const body = cached.body as { entries?: LaunchpadBugTask[]; next_collection_link?: string } | undefined;
+      if (!body) return this.counted(hits, { answer: page === 0 ? undefined : tasks });
+      if (Array.isArray(body.entries)) tasks.push(...body.entries);
+      try {
+        url = body.next_collection_link ? this.sameOrigin(body.next_collection_link) : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return this.counted(hits, { answer: tasks });
+  }
+
+  /** A bug from the cache alone, as `bug` would answer; undefined when the cache cannot answer. */
+  cachedBug(id: number): { answer: LaunchpadBug | undefined } | undefined {
+    const hits = { fresh: 0, stale: 0 };
+    const cached = this.cachedResource(`${this.base}/bugs/${id}`, hits);
+    return cached && this.counted(hits, { answer: cached.body as LaunchpadBug | undefined });
+  }
+
+  /** A blueprint from the cache alone, as `specification` would answer; undefined when the cache cannot answer. */
+  cachedSpecification(project: string, name: string): { answer: LaunchpadSpecification | undefined } | undefined {
+    const hits = { fresh: 0, stale: 0 };
+    const cached = this.cachedResource(`${this.base}/${encodeURIComponent(project)}/+spec/${encodeURIComponent(name)}`, hits);
+    return cached && this.counted(hits, { answer: cached.body as LaunchpadSpecification | undefined });
+  }
+
+  /** What `resource` would answer from the cache without asking Launchpad: a fresh answer, or any answer once Launchpad is unavailable. */
+  private cachedResource(url: string, hits: { fresh: number; stale: number }): { body: unknown } | undefined {
+    const cached = this.options.cache?.peek(url);
+    if (!cached) return undefined;
+    const ttlMs = (this.options.cacheTtlSeconds ?? 3600) * 1000;
+    if ((this.options.now ?? Date.now)() - cached.fetchedAt < ttlMs) hits.fresh++;
+    else if (this.unavailable) hits.stale++;
+    else return undefined;
+    return { body: cached.body };
+  }
+
+  /** Counts the cache's answers once a lookup was answered whole from it. */
+  private counted<T>(hits: { fresh: number; stale: number }, answer: T): T {
+    this.stats.cacheHits += hits.fresh;
+    this.stats.staleHits += hits.stale;
+    return answer;
+  }
+
   private sameOrigin(link: string): string {
     let next: URL;
     try {

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { LaunchpadUnavailableError, type LaunchpadBugTask, type LaunchpadClient } from './client.js';
+import { LaunchpadUnavailableError, type LaunchpadBug, type LaunchpadBugTask, type LaunchpadClient, type LaunchpadSpecification } from './client.js';
 
 /** Bug importance for one Launchpad project, as resolved before scoring (tags are read only for High/Critical bugs). */
 export type BugPriority =
@@ -24,35 +24,61 @@ export function pickBugTask(tasks: readonly LaunchpadBugTask[], project: string)
   return series.sort((a, b) => rank(b) - rank(a))[0];
 }
 
+/** Tags only matter for a regression, which needs High or Critical: they are read for those alone. */
+function needsTags(task: LaunchpadBugTask | undefined): boolean {
+  return task?.importance === 'High' || task?.importance === 'Critical';
+}
+
+function tagsOf(info: LaunchpadBug | undefined): string[] {
+  return Array.isArray(info?.tags) ? info.tags.filter((t): t is string => typeof t === 'string') : [];
+}
+
+function bugAnswer(tasks: readonly LaunchpadBugTask[], task: LaunchpadBugTask | undefined, project: string, tags: string[]): BugPriority {
+  if (!task) return { status: 'no-task', targets: tasks.map((t) => t.bug_target_name ?? '?'), tags };
+  return { status: 'found', importance: task.importance ?? undefined, target: task.bug_target_name ?? project, tags };
+}
+
 export async function bugPriority(client: LaunchpadClient, bug: number, project: string): Promise<BugPriority> {
   try {
     const tasks = await client.bugTasks(bug);
     if (!tasks) return { status: 'not-found' };
     const task = pickBugTask(tasks, project);
-    // Tags only matter for a regression, which needs High or Critical: skip the request otherwise.
-    const tags = task && (task.importance === 'High' || task.importance === 'Critical') ? await bugTags(client, bug) : [];
-    if (!task) return { status: 'no-task', targets: tasks.map((t) => t.bug_target_name ?? '?'), tags };
-    return { status: 'found', importance: task.importance ?? undefined, target: task.bug_target_name ?? project, tags };
+    return bugAnswer(tasks, task, project, needsTags(task) ? tagsOf(await client.bug(bug)) : []);
   } catch (err) {
     if (err instanceof LaunchpadUnavailableError) return { status: 'unknown', why: `Launchpad unavailable: ${err.message}` };
     throw err;
   }
 }
 
-async function bugTags(client: LaunchpadClient, bug: number): Promise<string[]> {
-  const info = await client.bug(bug);
-  return Array.isArray(info?.tags) ? info.tags.filter((t): t is string => typeof t === 'string') : [];
+/** The same answer as `bugPriority` when the client's cache holds all it needs; undefined when Launchpad must be asked. */
+export function cachedBugPriority(client: LaunchpadClient, bug: number, project: string): BugPriority | undefined {
+  const tasks = client.cachedBugTasks(bug);
+  if (!tasks) return undefined;
+  if (!tasks.answer) return { status: 'not-found' };
+  const task = pickBugTask(tasks.answer, project);
+  if (!needsTags(task)) return bugAnswer(tasks.answer, task, project, []);
+  const info = client.cachedBug(bug);
+  return info && bugAnswer(tasks.answer, task, project, tagsOf(info.answer));
+}
+
+function specificationAnswer(spec: LaunchpadSpecification | undefined): BlueprintPriority {
+  if (!spec) return { status: 'not-found' };
+  return { status: 'found', priority: typeof spec.priority === 'string' ? spec.priority : undefined };
 }
 
 export async function blueprintPriority(client: LaunchpadClient, project: string, name: string): Promise<BlueprintPriority> {
   try {
-    const spec = await client.specification(project, name);
-    if (!spec) return { status: 'not-found' };
-    return { status: 'found', priority: typeof spec.priority === 'string' ? spec.priority : undefined };
+    return specificationAnswer(await client.specification(project, name));
   } catch (err) {
     if (err instanceof LaunchpadUnavailableError) return { status: 'unknown', why: `Launchpad unavailable: ${err.message}` };
     throw err;
   }
+}
+
+/** The same answer as `blueprintPriority` from the client's cache; undefined when Launchpad must be asked. */
+export function cachedBlueprintPriority(client: LaunchpadClient, project: string, name: string): BlueprintPriority | undefined {
+  const spec = client.cachedSpecification(project, name);
+  return spec && specificationAnswer(spec.answer);
 }
 
 /** The bugs and blueprints one Launchpad project's changes link to. */
@@ -80,12 +106,19 @@ export async function resolvePriorities(
   const limit = pLimit(options.concurrency ?? 8);
   const work: Array<Promise<void>> = [];
   let unknown = 0;
+  // What the cache answers is answered at once; only the rest waits its turn for Launchpad.
+  await client?.loadCache();
   for (const request of requests) {
     const bugs = new Map<number, BugPriority>();
     const blueprints = new Map<string, BlueprintPriority>();
     answers.bugs.set(request.project, bugs);
     answers.blueprints.set(request.project, blueprints);
     for (const bug of new Set(request.bugs)) {
+      const cached = client && cachedBugPriority(client, bug, request.project);
+      if (cached) {
+        bugs.set(bug, cached);
+        continue;
+      }
       work.push(
         limit(async () => {
           const answer = client ? await bugPriority(client, bug, request.project) : offline(options.offlineReason);
@@ -95,6 +128,11 @@ export async function resolvePriorities(
       );
     }
     for (const name of new Set(request.blueprints)) {
+      const cached = client && cachedBlueprintPriority(client, request.project, name);
+      if (cached) {
+        blueprints.set(name, cached);
+        continue;
+      }
       work.push(
         limit(async () => {
           const answer = client ? await blueprintPriority(client, request.project, name) : offline(options.offlineReason);

@@ -8,6 +8,8 @@ import {
   LaunchpadClient,
   blueprintPriority,
   bugPriority,
+  cachedBlueprintPriority,
+  cachedBugPriority,
   pickBugTask,
   resolvePriorities,
   slim,
@@ -86,6 +88,48 @@ describe('launchpad/client against the Launchpad simulator', () => {
     expect(await blueprintPriority(second, 'nova', 'nope')).to.deep.equal({ status: 'not-found' });
     expect(sim.requests.length).to.equal(asked);
     expect(second.stats).to.include({ requests: 0, cacheHits: 2 });
+  });
+
+  it('a warm cache answers every lookup at once, as asking would, and counts them as cache hits', async () => {
+    sim.addBug({ id: 104, tags: ['regression'], tasks: [{ target: 'nova', importance: 'Critical' }] });
+    const lookups = { project: 'nova', bugs: [100, 101, 102, 103, 104, 999], blueprints: ['live-migration', 'no-priority', 'nope'] };
+    const cold = await resolvePriorities(client(), [lookups]);
+    const asked = sim.requests.length;
+    // Nothing cached yet, or not read yet: the cache cannot answer.
+    const empty = client({ cache: new LaunchpadCache(path.join(cacheDir, 'other.json')) });
+    await empty.loadCache();
+    expect(cachedBugPriority(empty, 100, 'nova')).to.equal(undefined);
+    const warm = client();
+    expect(cachedBugPriority(warm, 100, 'nova'), 'before the cache is read').to.equal(undefined);
+    await warm.loadCache();
+    for (const bug of lookups.bugs) expect(cachedBugPriority(warm, bug, 'nova'), `bug ${bug}`).to.deep.equal(cold.bugs.get('nova')!.get(bug));
+    for (const name of lookups.blueprints) expect(cachedBlueprintPriority(warm, 'nova', name), name).to.deep.equal(cold.blueprints.get('nova')!.get(name));
+    // The same count as lookups that wait for the cache: 102's tasks span three pages, and 101 and 104 are
+    // High or Critical, so their bugs (tags) are read too.
+    const waiting = client();
+    for (const bug of lookups.bugs) await bugPriority(waiting, bug, 'nova');
+    for (const name of lookups.blueprints) await blueprintPriority(waiting, 'nova', name);
+    expect(warm.stats).to.deep.equal({ requests: 0, cacheHits: 1 + 2 + 3 + 1 + 2 + 1 + 3, staleHits: 0 });
+    expect(waiting.stats).to.deep.equal(warm.stats);
+    const again = await resolvePriorities(client(), [lookups]);
+    expect(again.bugs).to.deep.equal(cold.bugs);
+    expect(again.blueprints).to.deep.equal(cold.blueprints);
+    expect(sim.requests.length).to.equal(asked);
+  });
+
+  it('an expired answer is not the cache’s to give while Launchpad may be asked; offline it is, as a stale hit', async () => {
+    await resolvePriorities(client(), [{ project: 'nova', bugs: [100], blueprints: ['live-migration'] }]);
+    clock += 7200_000;
+    const online = client();
+    await online.loadCache();
+    expect(cachedBugPriority(online, 100, 'nova')).to.equal(undefined);
+    expect(cachedBlueprintPriority(online, 'nova', 'live-migration')).to.equal(undefined);
+    expect(online.stats).to.deep.equal({ requests: 0, cacheHits: 0, staleHits: 0 });
+    const offline = client({ offline: true });
+    await offline.loadCache();
+    expect(cachedBugPriority(offline, 100, 'nova')).to.deep.equal({ status: 'found', importance: 'Low', target: 'nova', tags: [] });
+    expect(cachedBlueprintPriority(offline, 'nova', 'live-migration')).to.deep.equal({ status: 'found', priority: 'Essential' });
+    expect(offline.stats).to.deep.equal({ requests: 0, cacheHits: 0, staleHits: 2 });
   });
 
   it('asks Launchpad again once the TTL has expired', async () => {

@@ -4,7 +4,7 @@ import { writeFilesAtomically } from '../web/atomic.js';
 import { jsonForScript } from '../web/render.js';
 import { TemplateRenderer } from '../render/render.js';
 import { describeRequiredSkip } from '../results/required.js';
-import { reportJsonPieces, type Report, type ReportRow, type TemplateResult } from './report.js';
+import { reportJsonHead, reportJsonTail, sectionJsonPieces, type Report, type ReportHead, type ReportRow, type ReportSection, type TemplateResult } from './report.js';
 
 export { jsonForScript, writeFilesAtomically };
 
@@ -116,40 +116,70 @@ function rowData(row: ReportRow, templates: readonly string[], strings: StringTa
   return data;
 }
 
-/** Everything the page's script renders: per section its templates and rows, and the shared strings. */
-export function pageData(report: Report) {
-  const strings = new StringTable();
-  const firstResult = report.sections.flatMap((s) => s.rows.flatMap((r) => Object.values(r.results))).at(0);
-  const jobSuffix = JOB_SUFFIXES.find((suffix) => firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId, suffix)) !== undefined) ?? '';
-  const jobLinks = firstResult && prefixOf(firstResult.link, jobTail(firstResult.jobId, jobSuffix));
-  const sections = report.sections.map((section) => {
-    const first = section.rows.find((r) => r.url);
-    const changeLinks = first && prefixOf(first.url, String(first.number));
-    return {
-      project: section.name,
-      templates: section.templates,
-      ...(changeLinks ? { changeLinks } : {}),
-      rows: section.rows.map((row) => rowData(row, section.templates, strings, { change: changeLinks, job: jobLinks, jobSuffix })),
-    };
-  });
-  return { pageSize: PAGE_SIZE, ...(jobLinks !== undefined ? { jobLinks, ...(jobSuffix ? { jobSuffix } : {}) } : {}), strings: strings.strings, sections };
-}
+/**
+ * Everything the page's script renders, built a section at a time: per section its templates and rows
+ * (as script-safe JSON text as soon as the section is added), and the strings they share.
+ */
+export class PageData {
+  private readonly strings = new StringTable();
+  private readonly sectionTexts: string[] = [];
+  /** Job links share a prefix, read from the first result of the report. */
+  private jobLinks?: string;
+  private jobSuffix = '';
+  private linksSeen = false;
 
+  add(section: ReportSection): void {
+    if (!this.linksSeen) {
+      const first = section.rows.find((r) => Object.keys(r.results).length > 0);
+      const firstResult = first && Object.values(first.results)[0];
+      if (firstResult) {
+        this.linksSeen = true;
+        this.jobSuffix = JOB_SUFFIXES.find((suffix) => prefixOf(firstResult.link, jobTail(firstResult.jobId, suffix)) !== undefined) ?? '';
+        this.jobLinks = prefixOf(firstResult.link, jobTail(firstResult.jobId, this.jobSuffix));
+      }
+    }
+    const firstLinked = section.rows.find((r) => r.url);
+    const changeLinks = firstLinked && prefixOf(firstLinked.url, String(firstLinked.number));
+    const links = { change: changeLinks, job: this.jobLinks, jobSuffix: this.jobSuffix };
+    this.sectionTexts.push(
+      jsonForScript({
+        project: section.name,
+        templates: section.templates,
+        ...(changeLinks ? { changeLinks } : {}),
+        rows: section.rows.map((row) => rowData(row, section.templates, this.strings, links)),
+      }),
+    );
+  }
+
+  /** The whole page data as JSON text safe inside a script element. */
+  text(): string {
+    const links = this.jobLinks !== undefined ? { jobLinks: this.jobLinks, ...(this.jobSuffix ? { jobSuffix: this.jobSuffix } : {}) } : {};
+    const head = jsonForScript({ pageSize: PAGE_SIZE, ...links, strings: this.strings.strings });
+    return `${head.slice(0, -1)},"sections":[${this.sectionTexts.join(',')}]}`;
+  }
+}
 
 function utcText(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** What the page's frame shows of a section (its rows are in the page data). */
+export type SectionSummary = Pick<ReportSection, 'name' | 'branch' | 'launchpad' | 'count' | 'excluded' | 'templates'>;
+
+function summaryOf(section: ReportSection): SectionSummary {
+  return { name: section.name, branch: section.branch, launchpad: section.launchpad, count: section.count, excluded: section.excluded, templates: section.templates };
+}
+
 /** The data the HTML template sees: the page's frame, and the rows as JSON for its script. */
-export function reportView(report: Report) {
+function viewOf(head: ReportHead, sections: readonly SectionSummary[], dataJson: string) {
   return {
-    title: report.title,
-    generated: report.generated,
-    generatedText: utcText(report.generated),
-    changesAsOfText: report.changesAsOf ? utcText(report.changesAsOf) : undefined,
-    total: report.sections.reduce((n, s) => n + s.count, 0),
-    warnings: report.warnings,
-    sections: report.sections.map((section, i) => ({
+    title: head.title,
+    generated: head.generated,
+    generatedText: utcText(head.generated),
+    changesAsOfText: head.changesAsOf ? utcText(head.changesAsOf) : undefined,
+    total: sections.reduce((n, s) => n + s.count, 0),
+    warnings: head.warnings,
+    sections: sections.map((section, i) => ({
       id: `p${i + 1}`,
       name: section.name,
       branch: section.branch,
@@ -159,8 +189,15 @@ export function reportView(report: Report) {
       templates: section.templates,
       columns: 6 + section.templates.length,
     })),
-    dataJson: jsonForScript(pageData(report)),
+    dataJson,
   };
+}
+
+/** The data the HTML template sees for a whole report. */
+export function reportView(report: Report) {
+  const page = new PageData();
+  for (const section of report.sections) page.add(section);
+  return viewOf(report, report.sections, page.text());
 }
 
 export interface RenderReportOptions {
@@ -173,7 +210,10 @@ export interface RenderedReport {
   indexPath: string;
   jsonPath: string;
   bytes: number;
-  /** Milliseconds spent rendering the page, and writing both files (reviewday.json is rendered as it is written). */
+  /** What each section of the page showed. */
+  sections: SectionSummary[];
+  /** Milliseconds spent building the sections (with their page data and reviewday.json text), rendering the page, and writing both files. */
+  buildMs: number;
   htmlMs: number;
   writeMs: number;
 }
@@ -183,27 +223,38 @@ export function renderReportHtml(report: Report, renderer: TemplateRenderer = ne
   return renderer.render(REPORT_TEMPLATE, reportView(report));
 }
 
-/** Writes `index.html` and `reviewday.json` into `outDir`, each replaced atomically. */
+/** Writes `index.html` and `reviewday.json` of a whole report into `outDir`, each replaced atomically. */
 export async function renderReport(report: Report, options: RenderReportOptions): Promise<RenderedReport> {
+  return renderReportSections(report, report.sections, options);
+}
+
+/**
+ * Writes `index.html` and `reviewday.json` into `outDir`, each replaced atomically, taking the sections
+ * one at a time: each becomes page data and reviewday.json text, and is let go before the next is built.
+ */
+export async function renderReportSections(head: ReportHead, sections: Iterable<ReportSection>, options: RenderReportOptions): Promise<RenderedReport> {
   const started = performance.now();
-  const html = renderReportHtml(report, options.renderer);
-  const rendered = performance.now();
-  let jsonBytes = 0;
-  function* json() {
-    for (const piece of reportJsonPieces(report)) {
-      jsonBytes += Buffer.byteLength(piece);
-      yield piece;
-    }
-    jsonBytes += 1;
-    yield '\n';
+  const page = new PageData();
+  const json = [reportJsonHead(head)];
+  const summaries: SectionSummary[] = [];
+  for (const section of sections) {
+    page.add(section);
+    json.push(...sectionJsonPieces(section, summaries.length === 0));
+    summaries.push(summaryOf(section));
   }
-  await writeFilesAtomically(options.outDir, { 'reviewday.json': json(), 'index.html': html });
+  json.push(reportJsonTail(head), '\n');
+  const built = performance.now();
+  const html = (options.renderer ?? new TemplateRenderer()).render(REPORT_TEMPLATE, viewOf(head, summaries, page.text()));
+  const rendered = performance.now();
+  await writeFilesAtomically(options.outDir, { 'reviewday.json': json, 'index.html': html });
   return {
     outDir: options.outDir,
     indexPath: path.join(options.outDir, 'index.html'),
     jsonPath: path.join(options.outDir, 'reviewday.json'),
-    bytes: Buffer.byteLength(html) + jsonBytes,
-    htmlMs: Math.round(rendered - started),
+    bytes: Buffer.byteLength(html) + json.reduce((n, piece) => n + Buffer.byteLength(piece), 0),
+    sections: summaries,
+    buildMs: Math.round(built - started),
+    htmlMs: Math.round(rendered - built),
     writeMs: Math.round(performance.now() - rendered),
   };
 }

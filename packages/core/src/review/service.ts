@@ -16,8 +16,8 @@ import type { Logger } from '../log/logger.js';
 import type { TemplateRenderer } from '../render/render.js';
 import type { Store } from '../store/types.js';
 import { webSettings } from '../web/layout.js';
-import { buildReport, linksOf, type ReportProject } from './report.js';
-import { renderReport } from './render.js';
+import { linksOf, reportHead, reportSections, type ReportProject } from './report.js';
+import { renderReportSections } from './render.js';
 import { defaultSnapshotPath, readSnapshot, saveSnapshot, snapshotChangeSource, sweepingChangeSource, type SweepingSource } from './snapshot.js';
 import { KNOWN_CAUSES, resolveScores } from './score.js';
 
@@ -84,6 +84,8 @@ export interface GenerateReportOptions {
   renderer?: TemplateRenderer;
   /** Concurrent Gerrit queries. */
   concurrency?: number;
+  /** Called once every project's open changes are read, before priorities and rendering. */
+  changesRead?: () => void;
 }
 
 export interface ReportResult {
@@ -127,6 +129,7 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
   // Not awaited until the changes and priorities are in: a failed read must not be an unhandled rejection meanwhile.
   stateRead.catch(() => undefined);
   const changes = await readOpenChanges(options);
+  options.changesRead?.();
   const gerritDone = performance.now();
   const priorities = await resolvePriorities(options.launchpad, priorityRequests(options.projects, changes), { offlineReason: 'Launchpad not consulted' });
   for (const warning of priorities.warnings) log?.warn(warning);
@@ -138,7 +141,7 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     : defaultLogsBase(options.outDir, options.pagesDir ? path.join(options.pagesDir, 'jobs') : options.store.jobsDir);
   // A page opened from disk needs its file named; a server answers a directory with its index.html.
   const logsTail = !options.logsUrl && options.pagesDir ? 'index.html' : '';
-  const report = buildReport({
+  const input = {
     projects: options.projects,
     changes,
     priorities,
@@ -153,16 +156,17 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     gerritUrl: options.gerritUrl,
     warnings: priorities.warnings,
     changesAsOf: options.changes.asOf?.(),
-  });
-  const built = performance.now();
-  const written = await renderReport(report, { outDir: options.outDir, renderer: options.renderer });
+  };
+  const head = reportHead(input);
+  // Section by section: each project's rows are built, rendered into both files' text and let go.
+  const written = await renderReportSections(head, reportSections(input), { outDir: options.outDir, renderer: options.renderer });
   const ms = (a: number, b: number) => Math.round(b - a);
   const timings = {
     gerritMs: ms(started, gerritDone),
     launchpadMs: ms(gerritDone, launchpadDone),
     renderMs: ms(launchpadDone, performance.now()),
     storeWaitMs: ms(launchpadDone, stateDone),
-    buildMs: ms(stateDone, built),
+    buildMs: written.buildMs,
     htmlMs: written.htmlMs,
     writeMs: written.writeMs,
   };
@@ -174,13 +178,13 @@ export async function generateReport(options: GenerateReportOptions): Promise<Re
     outDir: written.outDir,
     indexPath: written.indexPath,
     jsonPath: written.jsonPath,
-    generated: report.generated,
-    changes: report.sections.reduce((n, s) => n + s.count, 0),
-    projects: report.sections.map((s) => ({ name: s.name, changes: s.count, excluded: s.excluded, launchpad: s.launchpad })),
-    warnings: report.warnings,
+    generated: head.generated,
+    changes: written.sections.reduce((n, s) => n + s.count, 0),
+    projects: written.sections.map((s) => ({ name: s.name, changes: s.count, excluded: s.excluded, launchpad: s.launchpad })),
+    warnings: head.warnings,
     launchpad: { ...(options.launchpad?.stats ?? { requests: 0, cacheHits: 0, staleHits: 0 }) },
     gerrit: { full: 0, incremental: 0 },
-    ...(report.changesAsOf ? { changesAsOf: report.changesAsOf } : {}),
+    ...(head.changesAsOf ? { changesAsOf: head.changesAsOf } : {}),
     timings,
   };
 }
@@ -303,24 +307,36 @@ export async function reportFromConfig(request: ReportRequest): Promise<ReportRe
     cache: new LaunchpadCache(defaultLaunchpadCachePath(env)),
     offline: request.offline,
   });
-  const result = await generateReport({
-    projects,
-    changes,
-    launchpad,
-    store: request.store,
-    outDir,
-    now: request.now,
-    scores: config.report?.scores,
-    ageBonusPerDay: config.report?.ageBonusPerDay,
-    botUsernames: gerrit?.username ? [gerrit.username] : [],
-    title: config.report?.title,
-    ...jobLinks(request),
-    gerritUrl: gerrit?.url,
-    logger: request.logger,
-  });
-  if (!sweeping || !snapshotFile) return result;
+  // The snapshot is saved as soon as the sweep is done: written while the report is built, not after it.
   // Nothing new: keeping the old file keeps its sweep times, so the next run asks from there.
-  const warning = sweeping.changed() ? await saveSnapshot(snapshotFile, sweeping.snapshot) : undefined;
+  let saving: Promise<string | undefined> | undefined;
+  const changesRead = () => {
+    if (sweeping && snapshotFile && sweeping.changed()) saving = saveSnapshot(snapshotFile, sweeping.snapshot);
+  };
+  let result: ReportResult;
+  try {
+    result = await generateReport({
+      projects,
+      changes,
+      launchpad,
+      store: request.store,
+      outDir,
+      now: request.now,
+      scores: config.report?.scores,
+      ageBonusPerDay: config.report?.ageBonusPerDay,
+      botUsernames: gerrit?.username ? [gerrit.username] : [],
+      title: config.report?.title,
+      ...jobLinks(request),
+      gerritUrl: gerrit?.url,
+      logger: request.logger,
+      changesRead,
+    });
+  } finally {
+    // A failed report still lets the snapshot's write finish (saveSnapshot never throws).
+    await saving;
+  }
+  if (!sweeping || !snapshotFile) return result;
+  const warning = await saving;
   if (warning) request.logger?.warn(warning);
   return { ...result, gerrit: { ...sweeping.sweeps }, warnings: warning ? [...result.warnings, warning] : result.warnings };
 }

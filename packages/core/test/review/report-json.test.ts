@@ -68,3 +68,25 @@ describe('review/report: reviewday.json written in pieces', () => {
     expect(parsed.projects['openstack/nova'][nova.rows[0]!.key].subject).to.equal('the later twin');
   });
 });
+
+describe('review/report: each change\'s results', () => {
+  it('are in the reader\'s order of template names: letters of either case together, a name before its combinations', () => {
+    const change = makeChange(31);
+    const names = ['Zeta', 'unit', 'tempest [database=postgresql]', 'alpha', 'tempest', 'tempest [database=mysql]'];
+    const jobs = Object.fromEntries(
+      names.map((name, i) => {
+        const [template, axis] = name.split(' [');
+        const configuration = axis ? Object.fromEntries([axis.slice(0, -1).split('=') as [string, string]]) : undefined;
+        return [String(i + 1), makeJob(String(i + 1), change, { template: template!, ...(configuration ? { configuration } : {}) })];
+      }),
+    );
+    const report = buildReport({
+      projects: [{ name: 'openstack/nova', branch: 'master', launchpad: 'nova', templates: [] }],
+      changes: new Map([['openstack/nova', [change]]]),
+      priorities: { bugs: new Map(), blueprints: new Map() },
+      jobs,
+      now: NOW,
+    });
+    expect(Object.keys(report.sections[0]!.rows[0]!.results)).to.deep.equal(['alpha', 'tempest', 'tempest [database=mysql]', 'tempest [database=postgresql]', 'unit', 'Zeta']);
+  });
+});

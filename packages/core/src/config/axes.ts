@@ -34,6 +34,8 @@ export function sortedPairs(configuration: Configuration | undefined): Array<[st
 
 /** `database=postgresql, hypervisor=qemu`; empty for a job without axes. */
 export function configurationLabel(configuration: Configuration | undefined): string {
+  // Most jobs have no axes: no arrays to make for them (a report labels 20,000 jobs).
+  if (!configuration) return '';
   return sortedPairs(configuration)
     .map(([axis, value]) => `${axis}=${value}`)
     .join(', ');

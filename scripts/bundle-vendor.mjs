@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Start-up: every command loads @oclif/core (about 100 CommonJS modules), and every command with a
-// config file loads zod and yaml (about 170 more), each module found on disk, read and compiled on
-// its own. After `tsc -b` (see `npm run build`) this puts each of them into one file under
+// Start-up: every command loads @oclif/core (about 100 CommonJS modules), every command with a
+// config file loads zod and yaml (about 170 more), and every command that talks HTTP loads axios
+// (about 60, 55 ms), each module found on disk, read and compiled on its own. After `tsc -b` (see `npm run build`) this puts each of them into one file under
 // packages/core/dist/vendor/ and replaces its compiled stub (packages/core/src/oclif.ts and
 // src/vendor/*.ts, which re-export the package for the type checker and for runs from the sources)
 // with an ES module that loads that file with `require` and names its exports. (An `import` of a
 // CommonJS file makes Node scan its whole text for export names, which for one large file costs more
-// than the bundle saves.) A bundle keeps its modules lazy: each runs when first required.
+// than the bundle saves.) A bundle keeps its modules lazy: each runs when first required. axios has no
+// stub: net/http.ts requires its bundle (@smokestack/core/vendor/axios.cjs) the first time it sends.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -43,12 +44,15 @@ const VENDORED = [
   },
   { name: 'zod', file: 'zod', stub: 'vendor/zod.js', expect: 'z' },
   { name: 'yaml', file: 'yaml', stub: 'vendor/yaml.js', expect: 'parseDocument' },
+  { name: 'axios', file: 'axios', expect: 'create' },
 ];
 
 /**
- * Start-up work @oclif/core does for every command that ours never need, put off until it is needed.
- * Each change must find its text exactly once in the installed @oclif/core, or the build stops: an
- * upgrade that moved the code is looked at again rather than silently bundled unchanged.
+ * Changes to a vendored package's own code: start-up work ours never need, put off until it is needed.
+ * Each change must find its text exactly once in the installed package, or the build stops: an upgrade
+ * that moved the code is looked at again rather than silently bundled unchanged.
+ *
+ * @oclif/core, for every command:
  * - Modules only some paths use are required when first used: `debug` (oclif's debug log, only with
  *   DEBUG set: the logger makes its debug functions at start-up), tinyglobby (command discovery without
  *   a manifest; ours have one), ejs (help and templated strings), the help classes (from the error
@@ -78,32 +82,59 @@ const OCLIF_PATCHES = {
     ],
   ],
 };
+/**
+ * axios, for every command that talks HTTP (its CommonJS build, dist/node/axios.cjs):
+ * - form-data (multipart bodies, with mime-db's 190 KB table) and https-proxy-agent (HTTPS through a
+ *   proxy) are required when first used. Both are classes axios constructs and tests with instanceof; the
+ *   stand-in does both, and answers `Symbol.toStringTag` as the class itself does (it has none, its
+ *   instances do), so that axios's config merging, which asks, does not load it.
+ * - Its probe of the fetch API at load, which loads Node's built-in undici, is left to the first request
+ *   that asks for the fetch adapter (ours use the http adapter).
+ */
+const LAZY_CLASS = (name, id) => [`var ${name} = require('${id}');`, `var ${name} = __lazyClass(() => require('${id}'));`];
+const AXIOS_PATCHES = {
+  'dist/node/axios.cjs': [LAZY_CLASS('FormData$1', 'form-data'), LAZY_CLASS('HttpsProxyAgent', 'https-proxy-agent'), ['\ngetFetch();\n', '\n']],
+};
+
 /** A module object that requires the module on its first property read. */
 const LAZY_MODULE = 'function __lazyModule(load) { let m; return new Proxy({}, { get: (_, key) => (m ??= load())[key], has: (_, key) => key in (m ??= load()) }); }\n';
+/** A class (a module that is one) required when first constructed, called or read. */
+const LAZY_CLASS_FN =
+  'function __lazyClass(load) { let m; const get = () => (m ??= load()); return new Proxy(function () {}, { construct: (_, args) => Reflect.construct(get(), args), apply: (_, self, args) => Reflect.apply(get(), self, args), get: (_, key) => (key === Symbol.toStringTag ? undefined : Reflect.get(get(), key)) }); }\n';
 
-const oclifPatches = {
-  name: 'oclif-start-up',
-  setup(b) {
-    const seen = new Set();
-    b.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, (args) => {
-      const rel = args.path.split(path.sep).join('/').replace(/^.*\/@oclif\/core\//, '');
-      const patches = OCLIF_PATCHES[rel];
-      if (!patches) return undefined;
-      let text = fs.readFileSync(args.path, 'utf8');
-      for (const [find, replace] of patches) {
-        const at = text.indexOf(find);
-        if (at < 0 || text.indexOf(find, at + 1) >= 0) throw new Error(`bundle-vendor: @oclif/core/${rel}: expected "${find}" exactly once; look at OCLIF_PATCHES again`);
-        text = text.slice(0, at) + replace + text.slice(at + find.length);
-      }
-      seen.add(rel);
-      return { contents: (text.includes('__lazyModule(') ? LAZY_MODULE : '') + text, loader: 'js' };
-    });
-    b.onEnd(() => {
-      const missing = Object.keys(OCLIF_PATCHES).filter((rel) => !seen.has(rel));
-      if (missing.length) throw new Error(`bundle-vendor: @oclif/core modules not bundled any more: ${missing.join(', ')}; look at OCLIF_PATCHES again`);
-    });
-  },
-};
+/** An esbuild plugin applying `patches` (file under the package → [find, replace]...) to package `name`. */
+function patchPackage(name, patches) {
+  const marker = `/node_modules/${name}/`;
+  return {
+    name: `patch-${name}`,
+    setup(b) {
+      const seen = new Set();
+      b.onLoad({ filter: /\.c?js$/ }, (args) => {
+        const file = args.path.split(path.sep).join('/');
+        const at = file.lastIndexOf(marker);
+        if (at < 0) return undefined;
+        const rel = file.slice(at + marker.length);
+        const changes = patches[rel];
+        if (!changes) return undefined;
+        let text = fs.readFileSync(args.path, 'utf8');
+        for (const [find, replace] of changes) {
+          const i = text.indexOf(find);
+          if (i < 0 || text.indexOf(find, i + 1) >= 0) throw new Error(`bundle-vendor: ${name}/${rel}: expected "${find.trim()}" exactly once; look at its patches again`);
+          text = text.slice(0, i) + replace + text.slice(i + find.length);
+        }
+        seen.add(rel);
+        const helpers = (text.includes('__lazyModule(') ? LAZY_MODULE : '') + (text.includes('__lazyClass(') ? LAZY_CLASS_FN : '');
+        return { contents: helpers + text, loader: 'js' };
+      });
+      b.onEnd(() => {
+        const missing = Object.keys(patches).filter((rel) => !seen.has(rel));
+        if (missing.length) throw new Error(`bundle-vendor: ${name} modules not bundled any more: ${missing.join(', ')}; look at its patches again`);
+      });
+    },
+  };
+}
+
+const PATCHES = { '@oclif/core': OCLIF_PATCHES, axios: AXIOS_PATCHES };
 
 for (const { name, file, stub, expect, only } of VENDORED) {
   const bundle = path.join(dist, 'vendor', `${file}.cjs`);
@@ -122,11 +153,12 @@ for (const { name, file, stub, expect, only } of VENDORED) {
     external: ['typescript', 'ts-node', 'tsx'],
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: name === '@oclif/core' ? [oclifPatches] : [],
+    plugins: PATCHES[name] ? [patchPackage(name, PATCHES[name])] : [],
   });
   writeIfChanged(bundle, result.outputFiles[0].text);
   const names = Object.keys(load(bundle)).filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
   if (!names.includes(expect)) throw new Error(`bundle-vendor: ${bundle} does not export ${expect} (${name})`);
+  if (!stub) continue;
   const stubPath = path.join(dist, stub);
   const relative = path.relative(path.dirname(stubPath), bundle).split(path.sep).join('/');
   writeIfChanged(

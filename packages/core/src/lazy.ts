@@ -14,6 +14,26 @@ export function lazyRequire<T>(id: string): () => T {
 }
 
 /**
+ * A package bundled into one file by scripts/bundle-vendor.mjs (`dist/vendor/<name>.cjs`), loaded the
+ * first time it is used; the package itself when the bundle is not built (running from the sources).
+ */
+export function lazyVendored<T>(name: string): () => T {
+  let loaded: T | undefined;
+  return () => {
+    if (loaded !== undefined) return loaded;
+    const bundle = `@smokestack/core/vendor/${name}.cjs`;
+    try {
+      loaded = require(bundle) as T;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(bundle)) throw err;
+      loaded = require(name) as T;
+    }
+    return loaded;
+  };
+}
+
+/**
  * The core package's directory (where its templates/ and sql/ are), found through Node's module
  * resolution rather than from this file's place: a CLI's build bundles this code into its own
  * directory (scripts/bundle-clis.mjs).

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -141,6 +142,20 @@ describe('what a command loads', () => {
     const withFile = await runRecording(dir, 'reviewday', [...offline, '--project-file', path.join(cwd, 'projects.yaml')], { env, cwd });
     expect(withFile.result.stderr).to.contain('--offline: no saved snapshot');
     expect(loaded(withFile.modules, validator)).to.have.length(2);
+  });
+
+  it('a command that talks HTTP loads axios as one bundled file, not from its package', async () => {
+    const cwd = fs.mkdtempSync(path.join(dir, 'http-'));
+    // A Gerrit that refuses every request: the report's first request fails at once, after axios is loaded.
+    const gerrit = http.createServer((_req, res) => res.writeHead(403).end('forbidden'));
+    await new Promise<void>((resolve) => gerrit.listen(0, '127.0.0.1', resolve));
+    const { port } = gerrit.address() as { port: number };
+    fs.writeFileSync(path.join(cwd, 'smokestack.yaml'), `gerrit:\n  url: http://127.0.0.1:${port}\nprojects:\n  - name: openstack/nova\n`);
+    const { result, modules } = await runRecording(dir, 'reviewday', ['report', '-o', path.join(cwd, 'out')], { env, cwd }).finally(() => gerrit.close());
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/403/);
+    expect(loaded(modules, /\/packages\/core\/dist\/vendor\/axios\.cjs$/)).to.have.length(1);
+    expect(loaded(modules, /node_modules\/(axios|form-data|follow-redirects)\//)).to.deep.equal([]);
   });
 
   it('a mistyped command is one line, its hook loading only its own small module beside the bundle', async () => {

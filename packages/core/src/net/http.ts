@@ -1,14 +1,15 @@
 import type https from 'node:https';
 import type { AxiosInstance, AxiosResponse, AxiosStatic } from 'axios';
 import { InfraError } from '../errors.js';
-import { lazyRequire } from '../lazy.js';
+import { lazyVendored } from '../lazy.js';
 import { isRetryable, parseRetryAfter, requestNeverSent, retryDelay, sleep, type RetryPolicy, type TryOutcome } from './retry.js';
 
 /**
- * axios's CommonJS build: one file, where `import('axios')` loads its ES modules one by one (66 of them;
- * 110 ms against 170–220 ms on the benchmark machine, for every command that talks HTTP).
+ * axios's CommonJS build bundled into one file with what it requires (scripts/bundle-vendor.mjs), loaded
+ * on the first request: `import('axios')` loads its ES modules one by one (66 of them), and even its
+ * CommonJS build costs about 60 ms more than node's own start, where the bundle costs about 20.
  */
-const axios = lazyRequire<AxiosStatic>('axios');
+const axios = lazyVendored<AxiosStatic>('axios');
 
 export interface HttpClientOptions {
   /** Deadline of one try, connection and whole body included. */

@@ -89,11 +89,21 @@ const OCLIF_PATCHES = {
  *   stand-in does both, and answers `Symbol.toStringTag` as the class itself does (it has none, its
  *   instances do), so that axios's config merging, which asks, does not load it.
  * - Its probe of the fetch API at load, which loads Node's built-in undici, is left to the first request
- *   that asks for the fetch adapter (ours use the http adapter).
+ *   that asks for the fetch adapter (ours use the http adapter), and its look at the global FormData
+ *   (undici's too) to the first request body it checks.
  */
 const LAZY_CLASS = (name, id) => [`var ${name} = require('${id}');`, `var ${name} = __lazyClass(() => require('${id}'));`];
 const AXIOS_PATCHES = {
-  'dist/node/axios.cjs': [LAZY_CLASS('FormData$1', 'form-data'), LAZY_CLASS('HttpsProxyAgent', 'https-proxy-agent'), ['\ngetFetch();\n', '\n']],
+  'dist/node/axios.cjs': [
+    LAZY_CLASS('FormData$1', 'form-data'),
+    LAZY_CLASS('HttpsProxyAgent', 'https-proxy-agent'),
+    ['\ngetFetch();\n', '\n'],
+    [
+      "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
+      "let globalFormData;\nconst FormDataCtor = () => (globalFormData ??= typeof G.FormData !== 'undefined' ? G.FormData : null);",
+    ],
+    ['if (FormDataCtor && thing instanceof FormDataCtor) return true;', 'if (FormDataCtor() && thing instanceof FormDataCtor()) return true;'],
+  ],
 };
 
 /** A module object that requires the module on its first property read. */

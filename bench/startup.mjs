@@ -48,7 +48,7 @@ try {
   }
   if (!timed.has('git-review --version')) figures['git-review --version'] = `not installed; earlier ${EARLIER['git-review --version']}`;
   // On a busy machine wall times stretch with the queue for the CPU; CPU time (user + system) stretches far less.
-  report(`start-up: median wall time and mean CPU time of ${opts.runs} runs, each beside node's`, figures);
+  report(`start-up: median wall time and mean CPU time of ${opts.runs} runs in 5 rounds, each beside node's`, figures);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -70,16 +70,29 @@ function commandsOf(root, dir, suffix) {
   return suffix ? cases : [{ name: 'node -e 0', command: `${process.execPath} -e 0` }, ...cases];
 }
 
-/** Times every case in one hyperfine run (so they share the machine's conditions); medians and mean CPU in ms by name. */
+/**
+ * Times every case in rounds of hyperfine runs, the cases one after another in each round, so that a
+ * machine whose speed drifts from one second to the next (a shared VM's does) slows every case alike;
+ * median wall time over all runs and mean CPU time in ms by name.
+ */
 function hyperfine(cases, dir, runs) {
+  const rounds = Math.min(runs, 5);
   const out = path.join(dir, 'hyperfine.json');
-  const args = ['--shell=none', '--warmup', '3', '--runs', String(runs), '--style', 'none', '--export-json', out];
-  for (const c of cases) args.push('--command-name', c.name, c.command);
   const env = { ...process.env, SMOKESTACK_STATE: path.join(dir, 'state', 'state.json'), XDG_CONFIG_HOME: path.join(dir, 'xdg'), NO_COLOR: '1' };
-  const result = spawnSync('hyperfine', args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status !== 0) throw new Error(`hyperfine exited ${result.status}`);
-  const { results } = JSON.parse(fs.readFileSync(out, 'utf8'));
-  return new Map(results.map((r) => [r.command, { median: r.median * 1000, cpu: (r.user + r.system) * 1000 }]));
+  const times = new Map(cases.map((c) => [c.name, { wall: [], cpu: [] }]));
+  for (let round = 0; round < rounds; round++) {
+    const args = ['--shell=none', '--warmup', round === 0 ? '3' : '1', '--runs', String(Math.ceil(runs / rounds)), '--style', 'none', '--export-json', out];
+    for (const c of cases) args.push('--command-name', c.name, c.command);
+    const result = spawnSync('hyperfine', args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (result.status !== 0) throw new Error(`hyperfine exited ${result.status}`);
+    for (const r of JSON.parse(fs.readFileSync(out, 'utf8')).results) {
+      const t = times.get(r.command);
+      t.wall.push(...r.times);
+      t.cpu.push((r.user + r.system) * r.times.length);
+    }
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+  return new Map([...times].map(([name, t]) => [name, { median: median(t.wall) * 1000, cpu: (t.cpu.reduce((a, b) => a + b, 0) / t.wall.length) * 1000 }]));
 }
 
 function times(value, base) {

@@ -83,6 +83,11 @@ export async function* readArchive<T>(dir: string, mark: ArchiveMark, order: 'ne
   }
 }
 
+/** Where the newline that ends the line before the data's last line is, or -1. */
+function lastBreak(data: Buffer): number {
+  return data.length < 2 ? -1 : data.lastIndexOf(0x0a, data.length - 2);
+}
+
 async function* linesBackward(handle: fs.promises.FileHandle, size: number): AsyncGenerator<string> {
   let end = size;
   let carry = Buffer.alloc(0);
@@ -91,12 +96,12 @@ async function* linesBackward(handle: fs.promises.FileHandle, size: number): Asy
     const buf = Buffer.alloc(end - start);
     await handle.read(buf, 0, buf.length, start);
     let data = Buffer.concat([buf, carry]);
-    let nl = data.lastIndexOf(0x0a, data.length - 2);
     // Every complete line after the first newline of this chunk; the head waits for the next chunk.
-    while (nl >= 0) {
+    // The search starts before the data's own last byte (its line's newline); with one byte left
+    // there is nothing before it (a negative offset would count from the end and find that newline again).
+    for (let nl = lastBreak(data); nl >= 0; nl = lastBreak(data)) {
       yield data.subarray(nl + 1).toString('utf8').trimEnd();
       data = data.subarray(0, nl + 1);
-      nl = data.lastIndexOf(0x0a, data.length - 2);
     }
     carry = data;
     end = start;

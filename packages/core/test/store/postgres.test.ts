@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
-import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore, StateStore, type Job } from '@smokestack/core';
+import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore, StateStore, type Job, type JobKind, type JobStatus } from '@smokestack/core';
+import { jobPageQuery, type JobPageKey } from '../../src/store/postgres/store.js';
 import { commitCuttingProxy, waitFor, type CommitCuttingProxy } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
 import { describeBackends } from './backends.js';
@@ -236,6 +237,49 @@ describeBackends(
       } finally {
         process.off('unhandledRejection', onUnhandled);
         await unwatch();
+      }
+    });
+  },
+  'postgresql',
+);
+
+describeBackends(
+  'PostgreSQL store: a long history',
+  (backend) => {
+    /** Every node of an EXPLAIN (FORMAT JSON) plan. */
+    const planNodes = (node: Record<string, unknown>): Record<string, unknown>[] => [node, ...((node.Plans as Record<string, unknown>[] | undefined) ?? []).flatMap(planNodes)];
+
+    it('lists 20,000 jobs once each, newest first, every page read through an index rather than the whole table', async function () {
+      this.timeout(120_000);
+      const store = backend.open();
+      await store.read(); // the schema, with every migration
+      const client = new pg.Client(backend.location());
+      await client.connect();
+      try {
+        // Mostly queue jobs, some stored before jobs carried a kind, a few baselines and ad-hoc runs.
+        await client.query(
+          `INSERT INTO jobs (id, num, config_id, project, number, patch_set, template, status, created_at, finished_at, ended_at, doc)
+           SELECT 'j' || i, i, CASE WHEN i % 97 = 0 THEN 'adhoc' ELSE 'p~' || i END, 'p', i, 1, 't', 'success', c, c, c,
+                  jsonb_build_object('id', 'j' || i, 'status', 'success') || CASE WHEN i % 3 = 0 THEN '{}'::jsonb WHEN i % 97 = 0 THEN '{"kind": "adhoc"}' WHEN i % 89 = 0 THEN '{"kind": "baseline"}' ELSE '{"kind": "queue"}' END
+           FROM generate_series(1, 20000) AS i, LATERAL (SELECT timestamptz '2026-01-01' + (i / 7) * interval '1 second' AS c) AS t`,
+        );
+        // What autovacuum does once a table has grown.
+        await client.query('ANALYZE jobs');
+        const ids = (await allJobs(backend.open())).map((j) => j.id);
+        expect(ids).to.deep.equal(Array.from({ length: 20000 }, (_, i) => `j${20000 - i}`));
+
+        const { rows } = await client.query<{ created: string; num: string }>('SELECT created_at::text AS created, num::text AS num FROM jobs WHERE num = 8000');
+        const deep: JobPageKey = [rows[0]!.created, rows[0]!.num];
+        for (const filter of [{}, { kind: ['queue', 'baseline'] as JobKind[] }, { kind: ['adhoc'] as JobKind[] }, { kind: ['queue'] as JobKind[], status: ['success'] as JobStatus[] }]) {
+          for (const after of [undefined, deep]) {
+            const query = jobPageQuery(filter, 500, after);
+            const plan = (await client.query(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values)).rows[0]['QUERY PLAN'][0].Plan as Record<string, unknown>;
+            const scans = planNodes(plan).map((n) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : ''}`);
+            expect(scans.filter((s) => s === 'Seq Scan'), `${JSON.stringify(filter)} after ${after ?? 'nothing'}: ${scans.join(', ')}`).to.deep.equal([]);
+          }
+        }
+      } finally {
+        await client.end();
       }
     });
   },

@@ -343,6 +343,20 @@ describeBackends('the state store', (backend) => {
     expect(await allJobIds(store)).to.have.length(total + 2);
   });
 
+  it('lists every job once, newest first, when more than a page of them were created at the same moment', async () => {
+    // One sync enqueues a job per template of every new patch set with the same clock reading; 1,200
+    // of them cross PostgreSQL's list pages (500) and the job numbers' digit counts.
+    const store = backend.open();
+    const at = new Date('2026-01-01T00:00:00.000Z');
+    await store.update((s: StateData) => {
+      s.configs['p~1'] = config('p~1', 1, 1);
+      for (let i = 0; i < 1200; i++) enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'r', template: `t${i}` }, at);
+    });
+    const ids = await allJobIds(backend.open());
+    expect(ids).to.have.length(1200);
+    expect(ids).to.deep.equal(Array.from({ length: 1200 }, (_, i) => `j${1200 - i}`));
+  });
+
   it('lists queue jobs, baselines and ad-hoc runs apart or together, also those stored before jobs carried their kind', async () => {
     const store = backend.open();
     await store.update((s: StateData) => {

@@ -36,6 +36,35 @@ const MAX_CONFLICT_RETRIES = 50;
 const FIRST_CONNECT_WAIT_MS = 10_000;
 const LIST_PAGE = 500;
 
+/**
+ * A job's kind in SQL: rows written before jobs carried a kind are ad hoc by their config id, as
+ * jobKind says. Migration 004 indexes exactly this expression (the planner's statistics for a kind
+ * filter come from that index), so the two must stay the same text.
+ */
+export const JOB_KIND_SQL = "coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END)";
+
+/** Where the last page ended: its last job's creation time and number, as PostgreSQL printed them. */
+export type JobPageKey = [createdAt: string, num: string];
+
+/** One page of `listJobs`: the jobs matching the filter after `after`, newest first. */
+export function jobPageQuery(filter: JobFilter, page: number, after?: JobPageKey): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, ...params: unknown[]) => where.push(sql.replace(/\?/g, () => `$${values.push(params.shift())}`));
+  if (filter.kind) add(`${JOB_KIND_SQL} = ANY(?::text[])`, [filter.kind].flat());
+  if (filter.status) add('status = ANY(?::text[])', filter.status);
+  if (filter.project) add('project = ANY(?::text[])', filter.project);
+  if (filter.configId) add('config_id = ?', filter.configId);
+  if (filter.number !== undefined) add('number = ?', filter.number);
+  if (after) add('(created_at, num) < (?::timestamptz, ?::bigint)', ...after);
+  // Ordered by the table's columns: the text columns selected for the next page's keyset must not
+  // stand in for them (job 999 would sort before job 1000 and a page's boundary skip jobs).
+  return {
+    text: `SELECT doc::text AS doc, created_at::text AS after_created, num::text AS after_num FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY jobs.created_at DESC, jobs.num DESC LIMIT ${page}`,
+    values,
+  };
+}
+
 /** The live state as loaded, with what each record was, to write back only what an update changed. */
 interface Loaded {
   state: StateData;
@@ -214,27 +243,16 @@ export class PostgresStore implements Store {
   /** Jobs matching the filter, newest first (history is the same table), a page at a time. */
   async *listJobs(filter: JobFilter = {}, options: { limit?: number } = {}): AsyncGenerator<Job> {
     const pool = await this.pool();
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => where.push(sql.replace('?', `$${params.push(value)}`));
-    // Rows written before jobs carried a kind are ad hoc by their config id, as jobKind says.
-    if (filter.kind) add(`coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END) = ANY(?::text[])`, [filter.kind].flat());
-    if (filter.status) add('status = ANY(?::text[])', filter.status);
-    if (filter.project) add('project = ANY(?::text[])', filter.project);
-    if (filter.configId) add('config_id = ?', filter.configId);
-    if (filter.number !== undefined) add('number = ?', filter.number);
     let left = options.limit ?? Number.POSITIVE_INFINITY;
-    let after: [string, string] | undefined;
+    let after: JobPageKey | undefined;
     while (left > 0) {
       const page = Math.min(LIST_PAGE, left);
-      const keyset = after ? [`(created_at, num) < ($${params.length + 1}::timestamptz, $${params.length + 2}::bigint)`] : [];
-      const conditions = [...where, ...keyset];
-      const sql = `SELECT doc::text AS doc, created_at::text AS created, num::text AS num FROM jobs ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY created_at DESC, num DESC LIMIT ${page}`;
-      const { rows } = await retryConnection(() => pool.query<{ doc: string; created: string; num: string }>(sql, [...params, ...(after ?? [])]));
+      const query = jobPageQuery(filter, page, after);
+      const { rows } = await retryConnection(() => pool.query<{ doc: string; after_created: string; after_num: string }>(query.text, query.values));
       for (const row of rows) yield JSON.parse(row.doc) as Job;
       left -= rows.length;
       if (rows.length < page) return;
-      after = [rows.at(-1)!.created, rows.at(-1)!.num];
+      after = [rows.at(-1)!.after_created, rows.at(-1)!.after_num];
     }
   }
 

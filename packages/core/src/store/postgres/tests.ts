@@ -69,7 +69,10 @@ export async function testRunsOf(pool: Pool, revisionSet: string): Promise<TestR
   return rows.map((r) => r.doc);
 }
 
-/** Every kept run, oldest first, a page at a time (keyset on finish time, kept as text so no precision is lost, and job id). */
+/**
+ * Every kept run, oldest first, a page at a time (keyset on finish time, kept as text so no precision
+ * is lost, and job id), ordered by the column itself rather than its text.
+ */
 export async function* allTestRuns(pool: Pool, pageSize = 1000): AsyncGenerator<TestRun> {
   type Row = { doc: TestRun; finished_at: string; job_id: string };
   const columns = 'SELECT doc, finished_at::text AS finished_at, job_id FROM test_runs';
@@ -77,8 +80,8 @@ export async function* allTestRuns(pool: Pool, pageSize = 1000): AsyncGenerator<
   for (;;) {
     const { rows } = await retryConnection(() =>
       after
-        ? pool.query<Row>(`${columns} WHERE (finished_at, job_id) > ($1::timestamptz, $2) ORDER BY finished_at, job_id LIMIT $3`, [after[0], after[1], pageSize])
-        : pool.query<Row>(`${columns} ORDER BY finished_at, job_id LIMIT $1`, [pageSize]),
+        ? pool.query<Row>(`${columns} WHERE (finished_at, job_id) > ($1::timestamptz, $2) ORDER BY test_runs.finished_at, job_id LIMIT $3`, [after[0], after[1], pageSize])
+        : pool.query<Row>(`${columns} ORDER BY test_runs.finished_at, job_id LIMIT $1`, [pageSize]),
     );
     for (const row of rows) yield row.doc;
     if (rows.length < pageSize) return;

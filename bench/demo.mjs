@@ -57,4 +57,6 @@ for (const hosts of kinds) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+// The figure the speed work started from on this 2-core machine (docs/benchmarks.md), printed beside this run's.
+figures['demo before the speed work (docs/benchmarks.md)'] = '185 s; goal: under 3 minutes';
 report('demo: npm run demo, whole process, once', figures);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // bench/store: both state stores side by side at 10,000, 100,000 and 1,000,000 jobs (BENCH_SIZES):
 // one state change, one claim and `bellows jobs list --status running --json` as whole processes
-// (start-up included, median of 5), one state change in process (median of 20), and 8 worker
+// (start-up included, median of 5), `bellows jobs list --json` of every job, history included (into a
+// pipe: wall time and the process's peak memory, median of 3), one state change in process (median of 20), and 8 worker
 // processes claiming and finishing trivial jobs (claims per second). History holds the jobs, of
 // changes long closed; 100 run and 200 wait in the queue. PostgreSQL is a throwaway cluster
 // started by the testkit (Debian's postgresql-15, default settings).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,17 +112,33 @@ async function claimsPerSecond(location, store) {
   return { claims, perSecond: claims / ((last - start) / 1000) };
 }
 
+/** `bellows jobs list --json` of every job into a pipe, through /usr/bin/time: median wall time and peak RSS of 3. */
+function listEveryJob(env) {
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const started = process.hrtime.bigint();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bellows, 'jobs', 'list', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 2 ** 31 });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (r.status !== 0) throw new Error(`jobs list --json exited ${r.status ?? r.signal}: ${r.error?.message ?? r.stderr}`);
+    const jobs = JSON.parse(r.stdout.toString()).jobs.length;
+    runs.push({ ms, peakMiB: Number(r.stderr.toString().trim().split('\n').pop()) / 1024, bytes: r.stdout.length, jobs });
+  }
+  return runs.sort((a, b) => a.ms - b.ms)[1];
+}
+
 async function measure(kind, jobs, location, store) {
   const env = { SMOKESTACK_STATE: location, XDG_CONFIG_HOME: path.join(os.tmpdir(), 'smokestack-bench-xdg'), SMOKESTACK_DATA_DIR: path.join(os.tmpdir(), 'smokestack-bench-data') };
   const update = median(timeProcess(process.execPath, [fixture('one-update.mjs'), location]));
   const updateInProcess = await inProcessUpdates(store);
   const claim = median(timeProcess(process.execPath, [fixture('one-claim.mjs'), location]));
   const list = median(timeProcess(process.execPath, [bellows, 'jobs', 'list', '--status', 'running', '--json'], { env }));
+  const listAll = listEveryJob(env);
   const claims = await claimsPerSecond(location, store);
-  return { kind, jobs, update, updateInProcess, claim, list, claims, load: os.loadavg()[0] };
+  return { kind, jobs, update, updateInProcess, claim, list, listAll, claims, load: os.loadavg()[0] };
 }
 
 const rows = [];
+const node = median(timeProcess(process.execPath, ['-e', '0'], { runs: 10 }));
 const cluster = await startPostgres();
 try {
   for (const jobs of SIZES) {
@@ -151,9 +168,12 @@ try {
 }
 
 const ms = (v) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
-console.log('\n== state stores side by side (whole processes include node start-up; median of 5)');
-console.log('| jobs | store | one state change | in process | one claim | jobs list --status running --json | 8 workers: claims/s | load average |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`\n== state stores side by side (whole processes include node start-up; median of 5; node -e 0: ${ms(node)})`);
+// The file store before finished jobs left its live document (docs/benchmarks.md, an idle machine, node -e 0 about 103 ms).
+console.log('before, file store, 100,000 jobs: one state change 1,365 ms (2.2-2.6 s in the issue); jobs list --status running --json 1,317 ms; jobs list --json of every job 13.7 s at a peak of 1.77 GiB (1.95 s at 10,000)');
+console.log('| jobs | store | one state change | in process | one claim | jobs list --status running --json | jobs list --json, every job | 8 workers: claims/s | load average |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.jobs.toLocaleString('en')} | ${r.kind} | ${ms(r.update)} | ${ms(r.updateInProcess)} | ${ms(r.claim)} | ${ms(r.list)} | ${r.claims.perSecond.toFixed(0)} (${r.claims.claims} claims) | ${r.load.toFixed(1)} |`);
+  const all = `${ms(r.listAll.ms)}, ${r.listAll.jobs.toLocaleString('en')} jobs, ${(r.listAll.bytes / 1e6).toFixed(0)} MB, peak ${r.listAll.peakMiB.toFixed(0)} MiB`;
+  console.log(`| ${r.jobs.toLocaleString('en')} | ${r.kind} | ${ms(r.update)} | ${ms(r.updateInProcess)} | ${ms(r.claim)} | ${ms(r.list)} | ${all} | ${r.claims.perSecond.toFixed(0)} (${r.claims.claims} claims) | ${r.load.toFixed(1)} |`);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
-import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, knownSchemaVersion, type Job, type JobKind, type StateData, type Store } from '@smokestack/core';
+import { RECENT_FINISHED_KEPT, StateStore, enqueueJob, parseState, SCHEMA_VERSION, isUserError, knownSchemaVersion, type Job, type JobFilter, type JobKind, type StateData, type Store } from '@smokestack/core';
 import { waitFor } from '@smokestack/testkit';
 import { describeBackends } from './backends.js';
 import { allJobIds, finished, runUpdater } from './helpers.js';
@@ -355,6 +355,27 @@ describeBackends('the state store', (backend) => {
     const ids = await allJobIds(backend.open());
     expect(ids).to.have.length(1200);
     expect(ids).to.deep.equal(Array.from({ length: 1200 }, (_, i) => `j${1200 - i}`));
+  });
+
+  it('lists the jobs of one patch set, or of one revision by its first characters, and no others', async () => {
+    const store = backend.open();
+    await store.update((s: StateData) => {
+      s.configs['p~1'] = config('p~1', 1, 2);
+      enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 1, revision: 'a'.repeat(40), template: 't' }, new Date('2026-01-01T00:00:00Z'));
+      enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 2, revision: 'b'.repeat(40), template: 't' }, new Date('2026-01-01T00:01:00Z'));
+      enqueueJob(s, { configId: 'p~1', project: 'p', number: 1, patchSet: 2, revision: 'b'.repeat(40), template: 'u' }, new Date('2026-01-01T00:02:00Z'));
+    });
+    const ids = async (filter: JobFilter) => {
+      const found: string[] = [];
+      for await (const job of backend.open().listJobs(filter)) found.push(job.id);
+      return found;
+    };
+    expect(await ids({ number: 1, patchSet: 2 })).to.deep.equal(['j3', 'j2']);
+    expect(await ids({ number: 1, patchSet: 1 })).to.deep.equal(['j1']);
+    expect(await ids({ revision: 'aaaa' })).to.deep.equal(['j1']);
+    expect(await ids({ revision: 'b'.repeat(40) })).to.deep.equal(['j3', 'j2']);
+    expect(await ids({ revision: 'abab' })).to.deep.equal([]);
+    expect(await ids({ revision: '' })).to.deep.equal([]);
   });
 
   it('lists queue jobs, baselines and ad-hoc runs apart or together, also those stored before jobs carried their kind', async () => {

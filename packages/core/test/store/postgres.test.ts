@@ -56,8 +56,13 @@ describe('PostgreSQL store: where it is and what it says', () => {
       await store.update((s) => void (s.sync.x = {}));
       const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/pg/'));
       console.log(JSON.stringify(loaded));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-noload-')), 'state.json')], { cwd: REPO, encoding: 'utf8' });
-    expect(JSON.parse(out)).to.deep.equal([]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smokestack-noload-'));
+    try {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path.join(dir, 'state.json')], { cwd: REPO, encoding: 'utf8' });
+      expect(JSON.parse(out)).to.deep.equal([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

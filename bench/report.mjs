@@ -6,7 +6,7 @@
 // size of index.html, and in Chromium (network blocked) first paint, a re-sort and a filter.
 // Run after `npm run build`:
 //   node bench/report.mjs [--changes 10000] [--projects 40] [--runs 3] [--baseline REF|none] [--keep] [--serve]
-// --serve only builds the fixtures and keeps the simulators up, printing the command to profile
+// --serve only builds the fixtures and keeps the simulators up until stopped, printing the command to profile
 // (SIGUSR2 to it touches 1% of the changes, as between two warm runs).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -290,7 +290,12 @@ async function main() {
       let round = 0;
       process.on('SIGUSR2', () => touchSome(gerrit, fixture.numbers, round++));
       console.log(`serving (pid ${process.pid}; kill -USR2 touches 1% of the changes); profile with:\ncd ${dir} && env ${Object.entries(current.env).map(([k, v]) => `${k}=${v}`).join(' ')} node --cpu-prof ${current.bin} ${current.args.join(' ')}`);
-      await new Promise(() => {});
+      // Until stopped (Ctrl-C or kill): then the simulators stop and the fixtures go as after a run.
+      await new Promise((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      return;
     }
     let baseline;
     if (opts.baseline !== 'none') {

@@ -38,8 +38,8 @@ const LIST_PAGE = 500;
 
 /**
  * A job's kind in SQL: rows written before jobs carried a kind are ad hoc by their config id, as
- * jobKind says. Migration 004 indexes exactly this expression (the planner's statistics for a kind
- * filter come from that index), so the two must stay the same text.
+ * jobKind says. Migration 004 indexes this expression (the planner's statistics for a kind filter
+ * come from that index): a change to one is a change to both, in a new migration.
  */
 export const JOB_KIND_SQL = "coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END)";
 

@@ -146,6 +146,22 @@ function patchPackage(name, patches) {
 
 const PATCHES = { '@oclif/core': OCLIF_PATCHES, axios: AXIOS_PATCHES };
 
+/**
+ * A stubbed bundle is compiled through node:vm (packages/core/src/vendor/code-cache.ts), where Node 20
+ * cannot run `import()` without an experimental flag: each `await import(` becomes a call of the
+ * importer the loader passes in (`__vendorImport`), or of a real import() when the file is required as
+ * is. Any other dynamic import stops the build rather than failing when a command first reaches it.
+ */
+function importThroughLoader(name, text) {
+  const rewritten = text.replace(/\bawait import\(/g, 'await __vendorImport(');
+  const left = [...rewritten.matchAll(/(?<![\w$."'`])import\s*\(/g)];
+  if (left.length) throw new Error(`bundle-vendor: ${name}: a dynamic import that is not awaited at offset ${left[0].index}; look at importThroughLoader again`);
+  if (rewritten === text) return text;
+  const fallback = 'var __vendorImport = typeof __vendorImport === "function" ? __vendorImport : (specifier) => import(specifier);\n';
+  const strict = /^"use strict";\n/.exec(rewritten);
+  return strict ? strict[0] + fallback + rewritten.slice(strict[0].length) : fallback + rewritten;
+}
+
 for (const { name, file, stub, expect, only } of VENDORED) {
   const bundle = path.join(dist, 'vendor', `${file}.cjs`);
   const entry = only
@@ -165,18 +181,21 @@ for (const { name, file, stub, expect, only } of VENDORED) {
     logLevel: 'warning',
     plugins: PATCHES[name] ? [patchPackage(name, PATCHES[name])] : [],
   });
-  writeIfChanged(bundle, result.outputFiles[0].text);
+  writeIfChanged(bundle, stub ? importThroughLoader(name, result.outputFiles[0].text) : result.outputFiles[0].text);
   const names = Object.keys(load(bundle)).filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
   if (!names.includes(expect)) throw new Error(`bundle-vendor: ${bundle} does not export ${expect} (${name})`);
   if (!stub) continue;
   const stubPath = path.join(dist, stub);
   const relative = path.relative(path.dirname(stubPath), bundle).split(path.sep).join('/');
+  const loader = path.relative(path.dirname(stubPath), path.join(dist, 'vendor', 'code-cache.js')).split(path.sep).join('/');
   writeIfChanged(
     stubPath,
     [
-      `// ${name} as one bundled file (scripts/bundle-vendor.mjs), loaded with require.`,
-      "import { createRequire } from 'node:module';",
-      `const bundled = createRequire(import.meta.url)('${relative.startsWith('.') ? relative : `./${relative}`}');`,
+      `// ${name} as one bundled file (scripts/bundle-vendor.mjs), compiled with its saved code (vendor/code-cache.js).`,
+      "import { fileURLToPath } from 'node:url';",
+      `import { requireBundled } from '${loader.startsWith('.') ? loader : `./${loader}`}';`,
+      // The bundle's dynamic imports are made from here (see importThroughLoader).
+      `const bundled = requireBundled(fileURLToPath(new URL('${relative.startsWith('.') ? relative : `./${relative}`}', import.meta.url)), (specifier) => import(specifier));`,
       // Export names may be words that cannot name a variable (zod exports `null` and `undefined`).
       ...names.map((n, i) => `const v${i} = bundled[${JSON.stringify(n)}];`),
       `export { ${names.map((n, i) => `v${i} as ${n}`).join(', ')} };`,

@@ -58,7 +58,7 @@ function packageName(specifier) {
 function vendorSpecifier(file) {
   const relative = path.relative(coreDist, file).split(path.sep).join('/');
   if (relative === 'oclif.js') return '@smokestack/core/oclif';
-  const vendor = /^vendor\/(\w+)\.js$/.exec(relative);
+  const vendor = /^vendor\/([\w-]+)\.js$/.exec(relative);
   return vendor ? `@smokestack/core/vendor/${vendor[1]}` : undefined;
 }
 

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { writeIfChanged } from './write-if-changed.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -147,15 +147,17 @@ function patchPackage(name, patches) {
 const PATCHES = { '@oclif/core': OCLIF_PATCHES, axios: AXIOS_PATCHES };
 
 /**
- * A stubbed bundle is compiled through node:vm (packages/core/src/vendor/code-cache.ts), where Node 20
+ * Each bundle is compiled through node:vm (packages/core/src/vendor/code-cache.ts), where Node 20
  * cannot run `import()` without an experimental flag: each `await import(` becomes a call of the
  * importer the loader passes in (`__vendorImport`), or of a real import() when the file is required as
  * is. Any other dynamic import stops the build rather than failing when a command first reaches it.
  */
-function importThroughLoader(name, text) {
+async function importThroughLoader(name, text) {
   const rewritten = text.replace(/\bawait import\(/g, 'await __vendorImport(');
-  const left = [...rewritten.matchAll(/(?<![\w$."'`])import\s*\(/g)];
-  if (left.length) throw new Error(`bundle-vendor: ${name}: a dynamic import that is not awaited at offset ${left[0].index}; look at importThroughLoader again`);
+  // Read without its comments (esbuild drops them), where JSDoc's {import('…')} types are not calls.
+  const { code } = await transform(rewritten, { format: 'cjs', platform: 'node', target: 'node20', minifyWhitespace: true, legalComments: 'none' });
+  const left = [...code.matchAll(/(?<![\w$."'`])import\s*\(/g)];
+  if (left.length) throw new Error(`bundle-vendor: ${name}: a dynamic import that is not awaited: ${code.slice(left[0].index, left[0].index + 60)}; look at importThroughLoader again`);
   if (rewritten === text) return text;
   const fallback = 'var __vendorImport = typeof __vendorImport === "function" ? __vendorImport : (specifier) => import(specifier);\n';
   const strict = /^"use strict";\n/.exec(rewritten);
@@ -181,7 +183,7 @@ for (const { name, file, stub, expect, only } of VENDORED) {
     logLevel: 'warning',
     plugins: PATCHES[name] ? [patchPackage(name, PATCHES[name])] : [],
   });
-  writeIfChanged(bundle, stub ? importThroughLoader(name, result.outputFiles[0].text) : result.outputFiles[0].text);
+  writeIfChanged(bundle, await importThroughLoader(name, result.outputFiles[0].text));
   const names = Object.keys(load(bundle)).filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
   if (!names.includes(expect)) throw new Error(`bundle-vendor: ${bundle} does not export ${expect} (${name})`);
   if (!stub) continue;

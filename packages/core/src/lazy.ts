@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { requireBundled } from './vendor/code-cache.js';
 
 const require = createRequire(import.meta.url);
 
@@ -15,21 +16,23 @@ export function lazyRequire<T>(id: string): () => T {
 
 /**
  * A package bundled into one file by scripts/bundle-vendor.mjs (`dist/vendor/<name>.cjs`), loaded the
- * first time it is used; the package itself when the bundle is not built (running from the sources).
+ * first time it is used, compiled from the code the build saved for it (vendor/code-cache.ts); the
+ * package itself when the bundle is not built (running from the sources).
  */
 export function lazyVendored<T>(name: string): () => T {
   let loaded: T | undefined;
   return () => {
     if (loaded !== undefined) return loaded;
     const bundle = `@smokestack/core/vendor/${name}.cjs`;
+    let file: string;
     try {
-      loaded = require(bundle) as T;
+      file = require.resolve(bundle);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(bundle)) throw err;
-      loaded = require(name) as T;
+      return (loaded = require(name) as T);
     }
-    return loaded;
+    return (loaded = requireBundled(file, (specifier) => import(specifier)) as T);
   };
 }
 

@@ -38,16 +38,18 @@ describe('vendor: compiled code saved for the bundled packages', () => {
 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('the built CLIs compile @oclif/core, zod and yaml from the code the build saved', () => {
+  it('the built CLIs compile @oclif/core, zod, yaml and axios from the code the build saved', () => {
     const dist = path.join(repoRoot(), 'packages', 'core', 'dist');
     const uses = runNode(
       `import ${JSON.stringify(pathToFileURL(path.join(dist, 'oclif.js')).href)};
        import ${JSON.stringify(pathToFileURL(path.join(dist, 'vendor', 'zod.js')).href)};
        import ${JSON.stringify(pathToFileURL(path.join(dist, 'vendor', 'yaml.js')).href)};
+       import { lazyVendored } from ${JSON.stringify(pathToFileURL(path.join(dist, 'lazy.js')).href)};
        import { codeCacheUses } from ${JSON.stringify(builtLoader)};
+       if (typeof lazyVendored('axios')().create !== 'function') throw new Error('not axios');
        console.log(JSON.stringify(Object.fromEntries([...codeCacheUses()].map(([f, u]) => [f.split('/').pop(), u]))));`,
     );
-    expect(uses).to.deep.equal({ 'oclif.cjs': 'used', 'zod.cjs': 'used', 'yaml.cjs': 'used' });
+    expect(uses).to.deep.equal({ 'oclif.cjs': 'used', 'zod.cjs': 'used', 'yaml.cjs': 'used', 'axios.cjs': 'used' });
   });
 
   it('writes a cache only when the build asks, and a new process then compiles from it', () => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import pg from 'pg';
 import { CommitInDoubt, PostgresStore, isConnectionError, isUserError, openStore, StateStore, type Job, type JobKind, type JobStatus } from '@smokestack/core';
+import { instantKey } from '../../src/store/postgres/rows.js';
 import { jobPageQuery, type JobPageKey } from '../../src/store/postgres/store.js';
 import { commitCuttingProxy, waitFor, type CommitCuttingProxy } from '@smokestack/testkit';
 import { queueJobs, result, runClaimer } from '../queue/helpers.js';
@@ -273,7 +274,7 @@ describeBackends(
         const ids = (await allJobs(backend.open())).map((j) => j.id);
         expect(ids).to.deep.equal(Array.from({ length: 20000 }, (_, i) => `j${20000 - i}`));
 
-        const { rows } = await client.query<{ created: string; num: string }>('SELECT created_at::text AS created, num::text AS num FROM jobs WHERE num = 8000');
+        const { rows } = await client.query<{ created: string; num: string }>(`SELECT ${instantKey('created_at')} AS created, num::text AS num FROM jobs WHERE num = 8000`);
         const deep: JobPageKey = [rows[0]!.created, rows[0]!.num];
         for (const filter of [{}, { kind: ['queue', 'baseline'] as JobKind[] }, { kind: ['adhoc'] as JobKind[] }, { kind: ['queue'] as JobKind[], status: ['success'] as JobStatus[] }]) {
           for (const after of [undefined, deep]) {
@@ -285,6 +286,49 @@ describeBackends(
             if (filter.kind?.length === 1 && !('status' in filter)) expect(scans, `${JSON.stringify(filter)}: ${scans.join(', ')}`).not.to.include('Sort');
           }
         }
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('pages of jobs and of test runs are whole whatever style and time zone the server prints dates in', async function () {
+      this.timeout(120_000);
+      await backend.open().read(); // the schema, with every migration
+      const client = new pg.Client(backend.location());
+      await client.connect();
+      try {
+        // A server that prints dates the SQL way in India's time: "03/12/2026 09:38:23.451 IST", where
+        // PostgreSQL reads IST back as Israel's time, 3.5 hours off.
+        const database = client.escapeIdentifier(new URL(backend.location()).pathname.slice(1));
+        await client.query(`ALTER DATABASE ${database} SET DateStyle = 'SQL, DMY'`);
+        await client.query(`ALTER DATABASE ${database} SET TimeZone = 'Asia/Kolkata'`);
+        const count = 1200;
+        await client.query(
+          `INSERT INTO jobs (id, num, config_id, project, number, patch_set, template, status, created_at, finished_at, ended_at, doc)
+           SELECT 'j' || i, i, 'p~' || i, 'p', i, 1, 't', 'success', c, c, c, jsonb_build_object('id', 'j' || i, 'status', 'success', 'kind', 'queue')
+           FROM generate_series(1, ${count}) AS i, LATERAL (SELECT timestamptz '2026-12-03 04:00:00+00' + i * interval '1.5 second' AS c) AS t`,
+        );
+        // Runs in bursts 40 days apart, where the printed dates (day first) do not sort as the times do.
+        await client.query(
+          `INSERT INTO test_runs (job_id, project, revision_set, finished_at, doc)
+           SELECT 'j' || i, 'p', 'r' || i, c, jsonb_build_object('jobId', 'j' || i)
+           FROM generate_series(1, ${count}) AS i, LATERAL (SELECT timestamptz '2025-11-03 04:00:00+00' + (i / 100) * interval '40 days' + i * interval '1.5 second' AS c) AS t`,
+        );
+        const store = backend.open();
+        const printed = await new pg.Client(backend.location());
+        await printed.connect();
+        try {
+          expect((await printed.query<{ at: string }>(`SELECT timestamptz '2026-12-03 04:08:23.451+00'::text AS at`)).rows[0]!.at).to.equal('03/12/2026 09:38:23.451 IST');
+        } finally {
+          await printed.end();
+        }
+        // Read at most twice what there is: a page boundary misread would repeat pages without end.
+        const jobs: string[] = [];
+        for await (const job of store.listJobs()) if (jobs.push(job.id) > 2 * count) break;
+        expect(jobs).to.deep.equal(Array.from({ length: count }, (_, i) => `j${count - i}`));
+        const runs: string[] = [];
+        for await (const run of store.listTestRuns()) if (runs.push(run.jobId) > 2 * count) break;
+        expect(runs).to.deep.equal(Array.from({ length: count }, (_, i) => `j${i + 1}`));
       } finally {
         await client.end();
       }

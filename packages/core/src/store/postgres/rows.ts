@@ -3,6 +3,15 @@ import { jobNumber } from '../../queue/jobs.js';
 import { RECENT_FINISHED_KEPT } from '../live-set.js';
 import type { BaselineEntry, PurgeMark, SyncMark } from '../schema.js';
 
+/**
+ * A timestamptz column as a page key: UTC in ISO 8601 to the microsecond, read back the same by any
+ * server. Its own text (`::text`) follows the session's DateStyle and TimeZone: under 'SQL' in India's
+ * time it ends in "IST", which PostgreSQL reads back as Israel's time, and pages repeat without end.
+ */
+export function instantKey(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 /** The columns of a job row beside its document, in the order of JOB_COLUMNS. */
 export function jobColumns(job: Job): unknown[] {
   return [

@@ -19,6 +19,7 @@ import {
   changesOf,
   configColumns,
   groupColumns,
+  instantKey,
   jobColumns,
   liveSetQuery,
   loadTable,
@@ -43,7 +44,7 @@ const LIST_PAGE = 500;
  */
 export const JOB_KIND_SQL = "coalesce(doc->>'kind', CASE WHEN config_id = 'adhoc' THEN 'adhoc' ELSE 'queue' END)";
 
-/** Where the last page ended: its last job's creation time and number, as PostgreSQL printed them. */
+/** Where the last page ended: its last job's creation time (instantKey) and number. */
 export type JobPageKey = [createdAt: string, num: string];
 
 /** One page of `listJobs`: the jobs matching the filter after `after`, newest first. */
@@ -65,7 +66,7 @@ export function jobPageQuery(filter: JobFilter, page: number, after?: JobPageKey
   // Ordered by the table's columns: the text columns selected for the next page's keyset must not
   // stand in for them (job 999 would sort before job 1000 and a page's boundary skip jobs).
   return {
-    text: `SELECT doc::text AS doc, created_at::text AS after_created, num::text AS after_num FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY jobs.created_at DESC, jobs.num DESC LIMIT ${page}`,
+    text: `SELECT doc::text AS doc, ${instantKey('created_at')} AS after_created, num::text AS after_num FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY jobs.created_at DESC, jobs.num DESC LIMIT ${page}`,
     values,
   };
 }

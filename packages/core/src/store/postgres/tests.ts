@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { listFlaky, noteFlakyRuns, type FlakyRegistry, type FlakyTest, type TestRun } from '../../results/history.js';
 import { inTransaction, retryConnection } from './connection.js';
+import { instantKey } from './rows.js';
 
 interface FlakyRow {
   project: string;
@@ -75,7 +76,7 @@ export async function testRunsOf(pool: Pool, revisionSet: string): Promise<TestR
  */
 export async function* allTestRuns(pool: Pool, pageSize = 1000): AsyncGenerator<TestRun> {
   type Row = { doc: TestRun; finished_at: string; job_id: string };
-  const columns = 'SELECT doc, finished_at::text AS finished_at, job_id FROM test_runs';
+  const columns = `SELECT doc, ${instantKey('finished_at')} AS finished_at, job_id FROM test_runs`;
   let after: [string, string] | undefined;
   for (;;) {
     const { rows } = await retryConnection(() =>

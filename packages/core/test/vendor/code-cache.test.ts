@@ -60,7 +60,13 @@ describe('vendor: compiled code saved for the bundled packages', () => {
     // Asked for another directory's bundles: still nothing here.
     expect(loadInNewProcess(file, { [WRITE_ENV]: os.tmpdir() }).use).to.equal('none');
     expect(fs.existsSync(codeCachePath(file))).to.equal(false);
-    expect(loadInNewProcess(file, { [WRITE_ENV]: dir }).use).to.equal('none');
+    // Named through a symbolic link to the directory: the same directory.
+    fs.symlinkSync(dir, `${dir}-link`);
+    try {
+      expect(loadInNewProcess(file, { [WRITE_ENV]: `${dir}-link` }).use).to.equal('none');
+    } finally {
+      fs.rmSync(`${dir}-link`);
+    }
     expect(fs.existsSync(codeCachePath(file))).to.equal(true);
     expect(loadInNewProcess(file)).to.deep.equal({ value: [2, 4, 6], use: 'used' });
     expect(fs.readdirSync(dir).sort()).to.deep.equal(['bundle.cjs', 'bundle.cjs.code-cache']);
@@ -70,23 +76,44 @@ describe('vendor: compiled code saved for the bundled packages', () => {
     const file = path.join(dir, 'bundle.cjs');
     fs.writeFileSync(file, 'exports.value = async () => "one";\n');
     loadInNewProcess(file, { [WRITE_ENV]: dir });
-    // V8 itself checks no more than the length of the text it is given.
+    // V8 itself checks no more than the length of the text it is given, and would answer "one".
     fs.writeFileSync(file, 'exports.value = async () => "two";\n');
     expect(loadInNewProcess(file)).to.deep.equal({ value: 'two', use: 'other-source' });
   });
 
-  it('ignores a damaged or truncated cache file', () => {
+  it('ignores a damaged, truncated or altered cache file, and runs the bundle as it is', () => {
     const file = path.join(dir, 'bundle.cjs');
-    fs.writeFileSync(file, 'exports.value = async () => 42;\n');
+    fs.writeFileSync(file, 'exports.value = async () => "hello from the bundle";\n');
     fs.writeFileSync(codeCachePath(file), 'not a cache at all');
-    expect(loadInNewProcess(file)).to.deep.equal({ value: 42, use: 'damaged' });
+    expect(loadInNewProcess(file)).to.deep.equal({ value: 'hello from the bundle', use: 'damaged' });
     loadInNewProcess(file, { [WRITE_ENV]: dir });
     const whole = fs.readFileSync(codeCachePath(file));
-    const header = whole.indexOf('\n', whole.indexOf('\n') + 1) + 1;
-    fs.writeFileSync(codeCachePath(file), Buffer.concat([whole.subarray(0, header), Buffer.from('garbage in place of compiled code')]));
-    expect(loadInNewProcess(file)).to.deep.equal({ value: 42, use: 'rejected' });
+    expect(loadInNewProcess(file).use).to.equal('used');
+    // After the header's three lines, the compiled code, which holds the bundle's strings: changed
+    // there, V8 alone would run the changed code.
+    let header = 0;
+    for (let line = 0; line < 3; line++) header = whole.indexOf('\n', header) + 1;
+    const at = whole.indexOf('hello', header);
+    expect(at, 'the string in the compiled code').to.be.above(0);
+    const altered = Buffer.from(whole);
+    altered.write('HELLO', at, 'latin1');
+    fs.writeFileSync(codeCachePath(file), altered);
+    expect(loadInNewProcess(file)).to.deep.equal({ value: 'hello from the bundle', use: 'damaged' });
     fs.writeFileSync(codeCachePath(file), whole.subarray(0, header));
-    expect(loadInNewProcess(file)).to.deep.equal({ value: 42, use: 'damaged' });
+    expect(loadInNewProcess(file)).to.deep.equal({ value: 'hello from the bundle', use: 'damaged' });
+    fs.writeFileSync(codeCachePath(file), whole.subarray(0, whole.length - 100));
+    expect(loadInNewProcess(file)).to.deep.equal({ value: 'hello from the bundle', use: 'damaged' });
+  });
+
+  it('ignores a cache file that others may write', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    fs.writeFileSync(file, 'exports.value = async () => 7;\n');
+    loadInNewProcess(file, { [WRITE_ENV]: dir });
+    expect(fs.statSync(codeCachePath(file)).mode & 0o777).to.equal(0o644);
+    fs.chmodSync(codeCachePath(file), 0o664);
+    expect(loadInNewProcess(file)).to.deep.equal({ value: 7, use: 'untrusted' });
+    fs.chmodSync(codeCachePath(file), 0o644);
+    expect(loadInNewProcess(file).use).to.equal('used');
   });
 
   it('gives the bundle require, module, its own file and directory, and dynamic imports through the importer', async () => {

@@ -308,6 +308,12 @@ describeBackends(
            SELECT 'j' || i, i, 'p~' || i, 'p', i, 1, 't', 'success', c, c, c, jsonb_build_object('id', 'j' || i, 'status', 'success', 'kind', 'queue')
            FROM generate_series(1, ${count}) AS i, LATERAL (SELECT timestamptz '2026-12-03 04:00:00+00' + i * interval '1.5 second' AS c) AS t`,
         );
+        // Times no job of ours has, which a copied or hand-edited table may: pages keep them in order too.
+        await client.query(
+          `INSERT INTO jobs (id, num, config_id, project, number, patch_set, template, status, created_at, finished_at, ended_at, doc)
+           SELECT id, num, 'p~' || num, 'p', num, 1, 't', 'success', c, c, c, jsonb_build_object('id', id, 'status', 'success', 'kind', 'queue')
+           FROM (VALUES ('future', 9001, timestamptz 'infinity'), ('ancient', 9002, timestamptz '0044-03-15 12:00:00+00 BC'), ('past', 9003, timestamptz '-infinity')) AS v(id, num, c)`,
+        );
         // Runs in bursts 40 days apart, where the printed dates (day first) do not sort as the times do.
         await client.query(
           `INSERT INTO test_runs (job_id, project, revision_set, finished_at, doc)
@@ -315,17 +321,24 @@ describeBackends(
            FROM generate_series(1, ${count}) AS i, LATERAL (SELECT timestamptz '2025-11-03 04:00:00+00' + (i / 100) * interval '40 days' + i * interval '1.5 second' AS c) AS t`,
         );
         const store = backend.open();
-        const printed = await new pg.Client(backend.location());
-        await printed.connect();
+        // A session started since, as the store's are.
+        const session = new pg.Client(backend.location());
+        await session.connect();
         try {
-          expect((await printed.query<{ at: string }>(`SELECT timestamptz '2026-12-03 04:08:23.451+00'::text AS at`)).rows[0]!.at).to.equal('03/12/2026 09:38:23.451 IST');
+          expect((await session.query<{ at: string }>(`SELECT timestamptz '2026-12-03 04:08:23.451+00'::text AS at`)).rows[0]!.at).to.equal('03/12/2026 09:38:23.451 IST');
+          // A page that ends on each of the odd times goes on with the next job.
+          for (const [last, next] of [['future', 'j1200'], ['j1', 'ancient'], ['ancient', 'past']]) {
+            const { rows } = await session.query<{ created: string; num: string }>(`SELECT ${instantKey('created_at')} AS created, num::text AS num FROM jobs WHERE id = $1`, [last]);
+            const page = jobPageQuery({}, 1, [rows[0]!.created, rows[0]!.num]);
+            expect((await session.query<{ doc: string }>(page.text, page.values)).rows.map((r) => JSON.parse(r.doc).id), `after ${last}`).to.deep.equal([next]);
+          }
         } finally {
-          await printed.end();
+          await session.end();
         }
         // Read at most twice what there is: a page boundary misread would repeat pages without end.
         const jobs: string[] = [];
         for await (const job of store.listJobs()) if (jobs.push(job.id) > 2 * count) break;
-        expect(jobs).to.deep.equal(Array.from({ length: count }, (_, i) => `j${count - i}`));
+        expect(jobs).to.deep.equal(['future', ...Array.from({ length: count }, (_, i) => `j${count - i}`), 'ancient', 'past']);
         const runs: string[] = [];
         for await (const run of store.listTestRuns()) if (runs.push(run.jobId) > 2 * count) break;
         expect(runs).to.deep.equal(Array.from({ length: count }, (_, i) => `j${i + 1}`));

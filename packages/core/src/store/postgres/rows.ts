@@ -4,12 +4,13 @@ import { RECENT_FINISHED_KEPT } from '../live-set.js';
 import type { BaselineEntry, PurgeMark, SyncMark } from '../schema.js';
 
 /**
- * A timestamptz column as a page key: UTC in ISO 8601 to the microsecond, read back the same by any
- * server. Its own text (`::text`) follows the session's DateStyle and TimeZone: under 'SQL' in India's
- * time it ends in "IST", which PostgreSQL reads back as Israel's time, and pages repeat without end.
+ * A timestamptz column as a page key: UTC in ISO 8601 to the microsecond, with its era, read back the
+ * same by any server; 'infinity' and '-infinity' as themselves (to_char has no text for them). Its own
+ * text (`::text`) follows the session's DateStyle and TimeZone: under 'SQL' in India's time it ends in
+ * "IST", which PostgreSQL reads back as Israel's time, and pages repeat without end.
  */
 export function instantKey(column: string): string {
-  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  return `CASE WHEN isfinite(${column}) THEN to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z" BC') ELSE ${column}::text END`;
 }
 
 /** The columns of a job row beside its document, in the order of JOB_COLUMNS. */

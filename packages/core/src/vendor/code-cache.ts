@@ -1,9 +1,9 @@
 /**
- * Start-up: the bundled @oclif/core (640 KB), zod and yaml are compiled by V8 on every command, about
- * 12 ms of `bellows jobs list`. The build (scripts/code-cache.mjs) runs a command once and saves V8's
- * compiled code for each bundle beside it, as `<bundle>.code-cache`; the stubs that stand for the
- * packages (scripts/bundle-vendor.mjs) load each bundle through `requireBundled`, which hands V8 that
- * code. Node 20 offers no compile cache of its own for this (module.enableCompileCache is Node 22's).
+ * Start-up: the bundled @oclif/core (640 KB) is compiled by V8 on every command, about 12 ms of
+ * `bellows jobs list`, and zod, yaml and axios by the commands that use them. The build
+ * (scripts/code-cache.mjs) runs a command once and saves V8's compiled code for each bundle beside
+ * it, as `<bundle>.code-cache`; the stubs that stand for the packages (scripts/bundle-vendor.mjs) and
+ * lazyVendored (axios) load each bundle through `requireBundled`, which hands V8 that code. Node 20 offers no compile cache of its own for this (module.enableCompileCache is Node 22's).
  *
  * A cache is used only for the very text V8 compiles (the bundle in the loader's wrapper: the SHA-256
  * of both), on the same Node and architecture, when its compiled code is whole (its own SHA-256) and

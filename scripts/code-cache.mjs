@@ -4,8 +4,9 @@
 // the loader hands to V8 (packages/core/src/vendor/code-cache.ts). The cache is made by running one
 // ordinary command, `bellows jobs list --json` with a config file on an empty store in a temporary
 // directory, so it holds what start-up, the config's validation and a command compile, not only the
-// bundles' top level; and, for axios, one request to a local server. It fits this Node only; another Node, or a bundle rebuilt since, compiles as before.
-import { spawn, spawnSync } from 'node:child_process';
+// bundles' top level; and, for axios, one request to a local server. It fits this Node only; another
+// Node, or a bundle rebuilt since, compiles as before.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +30,7 @@ try {
   const run = spawnSync(process.execPath, [path.join(root, 'packages', 'bellows', 'bin', 'run.js'), 'jobs', 'list', '--json', '--config', config], { cwd: dir, env, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`code-cache: bellows jobs list exited ${run.status}: ${run.stderr.trim()}`);
   // axios, which commands load on their first request: here, one request to a server of this process.
-  await axiosRequest(env);
+  axiosRequest(env);
   const missing = BUNDLES.filter((bundle) => !fs.existsSync(path.join(vendor, `${bundle}.code-cache`)));
   if (missing.length) throw new Error(`code-cache: the command did not load ${missing.join(', ')}; name a command that does`);
 } finally {
@@ -37,7 +38,7 @@ try {
 }
 
 /** Loads the axios bundle in a new process, which sends one GET to a local server and saves the code at exit. */
-async function axiosRequest(env) {
+function axiosRequest(env) {
   const script = `
     import http from 'node:http';
     import { requireBundled } from ${JSON.stringify(pathToFileURL(path.join(vendor, 'code-cache.js')).href)};
@@ -50,7 +51,6 @@ async function axiosRequest(env) {
     } finally {
       server.close();
     }`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`code-cache: the axios request exited ${code}`);
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`code-cache: the axios request exited ${run.status}: ${run.stderr.trim()}`);
 }
